@@ -1,0 +1,52 @@
+package main
+
+import (
+	"cmp"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/eventpulse/eventpulse/internal/ingestclient"
+)
+
+func newIngestCommand() *cobra.Command {
+	var opts ingestclient.Options
+
+	cmd := &cobra.Command{
+		Use:   "ingest [--url URL] FILE...",
+		Short: "Send NDJSON files of events to the API in batches",
+		Long: `Reads each FILE line by line (one JSON event per line) and sends the
+events to POST /api/v1/events/batch over a few connections, showing
+progress. Prints a summary with every rejected line and exits with status 1
+when any line was rejected.
+
+The URL defaults to $EVENTPULSE_URL, then http://127.0.0.1:8080.`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, files []string) error {
+			opts.Files = files
+			opts.URL = cmp.Or(opts.URL, os.Getenv("EVENTPULSE_URL"), ingestclient.URLDefault)
+			opts.APIKey = cmp.Or(opts.APIKey, os.Getenv("EVENTPULSE_API_KEY"))
+			opts.Progress = cmd.ErrOrStderr()
+
+			summary, err := ingestclient.Run(cmd.Context(), opts)
+			summary.Write(cmd.OutOrStdout())
+
+			if err != nil {
+				return err
+			}
+
+			if !summary.OK() {
+				return fmt.Errorf("%d events were rejected", summary.Rejected)
+			}
+
+			return nil
+		},
+	}
+
+	cmd.Flags().StringVar(&opts.URL, "url", "", "base URL of the EventPulse API")
+	cmd.Flags().IntVar(&opts.BatchSize, "batch-size", ingestclient.BatchSizeDefault, "events per request (at most 1000)")
+	cmd.Flags().IntVar(&opts.Concurrency, "concurrency", ingestclient.ConcurrencyDefault, "requests in flight at once")
+
+	return cmd
+}

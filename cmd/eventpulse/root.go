@@ -1,0 +1,58 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/eventpulse/eventpulse/internal/app"
+	"github.com/eventpulse/eventpulse/internal/config"
+	"github.com/eventpulse/eventpulse/internal/logging"
+)
+
+func newRootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "eventpulse",
+		Short: "Event ingestion and anomaly alerting",
+		Long: `EventPulse accepts application events over HTTP, keeps them in an
+append-only log in PostgreSQL, and detects anomalies with user-managed rules.
+
+Configuration comes from environment variables; see README.md.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+
+	root.AddCommand(
+		newRunCommand(),
+		newAPICommand(),
+		newWorkerCommand(),
+		newMigrateCommand(),
+		newIngestCommand(),
+	)
+
+	return root
+}
+
+// setup reads the configuration and builds the logger.
+func setup() (config.Config, *slog.Logger, error) {
+	cfg, err := config.FromEnv()
+	if err != nil {
+		return cfg, nil, err
+	}
+
+	level, _ := cfg.SlogLevel()
+
+	return cfg, logging.New(os.Stderr, level), nil
+}
+
+// openDeps reads the configuration and connects to PostgreSQL and Redis.
+func openDeps(ctx context.Context) (*app.Deps, error) {
+	cfg, logger, err := setup()
+	if err != nil {
+		return nil, err
+	}
+
+	return app.Open(ctx, cfg, logger)
+}

@@ -1,0 +1,212 @@
+package commands
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/eventpulse/eventpulse/events"
+	"github.com/eventpulse/eventpulse/internal/eventlog"
+)
+
+// IngestEventsHandlerName names the command handler and therefore its Redis
+// consumer group. Renaming it starts a new group that reads the stream from
+// its first entry still in Redis.
+const IngestEventsHandlerName = "IngestEvents"
+
+// IngestEvents carries events accepted by the API to the log.
+type IngestEvents struct {
+	CommandID     string                 `json:"command_id"`
+	CorrelationID string                 `json:"correlation_id"`
+	Actor         string                 `json:"actor"`
+	Events        []events.IngestedEvent `json:"events"`
+}
+
+// IngestEventsHandler appends the events of an IngestEvents command that
+// the log does not hold yet, as one EventsIngested record.
+type IngestEventsHandler struct {
+	pool   *pgxpool.Pool
+	logger *slog.Logger
+	now    func() time.Time
+}
+
+// NewIngestEventsHandler returns a handler writing to pool.
+func NewIngestEventsHandler(pool *pgxpool.Pool, logger *slog.Logger) *IngestEventsHandler {
+	if pool == nil || logger == nil {
+		panic("commands: NewIngestEventsHandler needs a pool and a logger")
+	}
+
+	return &IngestEventsHandler{pool: pool, logger: logger, now: time.Now}
+}
+
+// Handle claims every event id in the transaction that appends, so a
+// second delivery of the command, or an event id sent before, appends
+// nothing. Of two bodies sent with one id, the first wins and the other is
+// counted as a conflict.
+func (h *IngestEventsHandler) Handle(ctx context.Context, cmd *IngestEvents) error {
+	fresh, conflicts, err := h.append(ctx, cmd)
+	if err != nil {
+		return err
+	}
+
+	if len(conflicts) > 0 {
+		h.logger.WarnContext(ctx, "ingest: event ids reused with a different body; the first body is kept",
+			slog.String("command_id", cmd.CommandID),
+			slog.Int("num_conflicts", len(conflicts)),
+			slog.Any("event_ids", firstIDs(conflicts, 10)))
+	}
+
+	h.logger.DebugContext(ctx, "ingest: command handled",
+		slog.String("command_id", cmd.CommandID),
+		slog.Int("num_events", len(cmd.Events)),
+		slog.Int("num_appended", fresh),
+		slog.Int("num_duplicates", len(cmd.Events)-fresh))
+
+	return nil
+}
+
+func (h *IngestEventsHandler) append(ctx context.Context, cmd *IngestEvents) (int, []uuid.UUID, error) {
+	var fresh int
+	var conflicts []uuid.UUID
+
+	err := pgx.BeginFunc(ctx, h.pool, func(tx pgx.Tx) error {
+		hashes := bodyHashes(cmd.Events)
+
+		claimed, err := claim(ctx, tx, cmd.Events, hashes)
+		if err != nil {
+			return err
+		}
+
+		conflicts, err = findConflicts(ctx, tx, cmd.Events, hashes, claimed)
+		if err != nil {
+			return err
+		}
+
+		appended := keepClaimed(cmd.Events, claimed)
+		fresh = len(appended)
+		if fresh == 0 {
+			return nil
+		}
+
+		msg, err := events.NewMessage(events.EventsIngested{Events: appended}, events.Envelope{
+			CorrelationID: cmd.CorrelationID,
+			CausationID:   cmd.CommandID,
+			Actor:         cmd.Actor,
+			RecordedAt:    h.now(),
+		})
+		if err != nil {
+			return err
+		}
+
+		return eventlog.Append(ctx, tx, msg)
+	})
+	if err != nil {
+		return 0, nil, fmt.Errorf("error appending command %q: %w", cmd.CommandID, err)
+	}
+
+	return fresh, conflicts, nil
+}
+
+// bodyHashes fingerprints each event without its server-assigned fields,
+// so a client retry of the same body is a duplicate, not a conflict.
+func bodyHashes(batch []events.IngestedEvent) [][]byte {
+	hashes := make([][]byte, len(batch))
+	for i, event := range batch {
+		sum := sha256.New()
+		_ = json.NewEncoder(sum).Encode([]any{
+			event.EventType, event.Source, event.Payload, event.Metadata,
+		})
+		hashes[i] = sum.Sum(nil)
+	}
+
+	return hashes
+}
+
+func claim(ctx context.Context, tx pgx.Tx, batch []events.IngestedEvent, hashes [][]byte) (map[uuid.UUID]bool, error) {
+	ids := make([]uuid.UUID, len(batch))
+	for i, event := range batch {
+		ids[i] = event.EventID
+	}
+
+	rows, err := tx.Query(ctx, `
+		INSERT INTO event_claims (event_id, body_hash)
+		SELECT * FROM unnest($1::uuid[], $2::bytea[])
+		ON CONFLICT (event_id) DO NOTHING
+		RETURNING event_id`, ids, hashes)
+	if err != nil {
+		return nil, fmt.Errorf("error claiming %d event ids: %w", len(ids), err)
+	}
+
+	claimedIDs, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+	if err != nil {
+		return nil, fmt.Errorf("error claiming %d event ids: %w", len(ids), err)
+	}
+
+	claimed := make(map[uuid.UUID]bool, len(claimedIDs))
+	for _, id := range claimedIDs {
+		claimed[id] = true
+	}
+
+	return claimed, nil
+}
+
+func findConflicts(
+	ctx context.Context,
+	tx pgx.Tx,
+	batch []events.IngestedEvent,
+	hashes [][]byte,
+	claimed map[uuid.UUID]bool,
+) ([]uuid.UUID, error) {
+	var ids []uuid.UUID
+	var idHashes [][]byte
+	for i, event := range batch {
+		if !claimed[event.EventID] {
+			ids = append(ids, event.EventID)
+			idHashes = append(idHashes, hashes[i])
+		}
+	}
+
+	if len(ids) == 0 {
+		return nil, nil
+	}
+
+	rows, err := tx.Query(ctx, `
+		SELECT DISTINCT c.event_id
+		FROM unnest($1::uuid[], $2::bytea[]) AS sent(event_id, body_hash)
+		JOIN event_claims c ON c.event_id = sent.event_id
+		WHERE c.body_hash <> sent.body_hash`, ids, idHashes)
+	if err != nil {
+		return nil, fmt.Errorf("error comparing %d duplicate event bodies: %w", len(ids), err)
+	}
+
+	return pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+}
+
+// keepClaimed returns the first occurrence of each claimed event, in order.
+func keepClaimed(batch []events.IngestedEvent, claimed map[uuid.UUID]bool) []events.IngestedEvent {
+	kept := make([]events.IngestedEvent, 0, len(claimed))
+	for _, event := range batch {
+		if claimed[event.EventID] {
+			kept = append(kept, event)
+			delete(claimed, event.EventID)
+		}
+	}
+
+	return kept
+}
+
+func firstIDs(ids []uuid.UUID, n int) []string {
+	out := make([]string, 0, min(n, len(ids)))
+	for _, id := range ids[:min(n, len(ids))] {
+		out = append(out, id.String())
+	}
+
+	return out
+}

@@ -1,0 +1,114 @@
+package events
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/google/uuid"
+)
+
+// Metadata keys of every log record.
+const (
+	MetaName          = "name"
+	MetaSchemaVersion = "schema_version"
+	MetaCorrelationID = "correlation_id"
+	MetaCausationID   = "causation_id"
+	MetaActor         = "actor"
+	MetaRecordedAt    = "recorded_at"
+)
+
+// ActorAnonymous is the actor of commands sent without an API key.
+const ActorAnonymous = "anonymous"
+
+// ErrUnknownEvent is returned by Decode for a record whose name or version
+// this build does not know.
+var ErrUnknownEvent = errors.New("unknown event")
+
+// Envelope carries the context a record is written with.
+type Envelope struct {
+	// CorrelationID ties together everything caused by one request.
+	CorrelationID string
+	// CausationID is the id of the command or record that caused this one.
+	CausationID string
+	// Actor is the API key id behind the change, or ActorAnonymous.
+	Actor string
+	// RecordedAt is when the record was written.
+	RecordedAt time.Time
+}
+
+// NewMessage encodes event as a log record with the envelope in its metadata.
+func NewMessage(event Event, env Envelope) (*message.Message, error) {
+	payload, err := json.Marshal(event)
+	if err != nil {
+		return nil, fmt.Errorf("error encoding event %q: %w", event.EventName(), err)
+	}
+
+	msg := message.NewMessage(uuid.NewString(), payload)
+	msg.Metadata.Set(MetaName, event.EventName())
+	msg.Metadata.Set(MetaSchemaVersion, strconv.Itoa(event.SchemaVersion()))
+	msg.Metadata.Set(MetaCorrelationID, env.CorrelationID)
+	msg.Metadata.Set(MetaCausationID, env.CausationID)
+	msg.Metadata.Set(MetaActor, env.Actor)
+	msg.Metadata.Set(MetaRecordedAt, env.RecordedAt.UTC().Format(time.RFC3339Nano))
+
+	return msg, nil
+}
+
+// Decode returns the event a log record holds, upcast to the current
+// version of its type.
+func Decode(msg *message.Message) (Event, error) {
+	name := msg.Metadata.Get(MetaName)
+	version, err := strconv.Atoi(msg.Metadata.Get(MetaSchemaVersion))
+	if err != nil {
+		return nil, fmt.Errorf("error reading schema version of record %q: %w", msg.UUID, err)
+	}
+
+	decode, ok := decoders[decoderKey{name, version}]
+	if !ok {
+		return nil, fmt.Errorf("error decoding record %q: %w: %q version %d",
+			msg.UUID, ErrUnknownEvent, name, version)
+	}
+
+	event, err := decode(msg.Payload)
+	if err != nil {
+		return nil, fmt.Errorf("error decoding record %q of %q: %w", msg.UUID, name, err)
+	}
+
+	return event, nil
+}
+
+// EnvelopeOf reads the envelope back from a record's metadata.
+func EnvelopeOf(msg *message.Message) Envelope {
+	recordedAt, _ := time.Parse(time.RFC3339Nano, msg.Metadata.Get(MetaRecordedAt))
+
+	return Envelope{
+		CorrelationID: msg.Metadata.Get(MetaCorrelationID),
+		CausationID:   msg.Metadata.Get(MetaCausationID),
+		Actor:         msg.Metadata.Get(MetaActor),
+		RecordedAt:    recordedAt,
+	}
+}
+
+type decoderKey struct {
+	name    string
+	version int
+}
+
+// decoders maps every known name and version to a function returning the
+// current Go type. An upcaster for an old version lives here too.
+var decoders = map[decoderKey]func([]byte) (Event, error){
+	{EventsIngestedName, 1}: decodeInto[EventsIngested],
+}
+
+func decodeInto[T Event](data []byte) (Event, error) {
+	var event T
+	if err := json.Unmarshal(data, &event); err != nil {
+		return nil, err
+	}
+
+	return event, nil
+}

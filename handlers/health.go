@@ -1,0 +1,108 @@
+package handlers
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/eventpulse/eventpulse/internal/oas"
+)
+
+// Healthz implements oas.Handler.
+func (a *API) Healthz(context.Context) (*oas.Liveness, error) {
+	return &oas.Liveness{Status: oas.LivenessStatusOk}, nil
+}
+
+// EventsHealth implements oas.Handler in the shape older clients read.
+func (a *API) EventsHealth(ctx context.Context) (oas.EventsHealthRes, error) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+
+	if err := a.redis.Ping(ctx).Err(); err != nil {
+		return &oas.EventsHealthServiceUnavailable{
+			Status: oas.IngestHealthStatusDegraded,
+			Redis:  "unreachable",
+			Worker: oas.IngestHealthWorkerUnknown,
+		}, nil
+	}
+
+	return &oas.EventsHealthOK{
+		Status: oas.IngestHealthStatusOk,
+		Redis:  "PONG",
+		Worker: a.workerStatus(ctx),
+	}, nil
+}
+
+// workerStatus is "ok" when a consumer of the ingest group read the stream
+// within workerIdleLimit, "degraded" when consumers exist but none did, and
+// "unknown" when no worker ever joined.
+func (a *API) workerStatus(ctx context.Context) oas.IngestHealthWorker {
+	consumers, err := a.redis.XInfoConsumers(ctx, a.ingestStream, a.ingestGroup).Result()
+	if err != nil || len(consumers) == 0 {
+		return oas.IngestHealthWorkerUnknown
+	}
+
+	for _, consumer := range consumers {
+		if consumer.Inactive >= 0 && consumer.Inactive < workerIdleLimit {
+			return oas.IngestHealthWorkerOk
+		}
+	}
+
+	return oas.IngestHealthWorkerDegraded
+}
+
+// Readyz implements oas.Handler.
+func (a *API) Readyz(ctx context.Context) (oas.ReadyzRes, error) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+
+	ready := oas.Readiness{Status: oas.ReadinessStatusOk, Postgres: "ok", Redis: "ok", Projections: []oas.ProjectionLag{}}
+
+	if err := a.redis.Ping(ctx).Err(); err != nil {
+		ready.Status = oas.ReadinessStatusDegraded
+		ready.Redis = err.Error()
+	}
+
+	lags, err := a.projectionLags(ctx)
+	if err != nil {
+		ready.Status = oas.ReadinessStatusDegraded
+		ready.Postgres = err.Error()
+	}
+	ready.Projections = append(ready.Projections, lags...)
+
+	if ready.Status != oas.ReadinessStatusOk {
+		response := oas.ReadyzServiceUnavailable(ready)
+		return &response, nil
+	}
+
+	response := oas.ReadyzOK(ready)
+
+	return &response, nil
+}
+
+// projectionLags counts, per consumer group of the log, the records written
+// after the last one it applied. Records are counted by offset, which is
+// exact once every transaction that wrote them has committed.
+func (a *API) projectionLags(ctx context.Context) ([]oas.ProjectionLag, error) {
+	rows, err := a.pool.Query(ctx, `
+		SELECT o.consumer_group,
+			(SELECT count(*) FROM event_log l WHERE l."offset" > coalesce(o.offset_acked, 0))
+		FROM event_log_offsets o
+		ORDER BY o.consumer_group`)
+	if err != nil {
+		return nil, fmt.Errorf("error reading projection offsets: %w", err)
+	}
+
+	lags, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (oas.ProjectionLag, error) {
+		var lag oas.ProjectionLag
+		err := row.Scan(&lag.Name, &lag.LagEvents)
+		return lag, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("error reading projection offsets: %w", err)
+	}
+
+	return lags, nil
+}

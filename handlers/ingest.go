@@ -1,0 +1,175 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/eventpulse/eventpulse/events"
+	"github.com/eventpulse/eventpulse/internal/ingest"
+	"github.com/eventpulse/eventpulse/internal/oas"
+)
+
+// retryAfterSeconds is sent with 503 when the command bus cannot take
+// events.
+const retryAfterSeconds = 1
+
+// Submitter hands accepted events to the command bus.
+type Submitter interface {
+	Submit(ctx context.Context, batch []events.IngestedEvent) error
+}
+
+// Ingest serves POST /api/v1/events and POST /api/v1/events/batch.
+type Ingest struct {
+	submitter    Submitter
+	maxBodyBytes int64
+	logger       *slog.Logger
+	now          func() time.Time
+}
+
+// NewIngest returns the ingestion handlers.
+func NewIngest(submitter Submitter, maxBodyBytes int64, logger *slog.Logger) *Ingest {
+	if submitter == nil || logger == nil {
+		panic("handlers: NewIngest needs a submitter and a logger")
+	}
+
+	return &Ingest{submitter: submitter, maxBodyBytes: maxBodyBytes, logger: logger, now: time.Now}
+}
+
+// PostEvent accepts one event.
+func (h *Ingest) PostEvent(w http.ResponseWriter, r *http.Request) {
+	body, ok := h.readBody(w, r)
+	if !ok {
+		return
+	}
+
+	event, err := ingest.DecodeEvent(body, h.now().UTC())
+	if err != nil {
+		writeValidationError(w, err)
+		return
+	}
+
+	if !h.submit(w, r, []events.IngestedEvent{event}) {
+		return
+	}
+
+	writeJSON(w, http.StatusAccepted, &oas.EventAccepted{
+		Status:  oas.EventAcceptedStatusAccepted,
+		EventID: event.EventID,
+	})
+}
+
+// PostBatch accepts up to ingest.MaxBatchEvents events as one command.
+func (h *Ingest) PostBatch(w http.ResponseWriter, r *http.Request) {
+	body, ok := h.readBody(w, r)
+	if !ok {
+		return
+	}
+
+	batch, err := ingest.DecodeBatch(body, h.now().UTC())
+	if err != nil {
+		writeValidationError(w, err)
+		return
+	}
+
+	if !h.submit(w, r, batch) {
+		return
+	}
+
+	accepted := &oas.BatchAccepted{
+		Status: oas.BatchAcceptedStatusAccepted,
+		Count:  len(batch),
+	}
+	for _, event := range batch {
+		accepted.EventIds = append(accepted.EventIds, event.EventID)
+	}
+
+	writeJSON(w, http.StatusAccepted, accepted)
+}
+
+func (h *Ingest) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	mediaType, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mediaType != "application/json" {
+		writeJSON(w, http.StatusUnsupportedMediaType, &oas.Error{
+			Error: "Content-Type must be application/json, got " + strconv.Quote(r.Header.Get("Content-Type")),
+		})
+		return nil, false
+	}
+
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.maxBodyBytes))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			writeJSON(w, http.StatusRequestEntityTooLarge, &oas.Error{
+				Error: "request body is larger than " + strconv.FormatInt(h.maxBodyBytes, 10) + " bytes",
+			})
+			return nil, false
+		}
+
+		writeJSON(w, http.StatusBadRequest, &oas.Error{Error: "error reading request body: " + err.Error()})
+
+		return nil, false
+	}
+
+	return body, true
+}
+
+func (h *Ingest) submit(w http.ResponseWriter, r *http.Request, batch []events.IngestedEvent) bool {
+	err := h.submitter.Submit(r.Context(), batch)
+	if err == nil {
+		return true
+	}
+
+	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+		h.logger.DebugContext(r.Context(), "ingest: client went away before the command was sent",
+			slog.Int("num_events", len(batch)))
+		return false
+	}
+
+	h.logger.WarnContext(r.Context(), "ingest: command bus unavailable, answering 503",
+		slog.Int("num_events", len(batch)), slog.Any("error", err))
+	w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds))
+	writeJSON(w, http.StatusServiceUnavailable, &oas.Error{
+		Error: "the event bus is unavailable; nothing was accepted, retry later",
+	})
+
+	return false
+}
+
+func writeValidationError(w http.ResponseWriter, err error) {
+	var validationErr *ingest.ValidationError
+	if !errors.As(err, &validationErr) {
+		writeJSON(w, http.StatusBadRequest, &oas.Error{Error: err.Error()})
+		return
+	}
+
+	body := &oas.ValidationError{Error: "Validation failed"}
+	for _, issue := range validationErr.Issues {
+		body.Issues = append(body.Issues, oas.Issue{
+			Path:    pathElements(issue.Path),
+			Message: issue.Message,
+			Code:    issue.Code,
+		})
+	}
+
+	writeJSON(w, http.StatusBadRequest, body)
+}
+
+func pathElements(path []any) []oas.PathElement {
+	elements := make([]oas.PathElement, 0, len(path))
+	for _, element := range path {
+		switch v := element.(type) {
+		case int:
+			elements = append(elements, oas.NewIntPathElement(v))
+		default:
+			elements = append(elements, oas.NewStringPathElement(v.(string)))
+		}
+	}
+
+	return elements
+}

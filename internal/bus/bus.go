@@ -1,0 +1,128 @@
+// Package bus wires Watermill's CQRS command bus and command processor onto
+// Redis Streams.
+package bus
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill"
+	"github.com/ThreeDotsLabs/watermill-redisstream/pkg/redisstream"
+	"github.com/ThreeDotsLabs/watermill/components/cqrs"
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/redis/go-redis/v9"
+)
+
+// Defaults of Config.
+const (
+	StreamPrefixDefault = "eventpulse"
+	// ClaimIdleDefault is how long a command may stay pending with a consumer
+	// before another consumer of the group claims it.
+	ClaimIdleDefault = 30 * time.Second
+)
+
+// Config configures the command bus.
+type Config struct {
+	// Client is the Redis client; required.
+	Client redis.UniversalClient
+	// StreamPrefix starts every stream name, so several installations can
+	// share one Redis. Default: StreamPrefixDefault.
+	StreamPrefix string
+	// Consumer names this process in the consumer groups; required for the
+	// processor.
+	Consumer string
+	// ClaimIdle: see ClaimIdleDefault.
+	ClaimIdle time.Duration
+	// Logger receives Watermill's own logs.
+	Logger watermill.LoggerAdapter
+}
+
+func (c Config) withDefaults() Config {
+	c.StreamPrefix = cmp.Or(c.StreamPrefix, StreamPrefixDefault)
+	c.ClaimIdle = cmp.Or(c.ClaimIdle, ClaimIdleDefault)
+	if c.Logger == nil {
+		c.Logger = watermill.NopLogger{}
+	}
+
+	return c
+}
+
+// Marshaler encodes commands as JSON, named by their Go type.
+var Marshaler = cqrs.JSONMarshaler{GenerateName: cqrs.StructName}
+
+// CommandStream returns the Redis stream that carries commands named name.
+func CommandStream(prefix, name string) string {
+	return prefix + ".commands." + name
+}
+
+// NewCommandBus returns a bus whose Send returns once Redis has stored the
+// command (XADD acknowledged).
+func NewCommandBus(config Config) (*cqrs.CommandBus, error) {
+	config = config.withDefaults()
+
+	publisher, err := redisstream.NewPublisher(redisstream.PublisherConfig{
+		Client:     config.Client,
+		Marshaller: redisstream.DefaultMarshallerUnmarshaller{},
+	}, config.Logger)
+	if err != nil {
+		return nil, fmt.Errorf("error creating Redis stream publisher: %w", err)
+	}
+
+	bus, err := cqrs.NewCommandBusWithConfig(publisher, cqrs.CommandBusConfig{
+		GeneratePublishTopic: func(params cqrs.CommandBusGeneratePublishTopicParams) (string, error) {
+			return CommandStream(config.StreamPrefix, params.CommandName), nil
+		},
+		Marshaler: Marshaler,
+		Logger:    config.Logger,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("error creating command bus: %w", err)
+	}
+
+	return bus, nil
+}
+
+// NewCommandProcessor returns a processor that adds one router handler per
+// command handler, each reading its stream in a consumer group named after
+// the handler.
+func NewCommandProcessor(router *message.Router, config Config) (*cqrs.CommandProcessor, error) {
+	config = config.withDefaults()
+	if config.Consumer == "" {
+		return nil, fmt.Errorf("error creating command processor: Consumer is empty")
+	}
+
+	processor, err := cqrs.NewCommandProcessorWithConfig(router, cqrs.CommandProcessorConfig{
+		GenerateSubscribeTopic: func(params cqrs.CommandProcessorGenerateSubscribeTopicParams) (string, error) {
+			return CommandStream(config.StreamPrefix, params.CommandName), nil
+		},
+		SubscriberConstructor: func(params cqrs.CommandProcessorSubscriberConstructorParams) (message.Subscriber, error) {
+			return redisstream.NewSubscriber(redisstream.SubscriberConfig{
+				Client:        config.Client,
+				Unmarshaller:  redisstream.DefaultMarshallerUnmarshaller{},
+				ConsumerGroup: params.HandlerName,
+				Consumer:      config.Consumer,
+				BlockTime:     time.Second,
+				ClaimInterval: config.ClaimIdle / 3,
+				MaxIdleTime:   config.ClaimIdle,
+				OldestId:      "0",
+				// A blocking first read cannot be cancelled, which would
+				// hold up shutdown.
+				DisableIndefiniteInitialBlock: true,
+			}, config.Logger)
+		},
+		Marshaler: Marshaler,
+		Logger:    config.Logger,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("error creating command processor: %w", err)
+	}
+
+	return processor, nil
+}
+
+// Ping checks that Redis answers.
+func Ping(ctx context.Context, client redis.UniversalClient) error {
+	return client.Ping(ctx).Err()
+}

@@ -1,0 +1,124 @@
+// Package eventlog is the append-only event log: a watermill-sql topic on
+// PostgreSQL that is the single source of truth. Command handlers append to
+// it inside their own transaction; projectors read it in order, each in its
+// own consumer group, and write their tables with the transaction that
+// moves their offset.
+package eventlog
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill"
+	wsql "github.com/ThreeDotsLabs/watermill-sql/v4/pkg/sql"
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Topic is the watermill topic of the log. Its tables are created by the
+// migrations, never at run time.
+const Topic = "event_log"
+
+// SubscribeBatchSizeDefault is how many records a projector reads and
+// applies in one transaction.
+const SubscribeBatchSizeDefault = 100
+
+func schemaAdapter(batchSize int) wsql.DefaultPostgreSQLSchema {
+	return wsql.DefaultPostgreSQLSchema{
+		GenerateMessagesTableName: func(string) string { return `"event_log"` },
+		GeneratePayloadType:       func(string) string { return "JSONB" },
+		SubscribeBatchSize:        batchSize,
+	}
+}
+
+func offsetsAdapter() wsql.DefaultPostgreSQLOffsetsAdapter {
+	return wsql.DefaultPostgreSQLOffsetsAdapter{
+		GenerateMessagesOffsetsTableName: func(string) string { return `"event_log_offsets"` },
+	}
+}
+
+// Append writes msgs to the log within tx. The records become visible to
+// readers when tx commits, in the order given.
+func Append(ctx context.Context, tx pgx.Tx, msgs ...*message.Message) error {
+	publisher, err := wsql.NewPublisher(wsql.TxFromPgx(tx), wsql.PublisherConfig{
+		SchemaAdapter: schemaAdapter(SubscribeBatchSizeDefault),
+	}, watermill.NopLogger{})
+	if err != nil {
+		return fmt.Errorf("error creating log publisher: %w", err)
+	}
+
+	for _, msg := range msgs {
+		msg.SetContext(ctx)
+	}
+
+	if err := publisher.Publish(Topic, msgs...); err != nil {
+		return fmt.Errorf("error appending %d records to the log: %w", len(msgs), err)
+	}
+
+	return nil
+}
+
+// SubscriberConfig configures a projector's subscription to the log.
+type SubscriberConfig struct {
+	// ConsumerGroup names the subscription; its offset is stored under this
+	// name, so a new name reads the log from the start.
+	ConsumerGroup string
+	// BatchSize is how many records are applied per transaction.
+	// Default: SubscribeBatchSizeDefault.
+	BatchSize int
+	// PollInterval is how long to wait after finding no new record.
+	// Default: 100ms.
+	PollInterval time.Duration
+}
+
+// NewSubscriber returns a subscriber that delivers records in log order and
+// puts its transaction in each message's context (see TxFromContext).
+func NewSubscriber(
+	pool *pgxpool.Pool,
+	config SubscriberConfig,
+	logger watermill.LoggerAdapter,
+) (message.Subscriber, error) {
+	batchSize := config.BatchSize
+	if batchSize == 0 {
+		batchSize = SubscribeBatchSizeDefault
+	}
+
+	pollInterval := config.PollInterval
+	if pollInterval == 0 {
+		pollInterval = 100 * time.Millisecond
+	}
+
+	subscriber, err := wsql.NewSubscriber(wsql.BeginnerFromPgx(pool), wsql.SubscriberConfig{
+		ConsumerGroup:  config.ConsumerGroup,
+		PollInterval:   pollInterval,
+		ResendInterval: 500 * time.Millisecond,
+		RetryInterval:  time.Second,
+		SchemaAdapter:  schemaAdapter(batchSize),
+		OffsetsAdapter: offsetsAdapter(),
+	}, logger)
+	if err != nil {
+		return nil, fmt.Errorf("error creating log subscriber %q: %w", config.ConsumerGroup, err)
+	}
+
+	return subscriber, nil
+}
+
+// TxFromContext returns the transaction a log subscriber delivered the
+// message in. Writes made with it commit together with the offset.
+func TxFromContext(ctx context.Context) (pgx.Tx, error) {
+	tx, ok := wsql.TxFromContext(ctx)
+	if !ok {
+		return nil, fmt.Errorf("no log transaction in context")
+	}
+
+	switch pgxTx := tx.(type) {
+	case *wsql.PgxTx:
+		return pgxTx.Tx, nil
+	case wsql.PgxTx:
+		return pgxTx.Tx, nil
+	default:
+		return nil, fmt.Errorf("log transaction is a %T, not a pgx transaction", tx)
+	}
+}

@@ -1,0 +1,349 @@
+package ingest
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/go-faster/jx"
+	"github.com/google/uuid"
+
+	"github.com/eventpulse/eventpulse/events"
+)
+
+var emptyObject = json.RawMessage(`{}`)
+
+// DecodeEvent decodes and validates the body of a single-event request.
+// receivedAt becomes the event's ReceivedAt and, when the client sent no
+// timestamp, its Timestamp. A returned error is a *ValidationError.
+func DecodeEvent(body []byte, receivedAt time.Time) (events.IngestedEvent, error) {
+	if issue := checkBody(body); issue != nil {
+		return events.IngestedEvent{}, &ValidationError{Issues: []Issue{*issue}}
+	}
+
+	event, issues := decodeEvent(body, nil, receivedAt)
+	if len(issues) > 0 {
+		return events.IngestedEvent{}, &ValidationError{Issues: issues}
+	}
+
+	return event, nil
+}
+
+// DecodeBatch decodes and validates the body of a batch request: a JSON
+// array of 1 to MaxBatchEvents events with distinct ids. One invalid event
+// fails the whole batch; a returned error is a *ValidationError listing
+// every issue, each path starting with the item's index.
+func DecodeBatch(body []byte, receivedAt time.Time) ([]events.IngestedEvent, error) {
+	if issue := checkBody(body); issue != nil {
+		return nil, &ValidationError{Issues: []Issue{*issue}}
+	}
+
+	items, issue := splitArray(body)
+	if issue != nil {
+		return nil, &ValidationError{Issues: []Issue{*issue}}
+	}
+
+	batch := make([]events.IngestedEvent, 0, len(items))
+	var issues []Issue
+	firstIndex := make(map[uuid.UUID]int, len(items))
+
+	for i, item := range items {
+		event, itemIssues := decodeEvent(item, []any{i}, receivedAt)
+		issues = append(issues, itemIssues...)
+
+		if len(itemIssues) == 0 {
+			if first, seen := firstIndex[event.EventID]; seen {
+				issues = append(issues, Issue{
+					Path:    []any{i, "event_id"},
+					Message: fmt.Sprintf("duplicates the event_id of item %d", first),
+					Code:    CodeDuplicate,
+				})
+			}
+
+			firstIndex[event.EventID] = i
+		}
+
+		batch = append(batch, event)
+	}
+
+	if len(issues) > 0 {
+		return nil, &ValidationError{Issues: issues}
+	}
+
+	return batch, nil
+}
+
+// checkBody rejects bodies that are not valid UTF-8 or not valid JSON, so
+// the field decoders below only meet well-formed input.
+func checkBody(body []byte) *Issue {
+	if !utf8.Valid(body) {
+		return &Issue{Path: []any{}, Message: "body is not valid UTF-8", Code: CodeInvalidJSON}
+	}
+
+	if err := jx.DecodeBytes(body).Validate(); err != nil {
+		return &Issue{Path: []any{}, Message: describeSyntaxError(body, err), Code: CodeInvalidJSON}
+	}
+
+	return nil
+}
+
+func describeSyntaxError(body []byte, err error) string {
+	var syntaxErr *json.SyntaxError
+	var probe any
+
+	if jsonErr := json.Unmarshal(body, &probe); jsonErr != nil {
+		if ok := asSyntaxError(jsonErr, &syntaxErr); ok {
+			return fmt.Sprintf("malformed JSON at byte %d: %s", syntaxErr.Offset, syntaxErr.Error())
+		}
+
+		return "malformed JSON: " + jsonErr.Error()
+	}
+
+	// encoding/json accepted what jx rejected: nesting beyond jx's depth.
+	return "malformed JSON: " + err.Error()
+}
+
+func asSyntaxError(err error, target **json.SyntaxError) bool {
+	syntaxErr, ok := err.(*json.SyntaxError)
+	if ok {
+		*target = syntaxErr
+	}
+
+	return ok
+}
+
+func splitArray(body []byte) ([]jx.Raw, *Issue) {
+	d := jx.DecodeBytes(body)
+	if d.Next() != jx.Array {
+		return nil, &Issue{Path: []any{}, Message: "must be a JSON array of events", Code: CodeInvalidType}
+	}
+
+	var items []jx.Raw
+	err := d.Arr(func(d *jx.Decoder) error {
+		if len(items) == MaxBatchEvents {
+			return errTooMany
+		}
+
+		raw, err := d.Raw()
+		items = append(items, raw)
+
+		return err
+	})
+
+	switch {
+	case err == errTooMany:
+		return nil, &Issue{
+			Path:    []any{},
+			Message: fmt.Sprintf("must contain at most %d events", MaxBatchEvents),
+			Code:    CodeTooBig,
+		}
+	case err != nil:
+		return nil, &Issue{Path: []any{}, Message: "malformed JSON: " + err.Error(), Code: CodeInvalidJSON}
+	case len(items) == 0:
+		return nil, &Issue{Path: []any{}, Message: "must contain at least 1 event", Code: CodeTooSmall}
+	}
+
+	return items, nil
+}
+
+var errTooMany = fmt.Errorf("too many items")
+
+// eventFields collects the fields of one event while it is decoded.
+type eventFields struct {
+	event                     events.IngestedEvent
+	sawType, sawSource, sawID bool
+	issues                    []Issue
+}
+
+func (f *eventFields) fail(path []any, code, format string, args ...any) {
+	f.issues = append(f.issues, Issue{Path: path, Message: fmt.Sprintf(format, args...), Code: code})
+}
+
+func decodeEvent(body []byte, path []any, receivedAt time.Time) (events.IngestedEvent, []Issue) {
+	d := jx.DecodeBytes(body)
+	if d.Next() != jx.Object {
+		return events.IngestedEvent{}, []Issue{{Path: appendPath(path), Message: "must be a JSON object", Code: CodeInvalidType}}
+	}
+
+	f := &eventFields{}
+	f.event.ReceivedAt = receivedAt
+	f.event.Timestamp = receivedAt
+	f.event.Payload = emptyObject
+	f.event.Metadata = emptyObject
+
+	err := d.ObjBytes(func(d *jx.Decoder, key []byte) error {
+		return f.decodeField(d, string(key), path)
+	})
+	if err != nil {
+		f.fail(appendPath(path), CodeInvalidJSON, "malformed JSON: %s", err)
+	}
+
+	if !f.sawType {
+		f.fail(appendPath(path, "event_type"), CodeRequired, "is required")
+	}
+
+	if !f.sawSource {
+		f.fail(appendPath(path, "source"), CodeRequired, "is required")
+	}
+
+	if !f.sawID {
+		f.event.EventID = uuid.Must(uuid.NewV7())
+	}
+
+	return f.event, f.issues
+}
+
+func (f *eventFields) decodeField(d *jx.Decoder, key string, path []any) error {
+	fieldPath := appendPath(path, key)
+
+	switch key {
+	case "event_id":
+		f.sawID = true
+		return f.decodeEventID(d, fieldPath)
+	case "event_type":
+		f.sawType = true
+		return f.decodeName(d, fieldPath, &f.event.EventType)
+	case "source":
+		f.sawSource = true
+		return f.decodeName(d, fieldPath, &f.event.Source)
+	case "timestamp":
+		return f.decodeTimestamp(d, fieldPath)
+	case "payload":
+		return f.decodeObject(d, fieldPath, &f.event.Payload)
+	case "metadata":
+		return f.decodeObject(d, fieldPath, &f.event.Metadata)
+	default:
+		return d.Skip()
+	}
+}
+
+func (f *eventFields) decodeString(d *jx.Decoder, path []any) (string, bool, error) {
+	if d.Next() != jx.String {
+		f.fail(path, CodeInvalidType, "must be a string, got %s", d.Next())
+		return "", false, d.Skip()
+	}
+
+	s, err := d.Str()
+	if err != nil {
+		return "", false, err
+	}
+
+	if strings.IndexByte(s, 0) >= 0 {
+		f.fail(path, CodeInvalidString, "must not contain the NUL character (\\u0000)")
+		return "", false, nil
+	}
+
+	return s, true, nil
+}
+
+func (f *eventFields) decodeEventID(d *jx.Decoder, path []any) error {
+	s, ok, err := f.decodeString(d, path)
+	if !ok {
+		return err
+	}
+
+	id, parseErr := uuid.Parse(s)
+	if parseErr != nil || len(s) != 36 {
+		f.fail(path, CodeInvalidString, "must be a UUID like 123e4567-e89b-12d3-a456-426614174000, got %q", truncate(s))
+		return nil
+	}
+
+	if id == uuid.Nil {
+		f.fail(path, CodeInvalidValue, "must not be the nil UUID")
+		return nil
+	}
+
+	f.event.EventID = id
+
+	return nil
+}
+
+func (f *eventFields) decodeName(d *jx.Decoder, path []any, target *string) error {
+	s, ok, err := f.decodeString(d, path)
+	if !ok {
+		return err
+	}
+
+	length := utf8.RuneCountInString(s)
+	switch {
+	case length == 0:
+		f.fail(path, CodeTooSmall, "must not be empty")
+	case length > MaxNameLength:
+		f.fail(path, CodeTooBig, "must be at most %d characters, got %d", MaxNameLength, length)
+	case strings.TrimSpace(s) == "":
+		f.fail(path, CodeInvalidString, "must not be blank")
+	case !printable(s):
+		f.fail(path, CodeInvalidString, "must contain printable characters only, without control characters")
+	default:
+		*target = s
+	}
+
+	return nil
+}
+
+func printable(s string) bool {
+	for _, r := range s {
+		if !unicode.IsPrint(r) {
+			return false
+		}
+	}
+
+	return true
+}
+
+func (f *eventFields) decodeTimestamp(d *jx.Decoder, path []any) error {
+	s, ok, err := f.decodeString(d, path)
+	if !ok {
+		return err
+	}
+
+	t, parseErr := time.Parse(time.RFC3339Nano, s)
+	if parseErr != nil {
+		f.fail(path, CodeInvalidString, "must be an RFC 3339 date-time like 2024-05-01T12:00:00Z, got %q", truncate(s))
+		return nil
+	}
+
+	if t.Before(minTimestamp) || !t.Before(maxTimestamp) {
+		f.fail(path, CodeInvalidValue, "must be between %s and %s, got %q",
+			minTimestamp.Format(time.RFC3339), maxTimestamp.Format(time.RFC3339), s)
+		return nil
+	}
+
+	f.event.Timestamp = t.UTC()
+
+	return nil
+}
+
+func (f *eventFields) decodeObject(d *jx.Decoder, path []any, target *json.RawMessage) error {
+	if d.Next() != jx.Object {
+		f.fail(path, CodeInvalidType, "must be a JSON object, got %s", d.Next())
+		return d.Skip()
+	}
+
+	raw, err := d.Raw()
+	if err != nil {
+		return err
+	}
+
+	if issue := checkValue(jx.DecodeBytes(raw), path, 1); issue != nil {
+		f.issues = append(f.issues, *issue)
+		return nil
+	}
+
+	*target = bytes.TrimSpace(raw)
+
+	return nil
+}
+
+func truncate(s string) string {
+	const max = 64
+	if utf8.RuneCountInString(s) <= max {
+		return s
+	}
+
+	return string([]rune(s)[:max]) + "…"
+}

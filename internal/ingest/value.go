@@ -1,0 +1,151 @@
+package ingest
+
+import (
+	"bytes"
+	"fmt"
+	"strconv"
+
+	"github.com/go-faster/jx"
+)
+
+// checkValue walks a well-formed JSON value and reports the first part that
+// PostgreSQL's JSONB cannot store exactly or that nests deeper than
+// MaxDepth.
+func checkValue(d *jx.Decoder, path []any, depth int) *Issue {
+	var issue *Issue
+
+	switch d.Next() {
+	case jx.Object:
+		if depth > MaxDepth {
+			return depthIssue(path)
+		}
+
+		_ = d.ObjBytes(func(d *jx.Decoder, key []byte) error {
+			keyPath := appendPath(path, string(key))
+			if bytes.IndexByte(key, 0) >= 0 {
+				issue = &Issue{Path: keyPath, Message: "key must not contain the NUL character (\\u0000)", Code: CodeInvalidString}
+				return errStop
+			}
+
+			issue = checkValue(d, keyPath, depth+1)
+
+			return stopOn(issue)
+		})
+	case jx.Array:
+		if depth > MaxDepth {
+			return depthIssue(path)
+		}
+
+		index := 0
+		_ = d.Arr(func(d *jx.Decoder) error {
+			issue = checkValue(d, appendPath(path, index), depth+1)
+			index++
+
+			return stopOn(issue)
+		})
+	case jx.String:
+		s, _ := d.StrBytes()
+		if bytes.IndexByte(s, 0) >= 0 {
+			issue = &Issue{Path: path, Message: "must not contain the NUL character (\\u0000)", Code: CodeInvalidString}
+		}
+	case jx.Number:
+		n, _ := d.Num()
+		if msg := checkNumber(n.String()); msg != "" {
+			issue = &Issue{Path: path, Message: msg, Code: CodeInvalidValue}
+		}
+	default:
+		_ = d.Skip()
+	}
+
+	return issue
+}
+
+var errStop = fmt.Errorf("stop")
+
+func stopOn(issue *Issue) error {
+	if issue != nil {
+		return errStop
+	}
+
+	return nil
+}
+
+func depthIssue(path []any) *Issue {
+	return &Issue{
+		Path:    path,
+		Message: fmt.Sprintf("nests objects and arrays deeper than %d levels", MaxDepth),
+		Code:    CodeTooBig,
+	}
+}
+
+// checkNumber returns why a JSON number cannot be stored exactly as a
+// PostgreSQL numeric, or "" when it can.
+func checkNumber(text string) string {
+	mantissa, exponentText, _ := cutAny(text, "eE")
+	mantissa = trimSign(mantissa)
+	intPart, fracPart, _ := cutAny(mantissa, ".")
+
+	exponent := 0
+	if exponentText != "" {
+		e, err := strconv.Atoi(exponentText)
+		if err != nil || e > 1_000_000 || e < -1_000_000 {
+			return fmt.Sprintf("number %s is out of the range PostgreSQL can store", abbreviate(text))
+		}
+
+		exponent = e
+	}
+
+	digits := trimLeadingZeros(intPart + fracPart)
+	if digits == "" {
+		return ""
+	}
+
+	// The value is 0.<digits> x 10^point; PostgreSQL keeps every written
+	// fractional digit, trailing zeros included, as the scale.
+	point := len(intPart) - (len(intPart+fracPart) - len(digits)) + exponent
+	scale := len(fracPart) - exponent
+
+	if point > maxNumericIntegerDigits {
+		return fmt.Sprintf("number %s has more than %d digits before the decimal point", abbreviate(text), maxNumericIntegerDigits)
+	}
+
+	if scale > maxNumericScale {
+		return fmt.Sprintf("number %s has more than %d digits after the decimal point", abbreviate(text), maxNumericScale)
+	}
+
+	return ""
+}
+
+func cutAny(s, chars string) (before, after string, found bool) {
+	for i := 0; i < len(s); i++ {
+		if bytes.IndexByte([]byte(chars), s[i]) >= 0 {
+			return s[:i], s[i+1:], true
+		}
+	}
+
+	return s, "", false
+}
+
+func trimSign(s string) string {
+	if len(s) > 0 && (s[0] == '-' || s[0] == '+') {
+		return s[1:]
+	}
+
+	return s
+}
+
+func trimLeadingZeros(s string) string {
+	for len(s) > 0 && s[0] == '0' {
+		s = s[1:]
+	}
+
+	return s
+}
+
+func abbreviate(s string) string {
+	if len(s) <= 32 {
+		return s
+	}
+
+	return s[:32] + "…"
+}

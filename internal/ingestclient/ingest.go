@@ -1,0 +1,195 @@
+package ingestclient
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+)
+
+// Run sends the events of opts.Files to the API and returns what happened to
+// them. Lines that are rejected, locally or by the server, are listed in the
+// Summary and do not make Run fail. Run returns an error only when the run
+// stopped early: invalid options, a file that cannot be read, a server that
+// stays unreachable after retries, an unexpected response status, or ctx being done.
+// The Summary then counts the events handled before the stop.
+func Run(ctx context.Context, opts Options) (Summary, error) {
+	if err := opts.Validate(); err != nil {
+		return Summary{}, fmt.Errorf("error validating ingest options: %w", err)
+	}
+
+	opts = opts.withDefaults()
+	if opts.HTTPClient == nil {
+		opts.HTTPClient = newHTTPClient(opts.Concurrency)
+	}
+
+	inputSize, err := totalSize(opts.Files)
+	if err != nil {
+		return Summary{}, err
+	}
+
+	started := time.Now()
+	counts := &tally{}
+	reporter := startProgress(opts.Progress, inputSize, counts, started)
+
+	err = ingest(ctx, opts, counts, reporter.note)
+
+	reporter.stop()
+
+	return counts.summary(time.Since(started)), err
+}
+
+// totalSize returns the summed size of files, which also checks that each
+// one exists before anything is sent.
+func totalSize(files []string) (int64, error) {
+	var total int64
+	for _, file := range files {
+		info, err := os.Stat(file)
+		if err != nil {
+			return 0, fmt.Errorf("error reading file %q: %w", file, err)
+		}
+
+		if info.IsDir() {
+			return 0, fmt.Errorf("error reading file %q: is a directory", file)
+		}
+
+		total += info.Size()
+	}
+
+	return total, nil
+}
+
+// ingest runs one reader and opts.Concurrency senders until the input is
+// done or one of them fails.
+func ingest(ctx context.Context, opts Options, counts *tally, notify func(string)) error {
+	group, ctx := errgroup.WithContext(ctx)
+	batches := make(chan batch, opts.Concurrency)
+
+	reader := &batchReader{files: opts.Files, batchSize: opts.BatchSize, out: batches, tally: counts}
+	group.Go(func() error {
+		defer close(batches)
+
+		return reader.run(ctx)
+	})
+
+	worker := &batchWorker{
+		sender: &sender{
+			client:   opts.HTTPClient,
+			endpoint: strings.TrimRight(opts.URL, "/") + batchPath,
+			apiKey:   opts.APIKey,
+			retry:    opts.retry,
+			notify:   notify,
+		},
+		tally: counts,
+	}
+
+	for range opts.Concurrency {
+		group.Go(func() error {
+			return worker.drain(ctx, batches)
+		})
+	}
+
+	return group.Wait()
+}
+
+// batchWorker sends batches and records the outcome of each event.
+type batchWorker struct {
+	sender *sender
+	tally  *tally
+}
+
+func (w *batchWorker) drain(ctx context.Context, batches <-chan batch) error {
+	for b := range batches {
+		if err := w.send(ctx, b.events); err != nil {
+			return err
+		}
+
+		w.tally.finishBatch(b.size)
+	}
+
+	return nil
+}
+
+// send posts events until each one is accepted or rejected. After a 400 that
+// names items, those items are rejected and the rest are sent again.
+func (w *batchWorker) send(ctx context.Context, events []event) error {
+	for len(events) > 0 {
+		result, err := w.sender.post(ctx, events)
+		if err != nil {
+			return err
+		}
+
+		events, err = w.handle(ctx, events, result)
+		if err != nil {
+			return err
+		}
+	}
+
+	return nil
+}
+
+// handle records the outcome of result and returns the events to send again.
+func (w *batchWorker) handle(ctx context.Context, events []event, result reply) ([]event, error) {
+	switch result.status {
+	case http.StatusAccepted, http.StatusOK:
+		w.tally.accept(len(events))
+
+		return nil, nil
+	case http.StatusBadRequest:
+		return w.rejectInvalid(events, parseAPIError(result.body)), nil
+	case http.StatusRequestEntityTooLarge:
+		return nil, w.splitTooLarge(ctx, events)
+	default:
+		return nil, fmt.Errorf("error sending batch to %q: server returned %s: %s",
+			w.sender.endpoint, statusText(result.status), parseAPIError(result.body).Error)
+	}
+}
+
+// rejectInvalid rejects the items that a 400 names and returns the others.
+// When the 400 names no item of the batch, every item is rejected.
+func (w *batchWorker) rejectInvalid(events []event, apiErr apiError) []event {
+	reasons := apiErr.reasonsByItem(len(events))
+	if len(reasons) == 0 {
+		reason := apiErr.batchReason()
+		for _, e := range events {
+			w.tally.rejectSent(e, reason)
+		}
+
+		return nil
+	}
+
+	remaining := make([]event, 0, len(events)-len(reasons))
+	for i, e := range events {
+		if reason, found := reasons[i]; found {
+			w.tally.rejectSent(e, reason)
+
+			continue
+		}
+
+		remaining = append(remaining, e)
+	}
+
+	return remaining
+}
+
+// splitTooLarge sends the halves of a batch that the server found too large.
+// A single event that is still too large is rejected.
+func (w *batchWorker) splitTooLarge(ctx context.Context, events []event) error {
+	if len(events) == 1 {
+		w.tally.rejectSent(events[0], "event is larger than the server's request size limit (413)")
+
+		return nil
+	}
+
+	half := len(events) / 2
+	if err := w.send(ctx, slices.Clip(events[:half])); err != nil {
+		return err
+	}
+
+	return w.send(ctx, events[half:])
+}

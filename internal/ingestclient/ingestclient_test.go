@@ -1,0 +1,549 @@
+package ingestclient
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// fakeAPI is a stand-in for the batch endpoint. It validates each item as the
+// API does (an object with non-empty string event_type and source, and an
+// object payload when present) and stores the raw bytes of accepted items.
+type fakeAPI struct {
+	mu sync.Mutex
+
+	// stored are the accepted items, byte for byte as they arrived.
+	stored []string
+
+	// batchSizes are the item counts of every request, in arrival order.
+	batchSizes []int
+
+	// unavailable is the number of requests that still get a 503 with
+	// Retry-After: 1.
+	unavailable int
+
+	// apiKey, when set, is the bearer token every request must carry.
+	apiKey string
+}
+
+type fakeIssue struct {
+	Path    []any  `json:"path"`
+	Message string `json:"message"`
+	Code    string `json:"code"`
+}
+
+func (api *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost || r.URL.Path != "/api/v1/events/batch" {
+		http.NotFound(w, r)
+
+		return
+	}
+
+	if r.Header.Get("Content-Type") != "application/json" {
+		writeJSON(w, http.StatusUnsupportedMediaType, map[string]any{"error": "Content-Type must be application/json"})
+
+		return
+	}
+
+	if api.apiKey != "" && r.Header.Get("Authorization") != "Bearer "+api.apiKey {
+		writeJSON(w, http.StatusUnauthorized, map[string]any{"error": "invalid API key"})
+
+		return
+	}
+
+	if api.takeUnavailable() {
+		w.Header().Set("Retry-After", "1")
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"error": "Redis unavailable"})
+
+		return
+	}
+
+	var items []json.RawMessage
+	if err := json.NewDecoder(r.Body).Decode(&items); err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]any{"error": "malformed body: " + err.Error()})
+
+		return
+	}
+
+	api.serveBatch(w, items)
+}
+
+func (api *fakeAPI) serveBatch(w http.ResponseWriter, items []json.RawMessage) {
+	api.mu.Lock()
+	defer api.mu.Unlock()
+
+	api.batchSizes = append(api.batchSizes, len(items))
+	if len(items) == 0 || len(items) > BatchSizeMax {
+		writeJSON(w, http.StatusBadRequest, map[string]any{"error": fmt.Sprintf("batch must have 1 to %d items", BatchSizeMax)})
+
+		return
+	}
+
+	var issues []fakeIssue
+	for i, item := range items {
+		issues = append(issues, validateItem(i, item)...)
+	}
+
+	if len(issues) > 0 {
+		writeJSON(w, http.StatusBadRequest, map[string]any{"error": "Validation failed", "issues": issues})
+
+		return
+	}
+
+	ids := make([]string, len(items))
+	for i, item := range items {
+		api.stored = append(api.stored, string(item))
+		ids[i] = fmt.Sprintf("00000000-0000-4000-8000-%012d", len(api.stored))
+	}
+
+	writeJSON(w, http.StatusAccepted, map[string]any{"status": "accepted", "count": len(items), "event_ids": ids})
+}
+
+func (api *fakeAPI) takeUnavailable() bool {
+	api.mu.Lock()
+	defer api.mu.Unlock()
+
+	if api.unavailable == 0 {
+		return false
+	}
+
+	api.unavailable--
+
+	return true
+}
+
+func validateItem(index int, item json.RawMessage) []fakeIssue {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(item, &fields); err != nil || fields == nil {
+		return []fakeIssue{{Path: []any{index}, Message: "must be an object", Code: "invalid_type"}}
+	}
+
+	var issues []fakeIssue
+	for _, name := range []string{"event_type", "source"} {
+		var value string
+		if err := json.Unmarshal(fields[name], &value); err != nil || value == "" {
+			issues = append(issues, fakeIssue{Path: []any{index, name}, Message: "must be a non-empty string", Code: "invalid_string"})
+		}
+	}
+
+	if payload, ok := fields["payload"]; ok && !bytes.HasPrefix(bytes.TrimSpace(payload), []byte("{")) {
+		issues = append(issues, fakeIssue{Path: []any{index, "payload"}, Message: "must be an object", Code: "invalid_type"})
+	}
+
+	return issues
+}
+
+func writeJSON(w http.ResponseWriter, status int, body any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(body)
+}
+
+func (api *fakeAPI) storedItems() []string {
+	api.mu.Lock()
+	defer api.mu.Unlock()
+
+	return append([]string(nil), api.stored...)
+}
+
+func (api *fakeAPI) requestSizes() []int {
+	api.mu.Lock()
+	defer api.mu.Unlock()
+
+	return append([]int(nil), api.batchSizes...)
+}
+
+type testBundle struct {
+	api    *fakeAPI
+	server *httptest.Server
+	dir    string
+}
+
+func setup(t *testing.T) *testBundle {
+	t.Helper()
+
+	api := &fakeAPI{}
+	server := httptest.NewServer(api)
+	t.Cleanup(server.Close)
+
+	return &testBundle{api: api, server: server, dir: t.TempDir()}
+}
+
+// writeFile writes lines, each followed by "\n", and returns the file path.
+func (b *testBundle) writeFile(t *testing.T, name string, lines ...string) string {
+	t.Helper()
+
+	path := filepath.Join(b.dir, name)
+	content := strings.Join(lines, "\n") + "\n"
+	require.NoError(t, os.WriteFile(path, []byte(content), 0o600))
+
+	return path
+}
+
+func (b *testBundle) options(files ...string) Options {
+	return Options{URL: b.server.URL, Files: files, HTTPClient: b.server.Client()}
+}
+
+func validLine(n int) string {
+	return fmt.Sprintf(`{"event_type":"page_view","source":"web","payload":{"n":%d}}`, n)
+}
+
+func validLines(from, count int) []string {
+	lines := make([]string, count)
+	for i := range lines {
+		lines[i] = validLine(from + i)
+	}
+
+	return lines
+}
+
+func TestRunStoresEveryLineOnce(t *testing.T) {
+	t.Parallel()
+
+	bundle := setup(t)
+	first := bundle.writeFile(t, "first.ndjson", validLines(0, 1203)...)
+	second := bundle.writeFile(t, "second.ndjson", validLines(1203, 740)...)
+
+	opts := bundle.options(first, second)
+	opts.BatchSize = 100
+	summary, err := Run(t.Context(), opts)
+	require.NoError(t, err)
+
+	require.Equal(t, 1943, summary.Sent)
+	require.Equal(t, 1943, summary.Accepted)
+	require.Zero(t, summary.Rejected)
+	require.True(t, summary.OK())
+	require.ElementsMatch(t, validLines(0, 1943), bundle.api.storedItems())
+}
+
+func TestRunSendsLineBytesUnchanged(t *testing.T) {
+	t.Parallel()
+
+	bundle := setup(t)
+	line := `{"event_type":"order", "source":"shop","payload":{"amount":123456789012345678901234567890,` +
+		`"city":"Zürich 東京 🚀","escaped":"caf\u00e9","float":1.10}}`
+	file := bundle.writeFile(t, "unicode.ndjson", line)
+
+	summary, err := Run(t.Context(), bundle.options(file))
+	require.NoError(t, err)
+
+	require.Equal(t, 1, summary.Accepted)
+	require.Equal(t, []string{line}, bundle.api.storedItems())
+}
+
+func TestRunRejectsBadItemInBatch(t *testing.T) {
+	t.Parallel()
+
+	bundle := setup(t)
+	lines := validLines(0, 5)
+	lines[2] = `{"event_type":"page_view","source":"web","payload":"not an object"}`
+	file := bundle.writeFile(t, "mixed.ndjson", lines...)
+
+	summary, err := Run(t.Context(), bundle.options(file))
+	require.NoError(t, err)
+
+	require.Equal(t, []Rejection{{File: file, Line: 3, Reason: "payload: must be an object"}}, summary.Rejections)
+	require.Equal(t, 5, summary.Sent)
+	require.Equal(t, 4, summary.Accepted)
+	require.Equal(t, 1, summary.Rejected)
+	require.False(t, summary.OK())
+	require.Equal(t, []string{lines[0], lines[1], lines[3], lines[4]}, bundle.api.storedItems())
+	require.Equal(t, []int{5, 4}, bundle.api.requestSizes())
+}
+
+func TestRunRejectsSeveralItemsWithIndexes(t *testing.T) {
+	t.Parallel()
+
+	bundle := setup(t)
+	lines := validLines(0, 6)
+	lines[0] = `{"source":"web"}`
+	lines[4] = `{"event_type":"","source":""}`
+	file := bundle.writeFile(t, "two-bad.ndjson", lines...)
+
+	summary, err := Run(t.Context(), bundle.options(file))
+	require.NoError(t, err)
+
+	require.Equal(t, []Rejection{
+		{File: file, Line: 1, Reason: "event_type: must be a non-empty string"},
+		{File: file, Line: 5, Reason: "event_type: must be a non-empty string; source: must be a non-empty string"},
+	}, summary.Rejections)
+	require.Equal(t, 4, summary.Accepted)
+	require.Len(t, bundle.api.storedItems(), 4)
+}
+
+func TestRunRejectsInvalidJSONLocally(t *testing.T) {
+	t.Parallel()
+
+	bundle := setup(t)
+	file := bundle.writeFile(t, "broken.ndjson", validLine(1), `{"event_type":`, `[1,2]`, `"text"`, validLine(2))
+
+	summary, err := Run(t.Context(), bundle.options(file))
+	require.NoError(t, err)
+
+	require.Len(t, summary.Rejections, 3)
+	require.Equal(t, 2, summary.Rejections[0].Line)
+	require.Contains(t, summary.Rejections[0].Reason, "invalid JSON")
+	require.Equal(t, Rejection{File: file, Line: 3, Reason: "not a JSON object"}, summary.Rejections[1])
+	require.Equal(t, Rejection{File: file, Line: 4, Reason: "not a JSON object"}, summary.Rejections[2])
+	require.Equal(t, 2, summary.Sent)
+	require.Equal(t, 2, summary.Accepted)
+	require.Equal(t, []string{validLine(1), validLine(2)}, bundle.api.storedItems())
+}
+
+func TestRunRetriesAfter503(t *testing.T) {
+	t.Parallel()
+
+	bundle := setup(t)
+	bundle.api.unavailable = 1
+	file := bundle.writeFile(t, "retry.ndjson", validLines(0, 10)...)
+
+	var progress bytes.Buffer
+	opts := bundle.options(file)
+	opts.Progress = &progress
+	started := time.Now()
+	summary, err := Run(t.Context(), opts)
+	require.NoError(t, err)
+
+	require.GreaterOrEqual(t, time.Since(started), time.Second)
+	require.Equal(t, 10, summary.Accepted)
+	require.Equal(t, validLines(0, 10), bundle.api.storedItems())
+	require.Contains(t, progress.String(), "503 Service Unavailable; retry 1 of 10 in 1s")
+}
+
+func TestRunStopsWhenServerUnreachable(t *testing.T) {
+	t.Parallel()
+
+	bundle := setup(t)
+	file := bundle.writeFile(t, "down.ndjson", validLines(0, 3)...)
+	bundle.server.Close()
+
+	opts := bundle.options(file)
+	opts.retry = retryPolicy{attempts: 2, backoffInitial: time.Millisecond, backoffMax: time.Millisecond, retryAfterMax: time.Second}
+	summary, err := Run(t.Context(), opts)
+
+	require.ErrorContains(t, err, "after 3 attempts")
+	require.Zero(t, summary.Sent)
+}
+
+func TestRunCapsBatchSize(t *testing.T) {
+	t.Parallel()
+
+	bundle := setup(t)
+	file := bundle.writeFile(t, "large.ndjson", validLines(0, 2500)...)
+
+	opts := bundle.options(file)
+	opts.BatchSize = BatchSizeMax + 1
+	_, err := Run(t.Context(), opts)
+	require.ErrorContains(t, err, "invalid batch size 1001")
+
+	opts.BatchSize = BatchSizeMax
+	opts.Concurrency = 1
+	summary, err := Run(t.Context(), opts)
+	require.NoError(t, err)
+
+	require.Equal(t, 2500, summary.Accepted)
+	require.Equal(t, []int{1000, 1000, 500}, bundle.api.requestSizes())
+}
+
+func TestRunUsesDefaultBatchSize(t *testing.T) {
+	t.Parallel()
+
+	bundle := setup(t)
+	file := bundle.writeFile(t, "default.ndjson", validLines(0, 1200)...)
+
+	opts := bundle.options(file)
+	opts.Concurrency = 1
+	_, err := Run(t.Context(), opts)
+	require.NoError(t, err)
+
+	require.Equal(t, []int{500, 500, 200}, bundle.api.requestSizes())
+}
+
+func TestRunSkipsBlankLines(t *testing.T) {
+	t.Parallel()
+
+	bundle := setup(t)
+	bad := `{"event_type":"page_view"}`
+	file := bundle.writeFile(t, "blank.ndjson", "", validLine(1), "   ", "\t", validLine(2), "", bad, "")
+
+	summary, err := Run(t.Context(), bundle.options(file))
+	require.NoError(t, err)
+
+	require.Equal(t, 3, summary.Sent)
+	require.Equal(t, []Rejection{{File: file, Line: 7, Reason: "source: must be a non-empty string"}}, summary.Rejections)
+	require.Equal(t, []string{validLine(1), validLine(2)}, bundle.api.storedItems())
+}
+
+func TestRunAcceptsCRLFAndLastLineWithoutNewline(t *testing.T) {
+	t.Parallel()
+
+	bundle := setup(t)
+	path := filepath.Join(bundle.dir, "crlf.ndjson")
+	require.NoError(t, os.WriteFile(path, []byte(validLine(1)+"\r\n"+validLine(2)), 0o600))
+
+	summary, err := Run(t.Context(), bundle.options(path))
+	require.NoError(t, err)
+
+	require.Equal(t, 2, summary.Accepted)
+	require.Equal(t, []string{validLine(1), validLine(2)}, bundle.api.storedItems())
+}
+
+func TestRunRejectsLineOverMaxSize(t *testing.T) {
+	t.Parallel()
+
+	bundle := setup(t)
+	long := `{"event_type":"big","source":"web","payload":{"text":"` + strings.Repeat("x", LineSizeMax) + `"}}`
+	file := bundle.writeFile(t, "long.ndjson", validLine(1), long, validLine(3))
+
+	summary, err := Run(t.Context(), bundle.options(file))
+	require.NoError(t, err)
+
+	require.Equal(t, []Rejection{{File: file, Line: 2, Reason: "line is longer than 4194304 bytes"}}, summary.Rejections)
+	require.Equal(t, []string{validLine(1), validLine(3)}, bundle.api.storedItems())
+}
+
+func TestRunRejectsWholeBatchOn400WithoutIssues(t *testing.T) {
+	t.Parallel()
+
+	server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusBadRequest, map[string]any{"error": "malformed body"})
+	}))
+	t.Cleanup(server.Close)
+
+	bundle := setup(t)
+	file := bundle.writeFile(t, "whole.ndjson", validLines(0, 2)...)
+	summary, err := Run(t.Context(), Options{URL: server.URL, Files: []string{file}})
+	require.NoError(t, err)
+
+	reason := "server rejected the whole batch: malformed body"
+	require.Equal(t, []Rejection{{File: file, Line: 1, Reason: reason}, {File: file, Line: 2, Reason: reason}}, summary.Rejections)
+	require.Equal(t, 2, summary.Sent)
+	require.Zero(t, summary.Accepted)
+}
+
+func TestRunSplitsBatchOn413(t *testing.T) {
+	t.Parallel()
+
+	bundle := setup(t)
+	limited := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > 300 {
+			writeJSON(w, http.StatusRequestEntityTooLarge, map[string]any{"error": "body too large"})
+
+			return
+		}
+
+		bundle.api.ServeHTTP(w, r)
+	}))
+	t.Cleanup(limited.Close)
+
+	huge := `{"event_type":"big","source":"web","payload":{"text":"` + strings.Repeat("y", 400) + `"}}`
+	lines := append(validLines(0, 6), huge)
+	file := bundle.writeFile(t, "split.ndjson", lines...)
+	summary, err := Run(t.Context(), Options{URL: limited.URL, Files: []string{file}})
+	require.NoError(t, err)
+
+	require.Equal(t, 6, summary.Accepted)
+	require.Equal(t, []Rejection{{File: file, Line: 7, Reason: "event is larger than the server's request size limit (413)"}}, summary.Rejections)
+	require.ElementsMatch(t, validLines(0, 6), bundle.api.storedItems())
+}
+
+func TestRunSendsAPIKey(t *testing.T) {
+	t.Parallel()
+
+	bundle := setup(t)
+	bundle.api.apiKey = "secret-key"
+	file := bundle.writeFile(t, "auth.ndjson", validLine(1))
+
+	_, err := Run(t.Context(), bundle.options(file))
+	require.ErrorContains(t, err, "401 Unauthorized: invalid API key")
+
+	opts := bundle.options(file)
+	opts.APIKey = "secret-key"
+	summary, err := Run(t.Context(), opts)
+	require.NoError(t, err)
+	require.Equal(t, 1, summary.Accepted)
+}
+
+func TestRunFailsOnMissingFile(t *testing.T) {
+	t.Parallel()
+
+	bundle := setup(t)
+	missing := filepath.Join(bundle.dir, "missing.ndjson")
+
+	_, err := Run(t.Context(), bundle.options(missing))
+	require.ErrorIs(t, err, os.ErrNotExist)
+	require.ErrorContains(t, err, fmt.Sprintf("%q", missing))
+	require.Empty(t, bundle.api.requestSizes())
+}
+
+func TestRunStopsOnCancel(t *testing.T) {
+	t.Parallel()
+
+	bundle := setup(t)
+	bundle.api.unavailable = 1000
+	file := bundle.writeFile(t, "cancel.ndjson", validLines(0, 10)...)
+
+	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+	defer cancel()
+
+	started := time.Now()
+	_, err := Run(ctx, bundle.options(file))
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	require.Less(t, time.Since(started), time.Second)
+}
+
+func TestOptionsValidateListsEveryProblem(t *testing.T) {
+	t.Parallel()
+
+	err := Options{URL: "ftp://host", BatchSize: -1, Concurrency: -2}.Validate()
+	require.ErrorContains(t, err, `invalid API URL "ftp://host"`)
+	require.ErrorContains(t, err, "no input files")
+	require.ErrorContains(t, err, "invalid batch size -1")
+	require.ErrorContains(t, err, "invalid concurrency -2")
+
+	require.NoError(t, Options{Files: []string{"events.ndjson"}}.Validate())
+}
+
+func TestRunWritesPlainProgress(t *testing.T) {
+	t.Parallel()
+
+	bundle := setup(t)
+	file := bundle.writeFile(t, "progress.ndjson", validLines(0, 3)...)
+
+	var progress bytes.Buffer
+	opts := bundle.options(file)
+	opts.Progress = &progress
+	_, err := Run(t.Context(), opts)
+	require.NoError(t, err)
+
+	require.Regexp(t, `ingest: 3 events sent, 3 accepted, 0 rejected, \d+ events/s, 100% of input done\n$`, progress.String())
+}
+
+func TestSummaryWriteCapsListing(t *testing.T) {
+	t.Parallel()
+
+	summary := Summary{Sent: 150, Accepted: 0, Rejected: 150, Duration: 2 * time.Second}
+	for i := range 150 {
+		summary.Rejections = append(summary.Rejections, Rejection{File: "a.ndjson", Line: i + 1, Reason: "invalid"})
+	}
+
+	var output bytes.Buffer
+	summary.Write(&output)
+	lines := strings.Split(strings.TrimSuffix(output.String(), "\n"), "\n")
+
+	require.Len(t, lines, 102)
+	require.Equal(t, "ingest: 150 events sent in 2s (75 events/s), 0 accepted, 150 rejected", lines[0])
+	require.Equal(t, "a.ndjson:1: invalid", lines[1])
+	require.Equal(t, "... 50 more rejections not listed", lines[101])
+}

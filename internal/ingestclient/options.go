@@ -1,0 +1,151 @@
+package ingestclient
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"time"
+)
+
+const (
+	// URLDefault is the API base URL used when Options.URL is empty. It is the
+	// server's default listen address (EVENTPULSE_HTTP_ADDR).
+	URLDefault = "http://127.0.0.1:8080"
+
+	// BatchSizeDefault is the number of events per request when
+	// Options.BatchSize is zero.
+	BatchSizeDefault = 500
+
+	// BatchSizeMax is the largest batch that the API accepts in one request.
+	BatchSizeMax = 1000
+
+	// ConcurrencyDefault is the number of requests in flight when
+	// Options.Concurrency is zero.
+	ConcurrencyDefault = 4
+
+	// LineSizeMax is the longest input line accepted, in bytes without the
+	// line ending. A longer line is rejected locally and skipped.
+	LineSizeMax = 4 << 20
+)
+
+// Options configures Run.
+type Options struct {
+	// URL is the API base URL, without the /api/v1 path. Default URLDefault.
+	URL string
+
+	// Files are the NDJSON files to send, in order. At least one is required.
+	Files []string
+
+	// BatchSize is the number of events per request, from 1 to BatchSizeMax.
+	// Default BatchSizeDefault.
+	BatchSize int
+
+	// Concurrency is the number of requests in flight at once. Default
+	// ConcurrencyDefault.
+	Concurrency int
+
+	// Progress receives progress output, normally os.Stderr. A terminal gets a
+	// progress bar and any other writer a plain line at most every 2 seconds.
+	// Nil discards progress.
+	Progress io.Writer
+
+	// HTTPClient sends the requests. Nil means a client with keep-alive
+	// connections sized for Concurrency.
+	HTTPClient *http.Client
+
+	// APIKey, when set, is sent as "Authorization: Bearer APIKey".
+	APIKey string
+
+	// retry is the retry schedule. The zero value means retryPolicyDefault.
+	// Tests in this package shorten it.
+	retry retryPolicy
+}
+
+// retryPolicy is the schedule for retrying 429, 502, 503 and 504 responses
+// and network errors.
+type retryPolicy struct {
+	// attempts is the max number of retries after the first request.
+	attempts int
+
+	// backoffInitial is the delay before the first retry when the server sent
+	// no Retry-After header. Each later retry doubles it up to backoffMax.
+	backoffInitial time.Duration
+	backoffMax     time.Duration
+
+	// retryAfterMax caps the delay that a Retry-After header may ask for.
+	retryAfterMax time.Duration
+}
+
+var retryPolicyDefault = retryPolicy{
+	attempts:       10,
+	backoffInitial: 500 * time.Millisecond,
+	backoffMax:     30 * time.Second,
+	retryAfterMax:  time.Minute,
+}
+
+// withDefaults returns a copy of opts with every zero field except
+// HTTPClient set to its default.
+func (opts Options) withDefaults() Options {
+	opts.URL = cmp.Or(opts.URL, URLDefault)
+	opts.BatchSize = cmp.Or(opts.BatchSize, BatchSizeDefault)
+	opts.Concurrency = cmp.Or(opts.Concurrency, ConcurrencyDefault)
+	opts.retry = cmp.Or(opts.retry, retryPolicyDefault)
+
+	if opts.Progress == nil {
+		opts.Progress = io.Discard
+	}
+
+	return opts
+}
+
+// Validate checks the options and returns every problem found, joined with
+// errors.Join. A zero field is valid because it means the default.
+func (opts Options) Validate() error {
+	opts = opts.withDefaults()
+
+	var errs []error
+
+	if err := validateURL(opts.URL); err != nil {
+		errs = append(errs, err)
+	}
+
+	if len(opts.Files) == 0 {
+		errs = append(errs, errors.New("no input files: give at least one NDJSON file"))
+	}
+
+	for i, file := range opts.Files {
+		if file == "" {
+			errs = append(errs, fmt.Errorf("input file %d has an empty name", i+1))
+		}
+	}
+
+	if opts.BatchSize < 1 || opts.BatchSize > BatchSizeMax {
+		errs = append(errs, fmt.Errorf("invalid batch size %d: must be from 1 to %d", opts.BatchSize, BatchSizeMax))
+	}
+
+	if opts.Concurrency < 1 {
+		errs = append(errs, fmt.Errorf("invalid concurrency %d: must be at least 1", opts.Concurrency))
+	}
+
+	return errors.Join(errs...)
+}
+
+func validateURL(raw string) error {
+	parsed, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("invalid API URL %q: %w", raw, err)
+	}
+
+	if parsed.Scheme != "http" && parsed.Scheme != "https" {
+		return fmt.Errorf("invalid API URL %q: scheme must be http or https", raw)
+	}
+
+	if parsed.Host == "" {
+		return fmt.Errorf("invalid API URL %q: host is missing", raw)
+	}
+
+	return nil
+}

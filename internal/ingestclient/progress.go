@@ -1,0 +1,142 @@
+package ingestclient
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+)
+
+const (
+	// plainInterval is the time between plain progress lines.
+	plainInterval = 2 * time.Second
+
+	// barInterval is the time between progress bar updates.
+	barInterval = 100 * time.Millisecond
+)
+
+// progressReporter writes progress from a tally until stop is called. It shows
+// a progress bar over input bytes on a terminal and plain lines elsewhere.
+type progressReporter struct {
+	mu        sync.Mutex
+	output    io.Writer
+	bar       *progressbar.ProgressBar
+	counts    *tally
+	inputSize int64
+	started   time.Time
+	done      chan struct{}
+	stopped   sync.WaitGroup
+}
+
+func startProgress(output io.Writer, inputSize int64, counts *tally, started time.Time) *progressReporter {
+	reporter := &progressReporter{
+		output:    output,
+		counts:    counts,
+		inputSize: inputSize,
+		started:   started,
+		done:      make(chan struct{}),
+	}
+
+	interval := plainInterval
+	if isTerminal(output) {
+		reporter.bar = newBar(output, inputSize)
+		interval = barInterval
+	}
+
+	reporter.stopped.Go(func() {
+		reporter.loop(interval)
+	})
+
+	return reporter
+}
+
+func isTerminal(output io.Writer) bool {
+	file, ok := output.(*os.File)
+
+	return ok && term.IsTerminal(int(file.Fd()))
+}
+
+func newBar(output io.Writer, inputSize int64) *progressbar.ProgressBar {
+	return progressbar.NewOptions64(inputSize,
+		progressbar.OptionSetWriter(output),
+		progressbar.OptionSetDescription("ingest"),
+		progressbar.OptionShowBytes(true),
+		progressbar.OptionSetWidth(30),
+		progressbar.OptionThrottle(barInterval),
+		progressbar.OptionSetPredictTime(true),
+	)
+}
+
+func (r *progressReporter) loop(interval time.Duration) {
+	ticker := time.NewTicker(interval)
+	defer ticker.Stop()
+
+	for {
+		select {
+		case <-ticker.C:
+			r.update()
+		case <-r.done:
+			return
+		}
+	}
+}
+
+// stop writes the final progress and ends the loop.
+func (r *progressReporter) stop() {
+	close(r.done)
+	r.stopped.Wait()
+
+	r.update()
+	if r.bar != nil {
+		r.mu.Lock()
+		_ = r.bar.Exit()
+		fmt.Fprintln(r.output)
+		r.mu.Unlock()
+	}
+}
+
+// note writes a message, such as a retry, on its own line.
+func (r *progressReporter) note(message string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+
+	if r.bar != nil {
+		_ = r.bar.Clear()
+	}
+
+	fmt.Fprintln(r.output, message)
+}
+
+func (r *progressReporter) update() {
+	snapshot := r.counts.snapshot()
+
+	r.mu.Lock()
+	defer r.mu.Unlock()
+
+	if r.bar == nil {
+		fmt.Fprintln(r.output, r.plainLine(snapshot))
+
+		return
+	}
+
+	r.bar.Describe(fmt.Sprintf("ingest: %d accepted, %d rejected", snapshot.accepted, snapshot.rejected))
+	_ = r.bar.Set64(snapshot.doneBytes)
+}
+
+// plainLine formats progress such as "ingest: 4000 events sent, 3998
+// accepted, 2 rejected, 5231 events/s, 40% of input done".
+func (r *progressReporter) plainLine(snapshot progressSnapshot) string {
+	percent := 100.0
+	if r.inputSize > 0 {
+		percent = 100 * float64(snapshot.doneBytes) / float64(r.inputSize)
+	}
+
+	rate := eventsPerSecond(snapshot.sent, time.Since(r.started))
+
+	return fmt.Sprintf("ingest: %d events sent, %d accepted, %d rejected, %.0f events/s, %.0f%% of input done",
+		snapshot.sent, snapshot.accepted, snapshot.rejected, rate, percent)
+}

@@ -1,0 +1,187 @@
+package ingestclient
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+)
+
+// readBufferSize is the bufio.Reader buffer. Lines longer than it are read in
+// several chunks, up to LineSizeMax.
+const readBufferSize = 64 << 10
+
+// event is one input line and the position it came from.
+type event struct {
+	raw       []byte
+	file      string
+	fileIndex int
+	line      int
+}
+
+// batch is a run of consecutive events. Its size is the number of input bytes
+// that it covers, including blank and locally rejected lines, so that progress
+// can count bytes when the batch is done. A batch may have no events.
+type batch struct {
+	events []event
+	size   int64
+}
+
+// batchReader splits the input files into batches and sends them on out.
+type batchReader struct {
+	files     []string
+	batchSize int
+	out       chan<- batch
+	tally     *tally
+	pending   batch
+}
+
+// run reads every file in order and sends the last, partial batch. The
+// caller closes out after run returns.
+func (r *batchReader) run(ctx context.Context) error {
+	for i, file := range r.files {
+		if err := r.readFile(ctx, i, file); err != nil {
+			return err
+		}
+	}
+
+	return r.flush(ctx)
+}
+
+func (r *batchReader) readFile(ctx context.Context, fileIndex int, file string) error {
+	f, err := os.Open(file)
+	if err != nil {
+		return fmt.Errorf("error opening file %q: %w", file, err)
+	}
+	defer f.Close()
+
+	reader := bufio.NewReaderSize(f, readBufferSize)
+	for lineNumber := 1; ; lineNumber++ {
+		line, size, err := readLine(reader, LineSizeMax)
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+
+		if err != nil && !errors.Is(err, errLineTooLong) {
+			return fmt.Errorf("error reading file %q at line %d: %w", file, lineNumber, err)
+		}
+
+		r.pending.size += size
+		position := event{file: file, fileIndex: fileIndex, line: lineNumber}
+		if err := r.addLine(ctx, position, line, err); err != nil {
+			return err
+		}
+	}
+}
+
+// addLine adds one line to the pending batch, or records it as rejected when
+// readErr is set or the line is not a JSON object. Blank lines are skipped.
+func (r *batchReader) addLine(ctx context.Context, position event, line []byte, readErr error) error {
+	if readErr != nil {
+		r.tally.reject(position, fmt.Sprintf("line is longer than %d bytes", LineSizeMax))
+
+		return nil
+	}
+
+	if len(bytes.TrimSpace(line)) == 0 {
+		return nil
+	}
+
+	if reason := checkObject(line); reason != "" {
+		r.tally.reject(position, reason)
+
+		return nil
+	}
+
+	position.raw = line
+	r.pending.events = append(r.pending.events, position)
+	if len(r.pending.events) < r.batchSize {
+		return nil
+	}
+
+	return r.flush(ctx)
+}
+
+// flush sends the pending batch, if it has events or bytes, and starts a new
+// one.
+func (r *batchReader) flush(ctx context.Context) error {
+	if len(r.pending.events) == 0 && r.pending.size == 0 {
+		return nil
+	}
+
+	select {
+	case r.out <- r.pending:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+
+	r.pending = batch{events: make([]event, 0, r.batchSize)}
+
+	return nil
+}
+
+// checkObject returns why line is not a single JSON object, or "" when it is.
+func checkObject(line []byte) string {
+	var raw json.RawMessage
+	if err := json.Unmarshal(line, &raw); err != nil {
+		return "invalid JSON: " + err.Error()
+	}
+
+	if raw[0] != '{' {
+		return "not a JSON object"
+	}
+
+	return ""
+}
+
+var errLineTooLong = errors.New("line too long")
+
+// readLine returns the next line without its line ending ("\n" or "\r\n")
+// and the number of bytes that it took up in the input. A line longer than
+// maxSize is consumed whole and returned as errLineTooLong. At the end of the
+// input it returns io.EOF. The returned line is a new slice.
+func readLine(reader *bufio.Reader, maxSize int) ([]byte, int64, error) {
+	var (
+		line    []byte
+		size    int64
+		tooLong bool
+	)
+
+	for {
+		chunk, err := reader.ReadSlice('\n')
+		size += int64(len(chunk))
+
+		// maxSize+2 leaves room for a "\r\n" ending.
+		if !tooLong && len(line)+len(chunk) <= maxSize+2 {
+			line = append(line, chunk...)
+		} else {
+			tooLong, line = true, nil
+		}
+
+		if errors.Is(err, bufio.ErrBufferFull) {
+			continue
+		}
+
+		if err != nil && !errors.Is(err, io.EOF) {
+			return nil, size, err
+		}
+
+		if errors.Is(err, io.EOF) && size == 0 {
+			return nil, 0, io.EOF
+		}
+
+		break
+	}
+
+	line = bytes.TrimSuffix(line, []byte("\n"))
+	line = bytes.TrimSuffix(line, []byte("\r"))
+	if tooLong || len(line) > maxSize {
+		return nil, size, errLineTooLong
+	}
+
+	return line, size, nil
+}

@@ -1,0 +1,76 @@
+package ingestclient
+
+import (
+	"fmt"
+	"io"
+	"time"
+)
+
+// rejectionListMax is the number of rejections that Summary.Write lists.
+const rejectionListMax = 100
+
+// Rejection is an input line that was not stored, either because it is not a
+// JSON object or because the server rejected it.
+type Rejection struct {
+	// File is the input file name as given in Options.Files.
+	File string
+
+	// Line is the 1-based line number in File.
+	Line int
+
+	// Reason is the local parse error or the server's validation message,
+	// prefixed with the field path, such as "payload: must be an object".
+	Reason string
+}
+
+// Summary is the outcome of Run.
+type Summary struct {
+	// Sent is the number of events that the server accepted or rejected. An event resent after a partial rejection
+	// counts once.
+	Sent int
+
+	// Accepted is the number of events that the server stored.
+	Accepted int
+
+	// Rejected is the number of lines rejected locally or by the server. It
+	// equals len(Rejections).
+	Rejected int
+
+	// Rejections lists the rejected lines ordered by file and line.
+	Rejections []Rejection
+
+	// Duration is the wall-clock time of the run.
+	Duration time.Duration
+}
+
+// OK reports whether no line was rejected. A run whose Run call returned an
+// error did not finish, so it failed even when OK returns true.
+func (s Summary) OK() bool {
+	return s.Rejected == 0
+}
+
+// Write prints the totals and then one "FILE:LINE: reason" line per
+// rejection, listing at most rejectionListMax of them. Write errors are
+// ignored because the summary is a report for a person.
+func (s Summary) Write(w io.Writer) {
+	fmt.Fprintf(w, "ingest: %d events sent in %s (%.0f events/s), %d accepted, %d rejected\n",
+		s.Sent, s.Duration.Round(time.Millisecond), eventsPerSecond(s.Sent, s.Duration), s.Accepted, s.Rejected)
+
+	for i, rejection := range s.Rejections {
+		if i == rejectionListMax {
+			fmt.Fprintf(w, "... %d more rejections not listed\n", len(s.Rejections)-rejectionListMax)
+
+			break
+		}
+
+		fmt.Fprintf(w, "%s:%d: %s\n", rejection.File, rejection.Line, rejection.Reason)
+	}
+}
+
+func eventsPerSecond(events int, elapsed time.Duration) float64 {
+	if elapsed <= 0 {
+		return 0
+	}
+
+	return float64(events) / elapsed.Seconds()
+}

@@ -1,0 +1,103 @@
+package ingestclient
+
+import (
+	"cmp"
+	"slices"
+	"sync"
+	"time"
+)
+
+// tally counts the outcome of a run. Its methods are safe for concurrent use.
+type tally struct {
+	mu         sync.Mutex
+	sent       int
+	accepted   int
+	rejections []rejection
+	doneBytes  int64
+}
+
+// rejection is a Rejection with the index of its file, for sorting.
+type rejection struct {
+	Rejection
+	fileIndex int
+}
+
+// progressSnapshot is a copy of the counters for progress output.
+type progressSnapshot struct {
+	sent, accepted, rejected int
+	doneBytes                int64
+}
+
+func (t *tally) reject(position event, reason string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+
+	t.rejections = append(t.rejections, rejection{
+		Rejection: Rejection{File: position.file, Line: position.line, Reason: reason},
+		fileIndex: position.fileIndex,
+	})
+}
+
+// rejectSent records a rejection by the server, which also counts the event
+// as sent.
+func (t *tally) rejectSent(position event, reason string) {
+	t.reject(position, reason)
+
+	t.mu.Lock()
+	t.sent++
+	t.mu.Unlock()
+}
+
+func (t *tally) accept(count int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+
+	t.sent += count
+	t.accepted += count
+}
+
+// finishBatch counts the input bytes of a batch whose events all have an
+// outcome.
+func (t *tally) finishBatch(size int64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+
+	t.doneBytes += size
+}
+
+func (t *tally) snapshot() progressSnapshot {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+
+	return progressSnapshot{
+		sent:      t.sent,
+		accepted:  t.accepted,
+		rejected:  len(t.rejections),
+		doneBytes: t.doneBytes,
+	}
+}
+
+// summary returns the Summary with rejections ordered by file and line,
+// because concurrent batches finish in any order.
+func (t *tally) summary(elapsed time.Duration) Summary {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+
+	sorted := slices.Clone(t.rejections)
+	slices.SortFunc(sorted, func(a, b rejection) int {
+		return cmp.Or(cmp.Compare(a.fileIndex, b.fileIndex), cmp.Compare(a.Line, b.Line))
+	})
+
+	rejections := make([]Rejection, len(sorted))
+	for i, r := range sorted {
+		rejections[i] = r.Rejection
+	}
+
+	return Summary{
+		Sent:       t.sent,
+		Accepted:   t.accepted,
+		Rejected:   len(rejections),
+		Rejections: rejections,
+		Duration:   elapsed,
+	}
+}

@@ -1,0 +1,22 @@
+// Package logging builds the JSON slog logger every process uses, and the
+// adapter that routes Watermill's own logs through it.
+package logging
+
+import (
+	"io"
+	"log/slog"
+
+	"github.com/ThreeDotsLabs/watermill"
+)
+
+// New returns a JSON logger writing to w at level and above.
+func New(w io.Writer, level slog.Level) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level}))
+}
+
+// Watermill adapts logger for Watermill, lowering its chatty Info messages
+// (subscriptions starting, handlers added) to Debug.
+func Watermill(logger *slog.Logger) watermill.LoggerAdapter {
+	return watermill.NewSlogLoggerWithLevelMapping(logger.With(slog.String("component", "watermill")),
+		map[slog.Level]slog.Level{slog.LevelInfo: slog.LevelDebug})
+}

@@ -1,0 +1,87 @@
+// Package eventstable builds the events read table from EventsIngested
+// records.
+package eventstable
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/eventpulse/eventpulse/events"
+	"github.com/eventpulse/eventpulse/internal/projection"
+)
+
+// Name is the projector's consumer group. Renaming it creates a fresh
+// group, which replays the whole log into the events table.
+const Name = "projection.events"
+
+// Projector writes each EventsIngested record as rows of the events table.
+type Projector struct {
+	// Table is the table written; "events" unless a replay builds a copy.
+	Table string
+}
+
+var _ projection.Projector = Projector{}
+
+// Name implements projection.Projector.
+func (p Projector) Name() string { return Name }
+
+// Handles implements projection.Projector.
+func (Projector) Handles(eventName string) bool {
+	return eventName == events.EventsIngestedName
+}
+
+// Apply inserts the record's events with one statement. Rows already there
+// (a replay over a filled table) are left alone.
+func (p Projector) Apply(ctx context.Context, tx pgx.Tx, event events.Event, _ projection.Meta) error {
+	ingested, ok := event.(events.EventsIngested)
+	if !ok {
+		return fmt.Errorf("eventstable: unexpected event %T", event)
+	}
+
+	return Insert(ctx, tx, p.table(), ingested.Events)
+}
+
+func (p Projector) table() string {
+	if p.Table == "" {
+		return "events"
+	}
+
+	return p.Table
+}
+
+// Insert writes batch into table with one multi-row statement.
+func Insert(ctx context.Context, tx pgx.Tx, table string, batch []events.IngestedEvent) error {
+	n := len(batch)
+	ids := make([]uuid.UUID, n)
+	types := make([]string, n)
+	sources := make([]string, n)
+	timestamps := make([]any, n)
+	received := make([]any, n)
+	payloads := make([]string, n)
+	metadata := make([]string, n)
+
+	for i, e := range batch {
+		ids[i] = e.EventID
+		types[i] = e.EventType
+		sources[i] = e.Source
+		timestamps[i] = e.Timestamp
+		received[i] = e.ReceivedAt
+		payloads[i] = string(e.Payload)
+		metadata[i] = string(e.Metadata)
+	}
+
+	query := `INSERT INTO ` + pgx.Identifier{table}.Sanitize() + `
+		(event_id, event_type, source, "timestamp", received_at, payload, metadata)
+		SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[],
+			$5::timestamptz[], $6::jsonb[], $7::jsonb[])
+		ON CONFLICT (event_id) DO NOTHING`
+
+	if _, err := tx.Exec(ctx, query, ids, types, sources, timestamps, received, payloads, metadata); err != nil {
+		return fmt.Errorf("error inserting %d rows into %q: %w", n, table, err)
+	}
+
+	return nil
+}
