@@ -36,7 +36,7 @@ version given by --to (0 removes every table).`,
 			if err != nil {
 				return err
 			}
-			defer migrator.Close()
+			defer func() { _ = migrator.Close() }()
 
 			if down {
 				err = migrator.DownTo(ctx, downTo, logger)

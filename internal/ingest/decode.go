@@ -3,6 +3,7 @@ package ingest
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -135,7 +136,7 @@ func splitArray(body []byte) ([]jx.Raw, *Issue) {
 	})
 
 	switch {
-	case err == errTooMany:
+	case errors.Is(err, errTooMany):
 		return nil, &Issue{
 			Path:    []any{},
 			Message: fmt.Sprintf("must contain at most %d events", MaxBatchEvents),
@@ -150,7 +151,7 @@ func splitArray(body []byte) ([]jx.Raw, *Issue) {
 	return items, nil
 }
 
-var errTooMany = fmt.Errorf("too many items")
+var errTooMany = errors.New("too many items")
 
 // eventFields collects the fields of one event while it is decoded.
 type eventFields struct {

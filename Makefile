@@ -1,0 +1,72 @@
+# EventPulse developer targets. `make help` lists them.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+GO        ?= go
+BIN       := bin/eventpulse
+RUN_DIR   ?= .run
+PGPORT    ?= 5432
+REDIS_PORT ?= 6379
+export DATABASE_URL ?= postgres://postgres@127.0.0.1:$(PGPORT)/eventpulse?sslmode=disable
+export REDIS_URL ?= redis://127.0.0.1:$(REDIS_PORT)/0
+
+.PHONY: help
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_\/-]+:.*## / {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: build
+build: ## build bin/eventpulse
+	$(GO) build -o $(BIN) ./cmd/eventpulse
+
+.PHONY: generate
+generate: ## regenerate the ogen server and client from openapi.yaml
+	$(GO) generate ./internal/oas/...
+
+.PHONY: verify
+verify: generate ## fail when generated code is stale
+	@git diff --exit-code -- internal/oas || (echo "internal/oas is stale: run make generate and commit" && exit 1)
+	@test -z "$$(git status --porcelain -- internal/oas)" || (git status --porcelain -- internal/oas; echo "internal/oas has uncommitted files: run make generate and commit"; exit 1)
+
+.PHONY: services/start
+services/start: ## start PostgreSQL and Redis for development, data under .run/
+	RUN_DIR=$(RUN_DIR) PGPORT=$(PGPORT) REDIS_PORT=$(REDIS_PORT) scripts/services.sh start
+
+.PHONY: services/stop
+services/stop: ## stop the development PostgreSQL and Redis
+	RUN_DIR=$(RUN_DIR) PGPORT=$(PGPORT) REDIS_PORT=$(REDIS_PORT) scripts/services.sh stop
+
+.PHONY: db/migrate
+db/migrate: build ## apply the migrations to DATABASE_URL
+	$(BIN) migrate
+
+.PHONY: run
+run: build services/start ## start PostgreSQL, Redis and eventpulse run on 127.0.0.1:8080
+	$(BIN) migrate
+	$(BIN) run
+
+.PHONY: stop
+stop: services/stop ## stop what make run started
+
+.PHONY: test
+test: ## run every test against a throwaway PostgreSQL and Redis
+	$(GO) test -race -count=1 -timeout 30m ./...
+
+.PHONY: test/short
+test/short: ## run the quick tests only
+	$(GO) test -short -count=1 ./...
+
+.PHONY: fuzz
+fuzz: ## run each fuzz target for FUZZTIME (default 20s)
+	$(GO) test ./internal/ingest -run '^$$' -fuzz '^FuzzDecodeEvent$$' -fuzztime $${FUZZTIME:-20s}
+	$(GO) test ./internal/ingest -run '^$$' -fuzz '^FuzzDecodeBatch$$' -fuzztime $${FUZZTIME:-20s}
+
+.PHONY: lint
+lint: ## run gofmt, go vet and golangci-lint
+	@files=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$files" ]; then echo "gofmt needed:"; echo "$$files"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) tool golangci-lint run ./...
+
+.PHONY: bench
+bench: ## run the Go micro-benchmarks
+	$(GO) test -run '^$$' -bench . -benchmem ./...
