@@ -7,6 +7,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/eventpulse/eventpulse/internal/bus"
+
 	"github.com/eventpulse/eventpulse/internal/oas"
 )
 
@@ -35,22 +37,19 @@ func (a *API) EventsHealth(ctx context.Context) (oas.EventsHealthRes, error) {
 	}, nil
 }
 
-// workerStatus is "ok" when a consumer of the ingest group read the stream
-// within workerIdleLimit, "degraded" when consumers exist but none did, and
-// "unknown" when no worker ever joined.
+// workerStatus is "ok" when a worker sent a heartbeat within
+// workerIdleLimit, "degraded" when workers are known but none did, and
+// "unknown" when no worker is known or Redis cannot tell.
 func (a *API) workerStatus(ctx context.Context) oas.IngestHealthWorker {
-	consumers, err := a.redis.XInfoConsumers(ctx, a.ingestStream, a.ingestGroup).Result()
-	if err != nil || len(consumers) == 0 {
+	live, known, err := bus.LiveWorkers(ctx, a.redis, a.streamPrefix, workerIdleLimit)
+	switch {
+	case err != nil || known == 0:
 		return oas.IngestHealthWorkerUnknown
+	case live > 0:
+		return oas.IngestHealthWorkerOk
+	default:
+		return oas.IngestHealthWorkerDegraded
 	}
-
-	for _, consumer := range consumers {
-		if consumer.Inactive >= 0 && consumer.Inactive < workerIdleLimit {
-			return oas.IngestHealthWorkerOk
-		}
-	}
-
-	return oas.IngestHealthWorkerDegraded
 }
 
 // Readyz implements oas.Handler.

@@ -32,10 +32,9 @@ type API struct {
 	pool   *pgxpool.Pool
 	redis  redis.UniversalClient
 	logger *slog.Logger
-	// ingestStream and ingestGroup locate the consumer group whose health
+	// streamPrefix locates the worker heartbeats that
 	// GET /api/v1/events/health reports as "worker".
-	ingestStream string
-	ingestGroup  string
+	streamPrefix string
 }
 
 var _ oas.Handler = (*API)(nil)
@@ -45,8 +44,7 @@ type APIConfig struct {
 	Pool         *pgxpool.Pool
 	Redis        redis.UniversalClient
 	Logger       *slog.Logger
-	IngestStream string
-	IngestGroup  string
+	StreamPrefix string
 }
 
 // NewAPI returns the read handlers.
@@ -59,8 +57,7 @@ func NewAPI(config APIConfig) *API {
 		pool:         config.Pool,
 		redis:        config.Redis,
 		logger:       config.Logger,
-		ingestStream: config.IngestStream,
-		ingestGroup:  config.IngestGroup,
+		streamPrefix: config.StreamPrefix,
 	}
 }
 

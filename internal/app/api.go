@@ -76,8 +76,7 @@ func newRouter(deps *Deps, batcher *ingest.Batcher) (http.Handler, error) {
 		Pool:         deps.Pool,
 		Redis:        deps.Redis,
 		Logger:       deps.Logger,
-		IngestStream: bus.CommandStream(deps.Config.StreamPrefix, "IngestEvents"),
-		IngestGroup:  commands.IngestEventsHandlerName,
+		StreamPrefix: deps.Config.StreamPrefix,
 	})
 
 	server, err := oas.NewServer(reads,

@@ -70,6 +70,17 @@ func NewWorker(deps *Deps) (*Worker, error) {
 func (w *Worker) Run(ctx context.Context) error {
 	w.deps.Logger.InfoContext(ctx, "worker: starting", slog.String("consumer", w.deps.Config.ConsumerName))
 
+	heartbeatCtx, stopHeartbeat := context.WithCancel(ctx)
+	heartbeatDone := make(chan struct{})
+	go func() {
+		defer close(heartbeatDone)
+		bus.Heartbeat(heartbeatCtx, w.deps.Redis, w.deps.Config.StreamPrefix, w.deps.Config.ConsumerName, w.deps.Logger)
+	}()
+	defer func() {
+		stopHeartbeat()
+		<-heartbeatDone
+	}()
+
 	if err := w.router.Run(ctx); err != nil {
 		return fmt.Errorf("error running worker: %w", err)
 	}

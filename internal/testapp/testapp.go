@@ -1,0 +1,272 @@
+// Package testapp runs EventPulse in-process for integration tests: the API
+// and the worker against a real PostgreSQL and Redis started by testenv,
+// with the ogen-generated client pointed at the API.
+//
+// Each App gets its own database, copied from a migrated template, and its
+// own Redis stream prefix, so tests of one package run in parallel against
+// one PostgreSQL and one Redis.
+package testapp
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/require"
+
+	"github.com/eventpulse/eventpulse/internal/app"
+	"github.com/eventpulse/eventpulse/internal/config"
+	"github.com/eventpulse/eventpulse/internal/database"
+	"github.com/eventpulse/eventpulse/internal/logging"
+	"github.com/eventpulse/eventpulse/internal/oas"
+	"github.com/eventpulse/eventpulse/internal/testenv"
+)
+
+const templateDatabase = "eventpulse_template"
+
+var (
+	sharedEnv    *testenv.Env
+	templateOnce sync.Once
+	templateErr  error
+	appCounter   atomic.Int64
+)
+
+// Main starts one PostgreSQL and one Redis for the test binary; call it
+// from TestMain.
+func Main(m *testing.M) {
+	testenv.Main(m, func(env *testenv.Env) error {
+		sharedEnv = env
+		return nil
+	})
+}
+
+// Env returns the services started by Main.
+func Env(t testing.TB) *testenv.Env {
+	t.Helper()
+	require.NotNil(t, sharedEnv, "testapp.Main must run from TestMain")
+
+	return sharedEnv
+}
+
+// Options adjusts an App.
+type Options struct {
+	// NoWorker starts the API only; start the worker with StartWorker.
+	NoWorker bool
+	// Config changes the configuration before the App starts.
+	Config func(*config.Config)
+}
+
+// App is one EventPulse installation: a database, a stream prefix, an API
+// listening on a loopback port and, unless stopped, a worker.
+type App struct {
+	t      testing.TB
+	Config config.Config
+	Deps   *app.Deps
+	// Pool is a connection pool to the App's database for assertions.
+	Pool   *pgxpool.Pool
+	URL    string
+	Client *oas.Client
+
+	apiCancel    context.CancelFunc
+	apiDone      chan error
+	workerMu     sync.Mutex
+	workerCancel context.CancelFunc
+	workerDone   chan error
+}
+
+// NewDatabase creates an empty, migrated database and returns its URL.
+func NewDatabase(t testing.TB) string {
+	t.Helper()
+	env := Env(t)
+	ctx := context.Background()
+
+	templateOnce.Do(func() { templateErr = createTemplate(ctx, env) })
+	require.NoError(t, templateErr)
+
+	name := fmt.Sprintf("test_%d_%d", os.Getpid(), appCounter.Add(1))
+	require.NoError(t, env.CreateDatabase(ctx, name, templateDatabase))
+
+	return env.DatabaseURL(name)
+}
+
+// Start runs an App until the test ends.
+func Start(t testing.TB, opts Options) *App {
+	t.Helper()
+	env := Env(t)
+	ctx := context.Background()
+	databaseURL := NewDatabase(t)
+	prefix := "test" + strings.TrimPrefix(databaseURL[strings.LastIndex(databaseURL, "/"):], "/")
+	prefix = strings.SplitN(prefix, "?", 2)[0]
+
+	cfg := config.Config{
+		DatabaseURL:     databaseURL,
+		RedisURL:        "redis://" + env.RedisAddr() + "/0",
+		HTTPAddr:        "127.0.0.1:0",
+		LogLevel:        "warn",
+		StreamPrefix:    prefix,
+		ConsumerName:    prefix + "-worker",
+		ShutdownTimeout: 10 * time.Second,
+	}.WithDefaults()
+	if opts.Config != nil {
+		opts.Config(&cfg)
+	}
+
+	writer := &testWriter{t: t}
+	logger := logging.New(writer, mustLevel(t, cfg))
+	deps, err := app.Open(ctx, cfg, logger)
+	require.NoError(t, err)
+
+	a := &App{t: t, Config: cfg, Deps: deps, Pool: deps.Pool}
+	a.startAPI()
+
+	if !opts.NoWorker {
+		a.StartWorker()
+	}
+
+	t.Cleanup(func() {
+		a.stop()
+		writer.closed.Store(true)
+	})
+
+	return a
+}
+
+func mustLevel(t testing.TB, cfg config.Config) slog.Level {
+	level, err := cfg.SlogLevel()
+	require.NoError(t, err)
+
+	return level
+}
+
+func (a *App) startAPI() {
+	api, err := app.NewAPI(a.Deps)
+	require.NoError(a.t, err)
+
+	listener, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(a.t, err)
+
+	a.URL = "http://" + listener.Addr().String()
+	a.Client, err = oas.NewClient(a.URL, oas.WithClient(&http.Client{Timeout: 30 * time.Second}))
+	require.NoError(a.t, err)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	a.apiCancel = cancel
+	a.apiDone = make(chan error, 1)
+
+	go func() { a.apiDone <- api.Serve(ctx, listener) }()
+}
+
+// StartWorker starts the worker (command handlers and projectors).
+func (a *App) StartWorker() {
+	a.workerMu.Lock()
+	defer a.workerMu.Unlock()
+	require.Nil(a.t, a.workerCancel, "worker already running")
+
+	worker, err := app.NewWorker(a.Deps)
+	require.NoError(a.t, err)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	a.workerCancel = cancel
+	a.workerDone = make(chan error, 1)
+
+	go func() { a.workerDone <- worker.Run(ctx) }()
+
+	select {
+	case <-worker.Running():
+	case err := <-a.workerDone:
+		require.NoError(a.t, err, "worker stopped at start")
+	case <-time.After(30 * time.Second):
+		require.FailNow(a.t, "worker did not start within 30s")
+	}
+}
+
+// StopWorker stops the worker gracefully and waits for it.
+func (a *App) StopWorker() {
+	a.workerMu.Lock()
+	defer a.workerMu.Unlock()
+
+	if a.workerCancel == nil {
+		return
+	}
+
+	a.workerCancel()
+	err := <-a.workerDone
+	a.workerCancel = nil
+	require.NoError(a.t, err)
+}
+
+func (a *App) stop() {
+	a.StopWorker()
+	a.apiCancel()
+	require.NoError(a.t, <-a.apiDone)
+	a.Deps.Close()
+}
+
+// WaitFor polls condition every 50ms until it returns true or timeout
+// passes, then fails the test with message.
+func WaitFor(t testing.TB, timeout time.Duration, message string, condition func() bool) {
+	t.Helper()
+
+	deadline := time.Now().Add(timeout)
+	for !condition() {
+		if time.Now().After(deadline) {
+			require.FailNow(t, "timed out after "+timeout.String()+": "+message)
+		}
+
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Count runs a count query on the App's database.
+func (a *App) Count(query string, args ...any) int {
+	a.t.Helper()
+
+	var n int
+	require.NoError(a.t, a.Pool.QueryRow(context.Background(), query, args...).Scan(&n))
+
+	return n
+}
+
+func createTemplate(ctx context.Context, env *testenv.Env) error {
+	if err := env.CreateDatabase(ctx, templateDatabase, ""); err != nil {
+		return err
+	}
+
+	pool, err := database.Open(ctx, env.DatabaseURL(templateDatabase), 4)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+
+	migrator, err := database.NewMigrator(pool)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = migrator.Close() }()
+
+	return migrator.Up(ctx, slog.New(slog.DiscardHandler))
+}
+
+// testWriter sends log lines to the test's log, shown when it fails, and
+// drops lines written after the App stopped.
+type testWriter struct {
+	t      testing.TB
+	closed atomic.Bool
+}
+
+func (w *testWriter) Write(p []byte) (int, error) {
+	if !w.closed.Load() {
+		w.t.Log(strings.TrimRight(string(p), "\n"))
+	}
+
+	return len(p), nil
+}
