@@ -19,6 +19,11 @@ const (
 	MetaCausationID   = "causation_id"
 	MetaActor         = "actor"
 	MetaRecordedAt    = "recorded_at"
+	// MetaStreamID and MetaStreamVersion place a record in an aggregate's
+	// stream (a rule's id and version); records without them belong to no
+	// aggregate.
+	MetaStreamID      = "stream_id"
+	MetaStreamVersion = "stream_version"
 )
 
 // ActorAnonymous is the actor of commands sent without an API key.
@@ -38,6 +43,10 @@ type Envelope struct {
 	Actor string
 	// RecordedAt is when the record was written.
 	RecordedAt time.Time
+	// StreamID and StreamVersion place the record in an aggregate's
+	// stream; both are empty for records outside any aggregate.
+	StreamID      string
+	StreamVersion int
 }
 
 // NewMessage encodes event as a log record with the envelope in its metadata.
@@ -54,6 +63,10 @@ func NewMessage(event Event, env Envelope) (*message.Message, error) {
 	msg.Metadata.Set(MetaCausationID, env.CausationID)
 	msg.Metadata.Set(MetaActor, env.Actor)
 	msg.Metadata.Set(MetaRecordedAt, env.RecordedAt.UTC().Format(time.RFC3339Nano))
+	if env.StreamID != "" {
+		msg.Metadata.Set(MetaStreamID, env.StreamID)
+		msg.Metadata.Set(MetaStreamVersion, strconv.Itoa(env.StreamVersion))
+	}
 
 	return msg, nil
 }
@@ -84,12 +97,15 @@ func Decode(msg *message.Message) (Event, error) {
 // EnvelopeOf reads the envelope back from a record's metadata.
 func EnvelopeOf(msg *message.Message) Envelope {
 	recordedAt, _ := time.Parse(time.RFC3339Nano, msg.Metadata.Get(MetaRecordedAt))
+	streamVersion, _ := strconv.Atoi(msg.Metadata.Get(MetaStreamVersion))
 
 	return Envelope{
 		CorrelationID: msg.Metadata.Get(MetaCorrelationID),
 		CausationID:   msg.Metadata.Get(MetaCausationID),
 		Actor:         msg.Metadata.Get(MetaActor),
 		RecordedAt:    recordedAt,
+		StreamID:      msg.Metadata.Get(MetaStreamID),
+		StreamVersion: streamVersion,
 	}
 }
 
@@ -101,7 +117,12 @@ type decoderKey struct {
 // decoders maps every known name and version to a function returning the
 // current Go type. An upcaster for an old version lives here too.
 var decoders = map[decoderKey]func([]byte) (Event, error){
-	{EventsIngestedName, 1}: decodeInto[EventsIngested],
+	{EventsIngestedName, 1}:  decodeInto[EventsIngested],
+	{RuleCreatedName, 1}:     decodeInto[RuleCreated],
+	{RuleReplacedName, 1}:    decodeInto[RuleReplaced],
+	{RulePatchedName, 1}:     decodeInto[RulePatched],
+	{RuleDeletedName, 1}:     decodeInto[RuleDeleted],
+	{AnomalyDetectedName, 1}: decodeInto[AnomalyDetected],
 }
 
 func decodeInto[T Event](data []byte) (Event, error) {
