@@ -1,0 +1,140 @@
+package tests
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+
+	"github.com/eventpulse/eventpulse/commands"
+	"github.com/eventpulse/eventpulse/events"
+	"github.com/eventpulse/eventpulse/internal/testapp"
+)
+
+// TestIngestRedisDownAnswers503 stops the shared Redis, so it must not run
+// in parallel with other tests.
+func TestIngestRedisDownAnswers503(t *testing.T) {
+	a := testapp.Start(t, testapp.Options{})
+	env := testapp.Env(t)
+
+	require.NoError(t, env.StopRedis())
+	restarted := false
+	t.Cleanup(func() {
+		if !restarted {
+			require.NoError(t, env.StartRedis())
+		}
+	})
+
+	status, header, body := postJSON(t, a, "/api/v1/events", `{"event_type":"e","source":"outage"}`)
+	require.Equal(t, http.StatusServiceUnavailable, status, "body: %s", body)
+	require.Equal(t, "1", header.Get("Retry-After"))
+	require.Contains(t, string(body), "retry later")
+
+	status, header, _ = postJSON(t, a, "/api/v1/events/batch", `[{"event_type":"e","source":"outage"}]`)
+	require.Equal(t, http.StatusServiceUnavailable, status)
+	require.NotEmpty(t, header.Get("Retry-After"))
+
+	healthStatus, healthBody := get(t, a, "/api/v1/events/health")
+	require.Equal(t, http.StatusServiceUnavailable, healthStatus)
+	require.JSONEq(t, `{"status":"degraded","redis":"unreachable","worker":"unknown"}`, string(healthBody))
+
+	require.NoError(t, env.StartRedis())
+	restarted = true
+
+	testapp.WaitFor(t, 30*time.Second, "ingestion to accept events again", func() bool {
+		status, _, _ := postJSON(t, a, "/api/v1/events", `{"event_type":"e","source":"after"}`)
+		return status == http.StatusAccepted
+	})
+	testapp.WaitFor(t, 30*time.Second, "event accepted after the outage to be stored", func() bool {
+		return a.Count("SELECT count(*) FROM events WHERE source = 'after'") >= 1
+	})
+	require.Equal(t, 0, a.Count("SELECT count(*) FROM events WHERE source = 'outage'"))
+}
+
+func TestIngestSurvivesWorkerRestart(t *testing.T) {
+	t.Parallel()
+
+	a := testapp.Start(t, testapp.Options{})
+
+	var mu sync.Mutex
+	var accepted []string
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	var wg sync.WaitGroup
+	for client := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ctx.Err() == nil; i++ {
+				id := uuid.NewString()
+				body := fmt.Sprintf(`{"event_id":%q,"event_type":"tick","source":"client-%d","payload":{"i":%d}}`, id, client, i)
+				status, _, _ := postJSON(t, a, "/api/v1/events", body)
+				if status == http.StatusAccepted {
+					mu.Lock()
+					accepted = append(accepted, id)
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+
+	time.Sleep(300 * time.Millisecond)
+	a.StopWorker()
+	time.Sleep(500 * time.Millisecond)
+	a.StartWorker()
+	time.Sleep(300 * time.Millisecond)
+	cancel()
+	wg.Wait()
+
+	require.NotEmpty(t, accepted)
+	waitForEvents(t, a, len(accepted))
+	require.Equal(t, len(accepted), a.Count("SELECT count(*) FROM events WHERE event_id = ANY($1::uuid[])", accepted))
+}
+
+func TestIngestCommandRedeliveryAppendsNothing(t *testing.T) {
+	t.Parallel()
+
+	a := testapp.Start(t, testapp.Options{NoWorker: true})
+	handler := commands.NewIngestEventsHandler(a.Pool, a.Deps.Logger)
+	now := time.Now().UTC()
+	cmd := &commands.IngestEvents{
+		CommandID: uuid.NewString(),
+		Actor:     events.ActorAnonymous,
+		Events: []events.IngestedEvent{
+			{EventID: uuid.New(), EventType: "e", Source: "s", Timestamp: now, ReceivedAt: now, Payload: []byte(`{}`), Metadata: []byte(`{}`)},
+			{EventID: uuid.New(), EventType: "e", Source: "s", Timestamp: now, ReceivedAt: now, Payload: []byte(`{"a":1}`), Metadata: []byte(`{}`)},
+		},
+	}
+
+	for range 3 {
+		require.NoError(t, handler.Handle(background(), cmd))
+	}
+
+	require.Equal(t, 1, a.Count("SELECT count(*) FROM event_log"))
+	require.Equal(t, 2, a.Count("SELECT count(*) FROM event_claims"))
+	require.Equal(t, 2, a.Count(`SELECT jsonb_array_length(payload->'events') FROM event_log`))
+}
+
+func TestIngestBatchIsOneLogRecord(t *testing.T) {
+	t.Parallel()
+
+	a := testapp.Start(t, testapp.Options{})
+	items := make([]string, 250)
+	for i := range items {
+		items[i] = fmt.Sprintf(`{"event_type":"e","source":"s","payload":{"i":%d}}`, i)
+	}
+
+	status, _, body := postJSON(t, a, "/api/v1/events/batch", "["+strings.Join(items, ",")+"]")
+	require.Equal(t, http.StatusAccepted, status, "body: %s", body)
+
+	waitForEvents(t, a, 250)
+	require.Equal(t, 1, a.Count("SELECT count(*) FROM event_log"))
+	require.Equal(t, 1, a.Count(`SELECT count(*) FROM event_log WHERE metadata->>'name' = 'EventsIngested'`))
+}
