@@ -123,6 +123,8 @@ var decoders = map[decoderKey]func([]byte) (Event, error){
 	{RulePatchedName, 1}:     decodeInto[RulePatched],
 	{RuleDeletedName, 1}:     decodeInto[RuleDeleted],
 	{AnomalyDetectedName, 1}: decodeInto[AnomalyDetected],
+	{APIKeyCreatedName, 1}:   decodeInto[APIKeyCreated],
+	{APIKeyRevokedName, 1}:   decodeInto[APIKeyRevoked],
 }
 
 func decodeInto[T Event](data []byte) (Event, error) {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/eventpulse/eventpulse/events"
+	"github.com/eventpulse/eventpulse/internal/auth"
 	"github.com/eventpulse/eventpulse/internal/ingest"
 	"github.com/eventpulse/eventpulse/internal/oas"
 )
@@ -27,18 +28,20 @@ type Submitter interface {
 // Ingest serves POST /api/v1/events and POST /api/v1/events/batch.
 type Ingest struct {
 	submitter    Submitter
+	limiter      *auth.IngestLimiter
 	maxBodyBytes int64
 	logger       *slog.Logger
 	now          func() time.Time
 }
 
-// NewIngest returns the ingestion handlers.
-func NewIngest(submitter Submitter, maxBodyBytes int64, logger *slog.Logger) *Ingest {
+// NewIngest returns the ingestion handlers. limiter may be nil for no
+// rate limit.
+func NewIngest(submitter Submitter, limiter *auth.IngestLimiter, maxBodyBytes int64, logger *slog.Logger) *Ingest {
 	if submitter == nil || logger == nil {
 		panic("handlers: NewIngest needs a submitter and a logger")
 	}
 
-	return &Ingest{submitter: submitter, maxBodyBytes: maxBodyBytes, logger: logger, now: time.Now}
+	return &Ingest{submitter: submitter, limiter: limiter, maxBodyBytes: maxBodyBytes, logger: logger, now: time.Now}
 }
 
 // PostEvent accepts one event.
@@ -120,6 +123,18 @@ func (h *Ingest) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool)
 }
 
 func (h *Ingest) submit(w http.ResponseWriter, r *http.Request, batch []events.IngestedEvent) bool {
+	if principal, ok := auth.PrincipalFrom(r.Context()); ok {
+		allowed, wait := h.limiter.Allow(principal.KeyID, len(batch))
+		if !allowed {
+			w.Header().Set("Retry-After", strconv.Itoa(auth.RetryAfterSeconds(wait)))
+			writeJSON(w, http.StatusTooManyRequests, &oas.Error{
+				Error: "ingest rate limit of this API key reached; retry after the Retry-After delay",
+			})
+
+			return false
+		}
+	}
+
 	err := h.submitter.Submit(r.Context(), batch)
 	if err == nil {
 		return true

@@ -97,3 +97,12 @@ func dataDir(t *testing.T) string {
 func newID() uuid.UUID { return uuid.New() }
 
 func background() context.Context { return context.Background() }
+
+func uuidOf(t *testing.T, s string) uuid.UUID {
+	t.Helper()
+
+	id, err := uuid.Parse(s)
+	require.NoError(t, err)
+
+	return id
+}

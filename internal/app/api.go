@@ -9,14 +9,11 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/ThreeDotsLabs/watermill/components/cqrs"
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
-	"github.com/google/uuid"
 
-	"github.com/eventpulse/eventpulse/commands"
-	"github.com/eventpulse/eventpulse/events"
 	"github.com/eventpulse/eventpulse/handlers"
+	"github.com/eventpulse/eventpulse/internal/auth"
 	"github.com/eventpulse/eventpulse/internal/bus"
 	"github.com/eventpulse/eventpulse/internal/ingest"
 	"github.com/eventpulse/eventpulse/internal/logging"
@@ -28,9 +25,10 @@ const readHeaderTimeout = 5 * time.Second
 
 // API is the HTTP side of EventPulse.
 type API struct {
-	deps    *Deps
-	batcher *ingest.Batcher
-	handler http.Handler
+	deps          *Deps
+	batchers      *actorBatchers
+	authenticator *auth.Authenticator
+	handler       http.Handler
 }
 
 // NewAPI builds the API over deps.
@@ -44,34 +42,22 @@ func NewAPI(deps *Deps) (*API, error) {
 		return nil, err
 	}
 
-	batcher := ingest.NewBatcher(ingest.BatcherConfig{
+	batchers := newActorBatchers(ingest.BatcherConfig{
 		Linger:    deps.Config.IngestLinger,
 		MaxEvents: deps.Config.IngestMaxBatch,
-	}, sendIngestCommand(commandBus))
+	}, commandBus)
+	authenticator := auth.NewAuthenticator(deps.Pool)
 
-	handler, err := newRouter(deps, batcher)
+	handler, err := newRouter(deps, batchers, authenticator)
 	if err != nil {
-		batcher.Close()
+		batchers.Close()
 		return nil, err
 	}
 
-	return &API{deps: deps, batcher: batcher, handler: handler}, nil
+	return &API{deps: deps, batchers: batchers, authenticator: authenticator, handler: handler}, nil
 }
 
-func sendIngestCommand(commandBus *cqrs.CommandBus) ingest.SendFunc {
-	return func(ctx context.Context, batch []events.IngestedEvent) error {
-		id := uuid.NewString()
-
-		return commandBus.Send(ctx, &commands.IngestEvents{
-			CommandID:     id,
-			CorrelationID: id,
-			Actor:         events.ActorAnonymous,
-			Events:        batch,
-		})
-	}
-}
-
-func newRouter(deps *Deps, batcher *ingest.Batcher) (http.Handler, error) {
+func newRouter(deps *Deps, batchers *actorBatchers, authenticator *auth.Authenticator) (http.Handler, error) {
 	reads := handlers.NewAPI(handlers.APIConfig{
 		Pool:         deps.Pool,
 		Redis:        deps.Redis,
@@ -79,7 +65,10 @@ func newRouter(deps *Deps, batcher *ingest.Batcher) (http.Handler, error) {
 		StreamPrefix: deps.Config.StreamPrefix,
 	})
 
-	server, err := oas.NewServer(reads,
+	guard := handlers.NewGuard(authenticator, deps.Logger)
+
+	server, err := oas.NewServer(reads, guard,
+		oas.WithMiddleware(guard.Middleware),
 		oas.WithErrorHandler(handlers.ErrorHandler(deps.Logger)),
 		oas.WithNotFound(handlers.NotFound),
 		oas.WithMethodNotAllowed(handlers.MethodNotAllowed),
@@ -88,13 +77,15 @@ func newRouter(deps *Deps, batcher *ingest.Batcher) (http.Handler, error) {
 		return nil, fmt.Errorf("error creating API server: %w", err)
 	}
 
-	ingestHandlers := handlers.NewIngest(batcher, deps.Config.MaxBodyBytes, deps.Logger)
+	limiter := auth.NewIngestLimiter(deps.Config.IngestRate, deps.Config.IngestBurst)
+	ingestHandlers := handlers.NewIngest(batchers, limiter, deps.Config.MaxBodyBytes, deps.Logger)
 
 	router := chi.NewRouter()
 	router.Use(middleware.Recoverer)
 	router.Use(logRequests(deps.Logger))
-	router.Post("/api/v1/events", ingestHandlers.PostEvent)
-	router.Post("/api/v1/events/batch", ingestHandlers.PostBatch)
+	router.Use(handlers.CORS(deps.Config.CORSOrigins))
+	router.With(guard.Require(auth.ScopeIngest)).Post("/api/v1/events", ingestHandlers.PostEvent)
+	router.With(guard.Require(auth.ScopeIngest)).Post("/api/v1/events/batch", ingestHandlers.PostBatch)
 	router.Handle("/*", server)
 
 	return router, nil
@@ -106,6 +97,15 @@ func (a *API) Handler() http.Handler { return a.handler }
 // Serve answers requests on listener until ctx ends, then stops accepting,
 // finishes in-flight requests and sends the events they accepted.
 func (a *API) Serve(ctx context.Context, listener net.Listener) error {
+	if err := a.checkExposure(ctx, listener.Addr()); err != nil {
+		a.batchers.Close()
+		if ctx.Err() != nil {
+			return nil
+		}
+
+		return err
+	}
+
 	server := &http.Server{
 		Handler:           a.handler,
 		ReadHeaderTimeout: readHeaderTimeout,
@@ -122,7 +122,7 @@ func (a *API) Serve(ctx context.Context, listener net.Listener) error {
 
 	select {
 	case err := <-serveErr:
-		a.batcher.Close()
+		a.batchers.Close()
 		return fmt.Errorf("error serving HTTP: %w", err)
 	case <-ctx.Done():
 	}
@@ -131,12 +131,35 @@ func (a *API) Serve(ctx context.Context, listener net.Listener) error {
 	defer cancel()
 
 	err := server.Shutdown(shutdownCtx)
-	a.batcher.Close()
+	a.batchers.Close()
 	a.deps.Logger.Info("api: stopped")
 
 	if err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("error shutting down HTTP server: %w", err)
 	}
+
+	return nil
+}
+
+// checkExposure refuses to serve a non-loopback address while no API key
+// exists, because every request would then be served without one.
+func (a *API) checkExposure(ctx context.Context, addr net.Addr) error {
+	keysExist, err := auth.KeysInLog(ctx, a.deps.Pool)
+	if err != nil {
+		return err
+	}
+
+	if keysExist {
+		return nil
+	}
+
+	if !handlers.IsLoopback(addr.String()) {
+		return fmt.Errorf("refusing to listen on %s without API keys: create one with "+
+			"`eventpulse keys create --scope admin --name NAME`, or listen on 127.0.0.1", addr)
+	}
+
+	a.deps.Logger.WarnContext(ctx, "api: no API key exists; serving loopback clients without authentication",
+		slog.String("addr", addr.String()))
 
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/eventpulse/eventpulse/internal/bus"
 	"github.com/eventpulse/eventpulse/internal/logging"
 	"github.com/eventpulse/eventpulse/internal/projection"
+	"github.com/eventpulse/eventpulse/projections/apikeys"
 	"github.com/eventpulse/eventpulse/projections/eventstable"
 )
 
@@ -56,7 +57,7 @@ func NewWorker(deps *Deps) (*Worker, error) {
 		return nil, fmt.Errorf("error adding command handlers: %w", err)
 	}
 
-	for _, projector := range []projection.Projector{eventstable.Projector{}} {
+	for _, projector := range []projection.Projector{eventstable.Projector{}, apikeys.Projector{}} {
 		if err := projection.Register(router, deps.Pool, projector, deps.Logger, watermillLogger); err != nil {
 			return nil, err
 		}

@@ -26,6 +26,8 @@ const (
 	MaxBodyBytesDefault     = 8 << 20
 	ShutdownTimeoutDefault  = 15 * time.Second
 	DatabaseMaxConnsDefault = 20
+	IngestRateDefault       = 20000
+	IngestBurstDefault      = 40000
 )
 
 // Config is the whole configuration of one process.
@@ -60,6 +62,18 @@ type Config struct {
 	// MaxBodyBytes (EVENTPULSE_MAX_BODY_BYTES) is the largest request body
 	// accepted; larger bodies get 413. Default: 8 MiB.
 	MaxBodyBytes int64
+	// IngestRate (EVENTPULSE_INGEST_RATE, events per second) is the average
+	// rate each API key may ingest; 0 disables the limit. Requests without
+	// a key, served only on loopback before any key exists, are not
+	// limited. Default: IngestRateDefault.
+	IngestRate float64
+	// IngestBurst (EVENTPULSE_INGEST_BURST, events) is the most events a key
+	// may send at once above its rate; at least 1000.
+	// Default: IngestBurstDefault.
+	IngestBurst int
+	// CORSOrigins (EVENTPULSE_CORS_ORIGINS, comma-separated) are the browser
+	// origins allowed to call the API. Default: none.
+	CORSOrigins []string
 	// ShutdownTimeout (EVENTPULSE_SHUTDOWN_TIMEOUT, a Go duration) bounds
 	// the wait for in-flight requests and handlers on SIGINT or SIGTERM.
 	// Default: ShutdownTimeoutDefault.
@@ -82,6 +96,9 @@ func FromEnv() (Config, error) {
 		IngestMaxBatch:   envInt("EVENTPULSE_INGEST_MAX_BATCH", &errs),
 		MaxBodyBytes:     int64(envInt("EVENTPULSE_MAX_BODY_BYTES", &errs)),
 		ShutdownTimeout:  envDuration("EVENTPULSE_SHUTDOWN_TIMEOUT", &errs),
+		IngestRate:       envFloat("EVENTPULSE_INGEST_RATE", &errs),
+		IngestBurst:      envInt("EVENTPULSE_INGEST_BURST", &errs),
+		CORSOrigins:      envList("EVENTPULSE_CORS_ORIGINS"),
 	}
 
 	c = c.WithDefaults()
@@ -103,6 +120,10 @@ func (c Config) WithDefaults() Config {
 	c.IngestMaxBatch = cmp.Or(c.IngestMaxBatch, IngestMaxBatchDefault)
 	c.MaxBodyBytes = cmp.Or(c.MaxBodyBytes, MaxBodyBytesDefault)
 	c.ShutdownTimeout = cmp.Or(c.ShutdownTimeout, ShutdownTimeoutDefault)
+	c.IngestBurst = cmp.Or(c.IngestBurst, IngestBurstDefault)
+	if c.IngestRate == 0 && os.Getenv("EVENTPULSE_INGEST_RATE") == "" {
+		c.IngestRate = IngestRateDefault
+	}
 
 	return c
 }
@@ -125,6 +146,10 @@ func (c Config) Validate() error {
 
 	if c.MaxBodyBytes < 1024 {
 		errs = append(errs, fmt.Errorf("invalid EVENTPULSE_MAX_BODY_BYTES %d: must be at least 1024", c.MaxBodyBytes))
+	}
+
+	if c.IngestRate < 0 {
+		errs = append(errs, fmt.Errorf("invalid EVENTPULSE_INGEST_RATE %g: must be 0 (no limit) or positive", c.IngestRate))
 	}
 
 	if c.DatabaseMaxConns < 4 {
@@ -156,6 +181,31 @@ func envInt(name string, errs *[]error) int {
 	}
 
 	return n
+}
+
+func envFloat(name string, errs *[]error) float64 {
+	value := strings.TrimSpace(os.Getenv(name))
+	if value == "" {
+		return 0
+	}
+
+	f, err := strconv.ParseFloat(value, 64)
+	if err != nil {
+		*errs = append(*errs, fmt.Errorf("invalid %s %q: must be a number", name, value))
+	}
+
+	return f
+}
+
+func envList(name string) []string {
+	var items []string
+	for _, item := range strings.Split(os.Getenv(name), ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			items = append(items, item)
+		}
+	}
+
+	return items
 }
 
 func envDuration(name string, errs *[]error) time.Duration {

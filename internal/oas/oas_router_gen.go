@@ -12,10 +12,14 @@ import (
 
 var (
 	rn6AllowedHeaders = map[string]string{
-		"POST": "Content-Type",
+		"GET":  "Authorization,X-Api-Key",
+		"POST": "Authorization,Content-Type,X-Api-Key",
 	}
 	rn7AllowedHeaders = map[string]string{
-		"POST": "Content-Type",
+		"POST": "Authorization,Content-Type,X-Api-Key",
+	}
+	rn3AllowedHeaders = map[string]string{
+		"GET": "Authorization,X-Api-Key",
 	}
 )
 
@@ -180,7 +184,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 						default:
 							s.notAllowed(w, r, notAllowedParams{
 								allowedMethods: "GET",
-								allowedHeaders: nil,
+								allowedHeaders: rn3AllowedHeaders,
 								acceptPost:     "",
 								acceptPatch:    "",
 							})

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/ogen-go/ogen/ogenerrors"
 	"github.com/stretchr/testify/require"
 
 	"github.com/eventpulse/eventpulse/internal/app"
@@ -103,7 +104,7 @@ func Start(t testing.TB, opts Options) *App {
 	t.Helper()
 	env := Env(t)
 	ctx := context.Background()
-	databaseURL := NewDatabase(t)
+	databaseURL := withPassword(t, NewDatabase(t))
 	prefix := "test" + strings.TrimPrefix(databaseURL[strings.LastIndex(databaseURL, "/"):], "/")
 	prefix = strings.SplitN(prefix, "?", 2)[0]
 
@@ -120,8 +121,8 @@ func Start(t testing.TB, opts Options) *App {
 		opts.Config(&cfg)
 	}
 
-	writer := &testWriter{t: t}
-	logger := logging.New(writer, mustLevel(t, cfg))
+	writer := &testWriter{t: t, level: mustLevel(t, cfg)}
+	logger := logging.New(writer, slog.LevelDebug)
 	deps, err := app.Open(ctx, cfg, logger)
 	require.NoError(t, err)
 
@@ -155,7 +156,7 @@ func (a *App) startAPI() {
 	require.NoError(a.t, err)
 
 	a.URL = "http://" + listener.Addr().String()
-	a.Client, err = oas.NewClient(a.URL, oas.WithClient(&http.Client{Timeout: 30 * time.Second}))
+	a.Client, err = oas.NewClient(a.URL, &KeySource{}, oas.WithClient(&http.Client{Timeout: 30 * time.Second}))
 	require.NoError(a.t, err)
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -256,17 +257,81 @@ func createTemplate(ctx context.Context, env *testenv.Env) error {
 	return migrator.Up(ctx, slog.New(slog.DiscardHandler))
 }
 
-// testWriter sends log lines to the test's log, shown when it fails, and
-// drops lines written after the App stopped.
+// KeySource supplies the generated client with an API key; the zero value
+// sends none.
+type KeySource struct {
+	Key string
+}
+
+// BearerAuth implements oas.SecuritySource.
+func (s *KeySource) BearerAuth(context.Context, oas.OperationName) (oas.BearerAuth, error) {
+	if s.Key == "" {
+		return oas.BearerAuth{}, ogenerrors.ErrSkipClientSecurity
+	}
+
+	return oas.BearerAuth{Token: s.Key}, nil
+}
+
+// ApiKeyHeader implements oas.SecuritySource; keys go as bearer tokens.
+func (s *KeySource) ApiKeyHeader(context.Context, oas.OperationName) (oas.ApiKeyHeader, error) {
+	return oas.ApiKeyHeader{}, ogenerrors.ErrSkipClientSecurity
+}
+
+var secrets sync.Map
+
+// RegisterSecret makes every App fail its test when a log line contains
+// secret. Apps log at Debug level for this check, whatever the configured
+// level, and show lines at the configured level and above in the test log.
+func RegisterSecret(secret string) {
+	secrets.Store(secret, true)
+}
+
+// withPassword adds a password to databaseURL and registers it as a
+// secret. The test PostgreSQL trusts loopback clients, so any password
+// works, and the check proves that none is logged.
+func withPassword(t testing.TB, databaseURL string) string {
+	t.Helper()
+
+	password := fmt.Sprintf("pw-%d-%d", os.Getpid(), appCounter.Add(1))
+	RegisterSecret(password)
+
+	return strings.Replace(databaseURL, "postgres@", "postgres:"+password+"@", 1)
+}
+
+// testWriter checks each log line for registered secrets, sends lines at
+// level and above to the test's log, and drops lines written after the App
+// stopped.
 type testWriter struct {
 	t      testing.TB
+	level  slog.Level
 	closed atomic.Bool
 }
 
 func (w *testWriter) Write(p []byte) (int, error) {
-	if !w.closed.Load() {
+	if w.closed.Load() {
+		return len(p), nil
+	}
+
+	secrets.Range(func(secret, _ any) bool {
+		if strings.Contains(string(p), secret.(string)) {
+			w.t.Errorf("a log line contains a registered secret: %.80s…", p)
+		}
+		return true
+	})
+
+	if lineLevel(p) >= w.level {
 		w.t.Log(strings.TrimRight(string(p), "\n"))
 	}
 
 	return len(p), nil
+}
+
+func lineLevel(line []byte) slog.Level {
+	for _, level := range []slog.Level{slog.LevelError, slog.LevelWarn, slog.LevelInfo} {
+		if strings.Contains(string(line), `"level":"`+level.String()+`"`) {
+			return level
+		}
+	}
+
+	return slog.LevelDebug
 }

@@ -1,0 +1,176 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+
+	"github.com/ogen-go/ogen/middleware"
+
+	"github.com/eventpulse/eventpulse/internal/auth"
+	"github.com/eventpulse/eventpulse/internal/oas"
+)
+
+// Guard authenticates API keys and checks their scopes, both for the
+// ogen-generated server (as its SecurityHandler and a middleware) and for
+// the hand-written routes (as chi middleware).
+//
+// Until the first key exists, requests without a key are served when they
+// come from a loopback address, and rejected otherwise.
+type Guard struct {
+	authenticator *auth.Authenticator
+	logger        *slog.Logger
+}
+
+var _ oas.SecurityHandler = (*Guard)(nil)
+
+// NewGuard returns a Guard over authenticator.
+func NewGuard(authenticator *auth.Authenticator, logger *slog.Logger) *Guard {
+	if authenticator == nil || logger == nil {
+		panic("handlers: NewGuard needs an authenticator and a logger")
+	}
+
+	return &Guard{authenticator: authenticator, logger: logger}
+}
+
+// HandleBearerAuth implements oas.SecurityHandler.
+func (g *Guard) HandleBearerAuth(ctx context.Context, operation oas.OperationName, t oas.BearerAuth) (context.Context, error) {
+	return g.authorize(ctx, t.Token, scopeOf(t.Roles, operation))
+}
+
+// HandleApiKeyHeader implements oas.SecurityHandler.
+func (g *Guard) HandleApiKeyHeader(ctx context.Context, operation oas.OperationName, t oas.ApiKeyHeader) (context.Context, error) {
+	return g.authorize(ctx, t.APIKey, scopeOf(t.Roles, operation))
+}
+
+// scopeOf returns the scope the spec requires for an operation.
+func scopeOf(roles []string, operation string) auth.Scope {
+	if len(roles) > 0 {
+		return auth.Scope(roles[0])
+	}
+
+	if strings.HasPrefix(operation, "Get") || strings.HasPrefix(operation, "List") {
+		return auth.ScopeRead
+	}
+
+	return auth.ScopeAdmin
+}
+
+func (g *Guard) authorize(ctx context.Context, key string, scope auth.Scope) (context.Context, error) {
+	principal, err := g.authenticator.Authenticate(ctx, key)
+	if errors.Is(err, auth.ErrInvalidKey) {
+		return nil, Errorf(http.StatusUnauthorized, "invalid or revoked API key")
+	}
+	if err != nil {
+		return nil, err
+	}
+
+	if !principal.Allows(scope) {
+		return nil, Errorf(http.StatusForbidden, "API key %s lacks the %q scope", principal.KeyID, scope)
+	}
+
+	return auth.WithPrincipal(ctx, principal), nil
+}
+
+// Middleware is an ogen middleware that handles requests without a key:
+// ogen calls the security handler only when a key is present.
+func (g *Guard) Middleware(req middleware.Request, next middleware.Next) (middleware.Response, error) {
+	if _, ok := auth.PrincipalFrom(req.Context); ok || !secured(req.OperationName) {
+		return next(req)
+	}
+
+	if err := g.allowAnonymous(req.Context, req.Raw); err != nil {
+		return middleware.Response{}, err
+	}
+
+	return next(req)
+}
+
+// secured reports whether the spec lists security for an operation; the
+// health operations have none.
+func secured(operation string) bool {
+	return oas.GetRolesForBearerAuth(operation) != nil
+}
+
+func (g *Guard) allowAnonymous(ctx context.Context, r *http.Request) error {
+	keysExist, err := g.authenticator.KeysExist(ctx)
+	if err != nil {
+		return err
+	}
+
+	if keysExist {
+		return Errorf(http.StatusUnauthorized,
+			"missing API key: send it as Authorization: Bearer <key> or in the X-API-Key header")
+	}
+
+	if !IsLoopback(r.RemoteAddr) {
+		return Errorf(http.StatusForbidden,
+			"no API key exists yet, so only loopback clients are served; create one with eventpulse keys create")
+	}
+
+	return nil
+}
+
+// Require returns chi middleware that lets a request through when it
+// carries a key with scope, or no key while anonymous loopback access is
+// allowed.
+func (g *Guard) Require(scope auth.Scope) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			ctx, err := g.authorizeRequest(r, scope)
+			if err != nil {
+				g.writeError(w, r, err)
+				return
+			}
+
+			next.ServeHTTP(w, r.WithContext(ctx))
+		})
+	}
+}
+
+func (g *Guard) authorizeRequest(r *http.Request, scope auth.Scope) (context.Context, error) {
+	if key := KeyFromRequest(r); key != "" {
+		return g.authorize(r.Context(), key, scope)
+	}
+
+	if err := g.allowAnonymous(r.Context(), r); err != nil {
+		return nil, err
+	}
+
+	return r.Context(), nil
+}
+
+func (g *Guard) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	status := newError(r.Context(), g.logger, err)
+	writeJSON(w, status.StatusCode, &status.Response)
+}
+
+// KeyFromRequest returns the API key sent as a bearer token or in
+// X-API-Key, or "".
+func KeyFromRequest(r *http.Request) string {
+	if token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
+		return strings.TrimSpace(token)
+	}
+
+	return strings.TrimSpace(r.Header.Get("X-API-Key"))
+}
+
+// IsLoopback reports whether addr (host:port or host) is a loopback
+// address.
+func IsLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		host = addr
+	}
+
+	if host == "localhost" {
+		return true
+	}
+
+	ip := net.ParseIP(host)
+
+	return ip != nil && ip.IsLoopback()
+}

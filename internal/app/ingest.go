@@ -1,0 +1,74 @@
+package app
+
+import (
+	"context"
+	"sync"
+
+	"github.com/ThreeDotsLabs/watermill/components/cqrs"
+	"github.com/google/uuid"
+
+	"github.com/eventpulse/eventpulse/commands"
+	"github.com/eventpulse/eventpulse/events"
+	"github.com/eventpulse/eventpulse/internal/auth"
+	"github.com/eventpulse/eventpulse/internal/ingest"
+)
+
+// actorBatchers keeps one ingest.Batcher per actor, because a command
+// carries a single actor: events of different API keys never share one.
+type actorBatchers struct {
+	config     ingest.BatcherConfig
+	commandBus *cqrs.CommandBus
+
+	mu       sync.Mutex
+	closed   bool
+	batchers map[string]*ingest.Batcher
+}
+
+func newActorBatchers(config ingest.BatcherConfig, commandBus *cqrs.CommandBus) *actorBatchers {
+	return &actorBatchers{config: config, commandBus: commandBus, batchers: map[string]*ingest.Batcher{}}
+}
+
+// Submit implements handlers.Submitter.
+func (b *actorBatchers) Submit(ctx context.Context, batch []events.IngestedEvent) error {
+	actor := auth.ActorFrom(ctx)
+
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return ingest.ErrBatcherClosed
+	}
+
+	batcher, ok := b.batchers[actor]
+	if !ok {
+		batcher = ingest.NewBatcher(b.config, b.sender(actor))
+		b.batchers[actor] = batcher
+	}
+	b.mu.Unlock()
+
+	return batcher.Submit(ctx, batch)
+}
+
+func (b *actorBatchers) sender(actor string) ingest.SendFunc {
+	return func(ctx context.Context, batch []events.IngestedEvent) error {
+		id := uuid.NewString()
+
+		return b.commandBus.Send(ctx, &commands.IngestEvents{
+			CommandID:     id,
+			CorrelationID: id,
+			Actor:         actor,
+			Events:        batch,
+		})
+	}
+}
+
+// Close sends what is queued and stops every batcher.
+func (b *actorBatchers) Close() {
+	b.mu.Lock()
+	b.closed = true
+	batchers := b.batchers
+	b.mu.Unlock()
+
+	for _, batcher := range batchers {
+		batcher.Close()
+	}
+}

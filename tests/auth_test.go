@@ -1,0 +1,234 @@
+package tests
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"net/http"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/eventpulse/eventpulse/internal/app"
+	"github.com/eventpulse/eventpulse/internal/auth"
+	"github.com/eventpulse/eventpulse/internal/config"
+	"github.com/eventpulse/eventpulse/internal/oas"
+	"github.com/eventpulse/eventpulse/internal/testapp"
+)
+
+// createKey makes a key with scopes and waits until the API accepts it.
+func createKey(t *testing.T, a *testapp.App, name string, scopes ...auth.Scope) (string, string) {
+	t.Helper()
+
+	id, key, err := auth.CreateKey(context.Background(), a.Pool, name, scopes, "test")
+	require.NoError(t, err)
+	testapp.RegisterSecret(key)
+
+	testapp.WaitFor(t, 30*time.Second, "key projected", func() bool {
+		return a.Count("SELECT count(*) FROM api_keys WHERE key_id = $1", id) == 1
+	})
+
+	return id.String(), key
+}
+
+// request sends a request with an optional key in the given header.
+func request(t *testing.T, a *testapp.App, method, path, header, key, body string) (int, http.Header, string) {
+	t.Helper()
+
+	req, err := http.NewRequest(method, a.URL+path, bytes.NewBufferString(body))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+
+	switch header {
+	case "bearer":
+		req.Header.Set("Authorization", "Bearer "+key)
+	case "x-api-key":
+		req.Header.Set("X-API-Key", key)
+	}
+
+	response, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer response.Body.Close()
+
+	var out bytes.Buffer
+	_, err = out.ReadFrom(response.Body)
+	require.NoError(t, err)
+
+	return response.StatusCode, response.Header, out.String()
+}
+
+func TestAuthEndpointsByKeyAndScope(t *testing.T) {
+	t.Parallel()
+
+	a := testapp.Start(t, testapp.Options{})
+	_, ingestKey := createKey(t, a, "ingest-only", auth.ScopeIngest)
+	_, readKey := createKey(t, a, "read-only", auth.ScopeRead)
+	_, adminKey := createKey(t, a, "admin", auth.ScopeAdmin)
+	revokedID, revokedKey := createKey(t, a, "revoked", auth.ScopeAdmin, auth.ScopeRead, auth.ScopeIngest)
+	require.NoError(t, auth.RevokeKey(context.Background(), a.Pool, uuidOf(t, revokedID), "test"))
+	testapp.WaitFor(t, 30*time.Second, "revocation projected", func() bool {
+		return a.Count("SELECT count(*) FROM api_keys WHERE revoked_at IS NOT NULL") == 1
+	})
+	time.Sleep(auth.CacheTTLDefault)
+
+	event := `{"event_type":"e","source":"auth"}`
+	endpoints := []struct {
+		method, path, body string
+		scope              auth.Scope
+	}{
+		{http.MethodPost, "/api/v1/events", event, auth.ScopeIngest},
+		{http.MethodPost, "/api/v1/events/batch", "[" + event + "]", auth.ScopeIngest},
+		{http.MethodGet, "/api/v1/events", "", auth.ScopeRead},
+		{http.MethodGet, "/api/v1/events/" + newID().String(), "", auth.ScopeRead},
+	}
+	wrongScope := map[auth.Scope]string{auth.ScopeIngest: readKey, auth.ScopeRead: ingestKey}
+	rightScope := map[auth.Scope]string{auth.ScopeIngest: ingestKey, auth.ScopeRead: readKey}
+
+	for _, e := range endpoints {
+		name := e.method + " " + e.path
+
+		status, _, body := request(t, a, e.method, e.path, "", "", e.body)
+		require.Equal(t, http.StatusUnauthorized, status, "%s without a key: %s", name, body)
+		require.Contains(t, body, "missing API key", name)
+
+		status, _, _ = request(t, a, e.method, e.path, "bearer", "ep_00000000000000000000000000000000_wrong", e.body)
+		require.Equal(t, http.StatusUnauthorized, status, "%s with a wrong key", name)
+
+		status, _, _ = request(t, a, e.method, e.path, "x-api-key", "not-a-key", e.body)
+		require.Equal(t, http.StatusUnauthorized, status, "%s with a malformed key", name)
+
+		status, _, _ = request(t, a, e.method, e.path, "bearer", revokedKey, e.body)
+		require.Equal(t, http.StatusUnauthorized, status, "%s with a revoked key", name)
+
+		status, _, body = request(t, a, e.method, e.path, "bearer", wrongScope[e.scope], e.body)
+		require.Equal(t, http.StatusForbidden, status, "%s with the wrong scope: %s", name, body)
+		require.Contains(t, body, string(e.scope), name)
+
+		for _, header := range []string{"bearer", "x-api-key"} {
+			status, _, body = request(t, a, e.method, e.path, header, rightScope[e.scope], e.body)
+			require.Contains(t, []int{http.StatusOK, http.StatusAccepted, http.StatusNotFound}, status,
+				"%s with the right scope in %s: %s", name, header, body)
+
+			status, _, body = request(t, a, e.method, e.path, header, adminKey, e.body)
+			require.Contains(t, []int{http.StatusOK, http.StatusAccepted, http.StatusNotFound}, status,
+				"%s with an admin key in %s: %s", name, header, body)
+		}
+	}
+
+	for _, path := range []string{"/healthz", "/readyz", "/api/v1/events/health"} {
+		status, _, _ := request(t, a, http.MethodGet, path, "", "", "")
+		require.Equal(t, http.StatusOK, status, "%s needs no key", path)
+	}
+}
+
+func TestAuthActorOnIngestCommands(t *testing.T) {
+	t.Parallel()
+
+	a := testapp.Start(t, testapp.Options{})
+	keyID, key := createKey(t, a, "producer", auth.ScopeIngest)
+
+	status, _, body := request(t, a, http.MethodPost, "/api/v1/events", "bearer", key, `{"event_type":"e","source":"actor"}`)
+	require.Equal(t, http.StatusAccepted, status, body)
+
+	testapp.WaitFor(t, 30*time.Second, "event stored", func() bool {
+		return a.Count("SELECT count(*) FROM events WHERE source = 'actor'") == 1
+	})
+	require.Equal(t, 1, a.Count(`SELECT count(*) FROM event_log WHERE metadata->>'name' = 'EventsIngested' AND metadata->>'actor' = $1`, keyID))
+}
+
+func TestAuthIngestRateLimit(t *testing.T) {
+	t.Parallel()
+
+	a := testapp.Start(t, testapp.Options{Config: func(c *config.Config) {
+		c.IngestRate = 500
+		c.IngestBurst = 1000
+	}})
+	_, key := createKey(t, a, "limited", auth.ScopeIngest)
+
+	batch := "[" + repeatJoin(`{"event_type":"e","source":"rate"}`, 600) + "]"
+	status, _, body := request(t, a, http.MethodPost, "/api/v1/events/batch", "bearer", key, batch)
+	require.Equal(t, http.StatusAccepted, status, body)
+
+	status, header, body := request(t, a, http.MethodPost, "/api/v1/events/batch", "bearer", key, batch)
+	require.Equal(t, http.StatusTooManyRequests, status, body)
+	retryAfter, err := strconv.Atoi(header.Get("Retry-After"))
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, retryAfter, 1)
+	require.Contains(t, body, "rate limit")
+
+	time.Sleep(time.Duration(retryAfter) * time.Second)
+	status, _, body = request(t, a, http.MethodPost, "/api/v1/events/batch", "bearer", key, batch)
+	require.Equal(t, http.StatusAccepted, status, "the bucket refills: %s", body)
+}
+
+func TestAuthRefusesExposedAddressWithoutKeys(t *testing.T) {
+	t.Parallel()
+
+	a := testapp.Start(t, testapp.Options{NoWorker: true})
+	api, err := app.NewAPI(a.Deps)
+	require.NoError(t, err)
+
+	listener, err := net.Listen("tcp", "0.0.0.0:0")
+	require.NoError(t, err)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+
+	err = api.Serve(ctx, listener)
+	require.Error(t, err)
+	require.Contains(t, err.Error(), "without API keys")
+	listener.Close()
+}
+
+func TestAuthCORSAllowsConfiguredOrigins(t *testing.T) {
+	t.Parallel()
+
+	a := testapp.Start(t, testapp.Options{NoWorker: true, Config: func(c *config.Config) {
+		c.CORSOrigins = []string{"https://dash.example.com"}
+	}})
+
+	preflight := func(origin string) http.Header {
+		req, err := http.NewRequest(http.MethodOptions, a.URL+"/api/v1/events", nil)
+		require.NoError(t, err)
+		req.Header.Set("Origin", origin)
+		req.Header.Set("Access-Control-Request-Method", "POST")
+		response, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		response.Body.Close()
+		return response.Header
+	}
+
+	require.Equal(t, "https://dash.example.com", preflight("https://dash.example.com").Get("Access-Control-Allow-Origin"))
+	require.Contains(t, preflight("https://dash.example.com").Get("Access-Control-Allow-Headers"), "Authorization")
+	require.Empty(t, preflight("https://evil.example.com").Get("Access-Control-Allow-Origin"))
+}
+
+func TestAuthGeneratedClientSendsKey(t *testing.T) {
+	t.Parallel()
+
+	a := testapp.Start(t, testapp.Options{})
+	_, key := createKey(t, a, "reader", auth.ScopeRead)
+
+	_, err := a.Client.ListEvents(context.Background(), oas.ListEventsParams{})
+	require.Error(t, err, "no key once keys exist")
+
+	client, err := oas.NewClient(a.URL, &testapp.KeySource{Key: key})
+	require.NoError(t, err)
+	list, err := client.ListEvents(context.Background(), oas.ListEventsParams{})
+	require.NoError(t, err)
+	require.Equal(t, 0, list.Pagination.Count)
+}
+
+func repeatJoin(item string, n int) string {
+	var b bytes.Buffer
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(item)
+	}
+
+	return b.String()
+}
