@@ -14,6 +14,7 @@ import (
 	"github.com/eventpulse/eventpulse/internal/auth"
 	"github.com/eventpulse/eventpulse/internal/ingest"
 	"github.com/eventpulse/eventpulse/internal/oas"
+	"github.com/eventpulse/eventpulse/internal/telemetry"
 )
 
 // retryAfterSeconds is sent with 503 when the command bus cannot take
@@ -27,6 +28,9 @@ type Submitter interface {
 
 // Ingest serves POST /api/v1/events and POST /api/v1/events/batch.
 type Ingest struct {
+	// Metrics counts events by outcome; nil records nothing.
+	Metrics *telemetry.Metrics
+
 	submitter    Submitter
 	limiter      *auth.IngestLimiter
 	maxBodyBytes int64
@@ -46,6 +50,7 @@ func NewIngest(submitter Submitter, limiter *auth.IngestLimiter, maxBodyBytes in
 
 // PostEvent accepts one event.
 func (h *Ingest) PostEvent(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
 	body, ok := h.readBody(w, r)
 	if !ok {
 		return
@@ -53,6 +58,7 @@ func (h *Ingest) PostEvent(w http.ResponseWriter, r *http.Request) {
 
 	event, err := ingest.DecodeEvent(body, h.now().UTC())
 	if err != nil {
+		h.Metrics.CountIngest("rejected", 1)
 		writeValidationError(w, err)
 		return
 	}
@@ -60,6 +66,8 @@ func (h *Ingest) PostEvent(w http.ResponseWriter, r *http.Request) {
 	if !h.submit(w, r, []events.IngestedEvent{event}) {
 		return
 	}
+
+	h.observeAccepted(start, 1)
 
 	writeJSON(w, http.StatusAccepted, &oas.EventAccepted{
 		Status:  oas.EventAcceptedStatusAccepted,
@@ -69,6 +77,7 @@ func (h *Ingest) PostEvent(w http.ResponseWriter, r *http.Request) {
 
 // PostBatch accepts up to ingest.MaxBatchEvents events as one command.
 func (h *Ingest) PostBatch(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
 	body, ok := h.readBody(w, r)
 	if !ok {
 		return
@@ -76,6 +85,7 @@ func (h *Ingest) PostBatch(w http.ResponseWriter, r *http.Request) {
 
 	batch, err := ingest.DecodeBatch(body, h.now().UTC())
 	if err != nil {
+		h.Metrics.CountIngest("rejected", 1)
 		writeValidationError(w, err)
 		return
 	}
@@ -83,6 +93,8 @@ func (h *Ingest) PostBatch(w http.ResponseWriter, r *http.Request) {
 	if !h.submit(w, r, batch) {
 		return
 	}
+
+	h.observeAccepted(start, len(batch))
 
 	accepted := &oas.BatchAccepted{
 		Status: oas.BatchAcceptedStatusAccepted,
@@ -126,6 +138,7 @@ func (h *Ingest) submit(w http.ResponseWriter, r *http.Request, batch []events.I
 	if principal, ok := auth.PrincipalFrom(r.Context()); ok {
 		allowed, wait := h.limiter.Allow(principal.KeyID, len(batch))
 		if !allowed {
+			h.Metrics.CountIngest("rate_limited", len(batch))
 			w.Header().Set("Retry-After", strconv.Itoa(auth.RetryAfterSeconds(wait)))
 			writeJSON(w, http.StatusTooManyRequests, &oas.Error{
 				Error: "ingest rate limit of this API key reached; retry after the Retry-After delay",
@@ -146,6 +159,7 @@ func (h *Ingest) submit(w http.ResponseWriter, r *http.Request, batch []events.I
 		return false
 	}
 
+	h.Metrics.CountIngest("unavailable", len(batch))
 	h.logger.WarnContext(r.Context(), "ingest: command bus unavailable, answering 503",
 		slog.Int("num_events", len(batch)), slog.Any("error", err))
 	w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds))
@@ -154,6 +168,15 @@ func (h *Ingest) submit(w http.ResponseWriter, r *http.Request, batch []events.I
 	})
 
 	return false
+}
+
+func (h *Ingest) observeAccepted(start time.Time, n int) {
+	if h.Metrics == nil {
+		return
+	}
+
+	h.Metrics.CountIngest("accepted", n)
+	h.Metrics.IngestDuration.Observe(time.Since(start).Seconds())
 }
 
 func writeValidationError(w http.ResponseWriter, err error) {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -18,6 +19,7 @@ import (
 	"github.com/eventpulse/eventpulse/internal/ingest"
 	"github.com/eventpulse/eventpulse/internal/logging"
 	"github.com/eventpulse/eventpulse/internal/oas"
+	"github.com/eventpulse/eventpulse/internal/telemetry"
 )
 
 // readHeaderTimeout bounds how long a client may take to send headers.
@@ -79,13 +81,15 @@ func newRouter(deps *Deps, batchers *actorBatchers, authenticator *auth.Authenti
 
 	limiter := auth.NewIngestLimiter(deps.Config.IngestRate, deps.Config.IngestBurst)
 	ingestHandlers := handlers.NewIngest(batchers, limiter, deps.Config.MaxBodyBytes, deps.Logger)
+	ingestHandlers.Metrics = deps.Metrics
 
 	router := chi.NewRouter()
 	router.Use(middleware.Recoverer)
-	router.Use(logRequests(deps.Logger))
+	router.Use(observeRequests(deps.Logger, deps.Metrics, server))
 	router.Use(handlers.CORS(deps.Config.CORSOrigins))
 	router.With(guard.Require(auth.ScopeIngest)).Post("/api/v1/events", ingestHandlers.PostEvent)
 	router.With(guard.Require(auth.ScopeIngest)).Post("/api/v1/events/batch", ingestHandlers.PostBatch)
+	router.With(guard.Require(auth.ScopeRead)).Get("/metrics", deps.Metrics.Handler().ServeHTTP)
 	router.Handle("/*", server)
 
 	return router, nil
@@ -164,13 +168,20 @@ func (a *API) checkExposure(ctx context.Context, addr net.Addr) error {
 	return nil
 }
 
-// logRequests logs each request at Debug and each server error at Error.
-func logRequests(logger *slog.Logger) func(http.Handler) http.Handler {
+// observeRequests logs each request at Debug and each server error at
+// Error, and counts it by route pattern, so that ids in paths do not
+// create a label value per request.
+func observeRequests(logger *slog.Logger, metrics *telemetry.Metrics, server *oas.Server) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
 			ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
 			next.ServeHTTP(ww, r)
+
+			elapsed := time.Since(start)
+			route := routePattern(r, server)
+			metrics.HTTPRequests.WithLabelValues(route, r.Method, strconv.Itoa(ww.Status())).Inc()
+			metrics.HTTPDuration.WithLabelValues(route, r.Method).Observe(elapsed.Seconds())
 
 			level := slog.LevelDebug
 			if ww.Status() >= http.StatusInternalServerError {
@@ -179,9 +190,29 @@ func logRequests(logger *slog.Logger) func(http.Handler) http.Handler {
 
 			logger.Log(r.Context(), level, "api: request",
 				slog.String("method", r.Method),
+				slog.String("route", route),
 				slog.String("path", r.URL.Path),
 				slog.Int("status", ww.Status()),
-				slog.Duration("duration", time.Since(start)))
+				slog.Duration("duration", elapsed))
 		})
 	}
+}
+
+// routePattern returns the chi pattern that matched r or, for requests
+// handed to the generated server, its spec path.
+func routePattern(r *http.Request, server *oas.Server) string {
+	pattern := ""
+	if rctx := chi.RouteContext(r.Context()); rctx != nil {
+		pattern = rctx.RoutePattern()
+	}
+
+	if pattern != "" && pattern != "/*" {
+		return pattern
+	}
+
+	if route, ok := server.FindRoute(r.Method, r.URL.Path); ok {
+		return route.PathPattern()
+	}
+
+	return "unmatched"
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/eventpulse/eventpulse/internal/config"
 	"github.com/eventpulse/eventpulse/internal/database"
+	"github.com/eventpulse/eventpulse/internal/telemetry"
 )
 
 // Deps are the connections shared by the parts of one process.
@@ -21,6 +22,9 @@ type Deps struct {
 	Logger *slog.Logger
 	Pool   *pgxpool.Pool
 	Redis  redis.UniversalClient
+	// Metrics is the process's Prometheus registry, shared by the API and
+	// the worker.
+	Metrics *telemetry.Metrics
 }
 
 // Open connects to PostgreSQL and Redis.
@@ -36,7 +40,10 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Deps, e
 		return nil, err
 	}
 
-	return &Deps{Config: cfg, Logger: logger, Pool: pool, Redis: client}, nil
+	metrics := telemetry.New()
+	metrics.RegisterProjectionLag(pool, logger)
+
+	return &Deps{Config: cfg, Logger: logger, Pool: pool, Redis: client, Metrics: metrics}, nil
 }
 
 // OpenRedis connects to Redis. The pool is sized for the blocking reads of

@@ -46,6 +46,7 @@ func NewWorker(deps *Deps) (*Worker, error) {
 		StreamPrefix: deps.Config.StreamPrefix,
 		Consumer:     deps.Config.ConsumerName,
 		Logger:       watermillLogger,
+		Metrics:      deps.Metrics,
 	})
 	if err != nil {
 		return nil, err

@@ -13,6 +13,8 @@ import (
 	"github.com/ThreeDotsLabs/watermill/components/cqrs"
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/eventpulse/eventpulse/internal/telemetry"
 )
 
 // Defaults of Config.
@@ -37,6 +39,8 @@ type Config struct {
 	ClaimIdle time.Duration
 	// Logger receives Watermill's own logs.
 	Logger watermill.LoggerAdapter
+	// Metrics observes command handling; nil records nothing.
+	Metrics *telemetry.Metrics
 }
 
 func (c Config) withDefaults() Config {
@@ -111,6 +115,13 @@ func NewCommandProcessor(router *message.Router, config Config) (*cqrs.CommandPr
 				// hold up shutdown.
 				DisableIndefiniteInitialBlock: true,
 			}, config.Logger)
+		},
+		OnHandle: func(params cqrs.CommandProcessorOnHandleParams) error {
+			start := time.Now()
+			err := params.Handler.Handle(params.Message.Context(), params.Command)
+			config.Metrics.ObserveCommand(params.Handler.HandlerName(), start, err)
+
+			return err
 		},
 		Marshaler: Marshaler,
 		Logger:    config.Logger,

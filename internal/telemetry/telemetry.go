@@ -1,0 +1,176 @@
+// Package telemetry defines EventPulse's Prometheus metrics, registered on
+// one registry per process and served at /metrics.
+package telemetry
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metrics holds every collector. A nil *Metrics records nothing, so code
+// under test may pass nil.
+type Metrics struct {
+	Registry *prometheus.Registry
+
+	// HTTPRequests counts requests by route pattern, method and status.
+	HTTPRequests *prometheus.CounterVec
+	// HTTPDuration observes request latency by route pattern and method.
+	HTTPDuration *prometheus.HistogramVec
+	// IngestEvents counts events by outcome: accepted, rejected,
+	// rate_limited or unavailable.
+	IngestEvents *prometheus.CounterVec
+	// IngestDuration observes the time from request to 202, which includes
+	// the linger and the XADD.
+	IngestDuration prometheus.Histogram
+	// CommandDuration observes command handling by handler and outcome.
+	CommandDuration *prometheus.HistogramVec
+	// ProjectionDuration observes applying one log record by projector.
+	ProjectionDuration *prometheus.HistogramVec
+	// NotificationDeliveries counts delivery attempts by channel and status.
+	NotificationDeliveries *prometheus.CounterVec
+}
+
+// New registers every collector, plus Go runtime and process collectors,
+// on a new registry.
+func New() *Metrics {
+	registry := prometheus.NewRegistry()
+	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	latency := []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5}
+	m := &Metrics{
+		Registry: registry,
+		HTTPRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "eventpulse_http_requests_total",
+			Help: "HTTP requests by route, method and status code.",
+		}, []string{"route", "method", "status"}),
+		HTTPDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "eventpulse_http_request_duration_seconds",
+			Help:    "HTTP request latency by route and method.",
+			Buckets: latency,
+		}, []string{"route", "method"}),
+		IngestEvents: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "eventpulse_ingest_events_total",
+			Help: "Events received by outcome: accepted, rejected, rate_limited, unavailable.",
+		}, []string{"outcome"}),
+		IngestDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "eventpulse_ingest_duration_seconds",
+			Help:    "Time from an ingest request's arrival to its 202, including the XADD.",
+			Buckets: latency,
+		}),
+		CommandDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "eventpulse_command_duration_seconds",
+			Help:    "Command handling latency by handler and outcome (ok, error).",
+			Buckets: latency,
+		}, []string{"handler", "outcome"}),
+		ProjectionDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "eventpulse_projection_record_duration_seconds",
+			Help:    "Time to apply one log record, by projector.",
+			Buckets: latency,
+		}, []string{"projector"}),
+		NotificationDeliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "eventpulse_notification_deliveries_total",
+			Help: "Notification delivery attempts by channel and status (sent, failed, retrying).",
+		}, []string{"channel", "status"}),
+	}
+
+	registry.MustRegister(m.HTTPRequests, m.HTTPDuration, m.IngestEvents, m.IngestDuration,
+		m.CommandDuration, m.ProjectionDuration, m.NotificationDeliveries)
+
+	return m
+}
+
+// Handler serves the registry in the Prometheus text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{})
+}
+
+// ObserveCommand records one command handling.
+func (m *Metrics) ObserveCommand(handler string, start time.Time, err error) {
+	if m == nil {
+		return
+	}
+
+	outcome := "ok"
+	if err != nil {
+		outcome = "error"
+	}
+
+	m.CommandDuration.WithLabelValues(handler, outcome).Observe(time.Since(start).Seconds())
+}
+
+// ObserveProjection records one applied log record.
+func (m *Metrics) ObserveProjection(projector string, start time.Time) {
+	if m == nil {
+		return
+	}
+
+	m.ProjectionDuration.WithLabelValues(projector).Observe(time.Since(start).Seconds())
+}
+
+// CountIngest adds n events with outcome.
+func (m *Metrics) CountIngest(outcome string, n int) {
+	if m == nil {
+		return
+	}
+
+	m.IngestEvents.WithLabelValues(outcome).Add(float64(n))
+}
+
+// CountDelivery adds one notification delivery attempt.
+func (m *Metrics) CountDelivery(channel, status string) {
+	if m == nil {
+		return
+	}
+
+	m.NotificationDeliveries.WithLabelValues(channel, status).Inc()
+}
+
+// RegisterProjectionLag adds a gauge, read from PostgreSQL at each scrape,
+// of the log records each projector has not applied yet.
+func (m *Metrics) RegisterProjectionLag(pool *pgxpool.Pool, logger *slog.Logger) {
+	m.Registry.MustRegister(&lagCollector{pool: pool, logger: logger, desc: prometheus.NewDesc(
+		"eventpulse_projection_lag_records",
+		"Log records written after the last one the projector applied.",
+		[]string{"projector"}, nil)})
+}
+
+type lagCollector struct {
+	pool   *pgxpool.Pool
+	logger *slog.Logger
+	desc   *prometheus.Desc
+}
+
+func (c *lagCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c *lagCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+
+	rows, err := c.pool.Query(ctx, `
+		SELECT o.consumer_group,
+			(SELECT count(*) FROM event_log l WHERE l."offset" > coalesce(o.offset_acked, 0))
+		FROM event_log_offsets o`)
+	if err != nil {
+		c.logger.Warn("telemetry: error reading projection lag", slog.Any("error", err))
+		return
+	}
+	defer rows.Close()
+
+	for rows.Next() {
+		var group string
+		var lag float64
+		if err := rows.Scan(&group, &lag); err != nil {
+			c.logger.Warn("telemetry: error reading projection lag", slog.Any("error", err))
+			return
+		}
+
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, lag, group)
+	}
+}
