@@ -29,6 +29,9 @@ type IngestEvents struct {
 	Events        []events.IngestedEvent `json:"events"`
 }
 
+// Correlation returns the command's correlation id, for logging.
+func (c *IngestEvents) Correlation() string { return c.CorrelationID }
+
 // IngestEventsHandler appends the events of an IngestEvents command that
 // the log does not hold yet, as one EventsIngested record.
 type IngestEventsHandler struct {

@@ -29,6 +29,8 @@ type IngestedEvent struct {
 	// Payload and Metadata are JSON objects kept as the client sent them.
 	Payload  json.RawMessage `json:"payload"`
 	Metadata json.RawMessage `json:"metadata"`
+	// CorrelationID is the id of the HTTP request that carried the event.
+	CorrelationID string `json:"correlation_id,omitempty"`
 }
 
 // EventName implements Event.

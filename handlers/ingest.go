@@ -13,6 +13,7 @@ import (
 	"github.com/eventpulse/eventpulse/events"
 	"github.com/eventpulse/eventpulse/internal/auth"
 	"github.com/eventpulse/eventpulse/internal/ingest"
+	"github.com/eventpulse/eventpulse/internal/logging"
 	"github.com/eventpulse/eventpulse/internal/oas"
 	"github.com/eventpulse/eventpulse/internal/telemetry"
 )
@@ -146,6 +147,11 @@ func (h *Ingest) submit(w http.ResponseWriter, r *http.Request, batch []events.I
 
 			return false
 		}
+	}
+
+	correlationID := logging.CorrelationID(r.Context())
+	for i := range batch {
+		batch[i].CorrelationID = correlationID
 	}
 
 	err := h.submitter.Submit(r.Context(), batch)

@@ -85,6 +85,7 @@ func newRouter(deps *Deps, batchers *actorBatchers, authenticator *auth.Authenti
 
 	router := chi.NewRouter()
 	router.Use(middleware.Recoverer)
+	router.Use(handlers.Correlate)
 	router.Use(observeRequests(deps.Logger, deps.Metrics, server))
 	router.Use(handlers.CORS(deps.Config.CORSOrigins))
 	router.With(guard.Require(auth.ScopeIngest)).Post("/api/v1/events", ingestHandlers.PostEvent)

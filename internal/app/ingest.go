@@ -54,7 +54,7 @@ func (b *actorBatchers) sender(actor string) ingest.SendFunc {
 
 		return b.commandBus.Send(ctx, &commands.IngestEvents{
 			CommandID:     id,
-			CorrelationID: id,
+			CorrelationID: sharedCorrelationID(batch, id),
 			Actor:         actor,
 			Events:        batch,
 		})
@@ -71,4 +71,21 @@ func (b *actorBatchers) Close() {
 	for _, batcher := range batchers {
 		batcher.Close()
 	}
+}
+
+// sharedCorrelationID returns the correlation id of the request behind
+// batch when one request carried every event, and fallback otherwise.
+func sharedCorrelationID(batch []events.IngestedEvent, fallback string) string {
+	shared := batch[0].CorrelationID
+	for _, event := range batch[1:] {
+		if event.CorrelationID != shared {
+			return fallback
+		}
+	}
+
+	if shared == "" {
+		return fallback
+	}
+
+	return shared
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/eventpulse/eventpulse/internal/logging"
 	"github.com/eventpulse/eventpulse/internal/telemetry"
 )
 
@@ -118,7 +119,12 @@ func NewCommandProcessor(router *message.Router, config Config) (*cqrs.CommandPr
 		},
 		OnHandle: func(params cqrs.CommandProcessorOnHandleParams) error {
 			start := time.Now()
-			err := params.Handler.Handle(params.Message.Context(), params.Command)
+			ctx := params.Message.Context()
+			if correlated, ok := params.Command.(interface{ Correlation() string }); ok {
+				ctx = logging.WithCorrelationID(ctx, correlated.Correlation())
+			}
+
+			err := params.Handler.Handle(ctx, params.Command)
 			config.Metrics.ObserveCommand(params.Handler.HandlerName(), start, err)
 
 			return err

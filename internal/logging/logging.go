@@ -9,9 +9,10 @@ import (
 	"github.com/ThreeDotsLabs/watermill"
 )
 
-// New returns a JSON logger writing to w at level and above.
+// New returns a JSON logger writing to w at level and above. Lines logged
+// with a context that carries a correlation id include it.
 func New(w io.Writer, level slog.Level) *slog.Logger {
-	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level}))
+	return slog.New(contextHandler{slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level})})
 }
 
 // Watermill adapts logger for Watermill, lowering its chatty Info messages

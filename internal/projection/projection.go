@@ -17,6 +17,7 @@ import (
 
 	"github.com/eventpulse/eventpulse/events"
 	"github.com/eventpulse/eventpulse/internal/eventlog"
+	"github.com/eventpulse/eventpulse/internal/logging"
 )
 
 // Projector applies log records to one read model.
@@ -88,6 +89,7 @@ func (h *handler) handle(msg *message.Message) error {
 	}
 
 	meta := Meta{RecordID: msg.UUID, Envelope: events.EnvelopeOf(msg)}
+	ctx = logging.WithCorrelationID(ctx, meta.CorrelationID)
 	err = pgx.BeginFunc(ctx, tx, func(savepoint pgx.Tx) error {
 		return h.projector.Apply(ctx, savepoint, event, meta)
 	})
