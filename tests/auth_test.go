@@ -3,6 +3,7 @@ package tests
 import (
 	"bytes"
 	"context"
+	"errors"
 	"net"
 	"net/http"
 	"strconv"
@@ -231,4 +232,29 @@ func repeatJoin(item string, n int) string {
 	}
 
 	return b.String()
+}
+
+func TestSlowClientIsDisconnected(t *testing.T) {
+	t.Parallel()
+
+	a := testapp.Start(t, testapp.Options{NoWorker: true, Config: func(c *config.Config) {
+		c.HTTPReadHeaderTimeout = 300 * time.Millisecond
+	}})
+
+	conn, err := net.Dial("tcp", a.URL[len("http://"):])
+	require.NoError(t, err)
+	defer conn.Close()
+
+	_, err = conn.Write([]byte("GET /healthz HTTP/1.1\r\nHost: x\r\n"))
+	require.NoError(t, err)
+
+	require.NoError(t, conn.SetReadDeadline(time.Now().Add(10*time.Second)))
+	buffer := make([]byte, 512)
+	n, err := conn.Read(buffer)
+	require.Error(t, err, "the server closes a connection whose headers never end, read %q", buffer[:n])
+
+	var netErr net.Error
+	if errors.As(err, &netErr) {
+		require.False(t, netErr.Timeout(), "the server, not the client deadline, ended the read")
+	}
 }

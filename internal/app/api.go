@@ -22,9 +22,6 @@ import (
 	"github.com/eventpulse/eventpulse/internal/telemetry"
 )
 
-// readHeaderTimeout bounds how long a client may take to send headers.
-const readHeaderTimeout = 5 * time.Second
-
 // API is the HTTP side of EventPulse.
 type API struct {
 	deps          *Deps
@@ -113,10 +110,10 @@ func (a *API) Serve(ctx context.Context, listener net.Listener) error {
 
 	server := &http.Server{
 		Handler:           a.handler,
-		ReadHeaderTimeout: readHeaderTimeout,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
+		ReadHeaderTimeout: a.deps.Config.HTTPReadHeaderTimeout,
+		ReadTimeout:       a.deps.Config.HTTPReadTimeout,
+		WriteTimeout:      a.deps.Config.HTTPWriteTimeout,
+		IdleTimeout:       a.deps.Config.HTTPIdleTimeout,
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
 

@@ -16,18 +16,22 @@ import (
 
 // Defaults.
 const (
-	DatabaseURLDefault      = "postgres://postgres@127.0.0.1:5432/eventpulse?sslmode=disable"
-	RedisURLDefault         = "redis://127.0.0.1:6379/0"
-	HTTPAddrDefault         = "127.0.0.1:8080"
-	LogLevelDefault         = "info"
-	StreamPrefixDefault     = "eventpulse"
-	IngestLingerDefault     = 2 * time.Millisecond
-	IngestMaxBatchDefault   = 500
-	MaxBodyBytesDefault     = 8 << 20
-	ShutdownTimeoutDefault  = 15 * time.Second
-	DatabaseMaxConnsDefault = 20
-	IngestRateDefault       = 20000
-	IngestBurstDefault      = 40000
+	DatabaseURLDefault           = "postgres://postgres@127.0.0.1:5432/eventpulse?sslmode=disable"
+	RedisURLDefault              = "redis://127.0.0.1:6379/0"
+	HTTPAddrDefault              = "127.0.0.1:8080"
+	LogLevelDefault              = "info"
+	StreamPrefixDefault          = "eventpulse"
+	IngestLingerDefault          = 2 * time.Millisecond
+	IngestMaxBatchDefault        = 500
+	MaxBodyBytesDefault          = 8 << 20
+	ShutdownTimeoutDefault       = 15 * time.Second
+	DatabaseMaxConnsDefault      = 20
+	HTTPReadHeaderTimeoutDefault = 5 * time.Second
+	HTTPReadTimeoutDefault       = 30 * time.Second
+	HTTPWriteTimeoutDefault      = 30 * time.Second
+	HTTPIdleTimeoutDefault       = 2 * time.Minute
+	IngestRateDefault            = 20000
+	IngestBurstDefault           = 40000
 )
 
 // Config is the whole configuration of one process.
@@ -74,6 +78,17 @@ type Config struct {
 	// CORSOrigins (EVENTPULSE_CORS_ORIGINS, comma-separated) are the browser
 	// origins allowed to call the API. Default: none.
 	CORSOrigins []string
+	// HTTPReadHeaderTimeout (EVENTPULSE_HTTP_READ_HEADER_TIMEOUT),
+	// HTTPReadTimeout (EVENTPULSE_HTTP_READ_TIMEOUT), HTTPWriteTimeout
+	// (EVENTPULSE_HTTP_WRITE_TIMEOUT) and HTTPIdleTimeout
+	// (EVENTPULSE_HTTP_IDLE_TIMEOUT), Go durations, bound how long a client
+	// may take to send headers, to send a whole request, to receive a
+	// response, and to keep an idle connection. They protect the server from
+	// slow clients. Defaults: 5s, 30s, 30s, 2m.
+	HTTPReadHeaderTimeout time.Duration
+	HTTPReadTimeout       time.Duration
+	HTTPWriteTimeout      time.Duration
+	HTTPIdleTimeout       time.Duration
 	// ShutdownTimeout (EVENTPULSE_SHUTDOWN_TIMEOUT, a Go duration) bounds
 	// the wait for in-flight requests and handlers on SIGINT or SIGTERM.
 	// Default: ShutdownTimeoutDefault.
@@ -85,20 +100,24 @@ func FromEnv() (Config, error) {
 	var errs []error
 
 	c := Config{
-		DatabaseURL:      os.Getenv("DATABASE_URL"),
-		DatabaseMaxConns: envInt("EVENTPULSE_DATABASE_MAX_CONNS", &errs),
-		RedisURL:         os.Getenv("REDIS_URL"),
-		HTTPAddr:         os.Getenv("EVENTPULSE_HTTP_ADDR"),
-		LogLevel:         os.Getenv("EVENTPULSE_LOG_LEVEL"),
-		StreamPrefix:     os.Getenv("EVENTPULSE_STREAM_PREFIX"),
-		ConsumerName:     os.Getenv("EVENTPULSE_CONSUMER_NAME"),
-		IngestLinger:     envDuration("EVENTPULSE_INGEST_LINGER", &errs),
-		IngestMaxBatch:   envInt("EVENTPULSE_INGEST_MAX_BATCH", &errs),
-		MaxBodyBytes:     int64(envInt("EVENTPULSE_MAX_BODY_BYTES", &errs)),
-		ShutdownTimeout:  envDuration("EVENTPULSE_SHUTDOWN_TIMEOUT", &errs),
-		IngestRate:       envFloat("EVENTPULSE_INGEST_RATE", &errs),
-		IngestBurst:      envInt("EVENTPULSE_INGEST_BURST", &errs),
-		CORSOrigins:      envList("EVENTPULSE_CORS_ORIGINS"),
+		DatabaseURL:           os.Getenv("DATABASE_URL"),
+		DatabaseMaxConns:      envInt("EVENTPULSE_DATABASE_MAX_CONNS", &errs),
+		RedisURL:              os.Getenv("REDIS_URL"),
+		HTTPAddr:              os.Getenv("EVENTPULSE_HTTP_ADDR"),
+		LogLevel:              os.Getenv("EVENTPULSE_LOG_LEVEL"),
+		StreamPrefix:          os.Getenv("EVENTPULSE_STREAM_PREFIX"),
+		ConsumerName:          os.Getenv("EVENTPULSE_CONSUMER_NAME"),
+		IngestLinger:          envDuration("EVENTPULSE_INGEST_LINGER", &errs),
+		IngestMaxBatch:        envInt("EVENTPULSE_INGEST_MAX_BATCH", &errs),
+		MaxBodyBytes:          int64(envInt("EVENTPULSE_MAX_BODY_BYTES", &errs)),
+		ShutdownTimeout:       envDuration("EVENTPULSE_SHUTDOWN_TIMEOUT", &errs),
+		IngestRate:            envFloat("EVENTPULSE_INGEST_RATE", &errs),
+		HTTPReadHeaderTimeout: envDuration("EVENTPULSE_HTTP_READ_HEADER_TIMEOUT", &errs),
+		HTTPReadTimeout:       envDuration("EVENTPULSE_HTTP_READ_TIMEOUT", &errs),
+		HTTPWriteTimeout:      envDuration("EVENTPULSE_HTTP_WRITE_TIMEOUT", &errs),
+		HTTPIdleTimeout:       envDuration("EVENTPULSE_HTTP_IDLE_TIMEOUT", &errs),
+		IngestBurst:           envInt("EVENTPULSE_INGEST_BURST", &errs),
+		CORSOrigins:           envList("EVENTPULSE_CORS_ORIGINS"),
 	}
 
 	c = c.WithDefaults()
@@ -121,6 +140,10 @@ func (c Config) WithDefaults() Config {
 	c.MaxBodyBytes = cmp.Or(c.MaxBodyBytes, MaxBodyBytesDefault)
 	c.ShutdownTimeout = cmp.Or(c.ShutdownTimeout, ShutdownTimeoutDefault)
 	c.IngestBurst = cmp.Or(c.IngestBurst, IngestBurstDefault)
+	c.HTTPReadHeaderTimeout = cmp.Or(c.HTTPReadHeaderTimeout, HTTPReadHeaderTimeoutDefault)
+	c.HTTPReadTimeout = cmp.Or(c.HTTPReadTimeout, HTTPReadTimeoutDefault)
+	c.HTTPWriteTimeout = cmp.Or(c.HTTPWriteTimeout, HTTPWriteTimeoutDefault)
+	c.HTTPIdleTimeout = cmp.Or(c.HTTPIdleTimeout, HTTPIdleTimeoutDefault)
 	if c.IngestRate == 0 && os.Getenv("EVENTPULSE_INGEST_RATE") == "" {
 		c.IngestRate = IngestRateDefault
 	}
