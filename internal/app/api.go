@@ -49,7 +49,19 @@ func NewAPI(deps *Deps) (*API, error) {
 		MaxEvents: deps.Config.IngestMaxBatch,
 	}, sendIngestCommand(commandBus))
 
-	handler, err := newRouter(deps, batcher)
+	replyBackend, err := bus.NewReplyBackend[commands.RuleResult](bus.Config{
+		Client:       deps.Redis,
+		StreamPrefix: deps.Config.StreamPrefix,
+		Logger:       logging.Watermill(deps.Logger),
+	})
+	if err != nil {
+		batcher.Close()
+		return nil, err
+	}
+
+	rules := ruleCommandSender{bus: commandBus, backend: replyBackend}
+
+	handler, err := newRouter(deps, batcher, rules)
 	if err != nil {
 		batcher.Close()
 		return nil, err
@@ -71,12 +83,14 @@ func sendIngestCommand(commandBus *cqrs.CommandBus) ingest.SendFunc {
 	}
 }
 
-func newRouter(deps *Deps, batcher *ingest.Batcher) (http.Handler, error) {
+func newRouter(deps *Deps, batcher *ingest.Batcher, rules handlers.RuleCommandSender) (http.Handler, error) {
 	reads := handlers.NewAPI(handlers.APIConfig{
-		Pool:         deps.Pool,
-		Redis:        deps.Redis,
-		Logger:       deps.Logger,
-		StreamPrefix: deps.Config.StreamPrefix,
+		Pool:             deps.Pool,
+		Redis:            deps.Redis,
+		Logger:           deps.Logger,
+		StreamPrefix:     deps.Config.StreamPrefix,
+		RuleCommands:     rules,
+		RuleReplyTimeout: deps.Config.RuleReplyTimeout,
 	})
 
 	server, err := oas.NewServer(reads,

@@ -26,6 +26,7 @@ const (
 	MaxBodyBytesDefault     = 8 << 20
 	ShutdownTimeoutDefault  = 15 * time.Second
 	DatabaseMaxConnsDefault = 20
+	RuleReplyTimeoutDefault = 10 * time.Second
 )
 
 // Config is the whole configuration of one process.
@@ -64,6 +65,11 @@ type Config struct {
 	// the wait for in-flight requests and handlers on SIGINT or SIGTERM.
 	// Default: ShutdownTimeoutDefault.
 	ShutdownTimeout time.Duration
+	// RuleReplyTimeout (EVENTPULSE_RULE_REPLY_TIMEOUT, a Go duration) is how
+	// long a rule write waits for its command handler; past it the request
+	// gets 504 and the command is dropped unless already being handled.
+	// Default: RuleReplyTimeoutDefault.
+	RuleReplyTimeout time.Duration
 }
 
 // FromEnv reads the configuration from the environment and validates it.
@@ -82,6 +88,7 @@ func FromEnv() (Config, error) {
 		IngestMaxBatch:   envInt("EVENTPULSE_INGEST_MAX_BATCH", &errs),
 		MaxBodyBytes:     int64(envInt("EVENTPULSE_MAX_BODY_BYTES", &errs)),
 		ShutdownTimeout:  envDuration("EVENTPULSE_SHUTDOWN_TIMEOUT", &errs),
+		RuleReplyTimeout: envDuration("EVENTPULSE_RULE_REPLY_TIMEOUT", &errs),
 	}
 
 	c = c.WithDefaults()
@@ -103,6 +110,7 @@ func (c Config) WithDefaults() Config {
 	c.IngestMaxBatch = cmp.Or(c.IngestMaxBatch, IngestMaxBatchDefault)
 	c.MaxBodyBytes = cmp.Or(c.MaxBodyBytes, MaxBodyBytesDefault)
 	c.ShutdownTimeout = cmp.Or(c.ShutdownTimeout, ShutdownTimeoutDefault)
+	c.RuleReplyTimeout = cmp.Or(c.RuleReplyTimeout, RuleReplyTimeoutDefault)
 
 	return c
 }
