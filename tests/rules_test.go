@@ -338,4 +338,3 @@ func TestRulesNoReplyGives504(t *testing.T) {
 	require.Equal(t, "on time", list[0].Name)
 	require.Equal(t, 1, a.Count(`SELECT count(*) FROM event_log WHERE metadata ->> 'name' = 'RuleCreated'`))
 }
-
