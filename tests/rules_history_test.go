@@ -139,7 +139,7 @@ func TestRulesTableRebuiltFromLog(t *testing.T) {
 }
 
 // doJSON sends a request the way a client of the earlier EventPulse does
-// and decodes the JSON answer, if any.
+// and decodes the JSON response, if any.
 func doJSON(t *testing.T, a *testapp.App, method, path, body string) (int, any) {
 	t.Helper()
 
