@@ -41,9 +41,16 @@ db/migrate: build ## apply the migrations to DATABASE_URL
 	$(BIN) migrate
 
 .PHONY: run
-run: build services/start ## start PostgreSQL, Redis and eventpulse run on 127.0.0.1:8080
+run: build services/start ## start PostgreSQL, Redis and eventpulse run on 127.0.0.1:8080, with the example rules on a fresh database
 	$(BIN) migrate
-	$(BIN) run
+	@# The server runs in the background so the example rules can be sent
+	@# once it is ready; Ctrl-C reaches it through the trap, and `wait`
+	@# keeps make in the foreground until it stops.
+	@$(BIN) run & pid=$$!; \
+	trap 'kill -INT $$pid 2>/dev/null; wait $$pid' INT TERM; \
+	$(BIN) rules apply --if-empty --wait 30s --url http://$${EVENTPULSE_HTTP_ADDR:-127.0.0.1:8080} examples/rules/*.json \
+		|| echo "example rules not applied; the server keeps running"; \
+	wait $$pid
 
 .PHONY: stop
 stop: services/stop ## stop what make run started

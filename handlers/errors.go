@@ -9,7 +9,9 @@ import (
 
 	"github.com/go-faster/jx"
 	"github.com/ogen-go/ogen/ogenerrors"
+	"github.com/ogen-go/ogen/validate"
 
+	"github.com/eventpulse/eventpulse/events"
 	"github.com/eventpulse/eventpulse/internal/oas"
 )
 
@@ -54,6 +56,9 @@ var paramMessages = map[string]string{
 	"from":     "from must be a valid ISO-8601 timestamp",
 	"to":       "to must be a valid ISO-8601 timestamp",
 	"event_id": "event_id must be a valid UUID",
+	"rule_id":  "rule_id must be a valid UUID",
+	"enabled":  "enabled must be true or false",
+	"severity": "severity must be one of critical, warning, info",
 }
 
 // ErrorHandler writes the errors that ogen raises before a handler runs,
@@ -74,14 +79,50 @@ func ErrorHandler(logger *slog.Logger) ogenerrors.ErrorHandler {
 				message = fmt.Sprintf("invalid parameter %s: %v", paramErr.Name, paramErr.Err)
 			}
 		case errors.As(err, &bodyErr):
-			status = http.StatusBadRequest
-			message = fmt.Sprintf("invalid request body: %v", bodyErr.Err)
+			writeJSON(w, http.StatusBadRequest, bodyValidationError(bodyErr.Err))
+			return
 		case status >= http.StatusInternalServerError:
 			logger.ErrorContext(ctx, "api: request failed", slog.String("path", r.URL.Path), slog.Any("error", err))
 			message = "internal error"
 		}
 
 		writeJSON(w, status, &oas.Error{Error: message})
+	}
+}
+
+// bodyValidationError describes a request body that failed ogen's decoding
+// or schema checks, naming every failing field that ogen reports.
+func bodyValidationError(err error) *oas.ValidationError {
+	var validateErr *validate.Error
+	if !errors.As(err, &validateErr) {
+		return &oas.ValidationError{Error: fmt.Sprintf("invalid request body: %v", err), Issues: []oas.Issue{}}
+	}
+
+	var issues []events.FieldIssue
+	collectFieldErrors(&issues, "", validateErr)
+
+	return validationFailed(issues)
+}
+
+func collectFieldErrors(issues *[]events.FieldIssue, prefix string, err *validate.Error) {
+	for _, field := range err.Fields {
+		name := field.Name
+		if prefix != "" {
+			name = prefix + "." + field.Name
+		}
+
+		var nested *validate.Error
+		if errors.As(field.Error, &nested) {
+			collectFieldErrors(issues, name, nested)
+			continue
+		}
+
+		message := field.Error.Error()
+		if errors.Is(field.Error, validate.ErrFieldRequired) {
+			message = "is required"
+		}
+
+		*issues = append(*issues, events.FieldIssue{Field: name, Message: message})
 	}
 }
 

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -34,7 +35,9 @@ type API struct {
 	logger *slog.Logger
 	// streamPrefix locates the worker heartbeats that
 	// GET /api/v1/events/health reports as "worker".
-	streamPrefix string
+	streamPrefix     string
+	ruleCommands     RuleCommandSender
+	ruleReplyTimeout time.Duration
 }
 
 var _ oas.Handler = (*API)(nil)
@@ -45,19 +48,26 @@ type APIConfig struct {
 	Redis        redis.UniversalClient
 	Logger       *slog.Logger
 	StreamPrefix string
+	// RuleCommands sends the commands of rule writes; required.
+	RuleCommands RuleCommandSender
+	// RuleReplyTimeout bounds the wait for a rule command's reply; past it
+	// the request gets 504. Default: RuleReplyTimeoutDefault.
+	RuleReplyTimeout time.Duration
 }
 
 // NewAPI returns the read handlers.
 func NewAPI(config APIConfig) *API {
-	if config.Pool == nil || config.Redis == nil || config.Logger == nil {
-		panic("handlers: NewAPI needs a pool, a Redis client and a logger")
+	if config.Pool == nil || config.Redis == nil || config.Logger == nil || config.RuleCommands == nil {
+		panic("handlers: NewAPI needs a pool, a Redis client, a logger and a rule command sender")
 	}
 
 	return &API{
-		pool:         config.Pool,
-		redis:        config.Redis,
-		logger:       config.Logger,
-		streamPrefix: config.StreamPrefix,
+		pool:             config.Pool,
+		redis:            config.Redis,
+		logger:           config.Logger,
+		streamPrefix:     config.StreamPrefix,
+		ruleCommands:     config.RuleCommands,
+		ruleReplyTimeout: cmp.Or(config.RuleReplyTimeout, RuleReplyTimeoutDefault),
 	}
 }
 

@@ -258,3 +258,40 @@ func TestSlowClientIsDisconnected(t *testing.T) {
 		require.False(t, netErr.Timeout(), "the server, not the client deadline, ended the read")
 	}
 }
+
+func TestAuthRuleChangesNeedAdmin(t *testing.T) {
+	t.Parallel()
+
+	a := testapp.Start(t, testapp.Options{})
+	readerID, readKey := createKey(t, a, "reader", auth.ScopeRead)
+	adminID, adminKey := createKey(t, a, "admin", auth.ScopeAdmin)
+	rule := `{"name":"errors","severity":"warning","window_seconds":60,
+		"condition":{"type":"threshold","metric":"count","filters":{"event_type":"error"},"operator":">","value":5}}`
+
+	status, _, body := request(t, a, http.MethodPost, "/api/v1/rules", "bearer", readKey, rule)
+	require.Equal(t, http.StatusForbidden, status, body)
+	require.Contains(t, body, "admin")
+
+	status, _, body = request(t, a, http.MethodPost, "/api/v1/rules", "", "", rule)
+	require.Equal(t, http.StatusUnauthorized, status, body)
+
+	status, _, body = request(t, a, http.MethodPost, "/api/v1/rules", "bearer", adminKey, rule)
+	require.Equal(t, http.StatusCreated, status, body)
+	ruleID := decodeJSON(t, []byte(body)).(map[string]any)["rule_id"].(string)
+
+	status, _, body = request(t, a, http.MethodGet, "/api/v1/rules/"+ruleID, "x-api-key", readKey, "")
+	require.Equal(t, http.StatusOK, status, body)
+
+	for _, method := range []string{http.MethodPatch, http.MethodPut, http.MethodDelete} {
+		status, _, body = request(t, a, method, "/api/v1/rules/"+ruleID, "bearer", readKey, `{"enabled":false}`)
+		require.Equal(t, http.StatusForbidden, status, "%s with a read key: %s", method, body)
+	}
+
+	status, _, body = request(t, a, http.MethodPatch, "/api/v1/rules/"+ruleID, "bearer", adminKey, `{"enabled":false}`)
+	require.Equal(t, http.StatusOK, status, body)
+
+	status, _, body = request(t, a, http.MethodGet, "/api/v1/rules/"+ruleID+"/history", "bearer", readKey, "")
+	require.Equal(t, http.StatusOK, status, body)
+	require.Contains(t, body, `"actor":"`+adminID+`"`, "history names the key behind each change")
+	require.NotContains(t, body, readerID)
+}

@@ -13,6 +13,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 
+	"github.com/eventpulse/eventpulse/commands"
 	"github.com/eventpulse/eventpulse/handlers"
 	"github.com/eventpulse/eventpulse/internal/auth"
 	"github.com/eventpulse/eventpulse/internal/bus"
@@ -47,7 +48,19 @@ func NewAPI(deps *Deps) (*API, error) {
 	}, commandBus)
 	authenticator := auth.NewAuthenticator(deps.Pool)
 
-	handler, err := newRouter(deps, batchers, authenticator)
+	replyBackend, err := bus.NewReplyBackend[commands.RuleResult](bus.Config{
+		Client:       deps.Redis,
+		StreamPrefix: deps.Config.StreamPrefix,
+		Logger:       logging.Watermill(deps.Logger),
+	})
+	if err != nil {
+		batchers.Close()
+		return nil, err
+	}
+
+	rules := ruleCommandSender{bus: commandBus, backend: replyBackend}
+
+	handler, err := newRouter(deps, batchers, authenticator, rules)
 	if err != nil {
 		batchers.Close()
 		return nil, err
@@ -56,12 +69,19 @@ func NewAPI(deps *Deps) (*API, error) {
 	return &API{deps: deps, batchers: batchers, authenticator: authenticator, handler: handler}, nil
 }
 
-func newRouter(deps *Deps, batchers *actorBatchers, authenticator *auth.Authenticator) (http.Handler, error) {
+func newRouter(
+	deps *Deps,
+	batchers *actorBatchers,
+	authenticator *auth.Authenticator,
+	rules handlers.RuleCommandSender,
+) (http.Handler, error) {
 	reads := handlers.NewAPI(handlers.APIConfig{
-		Pool:         deps.Pool,
-		Redis:        deps.Redis,
-		Logger:       deps.Logger,
-		StreamPrefix: deps.Config.StreamPrefix,
+		Pool:             deps.Pool,
+		Redis:            deps.Redis,
+		Logger:           deps.Logger,
+		StreamPrefix:     deps.Config.StreamPrefix,
+		RuleCommands:     rules,
+		RuleReplyTimeout: deps.Config.RuleReplyTimeout,
 	})
 
 	guard := handlers.NewGuard(authenticator, deps.Logger)

@@ -16,6 +16,7 @@ import (
 	"github.com/eventpulse/eventpulse/internal/projection"
 	"github.com/eventpulse/eventpulse/projections/apikeys"
 	"github.com/eventpulse/eventpulse/projections/eventstable"
+	"github.com/eventpulse/eventpulse/projections/rules"
 )
 
 // Worker runs the command handlers and the projectors.
@@ -52,19 +53,48 @@ func NewWorker(deps *Deps) (*Worker, error) {
 		return nil, err
 	}
 
-	ingestHandler := commands.NewIngestEventsHandler(deps.Pool, deps.Logger)
-	err = processor.AddHandlers(cqrs.NewCommandHandler(commands.IngestEventsHandlerName, ingestHandler.Handle))
+	commandHandlers, err := newCommandHandlers(deps)
 	if err != nil {
+		return nil, err
+	}
+
+	if err := processor.AddHandlers(commandHandlers...); err != nil {
 		return nil, fmt.Errorf("error adding command handlers: %w", err)
 	}
 
-	for _, projector := range []projection.Projector{eventstable.Projector{}, apikeys.Projector{}} {
+	projectors := []projection.Projector{eventstable.Projector{}, apikeys.Projector{}, rules.Projector{}}
+	for _, projector := range projectors {
 		if err := projection.Register(router, deps.Pool, projector, deps.Logger, watermillLogger); err != nil {
 			return nil, err
 		}
 	}
 
 	return &Worker{deps: deps, router: router}, nil
+}
+
+func newCommandHandlers(deps *Deps) ([]cqrs.CommandHandler, error) {
+	replies, err := bus.NewReplyBackend[commands.RuleResult](bus.Config{
+		Client:       deps.Redis,
+		StreamPrefix: deps.Config.StreamPrefix,
+		Logger:       logging.Watermill(deps.Logger),
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	ingest := commands.NewIngestEventsHandler(deps.Pool, deps.Logger)
+	create := commands.NewCreateRuleHandler(deps.Pool, deps.Logger)
+	replace := commands.NewReplaceRuleHandler(deps.Pool, deps.Logger)
+	patch := commands.NewPatchRuleHandler(deps.Pool, deps.Logger)
+	remove := commands.NewDeleteRuleHandler(deps.Pool, deps.Logger)
+
+	return []cqrs.CommandHandler{
+		cqrs.NewCommandHandler(commands.IngestEventsHandlerName, ingest.Handle),
+		bus.NewReplyingHandler(commands.CreateRuleHandlerName, replies, create.Handle),
+		bus.NewReplyingHandler(commands.ReplaceRuleHandlerName, replies, replace.Handle),
+		bus.NewReplyingHandler(commands.PatchRuleHandlerName, replies, patch.Handle),
+		bus.NewReplyingHandler(commands.DeleteRuleHandlerName, replies, remove.Handle),
+	}, nil
 }
 
 // Run handles commands and projects the log until ctx ends, then lets the

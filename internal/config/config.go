@@ -32,6 +32,7 @@ const (
 	HTTPIdleTimeoutDefault       = 2 * time.Minute
 	IngestRateDefault            = 20000
 	IngestBurstDefault           = 40000
+	RuleReplyTimeoutDefault      = 10 * time.Second
 )
 
 // Config is the whole configuration of one process.
@@ -93,6 +94,11 @@ type Config struct {
 	// the wait for in-flight requests and handlers on SIGINT or SIGTERM.
 	// Default: ShutdownTimeoutDefault.
 	ShutdownTimeout time.Duration
+	// RuleReplyTimeout (EVENTPULSE_RULE_REPLY_TIMEOUT, a Go duration) is how
+	// long a rule write waits for its command handler; past it the request
+	// gets 504 and the command is dropped unless already being handled.
+	// Default: RuleReplyTimeoutDefault.
+	RuleReplyTimeout time.Duration
 }
 
 // FromEnv reads the configuration from the environment and validates it.
@@ -112,6 +118,7 @@ func FromEnv() (Config, error) {
 		MaxBodyBytes:          int64(envInt("EVENTPULSE_MAX_BODY_BYTES", &errs)),
 		ShutdownTimeout:       envDuration("EVENTPULSE_SHUTDOWN_TIMEOUT", &errs),
 		IngestRate:            envFloat("EVENTPULSE_INGEST_RATE", &errs),
+		RuleReplyTimeout:      envDuration("EVENTPULSE_RULE_REPLY_TIMEOUT", &errs),
 		HTTPReadHeaderTimeout: envDuration("EVENTPULSE_HTTP_READ_HEADER_TIMEOUT", &errs),
 		HTTPReadTimeout:       envDuration("EVENTPULSE_HTTP_READ_TIMEOUT", &errs),
 		HTTPWriteTimeout:      envDuration("EVENTPULSE_HTTP_WRITE_TIMEOUT", &errs),
@@ -140,6 +147,7 @@ func (c Config) WithDefaults() Config {
 	c.MaxBodyBytes = cmp.Or(c.MaxBodyBytes, MaxBodyBytesDefault)
 	c.ShutdownTimeout = cmp.Or(c.ShutdownTimeout, ShutdownTimeoutDefault)
 	c.IngestBurst = cmp.Or(c.IngestBurst, IngestBurstDefault)
+	c.RuleReplyTimeout = cmp.Or(c.RuleReplyTimeout, RuleReplyTimeoutDefault)
 	c.HTTPReadHeaderTimeout = cmp.Or(c.HTTPReadHeaderTimeout, HTTPReadHeaderTimeoutDefault)
 	c.HTTPReadTimeout = cmp.Or(c.HTTPReadTimeout, HTTPReadTimeoutDefault)
 	c.HTTPWriteTimeout = cmp.Or(c.HTTPWriteTimeout, HTTPWriteTimeoutDefault)

@@ -7,6 +7,7 @@ package eventlog
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	wsql "github.com/ThreeDotsLabs/watermill-sql/v4/pkg/sql"
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -39,6 +41,15 @@ func offsetsAdapter() wsql.DefaultPostgreSQLOffsetsAdapter {
 	}
 }
 
+// ErrConcurrency is returned by Append when a record's stream version is
+// already taken: another writer appended to the same aggregate stream
+// since it was loaded. The transaction is aborted and must be retried from
+// the load.
+var ErrConcurrency = errors.New("stream version already taken")
+
+// streamVersionIndex is the unique index on (stream id, stream version).
+const streamVersionIndex = "event_log_stream_version_idx"
+
 // Append writes msgs to the log within tx. The records become visible to
 // readers when tx commits, in the order given.
 func Append(ctx context.Context, tx pgx.Tx, msgs ...*message.Message) error {
@@ -54,6 +65,11 @@ func Append(ctx context.Context, tx pgx.Tx, msgs ...*message.Message) error {
 	}
 
 	if err := publisher.Publish(Topic, msgs...); err != nil {
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.ConstraintName == streamVersionIndex {
+			return fmt.Errorf("error appending to the log: %w: %s", ErrConcurrency, pgErr.Detail)
+		}
+
 		return fmt.Errorf("error appending %d records to the log: %w", len(msgs), err)
 	}
 

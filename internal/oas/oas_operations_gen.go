@@ -6,11 +6,18 @@ package oas
 type OperationName = string
 
 const (
+	CreateRuleOperation       OperationName = "CreateRule"
+	DeleteRuleOperation       OperationName = "DeleteRule"
 	EventsHealthOperation     OperationName = "EventsHealth"
 	GetEventOperation         OperationName = "GetEvent"
+	GetRuleOperation          OperationName = "GetRule"
+	GetRuleHistoryOperation   OperationName = "GetRuleHistory"
 	HealthzOperation          OperationName = "Healthz"
 	IngestEventOperation      OperationName = "IngestEvent"
 	IngestEventBatchOperation OperationName = "IngestEventBatch"
 	ListEventsOperation       OperationName = "ListEvents"
+	ListRulesOperation        OperationName = "ListRules"
+	PatchRuleOperation        OperationName = "PatchRule"
 	ReadyzOperation           OperationName = "Readyz"
+	ReplaceRuleOperation      OperationName = "ReplaceRule"
 )

@@ -11,14 +11,27 @@ import (
 )
 
 var (
-	rn6AllowedHeaders = map[string]string{
+	rn11AllowedHeaders = map[string]string{
 		"GET":  "Authorization,X-Api-Key",
 		"POST": "Authorization,Content-Type,X-Api-Key",
 	}
+	rn12AllowedHeaders = map[string]string{
+		"POST": "Authorization,Content-Type,X-Api-Key",
+	}
 	rn7AllowedHeaders = map[string]string{
+		"GET": "Authorization,X-Api-Key",
+	}
+	rn1AllowedHeaders = map[string]string{
+		"GET":  "Authorization,X-Api-Key",
 		"POST": "Authorization,Content-Type,X-Api-Key",
 	}
 	rn3AllowedHeaders = map[string]string{
+		"DELETE": "Authorization,If-Match,X-Api-Key",
+		"GET":    "Authorization,X-Api-Key",
+		"PATCH":  "Authorization,Content-Type,If-Match,X-Api-Key",
+		"PUT":    "Authorization,Content-Type,If-Match,X-Api-Key",
+	}
+	rn8AllowedHeaders = map[string]string{
 		"GET": "Authorization,X-Api-Key",
 	}
 )
@@ -74,87 +87,129 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				break
 			}
 			switch elem[0] {
-			case 'a': // Prefix: "api/v1/events"
+			case 'a': // Prefix: "api/v1/"
 
-				if l := len("api/v1/events"); len(elem) >= l && elem[0:l] == "api/v1/events" {
+				if l := len("api/v1/"); len(elem) >= l && elem[0:l] == "api/v1/" {
 					elem = elem[l:]
 				} else {
 					break
 				}
 
 				if len(elem) == 0 {
-					switch r.Method {
-					case "GET":
-						s.handleListEventsRequest([0]string{}, elemIsEscaped, w, r)
-					case "POST":
-						s.handleIngestEventRequest([0]string{}, elemIsEscaped, w, r)
-					default:
-						s.notAllowed(w, r, notAllowedParams{
-							allowedMethods: "GET,POST",
-							allowedHeaders: rn6AllowedHeaders,
-							acceptPost:     "application/json",
-							acceptPatch:    "",
-						})
-					}
-
-					return
+					break
 				}
 				switch elem[0] {
-				case '/': // Prefix: "/"
+				case 'e': // Prefix: "events"
 
-					if l := len("/"); len(elem) >= l && elem[0:l] == "/" {
+					if l := len("events"); len(elem) >= l && elem[0:l] == "events" {
 						elem = elem[l:]
 					} else {
 						break
 					}
 
 					if len(elem) == 0 {
-						break
+						switch r.Method {
+						case "GET":
+							s.handleListEventsRequest([0]string{}, elemIsEscaped, w, r)
+						case "POST":
+							s.handleIngestEventRequest([0]string{}, elemIsEscaped, w, r)
+						default:
+							s.notAllowed(w, r, notAllowedParams{
+								allowedMethods: "GET,POST",
+								allowedHeaders: rn11AllowedHeaders,
+								acceptPost:     "application/json",
+								acceptPatch:    "",
+							})
+						}
+
+						return
 					}
 					switch elem[0] {
-					case 'b': // Prefix: "batch"
-						origElem := elem
-						if l := len("batch"); len(elem) >= l && elem[0:l] == "batch" {
+					case '/': // Prefix: "/"
+
+						if l := len("/"); len(elem) >= l && elem[0:l] == "/" {
 							elem = elem[l:]
 						} else {
 							break
 						}
 
 						if len(elem) == 0 {
-							// Leaf node.
-							switch r.Method {
-							case "POST":
-								s.handleIngestEventBatchRequest([0]string{}, elemIsEscaped, w, r)
-							default:
-								s.notAllowed(w, r, notAllowedParams{
-									allowedMethods: "POST",
-									allowedHeaders: rn7AllowedHeaders,
-									acceptPost:     "application/json",
-									acceptPatch:    "",
-								})
-							}
-
-							return
-						}
-
-						elem = origElem
-					case 'h': // Prefix: "health"
-						origElem := elem
-						if l := len("health"); len(elem) >= l && elem[0:l] == "health" {
-							elem = elem[l:]
-						} else {
 							break
 						}
+						switch elem[0] {
+						case 'b': // Prefix: "batch"
+							origElem := elem
+							if l := len("batch"); len(elem) >= l && elem[0:l] == "batch" {
+								elem = elem[l:]
+							} else {
+								break
+							}
+
+							if len(elem) == 0 {
+								// Leaf node.
+								switch r.Method {
+								case "POST":
+									s.handleIngestEventBatchRequest([0]string{}, elemIsEscaped, w, r)
+								default:
+									s.notAllowed(w, r, notAllowedParams{
+										allowedMethods: "POST",
+										allowedHeaders: rn12AllowedHeaders,
+										acceptPost:     "application/json",
+										acceptPatch:    "",
+									})
+								}
+
+								return
+							}
+
+							elem = origElem
+						case 'h': // Prefix: "health"
+							origElem := elem
+							if l := len("health"); len(elem) >= l && elem[0:l] == "health" {
+								elem = elem[l:]
+							} else {
+								break
+							}
+
+							if len(elem) == 0 {
+								// Leaf node.
+								switch r.Method {
+								case "GET":
+									s.handleEventsHealthRequest([0]string{}, elemIsEscaped, w, r)
+								default:
+									s.notAllowed(w, r, notAllowedParams{
+										allowedMethods: "GET",
+										allowedHeaders: nil,
+										acceptPost:     "",
+										acceptPatch:    "",
+									})
+								}
+
+								return
+							}
+
+							elem = origElem
+						}
+						// Param: "event_id"
+						// Leaf parameter, slashes are prohibited
+						idx := strings.IndexByte(elem, '/')
+						if idx >= 0 {
+							break
+						}
+						args[0] = elem
+						elem = ""
 
 						if len(elem) == 0 {
 							// Leaf node.
 							switch r.Method {
 							case "GET":
-								s.handleEventsHealthRequest([0]string{}, elemIsEscaped, w, r)
+								s.handleGetEventRequest([1]string{
+									args[0],
+								}, elemIsEscaped, w, r)
 							default:
 								s.notAllowed(w, r, notAllowedParams{
 									allowedMethods: "GET",
-									allowedHeaders: nil,
+									allowedHeaders: rn7AllowedHeaders,
 									acceptPost:     "",
 									acceptPatch:    "",
 								})
@@ -163,34 +218,110 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 							return
 						}
 
-						elem = origElem
 					}
-					// Param: "event_id"
-					// Leaf parameter, slashes are prohibited
-					idx := strings.IndexByte(elem, '/')
-					if idx >= 0 {
+
+				case 'r': // Prefix: "rules"
+
+					if l := len("rules"); len(elem) >= l && elem[0:l] == "rules" {
+						elem = elem[l:]
+					} else {
 						break
 					}
-					args[0] = elem
-					elem = ""
 
 					if len(elem) == 0 {
-						// Leaf node.
 						switch r.Method {
 						case "GET":
-							s.handleGetEventRequest([1]string{
-								args[0],
-							}, elemIsEscaped, w, r)
+							s.handleListRulesRequest([0]string{}, elemIsEscaped, w, r)
+						case "POST":
+							s.handleCreateRuleRequest([0]string{}, elemIsEscaped, w, r)
 						default:
 							s.notAllowed(w, r, notAllowedParams{
-								allowedMethods: "GET",
-								allowedHeaders: rn3AllowedHeaders,
-								acceptPost:     "",
+								allowedMethods: "GET,POST",
+								allowedHeaders: rn1AllowedHeaders,
+								acceptPost:     "application/json",
 								acceptPatch:    "",
 							})
 						}
 
 						return
+					}
+					switch elem[0] {
+					case '/': // Prefix: "/"
+
+						if l := len("/"); len(elem) >= l && elem[0:l] == "/" {
+							elem = elem[l:]
+						} else {
+							break
+						}
+
+						// Param: "rule_id"
+						// Match until "/"
+						idx := strings.IndexByte(elem, '/')
+						if idx < 0 {
+							idx = len(elem)
+						}
+						args[0] = elem[:idx]
+						elem = elem[idx:]
+
+						if len(elem) == 0 {
+							switch r.Method {
+							case "DELETE":
+								s.handleDeleteRuleRequest([1]string{
+									args[0],
+								}, elemIsEscaped, w, r)
+							case "GET":
+								s.handleGetRuleRequest([1]string{
+									args[0],
+								}, elemIsEscaped, w, r)
+							case "PATCH":
+								s.handlePatchRuleRequest([1]string{
+									args[0],
+								}, elemIsEscaped, w, r)
+							case "PUT":
+								s.handleReplaceRuleRequest([1]string{
+									args[0],
+								}, elemIsEscaped, w, r)
+							default:
+								s.notAllowed(w, r, notAllowedParams{
+									allowedMethods: "DELETE,GET,PATCH,PUT",
+									allowedHeaders: rn3AllowedHeaders,
+									acceptPost:     "",
+									acceptPatch:    "application/json,application/merge-patch+json",
+								})
+							}
+
+							return
+						}
+						switch elem[0] {
+						case '/': // Prefix: "/history"
+
+							if l := len("/history"); len(elem) >= l && elem[0:l] == "/history" {
+								elem = elem[l:]
+							} else {
+								break
+							}
+
+							if len(elem) == 0 {
+								// Leaf node.
+								switch r.Method {
+								case "GET":
+									s.handleGetRuleHistoryRequest([1]string{
+										args[0],
+									}, elemIsEscaped, w, r)
+								default:
+									s.notAllowed(w, r, notAllowedParams{
+										allowedMethods: "GET",
+										allowedHeaders: rn8AllowedHeaders,
+										acceptPost:     "",
+										acceptPatch:    "",
+									})
+								}
+
+								return
+							}
+
+						}
+
 					}
 
 				}
@@ -345,128 +476,264 @@ func (s *Server) FindPath(method string, u *url.URL) (r Route, _ bool) {
 				break
 			}
 			switch elem[0] {
-			case 'a': // Prefix: "api/v1/events"
+			case 'a': // Prefix: "api/v1/"
 
-				if l := len("api/v1/events"); len(elem) >= l && elem[0:l] == "api/v1/events" {
+				if l := len("api/v1/"); len(elem) >= l && elem[0:l] == "api/v1/" {
 					elem = elem[l:]
 				} else {
 					break
 				}
 
 				if len(elem) == 0 {
-					switch method {
-					case "GET":
-						r.name = ListEventsOperation
-						r.summary = "List stored events, newest event time first."
-						r.operationID = "listEvents"
-						r.operationGroup = ""
-						r.pathPattern = "/api/v1/events"
-						r.args = args
-						r.count = 0
-						return r, true
-					case "POST":
-						r.name = IngestEventOperation
-						r.summary = "Accept one event."
-						r.operationID = "ingestEvent"
-						r.operationGroup = ""
-						r.pathPattern = "/api/v1/events"
-						r.args = args
-						r.count = 0
-						return r, true
-					default:
-						return
-					}
+					break
 				}
 				switch elem[0] {
-				case '/': // Prefix: "/"
+				case 'e': // Prefix: "events"
 
-					if l := len("/"); len(elem) >= l && elem[0:l] == "/" {
+					if l := len("events"); len(elem) >= l && elem[0:l] == "events" {
 						elem = elem[l:]
 					} else {
 						break
 					}
 
 					if len(elem) == 0 {
-						break
+						switch method {
+						case "GET":
+							r.name = ListEventsOperation
+							r.summary = "List stored events, newest event time first."
+							r.operationID = "listEvents"
+							r.operationGroup = ""
+							r.pathPattern = "/api/v1/events"
+							r.args = args
+							r.count = 0
+							return r, true
+						case "POST":
+							r.name = IngestEventOperation
+							r.summary = "Accept one event."
+							r.operationID = "ingestEvent"
+							r.operationGroup = ""
+							r.pathPattern = "/api/v1/events"
+							r.args = args
+							r.count = 0
+							return r, true
+						default:
+							return
+						}
 					}
 					switch elem[0] {
-					case 'b': // Prefix: "batch"
-						origElem := elem
-						if l := len("batch"); len(elem) >= l && elem[0:l] == "batch" {
+					case '/': // Prefix: "/"
+
+						if l := len("/"); len(elem) >= l && elem[0:l] == "/" {
 							elem = elem[l:]
 						} else {
 							break
 						}
 
 						if len(elem) == 0 {
-							// Leaf node.
-							switch method {
-							case "POST":
-								r.name = IngestEventBatchOperation
-								r.summary = "Accept up to 1,000 events in one request."
-								r.operationID = "ingestEventBatch"
-								r.operationGroup = ""
-								r.pathPattern = "/api/v1/events/batch"
-								r.args = args
-								r.count = 0
-								return r, true
-							default:
-								return
-							}
-						}
-
-						elem = origElem
-					case 'h': // Prefix: "health"
-						origElem := elem
-						if l := len("health"); len(elem) >= l && elem[0:l] == "health" {
-							elem = elem[l:]
-						} else {
 							break
 						}
+						switch elem[0] {
+						case 'b': // Prefix: "batch"
+							origElem := elem
+							if l := len("batch"); len(elem) >= l && elem[0:l] == "batch" {
+								elem = elem[l:]
+							} else {
+								break
+							}
+
+							if len(elem) == 0 {
+								// Leaf node.
+								switch method {
+								case "POST":
+									r.name = IngestEventBatchOperation
+									r.summary = "Accept up to 1,000 events in one request."
+									r.operationID = "ingestEventBatch"
+									r.operationGroup = ""
+									r.pathPattern = "/api/v1/events/batch"
+									r.args = args
+									r.count = 0
+									return r, true
+								default:
+									return
+								}
+							}
+
+							elem = origElem
+						case 'h': // Prefix: "health"
+							origElem := elem
+							if l := len("health"); len(elem) >= l && elem[0:l] == "health" {
+								elem = elem[l:]
+							} else {
+								break
+							}
+
+							if len(elem) == 0 {
+								// Leaf node.
+								switch method {
+								case "GET":
+									r.name = EventsHealthOperation
+									r.summary = "Health of the ingestion path in the shape older clients read."
+									r.operationID = "eventsHealth"
+									r.operationGroup = ""
+									r.pathPattern = "/api/v1/events/health"
+									r.args = args
+									r.count = 0
+									return r, true
+								default:
+									return
+								}
+							}
+
+							elem = origElem
+						}
+						// Param: "event_id"
+						// Leaf parameter, slashes are prohibited
+						idx := strings.IndexByte(elem, '/')
+						if idx >= 0 {
+							break
+						}
+						args[0] = elem
+						elem = ""
 
 						if len(elem) == 0 {
 							// Leaf node.
 							switch method {
 							case "GET":
-								r.name = EventsHealthOperation
-								r.summary = "Health of the ingestion path in the shape older clients read."
-								r.operationID = "eventsHealth"
+								r.name = GetEventOperation
+								r.summary = "Read one stored event."
+								r.operationID = "getEvent"
 								r.operationGroup = ""
-								r.pathPattern = "/api/v1/events/health"
+								r.pathPattern = "/api/v1/events/{event_id}"
 								r.args = args
-								r.count = 0
+								r.count = 1
 								return r, true
 							default:
 								return
 							}
 						}
 
-						elem = origElem
 					}
-					// Param: "event_id"
-					// Leaf parameter, slashes are prohibited
-					idx := strings.IndexByte(elem, '/')
-					if idx >= 0 {
+
+				case 'r': // Prefix: "rules"
+
+					if l := len("rules"); len(elem) >= l && elem[0:l] == "rules" {
+						elem = elem[l:]
+					} else {
 						break
 					}
-					args[0] = elem
-					elem = ""
 
 					if len(elem) == 0 {
-						// Leaf node.
 						switch method {
 						case "GET":
-							r.name = GetEventOperation
-							r.summary = "Read one stored event."
-							r.operationID = "getEvent"
+							r.name = ListRulesOperation
+							r.summary = "List the rules that are not deleted, oldest first."
+							r.operationID = "listRules"
 							r.operationGroup = ""
-							r.pathPattern = "/api/v1/events/{event_id}"
+							r.pathPattern = "/api/v1/rules"
 							r.args = args
-							r.count = 1
+							r.count = 0
+							return r, true
+						case "POST":
+							r.name = CreateRuleOperation
+							r.summary = "Create a detection rule."
+							r.operationID = "createRule"
+							r.operationGroup = ""
+							r.pathPattern = "/api/v1/rules"
+							r.args = args
+							r.count = 0
 							return r, true
 						default:
 							return
 						}
+					}
+					switch elem[0] {
+					case '/': // Prefix: "/"
+
+						if l := len("/"); len(elem) >= l && elem[0:l] == "/" {
+							elem = elem[l:]
+						} else {
+							break
+						}
+
+						// Param: "rule_id"
+						// Match until "/"
+						idx := strings.IndexByte(elem, '/')
+						if idx < 0 {
+							idx = len(elem)
+						}
+						args[0] = elem[:idx]
+						elem = elem[idx:]
+
+						if len(elem) == 0 {
+							switch method {
+							case "DELETE":
+								r.name = DeleteRuleOperation
+								r.summary = "Delete a rule. Its history stays readable."
+								r.operationID = "deleteRule"
+								r.operationGroup = ""
+								r.pathPattern = "/api/v1/rules/{rule_id}"
+								r.args = args
+								r.count = 1
+								return r, true
+							case "GET":
+								r.name = GetRuleOperation
+								r.summary = "Read one rule."
+								r.operationID = "getRule"
+								r.operationGroup = ""
+								r.pathPattern = "/api/v1/rules/{rule_id}"
+								r.args = args
+								r.count = 1
+								return r, true
+							case "PATCH":
+								r.name = PatchRuleOperation
+								r.summary = "Change some fields of a rule with a JSON merge patch (RFC 7396)."
+								r.operationID = "patchRule"
+								r.operationGroup = ""
+								r.pathPattern = "/api/v1/rules/{rule_id}"
+								r.args = args
+								r.count = 1
+								return r, true
+							case "PUT":
+								r.name = ReplaceRuleOperation
+								r.summary = "Replace a rule."
+								r.operationID = "replaceRule"
+								r.operationGroup = ""
+								r.pathPattern = "/api/v1/rules/{rule_id}"
+								r.args = args
+								r.count = 1
+								return r, true
+							default:
+								return
+							}
+						}
+						switch elem[0] {
+						case '/': // Prefix: "/history"
+
+							if l := len("/history"); len(elem) >= l && elem[0:l] == "/history" {
+								elem = elem[l:]
+							} else {
+								break
+							}
+
+							if len(elem) == 0 {
+								// Leaf node.
+								switch method {
+								case "GET":
+									r.name = GetRuleHistoryOperation
+									r.summary = "Every change of a rule, oldest first, read from the event log."
+									r.operationID = "getRuleHistory"
+									r.operationGroup = ""
+									r.pathPattern = "/api/v1/rules/{rule_id}/history"
+									r.args = args
+									r.count = 1
+									return r, true
+								default:
+									return
+								}
+							}
+
+						}
+
 					}
 
 				}

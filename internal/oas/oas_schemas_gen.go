@@ -139,6 +139,9 @@ func (s *BearerAuth) SetRoles(val []string) {
 	s.Roles = val
 }
 
+// DeleteRuleNoContent is response for DeleteRule operation.
+type DeleteRuleNoContent struct{}
+
 // Ref: #/components/schemas/Error
 type Error struct {
 	Error string `json:"error"`
@@ -179,6 +182,8 @@ func (s *ErrorStatusCode) SetStatusCode(val int) {
 func (s *ErrorStatusCode) SetResponse(val Error) {
 	s.Response = val
 }
+
+func (*ErrorStatusCode) createRuleRes() {}
 
 // Ref: #/components/schemas/Event
 type Event struct {
@@ -473,6 +478,75 @@ type EventsHealthServiceUnavailable IngestHealth
 
 func (*EventsHealthServiceUnavailable) eventsHealthRes() {}
 
+// Ref: #/components/schemas/FieldChange
+type FieldChange struct {
+	// Dotted path such as `condition.value`.
+	Field string `json:"field"`
+	// The value before the change; absent when the field was unset.
+	Old jx.Raw `json:"old"`
+	// The value after the change; absent when the field was removed.
+	New jx.Raw `json:"new"`
+}
+
+// GetField returns the value of Field.
+func (s *FieldChange) GetField() string {
+	return s.Field
+}
+
+// GetOld returns the value of Old.
+func (s *FieldChange) GetOld() jx.Raw {
+	return s.Old
+}
+
+// GetNew returns the value of New.
+func (s *FieldChange) GetNew() jx.Raw {
+	return s.New
+}
+
+// SetField sets the value of Field.
+func (s *FieldChange) SetField(val string) {
+	s.Field = val
+}
+
+// SetOld sets the value of Old.
+func (s *FieldChange) SetOld(val jx.Raw) {
+	s.Old = val
+}
+
+// SetNew sets the value of New.
+func (s *FieldChange) SetNew(val jx.Raw) {
+	s.New = val
+}
+
+// GetRuleOKHeaders wraps Rule with response headers.
+type GetRuleOKHeaders struct {
+	ETag     string
+	Response Rule
+}
+
+// GetETag returns the value of ETag.
+func (s *GetRuleOKHeaders) GetETag() string {
+	return s.ETag
+}
+
+// GetResponse returns the value of Response.
+func (s *GetRuleOKHeaders) GetResponse() Rule {
+	return s.Response
+}
+
+// SetETag sets the value of ETag.
+func (s *GetRuleOKHeaders) SetETag(val string) {
+	s.ETag = val
+}
+
+// SetResponse sets the value of Response.
+func (s *GetRuleOKHeaders) SetResponse(val Rule) {
+	s.Response = val
+}
+
+func (*GetRuleOKHeaders) patchRuleRes()   {}
+func (*GetRuleOKHeaders) replaceRuleRes() {}
+
 type IngestEventBatchRequestEntityTooLarge ErrorStatusCode
 
 func (*IngestEventBatchRequestEntityTooLarge) ingestEventBatchRes() {}
@@ -703,6 +777,52 @@ func (s *LivenessStatus) UnmarshalText(data []byte) error {
 	}
 }
 
+// NewOptBool returns new OptBool with value set to v.
+func NewOptBool(v bool) OptBool {
+	return OptBool{
+		Value: v,
+		Set:   true,
+	}
+}
+
+// OptBool is optional bool.
+type OptBool struct {
+	Value bool
+	Set   bool
+}
+
+// IsSet returns true if OptBool was set.
+func (o OptBool) IsSet() bool { return o.Set }
+
+// Reset unsets value.
+func (o *OptBool) Reset() {
+	var v bool
+	o.Value = v
+	o.Set = false
+}
+
+// SetTo sets value to v.
+func (o *OptBool) SetTo(v bool) {
+	o.Set = true
+	o.Value = v
+}
+
+// Get returns value and boolean that denotes whether value was set.
+func (o OptBool) Get() (v bool, ok bool) {
+	if !o.Set {
+		return v, false
+	}
+	return o.Value, true
+}
+
+// Or returns value if set, or given parameter if does not.
+func (o OptBool) Or(d bool) bool {
+	if v, ok := o.Get(); ok {
+		return v
+	}
+	return d
+}
+
 // NewOptDateTime returns new OptDateTime with value set to v.
 func NewOptDateTime(v time.Time) OptDateTime {
 	return OptDateTime{
@@ -841,6 +961,52 @@ func (o OptEventInputPayload) Or(d EventInputPayload) EventInputPayload {
 	return d
 }
 
+// NewOptFloat64 returns new OptFloat64 with value set to v.
+func NewOptFloat64(v float64) OptFloat64 {
+	return OptFloat64{
+		Value: v,
+		Set:   true,
+	}
+}
+
+// OptFloat64 is optional float64.
+type OptFloat64 struct {
+	Value float64
+	Set   bool
+}
+
+// IsSet returns true if OptFloat64 was set.
+func (o OptFloat64) IsSet() bool { return o.Set }
+
+// Reset unsets value.
+func (o *OptFloat64) Reset() {
+	var v float64
+	o.Value = v
+	o.Set = false
+}
+
+// SetTo sets value to v.
+func (o *OptFloat64) SetTo(v float64) {
+	o.Set = true
+	o.Value = v
+}
+
+// Get returns value and boolean that denotes whether value was set.
+func (o OptFloat64) Get() (v float64, ok bool) {
+	if !o.Set {
+		return v, false
+	}
+	return o.Value, true
+}
+
+// Or returns value if set, or given parameter if does not.
+func (o OptFloat64) Or(d float64) float64 {
+	if v, ok := o.Get(); ok {
+		return v
+	}
+	return d
+}
+
 // NewOptInt returns new OptInt with value set to v.
 func NewOptInt(v int) OptInt {
 	return OptInt{
@@ -881,6 +1047,938 @@ func (o OptInt) Get() (v int, ok bool) {
 
 // Or returns value if set, or given parameter if does not.
 func (o OptInt) Or(d int) int {
+	if v, ok := o.Get(); ok {
+		return v
+	}
+	return d
+}
+
+// NewOptNilBool returns new OptNilBool with value set to v.
+func NewOptNilBool(v bool) OptNilBool {
+	return OptNilBool{
+		Value: v,
+		Set:   true,
+	}
+}
+
+// OptNilBool is optional nullable bool.
+type OptNilBool struct {
+	Value bool
+	Set   bool
+	Null  bool
+}
+
+// IsSet returns true if OptNilBool was set.
+func (o OptNilBool) IsSet() bool { return o.Set }
+
+// Reset unsets value.
+func (o *OptNilBool) Reset() {
+	var v bool
+	o.Value = v
+	o.Set = false
+	o.Null = false
+}
+
+// SetTo sets value to v.
+func (o *OptNilBool) SetTo(v bool) {
+	o.Set = true
+	o.Null = false
+	o.Value = v
+}
+
+// IsNull returns true if value is Null.
+func (o OptNilBool) IsNull() bool { return o.Null }
+
+// SetToNull sets value to null.
+func (o *OptNilBool) SetToNull() {
+	o.Set = true
+	o.Null = true
+	var v bool
+	o.Value = v
+}
+
+// IsEmpty returns true if the field was omitted from the payload (not Set and not Null).
+func (o OptNilBool) IsEmpty() bool {
+	return !o.Set && !o.Null
+}
+
+// Get returns value and boolean that denotes whether value was set.
+func (o OptNilBool) Get() (v bool, ok bool) {
+	if o.Null {
+		return v, false
+	}
+	if !o.Set {
+		return v, false
+	}
+	return o.Value, true
+}
+
+// Or returns value if set, or given parameter if does not.
+func (o OptNilBool) Or(d bool) bool {
+	if v, ok := o.Get(); ok {
+		return v
+	}
+	return d
+}
+
+// NewOptNilFloat64 returns new OptNilFloat64 with value set to v.
+func NewOptNilFloat64(v float64) OptNilFloat64 {
+	return OptNilFloat64{
+		Value: v,
+		Set:   true,
+	}
+}
+
+// OptNilFloat64 is optional nullable float64.
+type OptNilFloat64 struct {
+	Value float64
+	Set   bool
+	Null  bool
+}
+
+// IsSet returns true if OptNilFloat64 was set.
+func (o OptNilFloat64) IsSet() bool { return o.Set }
+
+// Reset unsets value.
+func (o *OptNilFloat64) Reset() {
+	var v float64
+	o.Value = v
+	o.Set = false
+	o.Null = false
+}
+
+// SetTo sets value to v.
+func (o *OptNilFloat64) SetTo(v float64) {
+	o.Set = true
+	o.Null = false
+	o.Value = v
+}
+
+// IsNull returns true if value is Null.
+func (o OptNilFloat64) IsNull() bool { return o.Null }
+
+// SetToNull sets value to null.
+func (o *OptNilFloat64) SetToNull() {
+	o.Set = true
+	o.Null = true
+	var v float64
+	o.Value = v
+}
+
+// IsEmpty returns true if the field was omitted from the payload (not Set and not Null).
+func (o OptNilFloat64) IsEmpty() bool {
+	return !o.Set && !o.Null
+}
+
+// Get returns value and boolean that denotes whether value was set.
+func (o OptNilFloat64) Get() (v float64, ok bool) {
+	if o.Null {
+		return v, false
+	}
+	if !o.Set {
+		return v, false
+	}
+	return o.Value, true
+}
+
+// Or returns value if set, or given parameter if does not.
+func (o OptNilFloat64) Or(d float64) float64 {
+	if v, ok := o.Get(); ok {
+		return v
+	}
+	return d
+}
+
+// NewOptNilInt returns new OptNilInt with value set to v.
+func NewOptNilInt(v int) OptNilInt {
+	return OptNilInt{
+		Value: v,
+		Set:   true,
+	}
+}
+
+// OptNilInt is optional nullable int.
+type OptNilInt struct {
+	Value int
+	Set   bool
+	Null  bool
+}
+
+// IsSet returns true if OptNilInt was set.
+func (o OptNilInt) IsSet() bool { return o.Set }
+
+// Reset unsets value.
+func (o *OptNilInt) Reset() {
+	var v int
+	o.Value = v
+	o.Set = false
+	o.Null = false
+}
+
+// SetTo sets value to v.
+func (o *OptNilInt) SetTo(v int) {
+	o.Set = true
+	o.Null = false
+	o.Value = v
+}
+
+// IsNull returns true if value is Null.
+func (o OptNilInt) IsNull() bool { return o.Null }
+
+// SetToNull sets value to null.
+func (o *OptNilInt) SetToNull() {
+	o.Set = true
+	o.Null = true
+	var v int
+	o.Value = v
+}
+
+// IsEmpty returns true if the field was omitted from the payload (not Set and not Null).
+func (o OptNilInt) IsEmpty() bool {
+	return !o.Set && !o.Null
+}
+
+// Get returns value and boolean that denotes whether value was set.
+func (o OptNilInt) Get() (v int, ok bool) {
+	if o.Null {
+		return v, false
+	}
+	if !o.Set {
+		return v, false
+	}
+	return o.Value, true
+}
+
+// Or returns value if set, or given parameter if does not.
+func (o OptNilInt) Or(d int) int {
+	if v, ok := o.Get(); ok {
+		return v
+	}
+	return d
+}
+
+// NewOptNilRuleConditionPatch returns new OptNilRuleConditionPatch with value set to v.
+func NewOptNilRuleConditionPatch(v RuleConditionPatch) OptNilRuleConditionPatch {
+	return OptNilRuleConditionPatch{
+		Value: v,
+		Set:   true,
+	}
+}
+
+// OptNilRuleConditionPatch is optional nullable RuleConditionPatch.
+type OptNilRuleConditionPatch struct {
+	Value RuleConditionPatch
+	Set   bool
+	Null  bool
+}
+
+// IsSet returns true if OptNilRuleConditionPatch was set.
+func (o OptNilRuleConditionPatch) IsSet() bool { return o.Set }
+
+// Reset unsets value.
+func (o *OptNilRuleConditionPatch) Reset() {
+	var v RuleConditionPatch
+	o.Value = v
+	o.Set = false
+	o.Null = false
+}
+
+// SetTo sets value to v.
+func (o *OptNilRuleConditionPatch) SetTo(v RuleConditionPatch) {
+	o.Set = true
+	o.Null = false
+	o.Value = v
+}
+
+// IsNull returns true if value is Null.
+func (o OptNilRuleConditionPatch) IsNull() bool { return o.Null }
+
+// SetToNull sets value to null.
+func (o *OptNilRuleConditionPatch) SetToNull() {
+	o.Set = true
+	o.Null = true
+	var v RuleConditionPatch
+	o.Value = v
+}
+
+// IsEmpty returns true if the field was omitted from the payload (not Set and not Null).
+func (o OptNilRuleConditionPatch) IsEmpty() bool {
+	return !o.Set && !o.Null
+}
+
+// Get returns value and boolean that denotes whether value was set.
+func (o OptNilRuleConditionPatch) Get() (v RuleConditionPatch, ok bool) {
+	if o.Null {
+		return v, false
+	}
+	if !o.Set {
+		return v, false
+	}
+	return o.Value, true
+}
+
+// Or returns value if set, or given parameter if does not.
+func (o OptNilRuleConditionPatch) Or(d RuleConditionPatch) RuleConditionPatch {
+	if v, ok := o.Get(); ok {
+		return v
+	}
+	return d
+}
+
+// NewOptNilRuleConditionPatchMetric returns new OptNilRuleConditionPatchMetric with value set to v.
+func NewOptNilRuleConditionPatchMetric(v RuleConditionPatchMetric) OptNilRuleConditionPatchMetric {
+	return OptNilRuleConditionPatchMetric{
+		Value: v,
+		Set:   true,
+	}
+}
+
+// OptNilRuleConditionPatchMetric is optional nullable RuleConditionPatchMetric.
+type OptNilRuleConditionPatchMetric struct {
+	Value RuleConditionPatchMetric
+	Set   bool
+	Null  bool
+}
+
+// IsSet returns true if OptNilRuleConditionPatchMetric was set.
+func (o OptNilRuleConditionPatchMetric) IsSet() bool { return o.Set }
+
+// Reset unsets value.
+func (o *OptNilRuleConditionPatchMetric) Reset() {
+	var v RuleConditionPatchMetric
+	o.Value = v
+	o.Set = false
+	o.Null = false
+}
+
+// SetTo sets value to v.
+func (o *OptNilRuleConditionPatchMetric) SetTo(v RuleConditionPatchMetric) {
+	o.Set = true
+	o.Null = false
+	o.Value = v
+}
+
+// IsNull returns true if value is Null.
+func (o OptNilRuleConditionPatchMetric) IsNull() bool { return o.Null }
+
+// SetToNull sets value to null.
+func (o *OptNilRuleConditionPatchMetric) SetToNull() {
+	o.Set = true
+	o.Null = true
+	var v RuleConditionPatchMetric
+	o.Value = v
+}
+
+// IsEmpty returns true if the field was omitted from the payload (not Set and not Null).
+func (o OptNilRuleConditionPatchMetric) IsEmpty() bool {
+	return !o.Set && !o.Null
+}
+
+// Get returns value and boolean that denotes whether value was set.
+func (o OptNilRuleConditionPatchMetric) Get() (v RuleConditionPatchMetric, ok bool) {
+	if o.Null {
+		return v, false
+	}
+	if !o.Set {
+		return v, false
+	}
+	return o.Value, true
+}
+
+// Or returns value if set, or given parameter if does not.
+func (o OptNilRuleConditionPatchMetric) Or(d RuleConditionPatchMetric) RuleConditionPatchMetric {
+	if v, ok := o.Get(); ok {
+		return v
+	}
+	return d
+}
+
+// NewOptNilRuleConditionPatchOperator returns new OptNilRuleConditionPatchOperator with value set to v.
+func NewOptNilRuleConditionPatchOperator(v RuleConditionPatchOperator) OptNilRuleConditionPatchOperator {
+	return OptNilRuleConditionPatchOperator{
+		Value: v,
+		Set:   true,
+	}
+}
+
+// OptNilRuleConditionPatchOperator is optional nullable RuleConditionPatchOperator.
+type OptNilRuleConditionPatchOperator struct {
+	Value RuleConditionPatchOperator
+	Set   bool
+	Null  bool
+}
+
+// IsSet returns true if OptNilRuleConditionPatchOperator was set.
+func (o OptNilRuleConditionPatchOperator) IsSet() bool { return o.Set }
+
+// Reset unsets value.
+func (o *OptNilRuleConditionPatchOperator) Reset() {
+	var v RuleConditionPatchOperator
+	o.Value = v
+	o.Set = false
+	o.Null = false
+}
+
+// SetTo sets value to v.
+func (o *OptNilRuleConditionPatchOperator) SetTo(v RuleConditionPatchOperator) {
+	o.Set = true
+	o.Null = false
+	o.Value = v
+}
+
+// IsNull returns true if value is Null.
+func (o OptNilRuleConditionPatchOperator) IsNull() bool { return o.Null }
+
+// SetToNull sets value to null.
+func (o *OptNilRuleConditionPatchOperator) SetToNull() {
+	o.Set = true
+	o.Null = true
+	var v RuleConditionPatchOperator
+	o.Value = v
+}
+
+// IsEmpty returns true if the field was omitted from the payload (not Set and not Null).
+func (o OptNilRuleConditionPatchOperator) IsEmpty() bool {
+	return !o.Set && !o.Null
+}
+
+// Get returns value and boolean that denotes whether value was set.
+func (o OptNilRuleConditionPatchOperator) Get() (v RuleConditionPatchOperator, ok bool) {
+	if o.Null {
+		return v, false
+	}
+	if !o.Set {
+		return v, false
+	}
+	return o.Value, true
+}
+
+// Or returns value if set, or given parameter if does not.
+func (o OptNilRuleConditionPatchOperator) Or(d RuleConditionPatchOperator) RuleConditionPatchOperator {
+	if v, ok := o.Get(); ok {
+		return v
+	}
+	return d
+}
+
+// NewOptNilRuleConditionPatchType returns new OptNilRuleConditionPatchType with value set to v.
+func NewOptNilRuleConditionPatchType(v RuleConditionPatchType) OptNilRuleConditionPatchType {
+	return OptNilRuleConditionPatchType{
+		Value: v,
+		Set:   true,
+	}
+}
+
+// OptNilRuleConditionPatchType is optional nullable RuleConditionPatchType.
+type OptNilRuleConditionPatchType struct {
+	Value RuleConditionPatchType
+	Set   bool
+	Null  bool
+}
+
+// IsSet returns true if OptNilRuleConditionPatchType was set.
+func (o OptNilRuleConditionPatchType) IsSet() bool { return o.Set }
+
+// Reset unsets value.
+func (o *OptNilRuleConditionPatchType) Reset() {
+	var v RuleConditionPatchType
+	o.Value = v
+	o.Set = false
+	o.Null = false
+}
+
+// SetTo sets value to v.
+func (o *OptNilRuleConditionPatchType) SetTo(v RuleConditionPatchType) {
+	o.Set = true
+	o.Null = false
+	o.Value = v
+}
+
+// IsNull returns true if value is Null.
+func (o OptNilRuleConditionPatchType) IsNull() bool { return o.Null }
+
+// SetToNull sets value to null.
+func (o *OptNilRuleConditionPatchType) SetToNull() {
+	o.Set = true
+	o.Null = true
+	var v RuleConditionPatchType
+	o.Value = v
+}
+
+// IsEmpty returns true if the field was omitted from the payload (not Set and not Null).
+func (o OptNilRuleConditionPatchType) IsEmpty() bool {
+	return !o.Set && !o.Null
+}
+
+// Get returns value and boolean that denotes whether value was set.
+func (o OptNilRuleConditionPatchType) Get() (v RuleConditionPatchType, ok bool) {
+	if o.Null {
+		return v, false
+	}
+	if !o.Set {
+		return v, false
+	}
+	return o.Value, true
+}
+
+// Or returns value if set, or given parameter if does not.
+func (o OptNilRuleConditionPatchType) Or(d RuleConditionPatchType) RuleConditionPatchType {
+	if v, ok := o.Get(); ok {
+		return v
+	}
+	return d
+}
+
+// NewOptNilRuleFiltersPatch returns new OptNilRuleFiltersPatch with value set to v.
+func NewOptNilRuleFiltersPatch(v RuleFiltersPatch) OptNilRuleFiltersPatch {
+	return OptNilRuleFiltersPatch{
+		Value: v,
+		Set:   true,
+	}
+}
+
+// OptNilRuleFiltersPatch is optional nullable RuleFiltersPatch.
+type OptNilRuleFiltersPatch struct {
+	Value RuleFiltersPatch
+	Set   bool
+	Null  bool
+}
+
+// IsSet returns true if OptNilRuleFiltersPatch was set.
+func (o OptNilRuleFiltersPatch) IsSet() bool { return o.Set }
+
+// Reset unsets value.
+func (o *OptNilRuleFiltersPatch) Reset() {
+	var v RuleFiltersPatch
+	o.Value = v
+	o.Set = false
+	o.Null = false
+}
+
+// SetTo sets value to v.
+func (o *OptNilRuleFiltersPatch) SetTo(v RuleFiltersPatch) {
+	o.Set = true
+	o.Null = false
+	o.Value = v
+}
+
+// IsNull returns true if value is Null.
+func (o OptNilRuleFiltersPatch) IsNull() bool { return o.Null }
+
+// SetToNull sets value to null.
+func (o *OptNilRuleFiltersPatch) SetToNull() {
+	o.Set = true
+	o.Null = true
+	var v RuleFiltersPatch
+	o.Value = v
+}
+
+// IsEmpty returns true if the field was omitted from the payload (not Set and not Null).
+func (o OptNilRuleFiltersPatch) IsEmpty() bool {
+	return !o.Set && !o.Null
+}
+
+// Get returns value and boolean that denotes whether value was set.
+func (o OptNilRuleFiltersPatch) Get() (v RuleFiltersPatch, ok bool) {
+	if o.Null {
+		return v, false
+	}
+	if !o.Set {
+		return v, false
+	}
+	return o.Value, true
+}
+
+// Or returns value if set, or given parameter if does not.
+func (o OptNilRuleFiltersPatch) Or(d RuleFiltersPatch) RuleFiltersPatch {
+	if v, ok := o.Get(); ok {
+		return v
+	}
+	return d
+}
+
+// NewOptNilRulePatchSeverity returns new OptNilRulePatchSeverity with value set to v.
+func NewOptNilRulePatchSeverity(v RulePatchSeverity) OptNilRulePatchSeverity {
+	return OptNilRulePatchSeverity{
+		Value: v,
+		Set:   true,
+	}
+}
+
+// OptNilRulePatchSeverity is optional nullable RulePatchSeverity.
+type OptNilRulePatchSeverity struct {
+	Value RulePatchSeverity
+	Set   bool
+	Null  bool
+}
+
+// IsSet returns true if OptNilRulePatchSeverity was set.
+func (o OptNilRulePatchSeverity) IsSet() bool { return o.Set }
+
+// Reset unsets value.
+func (o *OptNilRulePatchSeverity) Reset() {
+	var v RulePatchSeverity
+	o.Value = v
+	o.Set = false
+	o.Null = false
+}
+
+// SetTo sets value to v.
+func (o *OptNilRulePatchSeverity) SetTo(v RulePatchSeverity) {
+	o.Set = true
+	o.Null = false
+	o.Value = v
+}
+
+// IsNull returns true if value is Null.
+func (o OptNilRulePatchSeverity) IsNull() bool { return o.Null }
+
+// SetToNull sets value to null.
+func (o *OptNilRulePatchSeverity) SetToNull() {
+	o.Set = true
+	o.Null = true
+	var v RulePatchSeverity
+	o.Value = v
+}
+
+// IsEmpty returns true if the field was omitted from the payload (not Set and not Null).
+func (o OptNilRulePatchSeverity) IsEmpty() bool {
+	return !o.Set && !o.Null
+}
+
+// Get returns value and boolean that denotes whether value was set.
+func (o OptNilRulePatchSeverity) Get() (v RulePatchSeverity, ok bool) {
+	if o.Null {
+		return v, false
+	}
+	if !o.Set {
+		return v, false
+	}
+	return o.Value, true
+}
+
+// Or returns value if set, or given parameter if does not.
+func (o OptNilRulePatchSeverity) Or(d RulePatchSeverity) RulePatchSeverity {
+	if v, ok := o.Get(); ok {
+		return v
+	}
+	return d
+}
+
+// NewOptNilString returns new OptNilString with value set to v.
+func NewOptNilString(v string) OptNilString {
+	return OptNilString{
+		Value: v,
+		Set:   true,
+	}
+}
+
+// OptNilString is optional nullable string.
+type OptNilString struct {
+	Value string
+	Set   bool
+	Null  bool
+}
+
+// IsSet returns true if OptNilString was set.
+func (o OptNilString) IsSet() bool { return o.Set }
+
+// Reset unsets value.
+func (o *OptNilString) Reset() {
+	var v string
+	o.Value = v
+	o.Set = false
+	o.Null = false
+}
+
+// SetTo sets value to v.
+func (o *OptNilString) SetTo(v string) {
+	o.Set = true
+	o.Null = false
+	o.Value = v
+}
+
+// IsNull returns true if value is Null.
+func (o OptNilString) IsNull() bool { return o.Null }
+
+// SetToNull sets value to null.
+func (o *OptNilString) SetToNull() {
+	o.Set = true
+	o.Null = true
+	var v string
+	o.Value = v
+}
+
+// IsEmpty returns true if the field was omitted from the payload (not Set and not Null).
+func (o OptNilString) IsEmpty() bool {
+	return !o.Set && !o.Null
+}
+
+// Get returns value and boolean that denotes whether value was set.
+func (o OptNilString) Get() (v string, ok bool) {
+	if o.Null {
+		return v, false
+	}
+	if !o.Set {
+		return v, false
+	}
+	return o.Value, true
+}
+
+// Or returns value if set, or given parameter if does not.
+func (o OptNilString) Or(d string) string {
+	if v, ok := o.Get(); ok {
+		return v
+	}
+	return d
+}
+
+// NewOptNilStringArray returns new OptNilStringArray with value set to v.
+func NewOptNilStringArray(v []string) OptNilStringArray {
+	return OptNilStringArray{
+		Value: v,
+		Set:   true,
+	}
+}
+
+// OptNilStringArray is optional nullable []string.
+type OptNilStringArray struct {
+	Value []string
+	Set   bool
+	Null  bool
+}
+
+// IsSet returns true if OptNilStringArray was set.
+func (o OptNilStringArray) IsSet() bool { return o.Set }
+
+// Reset unsets value.
+func (o *OptNilStringArray) Reset() {
+	var v []string
+	o.Value = v
+	o.Set = false
+	o.Null = false
+}
+
+// SetTo sets value to v.
+func (o *OptNilStringArray) SetTo(v []string) {
+	o.Set = true
+	o.Null = false
+	o.Value = v
+}
+
+// IsNull returns true if value is Null.
+func (o OptNilStringArray) IsNull() bool { return o.Null }
+
+// SetToNull sets value to null.
+func (o *OptNilStringArray) SetToNull() {
+	o.Set = true
+	o.Null = true
+	var v []string
+	o.Value = v
+}
+
+// IsEmpty returns true if the field was omitted from the payload (not Set and not Null).
+func (o OptNilStringArray) IsEmpty() bool {
+	return !o.Set && !o.Null
+}
+
+// Get returns value and boolean that denotes whether value was set.
+func (o OptNilStringArray) Get() (v []string, ok bool) {
+	if o.Null {
+		return v, false
+	}
+	if !o.Set {
+		return v, false
+	}
+	return o.Value, true
+}
+
+// Or returns value if set, or given parameter if does not.
+func (o OptNilStringArray) Or(d []string) []string {
+	if v, ok := o.Get(); ok {
+		return v
+	}
+	return d
+}
+
+// NewOptRuleConditionMetric returns new OptRuleConditionMetric with value set to v.
+func NewOptRuleConditionMetric(v RuleConditionMetric) OptRuleConditionMetric {
+	return OptRuleConditionMetric{
+		Value: v,
+		Set:   true,
+	}
+}
+
+// OptRuleConditionMetric is optional RuleConditionMetric.
+type OptRuleConditionMetric struct {
+	Value RuleConditionMetric
+	Set   bool
+}
+
+// IsSet returns true if OptRuleConditionMetric was set.
+func (o OptRuleConditionMetric) IsSet() bool { return o.Set }
+
+// Reset unsets value.
+func (o *OptRuleConditionMetric) Reset() {
+	var v RuleConditionMetric
+	o.Value = v
+	o.Set = false
+}
+
+// SetTo sets value to v.
+func (o *OptRuleConditionMetric) SetTo(v RuleConditionMetric) {
+	o.Set = true
+	o.Value = v
+}
+
+// Get returns value and boolean that denotes whether value was set.
+func (o OptRuleConditionMetric) Get() (v RuleConditionMetric, ok bool) {
+	if !o.Set {
+		return v, false
+	}
+	return o.Value, true
+}
+
+// Or returns value if set, or given parameter if does not.
+func (o OptRuleConditionMetric) Or(d RuleConditionMetric) RuleConditionMetric {
+	if v, ok := o.Get(); ok {
+		return v
+	}
+	return d
+}
+
+// NewOptRuleConditionOperator returns new OptRuleConditionOperator with value set to v.
+func NewOptRuleConditionOperator(v RuleConditionOperator) OptRuleConditionOperator {
+	return OptRuleConditionOperator{
+		Value: v,
+		Set:   true,
+	}
+}
+
+// OptRuleConditionOperator is optional RuleConditionOperator.
+type OptRuleConditionOperator struct {
+	Value RuleConditionOperator
+	Set   bool
+}
+
+// IsSet returns true if OptRuleConditionOperator was set.
+func (o OptRuleConditionOperator) IsSet() bool { return o.Set }
+
+// Reset unsets value.
+func (o *OptRuleConditionOperator) Reset() {
+	var v RuleConditionOperator
+	o.Value = v
+	o.Set = false
+}
+
+// SetTo sets value to v.
+func (o *OptRuleConditionOperator) SetTo(v RuleConditionOperator) {
+	o.Set = true
+	o.Value = v
+}
+
+// Get returns value and boolean that denotes whether value was set.
+func (o OptRuleConditionOperator) Get() (v RuleConditionOperator, ok bool) {
+	if !o.Set {
+		return v, false
+	}
+	return o.Value, true
+}
+
+// Or returns value if set, or given parameter if does not.
+func (o OptRuleConditionOperator) Or(d RuleConditionOperator) RuleConditionOperator {
+	if v, ok := o.Get(); ok {
+		return v
+	}
+	return d
+}
+
+// NewOptRuleFilters returns new OptRuleFilters with value set to v.
+func NewOptRuleFilters(v RuleFilters) OptRuleFilters {
+	return OptRuleFilters{
+		Value: v,
+		Set:   true,
+	}
+}
+
+// OptRuleFilters is optional RuleFilters.
+type OptRuleFilters struct {
+	Value RuleFilters
+	Set   bool
+}
+
+// IsSet returns true if OptRuleFilters was set.
+func (o OptRuleFilters) IsSet() bool { return o.Set }
+
+// Reset unsets value.
+func (o *OptRuleFilters) Reset() {
+	var v RuleFilters
+	o.Value = v
+	o.Set = false
+}
+
+// SetTo sets value to v.
+func (o *OptRuleFilters) SetTo(v RuleFilters) {
+	o.Set = true
+	o.Value = v
+}
+
+// Get returns value and boolean that denotes whether value was set.
+func (o OptRuleFilters) Get() (v RuleFilters, ok bool) {
+	if !o.Set {
+		return v, false
+	}
+	return o.Value, true
+}
+
+// Or returns value if set, or given parameter if does not.
+func (o OptRuleFilters) Or(d RuleFilters) RuleFilters {
+	if v, ok := o.Get(); ok {
+		return v
+	}
+	return d
+}
+
+// NewOptSeverity returns new OptSeverity with value set to v.
+func NewOptSeverity(v Severity) OptSeverity {
+	return OptSeverity{
+		Value: v,
+		Set:   true,
+	}
+}
+
+// OptSeverity is optional Severity.
+type OptSeverity struct {
+	Value Severity
+	Set   bool
+}
+
+// IsSet returns true if OptSeverity was set.
+func (o OptSeverity) IsSet() bool { return o.Set }
+
+// Reset unsets value.
+func (o *OptSeverity) Reset() {
+	var v Severity
+	o.Value = v
+	o.Set = false
+}
+
+// SetTo sets value to v.
+func (o *OptSeverity) SetTo(v Severity) {
+	o.Set = true
+	o.Value = v
+}
+
+// Get returns value and boolean that denotes whether value was set.
+func (o OptSeverity) Get() (v Severity, ok bool) {
+	if !o.Set {
+		return v, false
+	}
+	return o.Value, true
+}
+
+// Or returns value if set, or given parameter if does not.
+func (o OptSeverity) Or(d Severity) Severity {
 	if v, ok := o.Get(); ok {
 		return v
 	}
@@ -1016,6 +2114,14 @@ func (s *Pagination) SetOffset(val int) {
 func (s *Pagination) SetCount(val int) {
 	s.Count = val
 }
+
+type PatchRuleApplicationJSON RulePatch
+
+func (*PatchRuleApplicationJSON) patchRuleReq() {}
+
+type PatchRuleApplicationMergePatchJSON RulePatch
+
+func (*PatchRuleApplicationMergePatchJSON) patchRuleReq() {}
 
 // Ref: #/components/schemas/PathElement
 // PathElement represents sum type.
@@ -1209,6 +2315,1125 @@ type ReadyzServiceUnavailable Readiness
 
 func (*ReadyzServiceUnavailable) readyzRes() {}
 
+// Ref: #/components/schemas/Rule
+type Rule struct {
+	RuleID                 uuid.UUID     `json:"rule_id"`
+	Name                   string        `json:"name"`
+	Enabled                bool          `json:"enabled"`
+	Severity               Severity      `json:"severity"`
+	WindowSeconds          int           `json:"window_seconds"`
+	CooldownSeconds        int           `json:"cooldown_seconds"`
+	AllowedLatenessSeconds OptInt        `json:"allowed_lateness_seconds"`
+	Condition              RuleCondition `json:"condition"`
+	// Grows by one with each change; the `ETag` is this number in quotes.
+	Version   int       `json:"version"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// GetRuleID returns the value of RuleID.
+func (s *Rule) GetRuleID() uuid.UUID {
+	return s.RuleID
+}
+
+// GetName returns the value of Name.
+func (s *Rule) GetName() string {
+	return s.Name
+}
+
+// GetEnabled returns the value of Enabled.
+func (s *Rule) GetEnabled() bool {
+	return s.Enabled
+}
+
+// GetSeverity returns the value of Severity.
+func (s *Rule) GetSeverity() Severity {
+	return s.Severity
+}
+
+// GetWindowSeconds returns the value of WindowSeconds.
+func (s *Rule) GetWindowSeconds() int {
+	return s.WindowSeconds
+}
+
+// GetCooldownSeconds returns the value of CooldownSeconds.
+func (s *Rule) GetCooldownSeconds() int {
+	return s.CooldownSeconds
+}
+
+// GetAllowedLatenessSeconds returns the value of AllowedLatenessSeconds.
+func (s *Rule) GetAllowedLatenessSeconds() OptInt {
+	return s.AllowedLatenessSeconds
+}
+
+// GetCondition returns the value of Condition.
+func (s *Rule) GetCondition() RuleCondition {
+	return s.Condition
+}
+
+// GetVersion returns the value of Version.
+func (s *Rule) GetVersion() int {
+	return s.Version
+}
+
+// GetCreatedAt returns the value of CreatedAt.
+func (s *Rule) GetCreatedAt() time.Time {
+	return s.CreatedAt
+}
+
+// GetUpdatedAt returns the value of UpdatedAt.
+func (s *Rule) GetUpdatedAt() time.Time {
+	return s.UpdatedAt
+}
+
+// SetRuleID sets the value of RuleID.
+func (s *Rule) SetRuleID(val uuid.UUID) {
+	s.RuleID = val
+}
+
+// SetName sets the value of Name.
+func (s *Rule) SetName(val string) {
+	s.Name = val
+}
+
+// SetEnabled sets the value of Enabled.
+func (s *Rule) SetEnabled(val bool) {
+	s.Enabled = val
+}
+
+// SetSeverity sets the value of Severity.
+func (s *Rule) SetSeverity(val Severity) {
+	s.Severity = val
+}
+
+// SetWindowSeconds sets the value of WindowSeconds.
+func (s *Rule) SetWindowSeconds(val int) {
+	s.WindowSeconds = val
+}
+
+// SetCooldownSeconds sets the value of CooldownSeconds.
+func (s *Rule) SetCooldownSeconds(val int) {
+	s.CooldownSeconds = val
+}
+
+// SetAllowedLatenessSeconds sets the value of AllowedLatenessSeconds.
+func (s *Rule) SetAllowedLatenessSeconds(val OptInt) {
+	s.AllowedLatenessSeconds = val
+}
+
+// SetCondition sets the value of Condition.
+func (s *Rule) SetCondition(val RuleCondition) {
+	s.Condition = val
+}
+
+// SetVersion sets the value of Version.
+func (s *Rule) SetVersion(val int) {
+	s.Version = val
+}
+
+// SetCreatedAt sets the value of CreatedAt.
+func (s *Rule) SetCreatedAt(val time.Time) {
+	s.CreatedAt = val
+}
+
+// SetUpdatedAt sets the value of UpdatedAt.
+func (s *Rule) SetUpdatedAt(val time.Time) {
+	s.UpdatedAt = val
+}
+
+// Ref: #/components/schemas/RuleChange
+type RuleChange struct {
+	Version int              `json:"version"`
+	Change  RuleChangeChange `json:"change"`
+	// Each field whose value differs from the previous version, by dotted path; empty for a deletion.
+	Changes []FieldChange `json:"changes"`
+	// When the change was written to the log.
+	RecordedAt time.Time `json:"recorded_at"`
+	// The API key id behind the change, or `anonymous`.
+	Actor string `json:"actor"`
+}
+
+// GetVersion returns the value of Version.
+func (s *RuleChange) GetVersion() int {
+	return s.Version
+}
+
+// GetChange returns the value of Change.
+func (s *RuleChange) GetChange() RuleChangeChange {
+	return s.Change
+}
+
+// GetChanges returns the value of Changes.
+func (s *RuleChange) GetChanges() []FieldChange {
+	return s.Changes
+}
+
+// GetRecordedAt returns the value of RecordedAt.
+func (s *RuleChange) GetRecordedAt() time.Time {
+	return s.RecordedAt
+}
+
+// GetActor returns the value of Actor.
+func (s *RuleChange) GetActor() string {
+	return s.Actor
+}
+
+// SetVersion sets the value of Version.
+func (s *RuleChange) SetVersion(val int) {
+	s.Version = val
+}
+
+// SetChange sets the value of Change.
+func (s *RuleChange) SetChange(val RuleChangeChange) {
+	s.Change = val
+}
+
+// SetChanges sets the value of Changes.
+func (s *RuleChange) SetChanges(val []FieldChange) {
+	s.Changes = val
+}
+
+// SetRecordedAt sets the value of RecordedAt.
+func (s *RuleChange) SetRecordedAt(val time.Time) {
+	s.RecordedAt = val
+}
+
+// SetActor sets the value of Actor.
+func (s *RuleChange) SetActor(val string) {
+	s.Actor = val
+}
+
+type RuleChangeChange string
+
+const (
+	RuleChangeChangeCreated  RuleChangeChange = "created"
+	RuleChangeChangeReplaced RuleChangeChange = "replaced"
+	RuleChangeChangePatched  RuleChangeChange = "patched"
+	RuleChangeChangeDeleted  RuleChangeChange = "deleted"
+)
+
+// AllValues returns all RuleChangeChange values.
+func (RuleChangeChange) AllValues() []RuleChangeChange {
+	return []RuleChangeChange{
+		RuleChangeChangeCreated,
+		RuleChangeChangeReplaced,
+		RuleChangeChangePatched,
+		RuleChangeChangeDeleted,
+	}
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (s RuleChangeChange) MarshalText() ([]byte, error) {
+	switch s {
+	case RuleChangeChangeCreated:
+		return []byte(s), nil
+	case RuleChangeChangeReplaced:
+		return []byte(s), nil
+	case RuleChangeChangePatched:
+		return []byte(s), nil
+	case RuleChangeChangeDeleted:
+		return []byte(s), nil
+	default:
+		return nil, errors.Errorf("invalid value: %q", s)
+	}
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (s *RuleChangeChange) UnmarshalText(data []byte) error {
+	switch RuleChangeChange(data) {
+	case RuleChangeChangeCreated:
+		*s = RuleChangeChangeCreated
+		return nil
+	case RuleChangeChangeReplaced:
+		*s = RuleChangeChangeReplaced
+		return nil
+	case RuleChangeChangePatched:
+		*s = RuleChangeChangePatched
+		return nil
+	case RuleChangeChangeDeleted:
+		*s = RuleChangeChangeDeleted
+		return nil
+	default:
+		return errors.Errorf("invalid value: %q", data)
+	}
+}
+
+// `threshold` compares the count of events matching `filters` within the window (per distinct
+// `group_by` key) with `value`. `required_fields` flags an event of `event_type` whose payload lacks
+// any of `fields` (dotted paths). `timestamp_drift` flags an event whose timestamp differs from the
+// time it was received by more than `max_drift_seconds`. Fields of another type are rejected.
+// Ref: #/components/schemas/RuleCondition
+type RuleCondition struct {
+	Type RuleConditionType `json:"type"`
+	// Threshold only; always `count`.
+	Metric  OptRuleConditionMetric `json:"metric"`
+	Filters OptRuleFilters         `json:"filters"`
+	// Threshold only.
+	Operator OptRuleConditionOperator `json:"operator"`
+	// Threshold only; a finite number.
+	Value OptFloat64 `json:"value"`
+	// Threshold only; each key is `source`, `event_type` or `payload.<dotted path>`.
+	GroupBy []string `json:"group_by"`
+	// Required fields only.
+	EventType OptString `json:"event_type"`
+	// Required fields only; dotted paths into the payload.
+	Fields []string `json:"fields"`
+	// Timestamp drift only.
+	MaxDriftSeconds OptFloat64 `json:"max_drift_seconds"`
+}
+
+// GetType returns the value of Type.
+func (s *RuleCondition) GetType() RuleConditionType {
+	return s.Type
+}
+
+// GetMetric returns the value of Metric.
+func (s *RuleCondition) GetMetric() OptRuleConditionMetric {
+	return s.Metric
+}
+
+// GetFilters returns the value of Filters.
+func (s *RuleCondition) GetFilters() OptRuleFilters {
+	return s.Filters
+}
+
+// GetOperator returns the value of Operator.
+func (s *RuleCondition) GetOperator() OptRuleConditionOperator {
+	return s.Operator
+}
+
+// GetValue returns the value of Value.
+func (s *RuleCondition) GetValue() OptFloat64 {
+	return s.Value
+}
+
+// GetGroupBy returns the value of GroupBy.
+func (s *RuleCondition) GetGroupBy() []string {
+	return s.GroupBy
+}
+
+// GetEventType returns the value of EventType.
+func (s *RuleCondition) GetEventType() OptString {
+	return s.EventType
+}
+
+// GetFields returns the value of Fields.
+func (s *RuleCondition) GetFields() []string {
+	return s.Fields
+}
+
+// GetMaxDriftSeconds returns the value of MaxDriftSeconds.
+func (s *RuleCondition) GetMaxDriftSeconds() OptFloat64 {
+	return s.MaxDriftSeconds
+}
+
+// SetType sets the value of Type.
+func (s *RuleCondition) SetType(val RuleConditionType) {
+	s.Type = val
+}
+
+// SetMetric sets the value of Metric.
+func (s *RuleCondition) SetMetric(val OptRuleConditionMetric) {
+	s.Metric = val
+}
+
+// SetFilters sets the value of Filters.
+func (s *RuleCondition) SetFilters(val OptRuleFilters) {
+	s.Filters = val
+}
+
+// SetOperator sets the value of Operator.
+func (s *RuleCondition) SetOperator(val OptRuleConditionOperator) {
+	s.Operator = val
+}
+
+// SetValue sets the value of Value.
+func (s *RuleCondition) SetValue(val OptFloat64) {
+	s.Value = val
+}
+
+// SetGroupBy sets the value of GroupBy.
+func (s *RuleCondition) SetGroupBy(val []string) {
+	s.GroupBy = val
+}
+
+// SetEventType sets the value of EventType.
+func (s *RuleCondition) SetEventType(val OptString) {
+	s.EventType = val
+}
+
+// SetFields sets the value of Fields.
+func (s *RuleCondition) SetFields(val []string) {
+	s.Fields = val
+}
+
+// SetMaxDriftSeconds sets the value of MaxDriftSeconds.
+func (s *RuleCondition) SetMaxDriftSeconds(val OptFloat64) {
+	s.MaxDriftSeconds = val
+}
+
+// Threshold only; always `count`.
+type RuleConditionMetric string
+
+const (
+	RuleConditionMetricCount RuleConditionMetric = "count"
+)
+
+// AllValues returns all RuleConditionMetric values.
+func (RuleConditionMetric) AllValues() []RuleConditionMetric {
+	return []RuleConditionMetric{
+		RuleConditionMetricCount,
+	}
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (s RuleConditionMetric) MarshalText() ([]byte, error) {
+	switch s {
+	case RuleConditionMetricCount:
+		return []byte(s), nil
+	default:
+		return nil, errors.Errorf("invalid value: %q", s)
+	}
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (s *RuleConditionMetric) UnmarshalText(data []byte) error {
+	switch RuleConditionMetric(data) {
+	case RuleConditionMetricCount:
+		*s = RuleConditionMetricCount
+		return nil
+	default:
+		return errors.Errorf("invalid value: %q", data)
+	}
+}
+
+// Threshold only.
+type RuleConditionOperator string
+
+const (
+	RuleConditionOperatorGreater   RuleConditionOperator = ">"
+	RuleConditionOperatorGreaterEq RuleConditionOperator = ">="
+	RuleConditionOperatorLess      RuleConditionOperator = "<"
+	RuleConditionOperatorLessEq    RuleConditionOperator = "<="
+	RuleConditionOperatorEqEq      RuleConditionOperator = "=="
+	RuleConditionOperatorEq        RuleConditionOperator = "!="
+)
+
+// AllValues returns all RuleConditionOperator values.
+func (RuleConditionOperator) AllValues() []RuleConditionOperator {
+	return []RuleConditionOperator{
+		RuleConditionOperatorGreater,
+		RuleConditionOperatorGreaterEq,
+		RuleConditionOperatorLess,
+		RuleConditionOperatorLessEq,
+		RuleConditionOperatorEqEq,
+		RuleConditionOperatorEq,
+	}
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (s RuleConditionOperator) MarshalText() ([]byte, error) {
+	switch s {
+	case RuleConditionOperatorGreater:
+		return []byte(s), nil
+	case RuleConditionOperatorGreaterEq:
+		return []byte(s), nil
+	case RuleConditionOperatorLess:
+		return []byte(s), nil
+	case RuleConditionOperatorLessEq:
+		return []byte(s), nil
+	case RuleConditionOperatorEqEq:
+		return []byte(s), nil
+	case RuleConditionOperatorEq:
+		return []byte(s), nil
+	default:
+		return nil, errors.Errorf("invalid value: %q", s)
+	}
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (s *RuleConditionOperator) UnmarshalText(data []byte) error {
+	switch RuleConditionOperator(data) {
+	case RuleConditionOperatorGreater:
+		*s = RuleConditionOperatorGreater
+		return nil
+	case RuleConditionOperatorGreaterEq:
+		*s = RuleConditionOperatorGreaterEq
+		return nil
+	case RuleConditionOperatorLess:
+		*s = RuleConditionOperatorLess
+		return nil
+	case RuleConditionOperatorLessEq:
+		*s = RuleConditionOperatorLessEq
+		return nil
+	case RuleConditionOperatorEqEq:
+		*s = RuleConditionOperatorEqEq
+		return nil
+	case RuleConditionOperatorEq:
+		*s = RuleConditionOperatorEq
+		return nil
+	default:
+		return errors.Errorf("invalid value: %q", data)
+	}
+}
+
+// Ref: #/components/schemas/RuleConditionPatch
+type RuleConditionPatch struct {
+	Type            OptNilRuleConditionPatchType     `json:"type"`
+	Metric          OptNilRuleConditionPatchMetric   `json:"metric"`
+	Filters         OptNilRuleFiltersPatch           `json:"filters"`
+	Operator        OptNilRuleConditionPatchOperator `json:"operator"`
+	Value           OptNilFloat64                    `json:"value"`
+	GroupBy         OptNilStringArray                `json:"group_by"`
+	EventType       OptNilString                     `json:"event_type"`
+	Fields          OptNilStringArray                `json:"fields"`
+	MaxDriftSeconds OptNilFloat64                    `json:"max_drift_seconds"`
+}
+
+// GetType returns the value of Type.
+func (s *RuleConditionPatch) GetType() OptNilRuleConditionPatchType {
+	return s.Type
+}
+
+// GetMetric returns the value of Metric.
+func (s *RuleConditionPatch) GetMetric() OptNilRuleConditionPatchMetric {
+	return s.Metric
+}
+
+// GetFilters returns the value of Filters.
+func (s *RuleConditionPatch) GetFilters() OptNilRuleFiltersPatch {
+	return s.Filters
+}
+
+// GetOperator returns the value of Operator.
+func (s *RuleConditionPatch) GetOperator() OptNilRuleConditionPatchOperator {
+	return s.Operator
+}
+
+// GetValue returns the value of Value.
+func (s *RuleConditionPatch) GetValue() OptNilFloat64 {
+	return s.Value
+}
+
+// GetGroupBy returns the value of GroupBy.
+func (s *RuleConditionPatch) GetGroupBy() OptNilStringArray {
+	return s.GroupBy
+}
+
+// GetEventType returns the value of EventType.
+func (s *RuleConditionPatch) GetEventType() OptNilString {
+	return s.EventType
+}
+
+// GetFields returns the value of Fields.
+func (s *RuleConditionPatch) GetFields() OptNilStringArray {
+	return s.Fields
+}
+
+// GetMaxDriftSeconds returns the value of MaxDriftSeconds.
+func (s *RuleConditionPatch) GetMaxDriftSeconds() OptNilFloat64 {
+	return s.MaxDriftSeconds
+}
+
+// SetType sets the value of Type.
+func (s *RuleConditionPatch) SetType(val OptNilRuleConditionPatchType) {
+	s.Type = val
+}
+
+// SetMetric sets the value of Metric.
+func (s *RuleConditionPatch) SetMetric(val OptNilRuleConditionPatchMetric) {
+	s.Metric = val
+}
+
+// SetFilters sets the value of Filters.
+func (s *RuleConditionPatch) SetFilters(val OptNilRuleFiltersPatch) {
+	s.Filters = val
+}
+
+// SetOperator sets the value of Operator.
+func (s *RuleConditionPatch) SetOperator(val OptNilRuleConditionPatchOperator) {
+	s.Operator = val
+}
+
+// SetValue sets the value of Value.
+func (s *RuleConditionPatch) SetValue(val OptNilFloat64) {
+	s.Value = val
+}
+
+// SetGroupBy sets the value of GroupBy.
+func (s *RuleConditionPatch) SetGroupBy(val OptNilStringArray) {
+	s.GroupBy = val
+}
+
+// SetEventType sets the value of EventType.
+func (s *RuleConditionPatch) SetEventType(val OptNilString) {
+	s.EventType = val
+}
+
+// SetFields sets the value of Fields.
+func (s *RuleConditionPatch) SetFields(val OptNilStringArray) {
+	s.Fields = val
+}
+
+// SetMaxDriftSeconds sets the value of MaxDriftSeconds.
+func (s *RuleConditionPatch) SetMaxDriftSeconds(val OptNilFloat64) {
+	s.MaxDriftSeconds = val
+}
+
+type RuleConditionPatchMetric string
+
+const (
+	RuleConditionPatchMetricCount RuleConditionPatchMetric = "count"
+)
+
+// AllValues returns all RuleConditionPatchMetric values.
+func (RuleConditionPatchMetric) AllValues() []RuleConditionPatchMetric {
+	return []RuleConditionPatchMetric{
+		RuleConditionPatchMetricCount,
+	}
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (s RuleConditionPatchMetric) MarshalText() ([]byte, error) {
+	switch s {
+	case RuleConditionPatchMetricCount:
+		return []byte(s), nil
+	default:
+		return nil, errors.Errorf("invalid value: %q", s)
+	}
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (s *RuleConditionPatchMetric) UnmarshalText(data []byte) error {
+	switch RuleConditionPatchMetric(data) {
+	case RuleConditionPatchMetricCount:
+		*s = RuleConditionPatchMetricCount
+		return nil
+	default:
+		return errors.Errorf("invalid value: %q", data)
+	}
+}
+
+type RuleConditionPatchOperator string
+
+const (
+	RuleConditionPatchOperatorGreater   RuleConditionPatchOperator = ">"
+	RuleConditionPatchOperatorGreaterEq RuleConditionPatchOperator = ">="
+	RuleConditionPatchOperatorLess      RuleConditionPatchOperator = "<"
+	RuleConditionPatchOperatorLessEq    RuleConditionPatchOperator = "<="
+	RuleConditionPatchOperatorEqEq      RuleConditionPatchOperator = "=="
+	RuleConditionPatchOperatorEq        RuleConditionPatchOperator = "!="
+)
+
+// AllValues returns all RuleConditionPatchOperator values.
+func (RuleConditionPatchOperator) AllValues() []RuleConditionPatchOperator {
+	return []RuleConditionPatchOperator{
+		RuleConditionPatchOperatorGreater,
+		RuleConditionPatchOperatorGreaterEq,
+		RuleConditionPatchOperatorLess,
+		RuleConditionPatchOperatorLessEq,
+		RuleConditionPatchOperatorEqEq,
+		RuleConditionPatchOperatorEq,
+	}
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (s RuleConditionPatchOperator) MarshalText() ([]byte, error) {
+	switch s {
+	case RuleConditionPatchOperatorGreater:
+		return []byte(s), nil
+	case RuleConditionPatchOperatorGreaterEq:
+		return []byte(s), nil
+	case RuleConditionPatchOperatorLess:
+		return []byte(s), nil
+	case RuleConditionPatchOperatorLessEq:
+		return []byte(s), nil
+	case RuleConditionPatchOperatorEqEq:
+		return []byte(s), nil
+	case RuleConditionPatchOperatorEq:
+		return []byte(s), nil
+	default:
+		return nil, errors.Errorf("invalid value: %q", s)
+	}
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (s *RuleConditionPatchOperator) UnmarshalText(data []byte) error {
+	switch RuleConditionPatchOperator(data) {
+	case RuleConditionPatchOperatorGreater:
+		*s = RuleConditionPatchOperatorGreater
+		return nil
+	case RuleConditionPatchOperatorGreaterEq:
+		*s = RuleConditionPatchOperatorGreaterEq
+		return nil
+	case RuleConditionPatchOperatorLess:
+		*s = RuleConditionPatchOperatorLess
+		return nil
+	case RuleConditionPatchOperatorLessEq:
+		*s = RuleConditionPatchOperatorLessEq
+		return nil
+	case RuleConditionPatchOperatorEqEq:
+		*s = RuleConditionPatchOperatorEqEq
+		return nil
+	case RuleConditionPatchOperatorEq:
+		*s = RuleConditionPatchOperatorEq
+		return nil
+	default:
+		return errors.Errorf("invalid value: %q", data)
+	}
+}
+
+type RuleConditionPatchType string
+
+const (
+	RuleConditionPatchTypeThreshold      RuleConditionPatchType = "threshold"
+	RuleConditionPatchTypeRequiredFields RuleConditionPatchType = "required_fields"
+	RuleConditionPatchTypeTimestampDrift RuleConditionPatchType = "timestamp_drift"
+)
+
+// AllValues returns all RuleConditionPatchType values.
+func (RuleConditionPatchType) AllValues() []RuleConditionPatchType {
+	return []RuleConditionPatchType{
+		RuleConditionPatchTypeThreshold,
+		RuleConditionPatchTypeRequiredFields,
+		RuleConditionPatchTypeTimestampDrift,
+	}
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (s RuleConditionPatchType) MarshalText() ([]byte, error) {
+	switch s {
+	case RuleConditionPatchTypeThreshold:
+		return []byte(s), nil
+	case RuleConditionPatchTypeRequiredFields:
+		return []byte(s), nil
+	case RuleConditionPatchTypeTimestampDrift:
+		return []byte(s), nil
+	default:
+		return nil, errors.Errorf("invalid value: %q", s)
+	}
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (s *RuleConditionPatchType) UnmarshalText(data []byte) error {
+	switch RuleConditionPatchType(data) {
+	case RuleConditionPatchTypeThreshold:
+		*s = RuleConditionPatchTypeThreshold
+		return nil
+	case RuleConditionPatchTypeRequiredFields:
+		*s = RuleConditionPatchTypeRequiredFields
+		return nil
+	case RuleConditionPatchTypeTimestampDrift:
+		*s = RuleConditionPatchTypeTimestampDrift
+		return nil
+	default:
+		return errors.Errorf("invalid value: %q", data)
+	}
+}
+
+type RuleConditionType string
+
+const (
+	RuleConditionTypeThreshold      RuleConditionType = "threshold"
+	RuleConditionTypeRequiredFields RuleConditionType = "required_fields"
+	RuleConditionTypeTimestampDrift RuleConditionType = "timestamp_drift"
+)
+
+// AllValues returns all RuleConditionType values.
+func (RuleConditionType) AllValues() []RuleConditionType {
+	return []RuleConditionType{
+		RuleConditionTypeThreshold,
+		RuleConditionTypeRequiredFields,
+		RuleConditionTypeTimestampDrift,
+	}
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (s RuleConditionType) MarshalText() ([]byte, error) {
+	switch s {
+	case RuleConditionTypeThreshold:
+		return []byte(s), nil
+	case RuleConditionTypeRequiredFields:
+		return []byte(s), nil
+	case RuleConditionTypeTimestampDrift:
+		return []byte(s), nil
+	default:
+		return nil, errors.Errorf("invalid value: %q", s)
+	}
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (s *RuleConditionType) UnmarshalText(data []byte) error {
+	switch RuleConditionType(data) {
+	case RuleConditionTypeThreshold:
+		*s = RuleConditionTypeThreshold
+		return nil
+	case RuleConditionTypeRequiredFields:
+		*s = RuleConditionTypeRequiredFields
+		return nil
+	case RuleConditionTypeTimestampDrift:
+		*s = RuleConditionTypeTimestampDrift
+		return nil
+	default:
+		return errors.Errorf("invalid value: %q", data)
+	}
+}
+
+// Empty members match every event.
+// Ref: #/components/schemas/RuleFilters
+type RuleFilters struct {
+	EventType OptString `json:"event_type"`
+	Source    OptString `json:"source"`
+}
+
+// GetEventType returns the value of EventType.
+func (s *RuleFilters) GetEventType() OptString {
+	return s.EventType
+}
+
+// GetSource returns the value of Source.
+func (s *RuleFilters) GetSource() OptString {
+	return s.Source
+}
+
+// SetEventType sets the value of EventType.
+func (s *RuleFilters) SetEventType(val OptString) {
+	s.EventType = val
+}
+
+// SetSource sets the value of Source.
+func (s *RuleFilters) SetSource(val OptString) {
+	s.Source = val
+}
+
+// Ref: #/components/schemas/RuleFiltersPatch
+type RuleFiltersPatch struct {
+	EventType OptNilString `json:"event_type"`
+	Source    OptNilString `json:"source"`
+}
+
+// GetEventType returns the value of EventType.
+func (s *RuleFiltersPatch) GetEventType() OptNilString {
+	return s.EventType
+}
+
+// GetSource returns the value of Source.
+func (s *RuleFiltersPatch) GetSource() OptNilString {
+	return s.Source
+}
+
+// SetEventType sets the value of EventType.
+func (s *RuleFiltersPatch) SetEventType(val OptNilString) {
+	s.EventType = val
+}
+
+// SetSource sets the value of Source.
+func (s *RuleFiltersPatch) SetSource(val OptNilString) {
+	s.Source = val
+}
+
+// RuleHeaders wraps Rule with response headers.
+type RuleHeaders struct {
+	ETag     string
+	Location string
+	Response Rule
+}
+
+// GetETag returns the value of ETag.
+func (s *RuleHeaders) GetETag() string {
+	return s.ETag
+}
+
+// GetLocation returns the value of Location.
+func (s *RuleHeaders) GetLocation() string {
+	return s.Location
+}
+
+// GetResponse returns the value of Response.
+func (s *RuleHeaders) GetResponse() Rule {
+	return s.Response
+}
+
+// SetETag sets the value of ETag.
+func (s *RuleHeaders) SetETag(val string) {
+	s.ETag = val
+}
+
+// SetLocation sets the value of Location.
+func (s *RuleHeaders) SetLocation(val string) {
+	s.Location = val
+}
+
+// SetResponse sets the value of Response.
+func (s *RuleHeaders) SetResponse(val Rule) {
+	s.Response = val
+}
+
+func (*RuleHeaders) createRuleRes() {}
+
+// Ref: #/components/schemas/RuleInput
+type RuleInput struct {
+	Name          string   `json:"name"`
+	Enabled       OptBool  `json:"enabled"`
+	Severity      Severity `json:"severity"`
+	WindowSeconds int      `json:"window_seconds"`
+	// Time after an anomaly during which the rule does not fire again for the same group.
+	CooldownSeconds OptInt `json:"cooldown_seconds"`
+	// How far behind the newest event time an event may arrive and still count; `window_seconds` when left
+	// out.
+	AllowedLatenessSeconds OptInt        `json:"allowed_lateness_seconds"`
+	Condition              RuleCondition `json:"condition"`
+}
+
+// GetName returns the value of Name.
+func (s *RuleInput) GetName() string {
+	return s.Name
+}
+
+// GetEnabled returns the value of Enabled.
+func (s *RuleInput) GetEnabled() OptBool {
+	return s.Enabled
+}
+
+// GetSeverity returns the value of Severity.
+func (s *RuleInput) GetSeverity() Severity {
+	return s.Severity
+}
+
+// GetWindowSeconds returns the value of WindowSeconds.
+func (s *RuleInput) GetWindowSeconds() int {
+	return s.WindowSeconds
+}
+
+// GetCooldownSeconds returns the value of CooldownSeconds.
+func (s *RuleInput) GetCooldownSeconds() OptInt {
+	return s.CooldownSeconds
+}
+
+// GetAllowedLatenessSeconds returns the value of AllowedLatenessSeconds.
+func (s *RuleInput) GetAllowedLatenessSeconds() OptInt {
+	return s.AllowedLatenessSeconds
+}
+
+// GetCondition returns the value of Condition.
+func (s *RuleInput) GetCondition() RuleCondition {
+	return s.Condition
+}
+
+// SetName sets the value of Name.
+func (s *RuleInput) SetName(val string) {
+	s.Name = val
+}
+
+// SetEnabled sets the value of Enabled.
+func (s *RuleInput) SetEnabled(val OptBool) {
+	s.Enabled = val
+}
+
+// SetSeverity sets the value of Severity.
+func (s *RuleInput) SetSeverity(val Severity) {
+	s.Severity = val
+}
+
+// SetWindowSeconds sets the value of WindowSeconds.
+func (s *RuleInput) SetWindowSeconds(val int) {
+	s.WindowSeconds = val
+}
+
+// SetCooldownSeconds sets the value of CooldownSeconds.
+func (s *RuleInput) SetCooldownSeconds(val OptInt) {
+	s.CooldownSeconds = val
+}
+
+// SetAllowedLatenessSeconds sets the value of AllowedLatenessSeconds.
+func (s *RuleInput) SetAllowedLatenessSeconds(val OptInt) {
+	s.AllowedLatenessSeconds = val
+}
+
+// SetCondition sets the value of Condition.
+func (s *RuleInput) SetCondition(val RuleCondition) {
+	s.Condition = val
+}
+
+// A JSON merge patch of a rule; every member is optional and `null` removes one.
+// Ref: #/components/schemas/RulePatch
+type RulePatch struct {
+	Name                   OptNilString             `json:"name"`
+	Enabled                OptNilBool               `json:"enabled"`
+	Severity               OptNilRulePatchSeverity  `json:"severity"`
+	WindowSeconds          OptNilInt                `json:"window_seconds"`
+	CooldownSeconds        OptNilInt                `json:"cooldown_seconds"`
+	AllowedLatenessSeconds OptNilInt                `json:"allowed_lateness_seconds"`
+	Condition              OptNilRuleConditionPatch `json:"condition"`
+}
+
+// GetName returns the value of Name.
+func (s *RulePatch) GetName() OptNilString {
+	return s.Name
+}
+
+// GetEnabled returns the value of Enabled.
+func (s *RulePatch) GetEnabled() OptNilBool {
+	return s.Enabled
+}
+
+// GetSeverity returns the value of Severity.
+func (s *RulePatch) GetSeverity() OptNilRulePatchSeverity {
+	return s.Severity
+}
+
+// GetWindowSeconds returns the value of WindowSeconds.
+func (s *RulePatch) GetWindowSeconds() OptNilInt {
+	return s.WindowSeconds
+}
+
+// GetCooldownSeconds returns the value of CooldownSeconds.
+func (s *RulePatch) GetCooldownSeconds() OptNilInt {
+	return s.CooldownSeconds
+}
+
+// GetAllowedLatenessSeconds returns the value of AllowedLatenessSeconds.
+func (s *RulePatch) GetAllowedLatenessSeconds() OptNilInt {
+	return s.AllowedLatenessSeconds
+}
+
+// GetCondition returns the value of Condition.
+func (s *RulePatch) GetCondition() OptNilRuleConditionPatch {
+	return s.Condition
+}
+
+// SetName sets the value of Name.
+func (s *RulePatch) SetName(val OptNilString) {
+	s.Name = val
+}
+
+// SetEnabled sets the value of Enabled.
+func (s *RulePatch) SetEnabled(val OptNilBool) {
+	s.Enabled = val
+}
+
+// SetSeverity sets the value of Severity.
+func (s *RulePatch) SetSeverity(val OptNilRulePatchSeverity) {
+	s.Severity = val
+}
+
+// SetWindowSeconds sets the value of WindowSeconds.
+func (s *RulePatch) SetWindowSeconds(val OptNilInt) {
+	s.WindowSeconds = val
+}
+
+// SetCooldownSeconds sets the value of CooldownSeconds.
+func (s *RulePatch) SetCooldownSeconds(val OptNilInt) {
+	s.CooldownSeconds = val
+}
+
+// SetAllowedLatenessSeconds sets the value of AllowedLatenessSeconds.
+func (s *RulePatch) SetAllowedLatenessSeconds(val OptNilInt) {
+	s.AllowedLatenessSeconds = val
+}
+
+// SetCondition sets the value of Condition.
+func (s *RulePatch) SetCondition(val OptNilRuleConditionPatch) {
+	s.Condition = val
+}
+
+type RulePatchSeverity string
+
+const (
+	RulePatchSeverityCritical RulePatchSeverity = "critical"
+	RulePatchSeverityWarning  RulePatchSeverity = "warning"
+	RulePatchSeverityInfo     RulePatchSeverity = "info"
+)
+
+// AllValues returns all RulePatchSeverity values.
+func (RulePatchSeverity) AllValues() []RulePatchSeverity {
+	return []RulePatchSeverity{
+		RulePatchSeverityCritical,
+		RulePatchSeverityWarning,
+		RulePatchSeverityInfo,
+	}
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (s RulePatchSeverity) MarshalText() ([]byte, error) {
+	switch s {
+	case RulePatchSeverityCritical:
+		return []byte(s), nil
+	case RulePatchSeverityWarning:
+		return []byte(s), nil
+	case RulePatchSeverityInfo:
+		return []byte(s), nil
+	default:
+		return nil, errors.Errorf("invalid value: %q", s)
+	}
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (s *RulePatchSeverity) UnmarshalText(data []byte) error {
+	switch RulePatchSeverity(data) {
+	case RulePatchSeverityCritical:
+		*s = RulePatchSeverityCritical
+		return nil
+	case RulePatchSeverityWarning:
+		*s = RulePatchSeverityWarning
+		return nil
+	case RulePatchSeverityInfo:
+		*s = RulePatchSeverityInfo
+		return nil
+	default:
+		return errors.Errorf("invalid value: %q", data)
+	}
+}
+
+// Ref: #/components/schemas/Severity
+type Severity string
+
+const (
+	SeverityCritical Severity = "critical"
+	SeverityWarning  Severity = "warning"
+	SeverityInfo     Severity = "info"
+)
+
+// AllValues returns all Severity values.
+func (Severity) AllValues() []Severity {
+	return []Severity{
+		SeverityCritical,
+		SeverityWarning,
+		SeverityInfo,
+	}
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (s Severity) MarshalText() ([]byte, error) {
+	switch s {
+	case SeverityCritical:
+		return []byte(s), nil
+	case SeverityWarning:
+		return []byte(s), nil
+	case SeverityInfo:
+		return []byte(s), nil
+	default:
+		return nil, errors.Errorf("invalid value: %q", s)
+	}
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (s *Severity) UnmarshalText(data []byte) error {
+	switch Severity(data) {
+	case SeverityCritical:
+		*s = SeverityCritical
+		return nil
+	case SeverityWarning:
+		*s = SeverityWarning
+		return nil
+	case SeverityInfo:
+		*s = SeverityInfo
+		return nil
+	default:
+		return errors.Errorf("invalid value: %q", data)
+	}
+}
+
 // UnavailableHeaders wraps Error with response headers.
 type UnavailableHeaders struct {
 	RetryAfter OptInt
@@ -1264,5 +3489,8 @@ func (s *ValidationError) SetIssues(val []Issue) {
 	s.Issues = val
 }
 
+func (*ValidationError) createRuleRes()       {}
 func (*ValidationError) ingestEventBatchRes() {}
 func (*ValidationError) ingestEventRes()      {}
+func (*ValidationError) patchRuleRes()        {}
+func (*ValidationError) replaceRuleRes()      {}

@@ -40,7 +40,19 @@ func findAuthorization(h http.Header, prefix string) (string, bool) {
 
 // operationRolesApiKeyHeader is a private map storing roles per operation.
 var operationRolesApiKeyHeader = map[string][]string{
+	CreateRuleOperation: []string{
+		"admin",
+	},
+	DeleteRuleOperation: []string{
+		"admin",
+	},
 	GetEventOperation: []string{
+		"read",
+	},
+	GetRuleOperation: []string{
+		"read",
+	},
+	GetRuleHistoryOperation: []string{
 		"read",
 	},
 	IngestEventOperation: []string{
@@ -51,6 +63,15 @@ var operationRolesApiKeyHeader = map[string][]string{
 	},
 	ListEventsOperation: []string{
 		"read",
+	},
+	ListRulesOperation: []string{
+		"read",
+	},
+	PatchRuleOperation: []string{
+		"admin",
+	},
+	ReplaceRuleOperation: []string{
+		"admin",
 	},
 }
 
@@ -77,7 +98,19 @@ func GetRolesForApiKeyHeader(operation string) []string {
 
 // operationRolesBearerAuth is a private map storing roles per operation.
 var operationRolesBearerAuth = map[string][]string{
+	CreateRuleOperation: []string{
+		"admin",
+	},
+	DeleteRuleOperation: []string{
+		"admin",
+	},
 	GetEventOperation: []string{
+		"read",
+	},
+	GetRuleOperation: []string{
+		"read",
+	},
+	GetRuleHistoryOperation: []string{
 		"read",
 	},
 	IngestEventOperation: []string{
@@ -88,6 +121,15 @@ var operationRolesBearerAuth = map[string][]string{
 	},
 	ListEventsOperation: []string{
 		"read",
+	},
+	ListRulesOperation: []string{
+		"read",
+	},
+	PatchRuleOperation: []string{
+		"admin",
+	},
+	ReplaceRuleOperation: []string{
+		"admin",
 	},
 }
 

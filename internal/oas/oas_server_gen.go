@@ -8,6 +8,19 @@ import (
 
 // Handler handles operations described by OpenAPI v3 specification.
 type Handler interface {
+	// CreateRule implements createRule operation.
+	//
+	// The rule is created by a command handler, and the answer carries its outcome. `enabled` defaults to
+	// true and `cooldown_seconds` to 0.
+	//
+	// POST /api/v1/rules
+	CreateRule(ctx context.Context, req *RuleInput) (CreateRuleRes, error)
+	// DeleteRule implements deleteRule operation.
+	//
+	// Delete a rule. Its history stays readable.
+	//
+	// DELETE /api/v1/rules/{rule_id}
+	DeleteRule(ctx context.Context, params DeleteRuleParams) error
 	// EventsHealth implements eventsHealth operation.
 	//
 	// Health of the ingestion path in the shape older clients read.
@@ -20,6 +33,18 @@ type Handler interface {
 	//
 	// GET /api/v1/events/{event_id}
 	GetEvent(ctx context.Context, params GetEventParams) (*Event, error)
+	// GetRule implements getRule operation.
+	//
+	// Read one rule.
+	//
+	// GET /api/v1/rules/{rule_id}
+	GetRule(ctx context.Context, params GetRuleParams) (*GetRuleOKHeaders, error)
+	// GetRuleHistory implements getRuleHistory operation.
+	//
+	// Answers for deleted rules too.
+	//
+	// GET /api/v1/rules/{rule_id}/history
+	GetRuleHistory(ctx context.Context, params GetRuleHistoryParams) ([]RuleChange, error)
 	// Healthz implements healthz operation.
 	//
 	// The process is alive.
@@ -46,12 +71,33 @@ type Handler interface {
 	//
 	// GET /api/v1/events
 	ListEvents(ctx context.Context, params ListEventsParams) (*EventList, error)
+	// ListRules implements listRules operation.
+	//
+	// List the rules that are not deleted, oldest first.
+	//
+	// GET /api/v1/rules
+	ListRules(ctx context.Context, params ListRulesParams) ([]Rule, error)
+	// PatchRule implements patchRule operation.
+	//
+	// Members of the patch replace the rule's members, objects such as `condition` and `condition.filters`
+	// merge recursively, and `null` removes a member. The result must be a valid rule. An empty patch is
+	// rejected. With `If-Match`, a version other than the current one gets 412 and changes nothing.
+	//
+	// PATCH /api/v1/rules/{rule_id}
+	PatchRule(ctx context.Context, req PatchRuleReq, params PatchRuleParams) (PatchRuleRes, error)
 	// Readyz implements readyz operation.
 	//
 	// PostgreSQL and Redis are reachable; projection lag.
 	//
 	// GET /readyz
 	Readyz(ctx context.Context) (ReadyzRes, error)
+	// ReplaceRule implements replaceRule operation.
+	//
+	// Fields left out take their defaults, as on create. With `If-Match`, a version other than the current
+	// one gets 412 and changes nothing.
+	//
+	// PUT /api/v1/rules/{rule_id}
+	ReplaceRule(ctx context.Context, req *RuleInput, params ReplaceRuleParams) (ReplaceRuleRes, error)
 	// NewError creates *ErrorStatusCode from error returned by handler.
 	//
 	// Used for common default response.

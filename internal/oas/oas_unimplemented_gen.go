@@ -13,6 +13,25 @@ type UnimplementedHandler struct{}
 
 var _ Handler = UnimplementedHandler{}
 
+// CreateRule implements createRule operation.
+//
+// The rule is created by a command handler, and the answer carries its outcome. `enabled` defaults to
+// true and `cooldown_seconds` to 0.
+//
+// POST /api/v1/rules
+func (UnimplementedHandler) CreateRule(ctx context.Context, req *RuleInput) (r CreateRuleRes, _ error) {
+	return r, ht.ErrNotImplemented
+}
+
+// DeleteRule implements deleteRule operation.
+//
+// Delete a rule. Its history stays readable.
+//
+// DELETE /api/v1/rules/{rule_id}
+func (UnimplementedHandler) DeleteRule(ctx context.Context, params DeleteRuleParams) error {
+	return ht.ErrNotImplemented
+}
+
 // EventsHealth implements eventsHealth operation.
 //
 // Health of the ingestion path in the shape older clients read.
@@ -28,6 +47,24 @@ func (UnimplementedHandler) EventsHealth(ctx context.Context) (r EventsHealthRes
 //
 // GET /api/v1/events/{event_id}
 func (UnimplementedHandler) GetEvent(ctx context.Context, params GetEventParams) (r *Event, _ error) {
+	return r, ht.ErrNotImplemented
+}
+
+// GetRule implements getRule operation.
+//
+// Read one rule.
+//
+// GET /api/v1/rules/{rule_id}
+func (UnimplementedHandler) GetRule(ctx context.Context, params GetRuleParams) (r *GetRuleOKHeaders, _ error) {
+	return r, ht.ErrNotImplemented
+}
+
+// GetRuleHistory implements getRuleHistory operation.
+//
+// Answers for deleted rules too.
+//
+// GET /api/v1/rules/{rule_id}/history
+func (UnimplementedHandler) GetRuleHistory(ctx context.Context, params GetRuleHistoryParams) (r []RuleChange, _ error) {
 	return r, ht.ErrNotImplemented
 }
 
@@ -69,12 +106,42 @@ func (UnimplementedHandler) ListEvents(ctx context.Context, params ListEventsPar
 	return r, ht.ErrNotImplemented
 }
 
+// ListRules implements listRules operation.
+//
+// List the rules that are not deleted, oldest first.
+//
+// GET /api/v1/rules
+func (UnimplementedHandler) ListRules(ctx context.Context, params ListRulesParams) (r []Rule, _ error) {
+	return r, ht.ErrNotImplemented
+}
+
+// PatchRule implements patchRule operation.
+//
+// Members of the patch replace the rule's members, objects such as `condition` and `condition.filters`
+// merge recursively, and `null` removes a member. The result must be a valid rule. An empty patch is
+// rejected. With `If-Match`, a version other than the current one gets 412 and changes nothing.
+//
+// PATCH /api/v1/rules/{rule_id}
+func (UnimplementedHandler) PatchRule(ctx context.Context, req PatchRuleReq, params PatchRuleParams) (r PatchRuleRes, _ error) {
+	return r, ht.ErrNotImplemented
+}
+
 // Readyz implements readyz operation.
 //
 // PostgreSQL and Redis are reachable; projection lag.
 //
 // GET /readyz
 func (UnimplementedHandler) Readyz(ctx context.Context) (r ReadyzRes, _ error) {
+	return r, ht.ErrNotImplemented
+}
+
+// ReplaceRule implements replaceRule operation.
+//
+// Fields left out take their defaults, as on create. With `If-Match`, a version other than the current
+// one gets 412 and changes nothing.
+//
+// PUT /api/v1/rules/{rule_id}
+func (UnimplementedHandler) ReplaceRule(ctx context.Context, req *RuleInput, params ReplaceRuleParams) (r ReplaceRuleRes, _ error) {
 	return r, ht.ErrNotImplemented
 }
 
