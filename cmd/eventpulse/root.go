@@ -30,6 +30,7 @@ Configuration comes from environment variables; see README.md.`,
 		newWorkerCommand(),
 		newMigrateCommand(),
 		newIngestCommand(),
+		newHealthcheckCommand(),
 	)
 
 	return root
