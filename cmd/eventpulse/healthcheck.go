@@ -20,7 +20,7 @@ func newHealthcheckCommand() *cobra.Command {
 
 	cmd := &cobra.Command{
 		Use:   "healthcheck",
-		Short: "Exit 0 when the API on EVENTPULSE_HTTP_ADDR answers /healthz",
+		Short: "Check that the API on EVENTPULSE_HTTP_ADDR responds to /healthz",
 		Long: `Sends GET /healthz to the API listening on $EVENTPULSE_HTTP_ADDR and exits
 with status 0 on 200 OK, 1 otherwise. Container health checks use it because
 minimal images have no curl. An address that listens on every interface

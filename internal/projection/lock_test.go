@@ -257,8 +257,8 @@ func TestLockTakeoverAfterConnectionLoss(t *testing.T) {
 		}
 	}()
 
-	// Ending the holder's session is what PostgreSQL sees when its process
-	// dies: the lock goes with the connection.
+	// Ending the holder's session has the same effect in PostgreSQL as its
+	// process dying, because the lock goes with the connection.
 	time.Sleep(200 * time.Millisecond)
 	terminated := b.count(t, `
 		SELECT count(pg_terminate_backend(pid)) FROM pg_locks
