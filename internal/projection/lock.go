@@ -183,13 +183,15 @@ func (s *LockedSubscriber) run(ctx context.Context, topic string, out chan<- *me
 }
 
 // acquire returns a connection that holds the lock, trying every
-// RetryInterval until it succeeds or ctx ends.
+// RetryInterval until it succeeds or ctx ends. A standby keeps its
+// connection open between tries and opens a new one only after an error.
 func (s *LockedSubscriber) acquire(ctx context.Context, logger *slog.Logger) (*pgx.Conn, error) {
+	var conn *pgx.Conn
 	failing := false
 	waiting := false
 
 	for {
-		conn, held, err := s.tryLock(ctx)
+		held, err := s.tryLock(ctx, &conn)
 		switch {
 		case err != nil && ctx.Err() == nil && !failing:
 			logger.Warn("projection: error taking lock, retrying",
@@ -204,34 +206,47 @@ func (s *LockedSubscriber) acquire(ctx context.Context, logger *slog.Logger) (*p
 		failing = err != nil
 
 		if !sleep(ctx, s.config.RetryInterval) {
+			if conn != nil {
+				_ = conn.Close(context.WithoutCancel(ctx))
+			}
+
 			return nil, ctx.Err()
 		}
 	}
 }
 
-// tryLock opens a connection and tries the lock once. It returns the
-// connection only when the lock is held and OnAcquire succeeded.
-func (s *LockedSubscriber) tryLock(ctx context.Context) (*pgx.Conn, bool, error) {
-	conn, err := pgx.ConnectConfig(ctx, s.config.ConnConfig.Copy())
-	if err != nil {
-		return nil, false, fmt.Errorf("error connecting for lock %q: %w", s.config.Name, err)
+// tryLock tries the lock once on *conn, connecting first when *conn is nil.
+// It reports true only when the lock is held and OnAcquire succeeded. After
+// an error *conn is closed and set to nil.
+func (s *LockedSubscriber) tryLock(ctx context.Context, conn **pgx.Conn) (bool, error) {
+	if *conn == nil {
+		var err error
+		*conn, err = pgx.ConnectConfig(ctx, s.config.ConnConfig.Copy())
+		if err != nil {
+			*conn = nil
+			return false, fmt.Errorf("error connecting for lock %q: %w", s.config.Name, err)
+		}
 	}
 
 	var held bool
-	err = conn.QueryRow(ctx, `SELECT pg_try_advisory_lock(hashtextextended($1, 0))`,
+	err := (*conn).QueryRow(ctx, `SELECT pg_try_advisory_lock(hashtextextended($1, 0))`,
 		lockNamespace+s.config.Name).Scan(&held)
-	if err == nil && held && s.config.OnAcquire != nil {
+	if err != nil {
+		err = fmt.Errorf("error taking lock %q: %w", s.config.Name, err)
+	} else if held && s.config.OnAcquire != nil {
 		if err = s.config.OnAcquire(ctx); err != nil {
 			err = fmt.Errorf("error preparing projector %q after taking its lock: %w", s.config.Name, err)
 		}
 	}
 
-	if err != nil || !held {
-		_ = conn.Close(context.WithoutCancel(ctx))
-		return nil, false, err
+	if err != nil {
+		// Closing the connection also releases the lock if it was taken.
+		_ = (*conn).Close(context.WithoutCancel(ctx))
+		*conn = nil
+		return false, err
 	}
 
-	return conn, true, nil
+	return held, nil
 }
 
 // deliver runs the inner subscription and forwards its records to out
