@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -29,12 +28,14 @@ func buildBinary(t *testing.T) string {
 	return binary
 }
 
+// goCommand returns the go tool on PATH, or the one in /usr/local/go, where
+// the official archive installs it, when PATH has none.
 func goCommand() string {
 	if path, err := exec.LookPath("go"); err == nil {
 		return path
 	}
 
-	return filepath.Join(runtime.GOROOT(), "bin", "go")
+	return "/usr/local/go/bin/go"
 }
 
 // process is an eventpulse child process whose output goes to a file that is

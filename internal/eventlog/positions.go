@@ -39,7 +39,7 @@ func CheckPositions(ctx context.Context, pool *pgxpool.Pool) error {
 	}
 
 	if ahead {
-		return fmt.Errorf("%w: the log or event_log_offsets holds transaction id %s but the next one "+
+		return fmt.Errorf("%w: the log or event_log_offsets contains transaction id %s but the next one "+
 			"of this cluster is %s, which happens when a dump is restored into another cluster; "+
 			"stop PostgreSQL and raise its epoch with pg_resetwal -e as docs/operations.md describes",
 			ErrLogAhead, highest, next)

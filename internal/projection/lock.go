@@ -69,7 +69,7 @@ func (c LockConfig) withDefaults() LockConfig {
 // releases it when the holder's connection ends, including when its process
 // is killed. A standby polls for the lock every RetryInterval and starts
 // the inner subscription once it holds it. The holder pings its connection
-// every CheckInterval and stops delivering when the ping fails; it releases
+// every CheckInterval and stops delivering when the ping fails. It releases
 // the lock only after the inner subscription has stopped, so the next
 // holder starts from a committed offset.
 //
@@ -279,8 +279,11 @@ func (s *LockedSubscriber) deliver(
 
 	// The inner subscription stops before the lock goes, so no transaction
 	// of this instance is still open when the next holder starts reading.
+	// Its channel closes once it has stopped. A record it still sends is
+	// dropped unacknowledged, which rolls back its open batch, so the next
+	// holder reads that batch again.
 	stopInner()
-	for range messages { //nolint:revive // draining until the inner subscriber has stopped
+	for range messages {
 	}
 	<-watchDone
 }

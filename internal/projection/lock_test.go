@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -37,6 +38,8 @@ const lockTestProjector = "projection.lock_test"
 type recordingProjector struct {
 	worker      string
 	activations *atomic.Int64
+	// failActivations is how many activations fail before one succeeds.
+	failActivations *atomic.Int64
 }
 
 func (p recordingProjector) Name() string { return lockTestProjector }
@@ -51,6 +54,10 @@ func (p recordingProjector) Apply(ctx context.Context, tx pgx.Tx, _ events.Event
 
 func (p recordingProjector) Activate(context.Context) error {
 	p.activations.Add(1)
+	if p.failActivations.Add(-1) >= 0 {
+		return errors.New("activation failed")
+	}
+
 	return nil
 }
 
@@ -62,10 +69,11 @@ type lockBundle struct {
 
 // worker is one projection process: its own pool and router.
 type worker struct {
-	name        string
-	activations atomic.Int64
-	cancel      context.CancelFunc
-	done        chan error
+	name            string
+	activations     atomic.Int64
+	failActivations atomic.Int64
+	cancel          context.CancelFunc
+	done            chan error
 }
 
 func setupLock(t *testing.T) *lockBundle {
@@ -86,6 +94,13 @@ func setupLock(t *testing.T) *lockBundle {
 func (b *lockBundle) startWorker(t *testing.T, name string) *worker {
 	t.Helper()
 
+	return b.startFailingWorker(t, name, 0)
+}
+
+// startFailingWorker starts a worker whose first failures activations fail.
+func (b *lockBundle) startFailingWorker(t *testing.T, name string, failures int64) *worker {
+	t.Helper()
+
 	pool, err := database.Open(context.Background(), b.url, 4)
 	require.NoError(t, err)
 
@@ -93,8 +108,9 @@ func (b *lockBundle) startWorker(t *testing.T, name string) *worker {
 	require.NoError(t, err)
 
 	w := &worker{name: name, done: make(chan error, 1)}
+	w.failActivations.Store(failures)
 	logger := slog.New(slog.NewJSONHandler(b.logs, nil)).With(slog.String("worker", name))
-	projector := recordingProjector{worker: name, activations: &w.activations}
+	projector := recordingProjector{worker: name, activations: &w.activations, failActivations: &w.failActivations}
 	require.NoError(t, projection.Register(router, pool, projector, logger, watermill.NopLogger{}))
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -277,6 +293,20 @@ func TestLockTakeoverAfterConnectionLoss(t *testing.T) {
 	require.Contains(t, b.logs.String(), `"msg":"projection: lock lost","worker":"first"`)
 	require.Equal(t, 2, strings.Count(b.logs.String(), `"msg":"projection: lock acquired"`),
 		"one takeover after the first acquisition")
+}
+
+func TestLockActivateErrorReleasesLock(t *testing.T) {
+	t.Parallel()
+
+	b := setupLock(t)
+	w := b.startFailingWorker(t, "failing", 2)
+	b.appendRecords(t, 10)
+
+	b.waitApplied(t, 10)
+	require.Equal(t, int64(3), w.activations.Load(), "two failures, then success")
+	require.Equal(t, 1, b.lockHolders(t))
+	require.Equal(t, 1, strings.Count(b.logs.String(), "activation failed"), "repeated failures logged once")
+	require.Equal(t, 1, strings.Count(b.logs.String(), `"msg":"projection: lock acquired"`))
 }
 
 // syncBuffer is a bytes.Buffer safe for concurrent log writes.
