@@ -1,7 +1,6 @@
 package tests
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -230,10 +229,9 @@ func sendBatches(t *testing.T, apiAddrs []string, ids []uuid.UUID, sent *atomic.
 	}
 }
 
-// postBatch sends one batch and retries while the API returns 503, which it
-// does when Redis does not accept the command in time.
+// postBatch sends ids as one batch from sender.
 func postBatch(addr string, ids []uuid.UUID, sender int) error {
-	var body bytes.Buffer
+	var body strings.Builder
 	body.WriteByte('[')
 	for i, id := range ids {
 		if i > 0 {
@@ -244,9 +242,16 @@ func postBatch(addr string, ids []uuid.UUID, sender int) error {
 	}
 	body.WriteByte(']')
 
+	return postBatchBody(addr, body.String())
+}
+
+// postBatchBody sends body to the batch endpoint of the API at addr and
+// retries while the API returns 503, which it does when Redis does not
+// accept the command in time.
+func postBatchBody(addr, body string) error {
 	for attempt := 0; ; attempt++ {
 		response, err := http.Post("http://"+addr+"/api/v1/events/batch", "application/json",
-			bytes.NewReader(body.Bytes()))
+			strings.NewReader(body))
 		if err != nil {
 			return fmt.Errorf("error posting batch to %s: %w", addr, err)
 		}
