@@ -28,6 +28,10 @@ verify: generate ## fail when generated code is stale
 	@git diff --exit-code -- internal/oas || (echo "internal/oas is stale: run make generate and commit" && exit 1)
 	@test -z "$$(git status --porcelain -- internal/oas)" || (git status --porcelain -- internal/oas; echo "internal/oas has uncommitted files: run make generate and commit"; exit 1)
 
+.PHONY: verify/compose
+verify/compose: ## validate docker-compose.yml with the values of .env.example
+	docker-compose -f docker-compose.yml --env-file .env.example config --quiet
+
 .PHONY: services/start
 services/start: ## start PostgreSQL and Redis for development, data under .run/
 	RUN_DIR=$(RUN_DIR) PGPORT=$(PGPORT) REDIS_PORT=$(REDIS_PORT) scripts/services.sh start

@@ -32,6 +32,7 @@ Configuration comes from environment variables; see README.md.`,
 		newIngestCommand(),
 		newKeysCommand(),
 		newRulesCommand(),
+		newHealthcheckCommand(),
 	)
 
 	return root

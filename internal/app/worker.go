@@ -12,6 +12,7 @@ import (
 
 	"github.com/eventpulse/eventpulse/commands"
 	"github.com/eventpulse/eventpulse/internal/bus"
+	"github.com/eventpulse/eventpulse/internal/eventlog"
 	"github.com/eventpulse/eventpulse/internal/logging"
 	"github.com/eventpulse/eventpulse/internal/projection"
 	"github.com/eventpulse/eventpulse/projections/apikeys"
@@ -100,6 +101,10 @@ func newCommandHandlers(deps *Deps) ([]cqrs.CommandHandler, error) {
 // Run handles commands and projects the log until ctx ends, then lets the
 // handlers in flight finish within the shutdown timeout.
 func (w *Worker) Run(ctx context.Context) error {
+	if err := eventlog.CheckPositions(ctx, w.deps.Pool); err != nil {
+		return err
+	}
+
 	w.deps.Logger.InfoContext(ctx, "worker: starting", slog.String("consumer", w.deps.Config.ConsumerName))
 
 	heartbeatCtx, stopHeartbeat := context.WithCancel(ctx)

@@ -2,6 +2,11 @@
 // log in order, each on its own consumer group, and write their read table
 // with the transaction that moves their offset, so a table advances exactly
 // once per record even when a process is killed mid-batch.
+//
+// Each projector is active in one process at a time: the process that holds
+// the projector's PostgreSQL advisory lock (see LockedSubscriber). Other
+// worker processes wait as standbys and take over within seconds when the
+// holder's connection ends.
 package projection
 
 import (
@@ -33,6 +38,14 @@ type Projector interface {
 	Apply(ctx context.Context, tx pgx.Tx, event events.Event, meta Meta) error
 }
 
+// Activator is implemented by projectors that keep state in memory. Activate
+// runs each time the process becomes the projector's active instance, before
+// the first record is delivered, so the projector can rebuild that state
+// from the database.
+type Activator interface {
+	Activate(ctx context.Context) error
+}
+
 // Meta describes the record an event was read from.
 type Meta struct {
 	// RecordID is the log record's uuid.
@@ -40,7 +53,8 @@ type Meta struct {
 	events.Envelope
 }
 
-// Register adds projector to router as a handler reading the log.
+// Register adds projector to router as a handler reading the log while this
+// process holds the projector's lock.
 func Register(
 	router *message.Router,
 	pool *pgxpool.Pool,
@@ -55,8 +69,22 @@ func Register(
 		return err
 	}
 
+	lockConfig := LockConfig{
+		Name:       projector.Name(),
+		ConnConfig: pool.Config().ConnConfig,
+		Logger:     logger,
+	}
+	if activator, ok := projector.(Activator); ok {
+		lockConfig.OnAcquire = activator.Activate
+	}
+
+	locked, err := NewLockedSubscriber(subscriber, lockConfig)
+	if err != nil {
+		return err
+	}
+
 	handler := &handler{projector: projector, logger: logger.With(slog.String("projector", projector.Name()))}
-	router.AddConsumerHandler(projector.Name(), eventlog.Topic, subscriber, handler.handle)
+	router.AddConsumerHandler(projector.Name(), eventlog.Topic, locked, handler.handle)
 
 	return nil
 }
