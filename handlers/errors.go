@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 
 	"github.com/go-faster/jx"
 	"github.com/ogen-go/ogen/ogenerrors"
 
+	"github.com/eventpulse/eventpulse/internal/deadletter"
 	"github.com/eventpulse/eventpulse/internal/oas"
 )
 
@@ -32,6 +34,15 @@ func newError(ctx context.Context, logger *slog.Logger, err error) *oas.ErrorSta
 	var httpErr *HTTPError
 	if errors.As(err, &httpErr) {
 		return &oas.ErrorStatusCode{StatusCode: httpErr.Status, Response: oas.Error{Error: httpErr.Message}}
+	}
+
+	if deadletter.IsTransient(err) {
+		logger.WarnContext(ctx, "api: dependency unavailable, answering 503", slog.Any("error", err))
+
+		return &oas.ErrorStatusCode{
+			StatusCode: http.StatusServiceUnavailable,
+			Response:   oas.Error{Error: "the database is unavailable, retry later"},
+		}
 	}
 
 	if errors.Is(err, context.Canceled) {
@@ -97,6 +108,29 @@ func writeJSON(w http.ResponseWriter, status int, body jsonEncoder) {
 	w.WriteHeader(status)
 	_, _ = w.Write(e.Bytes())
 }
+
+// RetryAfter adds a Retry-After header to every 503 response that has
+// none, so clients of any endpoint know when to come back.
+func RetryAfter(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(&retryAfterWriter{ResponseWriter: w}, r)
+	})
+}
+
+type retryAfterWriter struct {
+	http.ResponseWriter
+}
+
+func (w *retryAfterWriter) WriteHeader(status int) {
+	if status == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "" {
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds))
+	}
+
+	w.ResponseWriter.WriteHeader(status)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (w *retryAfterWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // NotFound answers unknown routes in the spec's error shape.
 func NotFound(w http.ResponseWriter, r *http.Request) {

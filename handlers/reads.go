@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/go-faster/jx"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -32,6 +33,8 @@ type API struct {
 	pool   *pgxpool.Pool
 	redis  redis.UniversalClient
 	logger *slog.Logger
+	// publisher sends requeued dead letters to their Redis stream.
+	publisher message.Publisher
 	// streamPrefix locates the worker heartbeats that
 	// GET /api/v1/events/health reports as "worker".
 	streamPrefix string
@@ -45,12 +48,14 @@ type APIConfig struct {
 	Redis        redis.UniversalClient
 	Logger       *slog.Logger
 	StreamPrefix string
+	// Publisher sends requeued dead letters to their Redis stream.
+	Publisher message.Publisher
 }
 
 // NewAPI returns the read handlers.
 func NewAPI(config APIConfig) *API {
-	if config.Pool == nil || config.Redis == nil || config.Logger == nil {
-		panic("handlers: NewAPI needs a pool, a Redis client and a logger")
+	if config.Pool == nil || config.Redis == nil || config.Logger == nil || config.Publisher == nil {
+		panic("handlers: NewAPI needs a pool, a Redis client, a logger and a publisher")
 	}
 
 	return &API{
@@ -58,6 +63,7 @@ func NewAPI(config APIConfig) *API {
 		redis:        config.Redis,
 		logger:       config.Logger,
 		streamPrefix: config.StreamPrefix,
+		publisher:    config.Publisher,
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/ThreeDotsLabs/watermill-redisstream/pkg/redisstream"
 	"github.com/ThreeDotsLabs/watermill/components/cqrs"
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
@@ -72,11 +73,20 @@ func sendIngestCommand(commandBus *cqrs.CommandBus) ingest.SendFunc {
 }
 
 func newRouter(deps *Deps, batcher *ingest.Batcher) (http.Handler, error) {
+	publisher, err := redisstream.NewPublisher(redisstream.PublisherConfig{
+		Client:     deps.Redis,
+		Marshaller: redisstream.DefaultMarshallerUnmarshaller{},
+	}, logging.Watermill(deps.Logger))
+	if err != nil {
+		return nil, fmt.Errorf("error creating Redis stream publisher: %w", err)
+	}
+
 	reads := handlers.NewAPI(handlers.APIConfig{
 		Pool:         deps.Pool,
 		Redis:        deps.Redis,
 		Logger:       deps.Logger,
 		StreamPrefix: deps.Config.StreamPrefix,
+		Publisher:    publisher,
 	})
 
 	server, err := oas.NewServer(reads,
@@ -93,6 +103,7 @@ func newRouter(deps *Deps, batcher *ingest.Batcher) (http.Handler, error) {
 	router := chi.NewRouter()
 	router.Use(middleware.Recoverer)
 	router.Use(logRequests(deps.Logger))
+	router.Use(handlers.RetryAfter)
 	router.Post("/api/v1/events", ingestHandlers.PostEvent)
 	router.Post("/api/v1/events/batch", ingestHandlers.PostBatch)
 	router.Handle("/*", server)

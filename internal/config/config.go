@@ -26,6 +26,9 @@ const (
 	MaxBodyBytesDefault     = 8 << 20
 	ShutdownTimeoutDefault  = 15 * time.Second
 	DatabaseMaxConnsDefault = 20
+	ClaimIdleDefault        = 30 * time.Second
+	MaxDeliveriesDefault    = 5
+	TrimIntervalDefault     = time.Minute
 )
 
 // Config is the whole configuration of one process.
@@ -64,6 +67,18 @@ type Config struct {
 	// the wait for in-flight requests and handlers on SIGINT or SIGTERM.
 	// Default: ShutdownTimeoutDefault.
 	ShutdownTimeout time.Duration
+	// ClaimIdle (EVENTPULSE_CLAIM_IDLE, a Go duration) is how long a command
+	// stays pending with a stopped worker before a live one claims it.
+	// Default: ClaimIdleDefault.
+	ClaimIdle time.Duration
+	// MaxDeliveries (EVENTPULSE_MAX_DELIVERIES) is how often a command may be
+	// delivered without being acknowledged before it goes to the dead-letter
+	// store. Default: MaxDeliveriesDefault.
+	MaxDeliveries int
+	// TrimInterval (EVENTPULSE_TRIM_INTERVAL, a Go duration) is how often the
+	// worker deletes the commands every consumer group has finished.
+	// Default: TrimIntervalDefault.
+	TrimInterval time.Duration
 }
 
 // FromEnv reads the configuration from the environment and validates it.
@@ -82,6 +97,9 @@ func FromEnv() (Config, error) {
 		IngestMaxBatch:   envInt("EVENTPULSE_INGEST_MAX_BATCH", &errs),
 		MaxBodyBytes:     int64(envInt("EVENTPULSE_MAX_BODY_BYTES", &errs)),
 		ShutdownTimeout:  envDuration("EVENTPULSE_SHUTDOWN_TIMEOUT", &errs),
+		ClaimIdle:        envDuration("EVENTPULSE_CLAIM_IDLE", &errs),
+		MaxDeliveries:    envInt("EVENTPULSE_MAX_DELIVERIES", &errs),
+		TrimInterval:     envDuration("EVENTPULSE_TRIM_INTERVAL", &errs),
 	}
 
 	c = c.WithDefaults()
@@ -103,6 +121,9 @@ func (c Config) WithDefaults() Config {
 	c.IngestMaxBatch = cmp.Or(c.IngestMaxBatch, IngestMaxBatchDefault)
 	c.MaxBodyBytes = cmp.Or(c.MaxBodyBytes, MaxBodyBytesDefault)
 	c.ShutdownTimeout = cmp.Or(c.ShutdownTimeout, ShutdownTimeoutDefault)
+	c.ClaimIdle = cmp.Or(c.ClaimIdle, ClaimIdleDefault)
+	c.MaxDeliveries = cmp.Or(c.MaxDeliveries, MaxDeliveriesDefault)
+	c.TrimInterval = cmp.Or(c.TrimInterval, TrimIntervalDefault)
 
 	return c
 }
@@ -129,6 +150,10 @@ func (c Config) Validate() error {
 
 	if c.DatabaseMaxConns < 4 {
 		errs = append(errs, fmt.Errorf("invalid EVENTPULSE_DATABASE_MAX_CONNS %d: must be at least 4", c.DatabaseMaxConns))
+	}
+
+	if c.MaxDeliveries < 1 {
+		errs = append(errs, fmt.Errorf("invalid EVENTPULSE_MAX_DELIVERIES %d: must be at least 1", c.MaxDeliveries))
 	}
 
 	return errors.Join(errs...)

@@ -16,3 +16,7 @@ type IngestEventRes interface {
 type ReadyzRes interface {
 	readyzRes()
 }
+
+type RequeueDeadLetterRes interface {
+	requeueDeadLetterRes()
+}

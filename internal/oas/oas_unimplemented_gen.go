@@ -60,6 +60,18 @@ func (UnimplementedHandler) IngestEventBatch(ctx context.Context, req []EventInp
 	return r, ht.ErrNotImplemented
 }
 
+// ListDeadLetters implements listDeadLetters operation.
+//
+// A command lands here when its handler failed after its retries for a reason other than an
+// unavailable dependency, when it is not a readable command of its stream, or when it was delivered
+// `EVENTPULSE_MAX_DELIVERIES` times without being acknowledged. A log record lands here when a
+// projector could not apply it; the projector skips it and goes on.
+//
+// GET /api/v1/dead-letters
+func (UnimplementedHandler) ListDeadLetters(ctx context.Context, params ListDeadLettersParams) (r *DeadLetterList, _ error) {
+	return r, ht.ErrNotImplemented
+}
+
 // ListEvents implements listEvents operation.
 //
 // List stored events, newest event time first.
@@ -75,6 +87,18 @@ func (UnimplementedHandler) ListEvents(ctx context.Context, params ListEventsPar
 //
 // GET /readyz
 func (UnimplementedHandler) Readyz(ctx context.Context) (r ReadyzRes, _ error) {
+	return r, ht.ErrNotImplemented
+}
+
+// RequeueDeadLetter implements requeueDeadLetter operation.
+//
+// Publishes the original payload and metadata to the stream the command came from and marks the letter
+// requeued. Command handlers are idempotent, so a requeued command that was partly handled appends
+// nothing twice. Log records cannot be requeued (409): they stay in the log, and rebuilding the
+// projection applies them again.
+//
+// POST /api/v1/dead-letters/{id}/requeue
+func (UnimplementedHandler) RequeueDeadLetter(ctx context.Context, params RequeueDeadLetterParams) (r RequeueDeadLetterRes, _ error) {
 	return r, ht.ErrNotImplemented
 }
 
