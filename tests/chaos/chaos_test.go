@@ -91,7 +91,7 @@ func TestWorkerKilledDuringIngest(t *testing.T) {
 	waitFor(t, 60*time.Second, "a fifth of the events stored", func() bool {
 		return inst.count("SELECT count(*) FROM events") >= batches*batchSize/5
 	})
-	worker.stop(syscall.SIGKILL)
+	pendingAtKill := inst.killHolding(worker, "worker-1")
 	stoppedAt := inst.count("SELECT count(*) FROM events")
 
 	inst.start("worker-2", "worker")
@@ -99,7 +99,7 @@ func TestWorkerKilledDuringIngest(t *testing.T) {
 	require.Equal(t, map[int]int{http.StatusAccepted: batches}, traffic.statuses, "the API stays up")
 
 	inst.waitForEvents(batches*batchSize, 2*time.Minute)
-	t.Logf("worker killed at %d events stored; %s", stoppedAt, traffic)
+	t.Logf("worker killed at %d events stored with %d commands pending; %s", stoppedAt, pendingAtKill, traffic)
 
 	require.Equal(t, outcome{events: batches * batchSize, distinctEvents: batches * batchSize}, inst.outcome())
 	inst.storedOnce(traffic.acceptedIDs())
@@ -221,8 +221,8 @@ func TestTwoWorkersOneKilled(t *testing.T) {
 		return inst.joined("worker-a") && inst.joined("worker-b") &&
 			inst.count("SELECT count(*) FROM events") >= batches*batchSize/5
 	})
-	victim.stop(syscall.SIGKILL)
-	pendingAtKill := inst.pending("worker-a")
+	pendingAtKill := inst.killHolding(victim, "worker-a")
+	require.Positive(t, pendingAtKill, "worker-a was killed while handling a command")
 	<-sent
 
 	inst.waitForEvents(batches*batchSize, 2*time.Minute)
@@ -231,6 +231,31 @@ func TestTwoWorkersOneKilled(t *testing.T) {
 	require.Equal(t, outcome{events: batches * batchSize, distinctEvents: batches * batchSize}, inst.outcome())
 	inst.storedOnce(traffic.acceptedIDs())
 	require.Zero(t, inst.pending("worker-a"), "worker-b finished the commands worker-a left pending")
+}
+
+// killHolding kills p with SIGKILL while it holds a command it has not
+// acknowledged, if it can catch it so within a few seconds, and returns how
+// many it held. It freezes p with SIGSTOP to look at its pending commands,
+// and lets it go on when it holds none.
+func (inst *installation) killHolding(p *process, consumer string) int64 {
+	inst.t.Helper()
+
+	var held int64
+	for range 500 {
+		require.NoError(inst.t, p.cmd.Process.Signal(syscall.SIGSTOP))
+
+		held = inst.pending(consumer)
+		if held > 0 {
+			break
+		}
+
+		require.NoError(inst.t, p.cmd.Process.Signal(syscall.SIGCONT))
+		time.Sleep(5 * time.Millisecond)
+	}
+
+	p.stop(syscall.SIGKILL)
+
+	return held
 }
 
 // joined reports whether consumer has read from the ingest stream's group.
