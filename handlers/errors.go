@@ -37,7 +37,7 @@ func newError(ctx context.Context, logger *slog.Logger, err error) *oas.ErrorSta
 	}
 
 	if deadletter.IsTransient(err) {
-		logger.WarnContext(ctx, "api: dependency unavailable, answering 503", slog.Any("error", err))
+		logger.WarnContext(ctx, "api: dependency unavailable, responding 503", slog.Any("error", err))
 
 		return &oas.ErrorStatusCode{
 			StatusCode: http.StatusServiceUnavailable,
@@ -65,6 +65,7 @@ var paramMessages = map[string]string{
 	"from":     "from must be a valid ISO-8601 timestamp",
 	"to":       "to must be a valid ISO-8601 timestamp",
 	"event_id": "event_id must be a valid UUID",
+	"id":       "id must be an integer",
 }
 
 // ErrorHandler writes the errors that ogen raises before a handler runs,

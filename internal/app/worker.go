@@ -103,11 +103,12 @@ func (w *Worker) Run(ctx context.Context) error {
 	return nil
 }
 
-// addFailureHandling adds, outermost first: the poison queue, which stores
-// a message whose handling failed for good in the dead-letter store and
-// acknowledges it; the check that a command is a readable message of its
-// stream; and retries with exponential backoff. A message that failed only
-// because PostgreSQL or Redis is down is not stored but delivered again.
+// addFailureHandling adds three middlewares, outermost first. The poison
+// queue stores a message whose handling failed for good in the dead-letter
+// store and acknowledges it. RejectInvalid fails a command that is not a
+// readable message of its stream. Retry retries with exponential backoff.
+// A message that failed only because PostgreSQL or Redis is down is not
+// stored but delivered again.
 func addFailureHandling(router *message.Router, deps *Deps) error {
 	poison, err := middleware.PoisonQueueWithFilter(deadletter.NewPublisher(deps.Pool), deadletter.Topic, deadletter.ShouldBury)
 	if err != nil {

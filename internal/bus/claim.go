@@ -13,7 +13,7 @@ import (
 	"github.com/eventpulse/eventpulse/internal/deadletter"
 )
 
-// heartbeatStale is how old a consumer's last heartbeat may be before its
+// heartbeatStale is the age of a consumer's last heartbeat after which its
 // pending commands are taken over.
 const heartbeatStale = 3 * HeartbeatInterval
 

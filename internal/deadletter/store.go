@@ -35,7 +35,7 @@ type Letter struct {
 	RequeuedAt *time.Time
 }
 
-// DB is what the store writes with: a pool, a connection or a transaction.
+// DB is the pool, connection or transaction that the store queries.
 type DB interface {
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)

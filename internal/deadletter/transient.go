@@ -74,7 +74,8 @@ func RetryLater(err error) error {
 }
 
 // ShouldBury reports whether the poison queue stores a message that failed
-// with err as a dead letter, rather than having it delivered again.
+// with err as a dead letter, rather than having it delivered again. A
+// handler cancelled by a shutdown is not buried either.
 func ShouldBury(err error) bool {
-	return !IsTransient(err) && !errors.Is(err, ErrRetryLater)
+	return !IsTransient(err) && !errors.Is(err, ErrRetryLater) && !errors.Is(err, context.Canceled)
 }

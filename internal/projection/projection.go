@@ -72,9 +72,9 @@ type handler struct {
 // starts clean and the records before it in the batch still commit.
 //
 // A record that cannot be applied for a reason other than an unavailable
-// dependency is skipped: it is stored as a dead letter in the transaction
-// that moves the offset, and logged as an Error, so the records behind it
-// still reach the projection and /readyz counts the skipped one. A record
+// dependency is skipped. It is stored as a dead letter in the transaction
+// that moves the offset and logged as an Error. The records behind it still
+// reach the projection, and /readyz counts the skipped one. A record
 // of an event or version this build does not know is retried instead,
 // because a newer build can apply it.
 func (h *handler) handle(msg *message.Message) error {

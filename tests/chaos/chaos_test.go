@@ -22,8 +22,8 @@ type outcome struct {
 	events         int
 	distinctEvents int
 	// TODO: add the anomalies (rule, group key, time) once the detector
-	// writes them, so a crash that duplicates or loses an anomaly fails the
-	// SIGKILL test; until then only the events table is compared.
+	// writes them. Until then a crash that duplicates or loses an anomaly
+	// passes the SIGKILL test, because only the events table is compared.
 }
 
 func (inst *installation) outcome() outcome {
@@ -169,7 +169,7 @@ func TestRedisAndPostgresRestartDuringIngest(t *testing.T) {
 	require.Zero(t, inst.count("SELECT count(*) FROM dead_letters"), "an outage sends nothing to the dead-letter store")
 }
 
-// checkUnavailable asserts that path answers 503 with Retry-After and,
+// checkUnavailable asserts that path responds 503 with Retry-After and,
 // unless field is "", a body naming field.
 func (inst *installation) checkUnavailable(path, field string) {
 	inst.t.Helper()
@@ -240,12 +240,12 @@ func TestTwoWorkersOneKilled(t *testing.T) {
 func (inst *installation) killHolding(p *process, consumer string) int64 {
 	inst.t.Helper()
 
-	var held int64
+	var caught int64
 	for range 500 {
 		require.NoError(inst.t, p.cmd.Process.Signal(syscall.SIGSTOP))
 
-		held = inst.pending(consumer)
-		if held > 0 {
+		caught = inst.pending(consumer)
+		if caught > 0 {
 			break
 		}
 
@@ -255,7 +255,7 @@ func (inst *installation) killHolding(p *process, consumer string) int64 {
 
 	p.stop(syscall.SIGKILL)
 
-	return held
+	return caught
 }
 
 // joined reports whether consumer has read from the ingest stream's group.

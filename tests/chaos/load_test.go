@@ -21,7 +21,7 @@ type load struct {
 	mu       sync.Mutex
 	accepted []uuid.UUID
 	statuses map[int]int
-	// retryAfterMissing counts 503 answers without Retry-After.
+	// retryAfterMissing counts 503 responses without Retry-After.
 	retryAfterMissing int
 }
 
@@ -35,7 +35,7 @@ func newLoad(url string, batchSize int) *load {
 }
 
 // sendBatch posts one batch of fresh events and returns the status, 0 when
-// the request failed before an answer.
+// the request failed before a response.
 func (l *load) sendBatch(source string) int {
 	ids := make([]uuid.UUID, l.batchSize)
 	items := make([]map[string]any, l.batchSize)
@@ -101,13 +101,6 @@ func (l *load) sendBatches(batches, workers int, source string) {
 		}()
 	}
 	wg.Wait()
-}
-
-func (l *load) acceptedCount() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-
-	return len(l.accepted)
 }
 
 func (l *load) acceptedIDs() []uuid.UUID {
