@@ -197,6 +197,24 @@ func TestPendingCommandOfDeadConsumer(t *testing.T) {
 	require.Empty(t, pending, "both commands acknowledged: %s and %s", claimedID, buriedID)
 }
 
+func TestPendingCommandOfSameNamedConsumer(t *testing.T) {
+	t.Parallel()
+
+	a := testapp.Start(t, testapp.Options{NoWorker: true, Config: func(c *config.Config) {
+		c.ClaimIdle = 500 * time.Millisecond
+	}})
+
+	require.NoError(t, a.Deps.Redis.XGroupCreateMkStream(background(), ingestStream(a), commands.IngestEventsHandlerName, "0").Err())
+	addAndDeliver(t, a, a.Config.ConsumerName, "restarted", 1)
+	time.Sleep(600 * time.Millisecond)
+
+	a.StartWorker()
+
+	testapp.WaitFor(t, 30*time.Second, "command left by an earlier process of the same name handled", func() bool {
+		return a.Count("SELECT count(*) FROM events WHERE source = 'restarted'") == 1
+	})
+}
+
 // addAndDeliver adds a command and reads it as consumer, which never
 // acknowledges it, with the delivery counter set to deliveries.
 func addAndDeliver(t *testing.T, a *testapp.App, consumer, source string, deliveries int) string {

@@ -118,6 +118,8 @@ func NewCommandProcessor(router *message.Router, config Config) (*cqrs.CommandPr
 			policy := &claimPolicy{
 				client:        config.Client,
 				prefix:        config.StreamPrefix,
+				consumer:      config.Consumer,
+				started:       time.Now(),
 				stream:        CommandStream(config.StreamPrefix, params.CommandName),
 				group:         params.HandlerName,
 				maxDeliveries: config.MaxDeliveries,

@@ -29,6 +29,8 @@ const claimTimeout = 5 * time.Second
 type claimPolicy struct {
 	client        redis.UniversalClient
 	prefix        string
+	consumer      string
+	started       time.Time
 	stream        string
 	group         string
 	maxDeliveries int64
@@ -40,7 +42,7 @@ func (p *claimPolicy) shouldClaim(pending redis.XPendingExt) bool {
 	ctx, cancel := context.WithTimeout(context.Background(), claimTimeout)
 	defer cancel()
 
-	alive, err := p.consumerAlive(ctx, pending.Consumer)
+	alive, err := p.consumerAlive(ctx, pending)
 	if err != nil || alive {
 		return false
 	}
@@ -60,8 +62,15 @@ func (p *claimPolicy) shouldClaim(pending redis.XPendingExt) bool {
 	return false
 }
 
-func (p *claimPolicy) consumerAlive(ctx context.Context, consumer string) (bool, error) {
-	score, err := p.client.ZScore(ctx, WorkersKey(p.prefix), consumer).Result()
+// consumerAlive reports whether the consumer holding pending still runs. A
+// command pending with this consumer's own name since before this process
+// started was left by an earlier process of the same name, which is gone.
+func (p *claimPolicy) consumerAlive(ctx context.Context, pending redis.XPendingExt) (bool, error) {
+	if pending.Consumer == p.consumer {
+		return pending.Idle < time.Since(p.started), nil
+	}
+
+	score, err := p.client.ZScore(ctx, WorkersKey(p.prefix), pending.Consumer).Result()
 	if errors.Is(err, redis.Nil) {
 		return false, nil
 	}

@@ -204,33 +204,33 @@ func TestTwoWorkersOneKilled(t *testing.T) {
 		t.Skip("chaos tests are slow")
 	}
 
-	const batches, batchSize = 60, 500
 	inst := newInstallation(t)
 	inst.startAPI()
 	victim := inst.start("worker-a", "worker")
 	inst.start("worker-b", "worker")
 
-	traffic := newLoad(inst.apiURL, batchSize)
-	sent := make(chan struct{})
-	go func() {
-		defer close(sent)
-		traffic.sendBatches(batches, 4, "pair")
-	}()
+	traffic := newLoad(inst.apiURL, 500)
+	stop := make(chan struct{})
+	sent := traffic.sendUntilClosed(stop, 4, "pair")
 
-	waitFor(t, 60*time.Second, "both workers in the group and a fifth of the events stored", func() bool {
+	waitFor(t, 60*time.Second, "both workers in the group and events stored", func() bool {
 		return inst.joined("worker-a") && inst.joined("worker-b") &&
-			inst.count("SELECT count(*) FROM events") >= batches*batchSize/5
+			inst.count("SELECT count(*) FROM events") >= 5000
 	})
 	pendingAtKill := inst.killHolding(victim, "worker-a")
-	require.Positive(t, pendingAtKill, "worker-a was killed while handling a command")
+	time.Sleep(time.Second)
+	close(stop)
 	<-sent
+	require.Positive(t, pendingAtKill, "worker-a was killed while handling a command")
 
-	inst.waitForEvents(batches*batchSize, 2*time.Minute)
+	accepted := traffic.acceptedIDs()
+	inst.waitForEvents(len(accepted), 2*time.Minute)
 	t.Logf("worker-a killed with %d commands pending; %s", pendingAtKill, traffic)
 
-	require.Equal(t, outcome{events: batches * batchSize, distinctEvents: batches * batchSize}, inst.outcome())
-	inst.storedOnce(traffic.acceptedIDs())
+	require.Equal(t, outcome{events: len(accepted), distinctEvents: len(accepted)}, inst.outcome())
+	inst.storedOnce(accepted)
 	require.Zero(t, inst.pending("worker-a"), "worker-b finished the commands worker-a left pending")
+	require.Equal(t, map[int]int{http.StatusAccepted: len(accepted) / 500}, traffic.statuses, "the API stays up")
 }
 
 // killHolding kills p with SIGKILL while it holds a command it has not
@@ -241,7 +241,7 @@ func (inst *installation) killHolding(p *process, consumer string) int64 {
 	inst.t.Helper()
 
 	var caught int64
-	for range 500 {
+	for range 2000 {
 		require.NoError(inst.t, p.cmd.Process.Signal(syscall.SIGSTOP))
 
 		caught = inst.pending(consumer)

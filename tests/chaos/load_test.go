@@ -103,6 +103,35 @@ func (l *load) sendBatches(batches, workers int, source string) {
 	wg.Wait()
 }
 
+// sendUntilClosed sends batches from workers goroutines until stop is
+// closed, then closes the returned channel.
+func (l *load) sendUntilClosed(stop <-chan struct{}, workers int, source string) <-chan struct{} {
+	done := make(chan struct{})
+
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+					l.sendBatch(source)
+				}
+			}
+		}()
+	}
+
+	go func() {
+		wg.Wait()
+		close(done)
+	}()
+
+	return done
+}
+
 func (l *load) acceptedIDs() []uuid.UUID {
 	l.mu.Lock()
 	defer l.mu.Unlock()
