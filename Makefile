@@ -63,6 +63,10 @@ stop: services/stop ## stop what make run started
 test: ## run every test against a throwaway PostgreSQL and Redis
 	$(GO) test -race -count=1 -timeout 30m ./...
 
+.PHONY: test/chaos
+test/chaos: ## run only the chaos tests: killed workers, Redis and PostgreSQL restarts
+	$(GO) test -count=1 -timeout 15m -v -run . ./tests/chaos/
+
 .PHONY: test/short
 test/short: ## run the quick tests only
 	$(GO) test -short -count=1 ./...

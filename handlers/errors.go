@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 
 	"github.com/go-faster/jx"
 	"github.com/ogen-go/ogen/ogenerrors"
 	"github.com/ogen-go/ogen/validate"
 
 	"github.com/eventpulse/eventpulse/events"
+	"github.com/eventpulse/eventpulse/internal/deadletter"
 	"github.com/eventpulse/eventpulse/internal/oas"
 )
 
@@ -34,6 +36,15 @@ func newError(ctx context.Context, logger *slog.Logger, err error) *oas.ErrorSta
 	var httpErr *HTTPError
 	if errors.As(err, &httpErr) {
 		return &oas.ErrorStatusCode{StatusCode: httpErr.Status, Response: oas.Error{Error: httpErr.Message}}
+	}
+
+	if deadletter.IsTransient(err) {
+		logger.WarnContext(ctx, "api: dependency unavailable, responding 503", slog.Any("error", err))
+
+		return &oas.ErrorStatusCode{
+			StatusCode: http.StatusServiceUnavailable,
+			Response:   oas.Error{Error: "the database is unavailable, retry later"},
+		}
 	}
 
 	if errors.Is(err, context.Canceled) {
@@ -59,6 +70,7 @@ var paramMessages = map[string]string{
 	"rule_id":  "rule_id must be a valid UUID",
 	"enabled":  "enabled must be true or false",
 	"severity": "severity must be one of critical, warning, info",
+	"id":       "id must be an integer",
 }
 
 // ErrorHandler writes the errors that ogen raises before a handler runs,
@@ -138,6 +150,29 @@ func writeJSON(w http.ResponseWriter, status int, body jsonEncoder) {
 	w.WriteHeader(status)
 	_, _ = w.Write(e.Bytes())
 }
+
+// RetryAfter adds a Retry-After header to every 503 response that has
+// none, so clients of any endpoint know when to come back.
+func RetryAfter(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(&retryAfterWriter{ResponseWriter: w}, r)
+	})
+}
+
+type retryAfterWriter struct {
+	http.ResponseWriter
+}
+
+func (w *retryAfterWriter) WriteHeader(status int) {
+	if status == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "" {
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds))
+	}
+
+	w.ResponseWriter.WriteHeader(status)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (w *retryAfterWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // NotFound answers unknown routes in the spec's error shape.
 func NotFound(w http.ResponseWriter, r *http.Request) {

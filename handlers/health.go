@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/eventpulse/eventpulse/internal/bus"
+	"github.com/eventpulse/eventpulse/internal/deadletter"
 
 	"github.com/eventpulse/eventpulse/internal/oas"
 )
@@ -71,6 +72,13 @@ func (a *API) Readyz(ctx context.Context) (oas.ReadyzRes, error) {
 	}
 	ready.Projections = append(ready.Projections, lags...)
 
+	if err == nil {
+		if err := a.addDeadLetters(ctx, ready.Projections); err != nil {
+			ready.Status = oas.ReadinessStatusDegraded
+			ready.Postgres = err.Error()
+		}
+	}
+
 	if ready.Status != oas.ReadinessStatusOk {
 		response := oas.ReadyzServiceUnavailable(ready)
 		return &response, nil
@@ -104,4 +112,19 @@ func (a *API) projectionLags(ctx context.Context) ([]oas.ProjectionLag, error) {
 	}
 
 	return lags, nil
+}
+
+// addDeadLetters sets, on each projection, how many log records it skipped
+// and that wait in the dead-letter store.
+func (a *API) addDeadLetters(ctx context.Context, lags []oas.ProjectionLag) error {
+	counts, err := deadletter.CountWaiting(ctx, a.pool)
+	if err != nil {
+		return err
+	}
+
+	for i := range lags {
+		lags[i].DeadLetters = oas.NewOptInt64(counts[lags[i].Name])
+	}
+
+	return nil
 }

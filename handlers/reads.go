@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/go-faster/jx"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -33,6 +34,8 @@ type API struct {
 	pool   *pgxpool.Pool
 	redis  redis.UniversalClient
 	logger *slog.Logger
+	// publisher sends requeued dead letters to their Redis stream.
+	publisher message.Publisher
 	// streamPrefix locates the worker heartbeats that
 	// GET /api/v1/events/health reports as "worker".
 	streamPrefix     string
@@ -53,12 +56,15 @@ type APIConfig struct {
 	// RuleReplyTimeout bounds the wait for a rule command's reply; past it
 	// the request gets 504. Default: RuleReplyTimeoutDefault.
 	RuleReplyTimeout time.Duration
+	// Publisher sends requeued dead letters to their Redis stream.
+	Publisher message.Publisher
 }
 
 // NewAPI returns the read handlers.
 func NewAPI(config APIConfig) *API {
-	if config.Pool == nil || config.Redis == nil || config.Logger == nil || config.RuleCommands == nil {
-		panic("handlers: NewAPI needs a pool, a Redis client, a logger and a rule command sender")
+	if config.Pool == nil || config.Redis == nil || config.Logger == nil ||
+		config.RuleCommands == nil || config.Publisher == nil {
+		panic("handlers: NewAPI needs a pool, a Redis client, a logger, a rule command sender and a publisher")
 	}
 
 	return &API{
@@ -68,6 +74,7 @@ func NewAPI(config APIConfig) *API {
 		streamPrefix:     config.StreamPrefix,
 		ruleCommands:     config.RuleCommands,
 		ruleReplyTimeout: cmp.Or(config.RuleReplyTimeout, RuleReplyTimeoutDefault),
+		publisher:        config.Publisher,
 	}
 }
 

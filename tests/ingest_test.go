@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
+	"github.com/eventpulse/eventpulse/internal/ingest"
 	"github.com/eventpulse/eventpulse/internal/oas"
 	"github.com/eventpulse/eventpulse/internal/testapp"
 )
@@ -127,82 +128,148 @@ func TestIngestDuplicateIDsStoreOnce(t *testing.T) {
 		"only commands with new events append a record")
 }
 
-func TestIngestValidation(t *testing.T) {
-	t.Parallel()
-
-	a := testapp.Start(t, testapp.Options{})
-	long := strings.Repeat("x", 256)
-
-	cases := []struct {
-		name string
-		path string
-		body string
-		// field is the expected path of the first issue, "" for the body.
-		field []any
-	}{
-		{"missing event_type", "/api/v1/events", `{"source":"s"}`, []any{"event_type"}},
-		{"empty event_type", "/api/v1/events", `{"event_type":"","source":"s"}`, []any{"event_type"}},
-		{"event_type too long", "/api/v1/events", `{"event_type":"` + long + `","source":"s"}`, []any{"event_type"}},
-		{"control character in source", "/api/v1/events", `{"event_type":"e","source":"a\u0007b"}`, []any{"source"}},
-		{"event_type not a string", "/api/v1/events", `{"event_type":5,"source":"s"}`, []any{"event_type"}},
-		{"NUL in payload string", "/api/v1/events", `{"event_type":"e","source":"s","payload":{"k":"a\u0000b"}}`, []any{"payload", "k"}},
-		{"NUL in metadata key", "/api/v1/events", `{"event_type":"e","source":"s","metadata":{"a\u0000":1}}`, []any{"metadata", "a\x00"}},
-		{"payload not an object", "/api/v1/events", `{"event_type":"e","source":"s","payload":[1]}`, []any{"payload"}},
-		{"invalid event_id", "/api/v1/events", `{"event_id":"nope","event_type":"e","source":"s"}`, []any{"event_id"}},
-		{"timestamp not RFC 3339", "/api/v1/events", `{"event_type":"e","source":"s","timestamp":"yesterday"}`, []any{"timestamp"}},
-		{"timestamp year 1", "/api/v1/events", `{"event_type":"e","source":"s","timestamp":"0001-01-01T00:00:00Z"}`, []any{"timestamp"}},
-		{"timestamp year 9999", "/api/v1/events", `{"event_type":"e","source":"s","timestamp":"9999-12-31T23:59:59Z"}`, []any{"timestamp"}},
-		{"number beyond numeric", "/api/v1/events", `{"event_type":"e","source":"s","payload":{"n":1e200000}}`, []any{"payload", "n"}},
-		{"malformed JSON", "/api/v1/events", `{"event_type":`, []any{}},
-		{"body not an object", "/api/v1/events", `[]`, []any{}},
-		{"empty batch", "/api/v1/events/batch", `[]`, []any{}},
-		{"batch not an array", "/api/v1/events/batch", `{"event_type":"e","source":"s"}`, []any{}},
-		{"one bad item in batch", "/api/v1/events/batch", `[{"event_type":"e","source":"s"},{"event_type":"e"}]`, []any{1, "source"}},
-		{"duplicate id in batch", "/api/v1/events/batch",
-			`[{"event_id":"7d444840-9dc0-11d1-b245-5ffdce74fad2","event_type":"e","source":"s"},` +
-				`{"event_id":"7d444840-9dc0-11d1-b245-5ffdce74fad2","event_type":"e","source":"s"}]`, []any{1, "event_id"}},
-	}
-
-	for _, tc := range cases {
-		status, _, body := postJSON(t, a, tc.path, tc.body)
-		require.Equal(t, http.StatusBadRequest, status, "%s: body %s", tc.name, body)
-
-		var response oas.ValidationError
-		require.NoError(t, response.UnmarshalJSON(body), "%s: body %s", tc.name, body)
-		require.Equal(t, "Validation failed", response.Error, tc.name)
-		require.NotEmpty(t, response.Issues, tc.name)
-		require.Equal(t, tc.field, pathOf(response.Issues[0]), "%s: %s", tc.name, body)
-		require.NotEmpty(t, response.Issues[0].Message, tc.name)
-	}
-
-	time.Sleep(200 * time.Millisecond)
-	require.Equal(t, 0, a.Count("SELECT count(*) FROM event_claims"), "nothing accepted")
+// badInput is a request that ingestion must reject without storing it.
+type badInput struct {
+	name        string
+	path        string
+	contentType string
+	body        []byte
+	status      int
+	// field is the path of the first issue of a validation failure, with
+	// []any{} for the body itself; nil for a response without issues.
+	field []any
+	// message is a part of the first issue's message, or of the error.
+	message string
 }
 
-func TestIngestRejectsBodyLimitsAndMediaType(t *testing.T) {
-	t.Parallel()
+func badInputs(maxBodyBytes int64) []badInput {
+	const single, batch = "/api/v1/events", "/api/v1/events/batch"
+	long := strings.Repeat("x", 256)
+	deep := strings.Repeat(`{"a":`, ingest.MaxDepth+1) + "1" + strings.Repeat("}", ingest.MaxDepth+1)
+	deepArray := strings.Repeat("[", ingest.MaxDepth) + "1" + strings.Repeat("]", ingest.MaxDepth)
+	id := "7d444840-9dc0-11d1-b245-5ffdce74fad2"
+	event := func(fields string) []byte {
+		return []byte(`{"event_type":"e","source":"s"` + fields + `}`)
+	}
+	invalid := func(name, path, body string, field []any, message string) badInput {
+		return badInput{name, path, "application/json", []byte(body), http.StatusBadRequest, field, message}
+	}
 
-	a := testapp.Start(t, testapp.Options{})
-
-	status, _, body := post(t, a, "/api/v1/events", "text/plain", []byte(`{"event_type":"e","source":"s"}`))
-	require.Equal(t, http.StatusUnsupportedMediaType, status, "body: %s", body)
-	require.Contains(t, string(body), "Content-Type")
-
-	huge := `{"event_type":"e","source":"s","payload":{"x":"` + strings.Repeat("a", int(a.Config.MaxBodyBytes)) + `"}}`
-	status, _, body = postJSON(t, a, "/api/v1/events", huge)
-	require.Equal(t, http.StatusRequestEntityTooLarge, status, "body: %.200s", body)
-
-	items := make([]string, 1001)
+	items := make([]string, ingest.MaxBatchEvents+1)
 	for i := range items {
 		items[i] = `{"event_type":"e","source":"s"}`
 	}
-	status, _, body = postJSON(t, a, "/api/v1/events/batch", "["+strings.Join(items, ",")+"]")
-	require.Equal(t, http.StatusBadRequest, status)
-	require.Contains(t, string(body), "at most 1000")
 
-	status, _, body = post(t, a, "/api/v1/events", "application/json", []byte("{\"event_type\":\"\xff\",\"source\":\"s\"}"))
-	require.Equal(t, http.StatusBadRequest, status)
-	require.Contains(t, string(body), "UTF-8")
+	return []badInput{
+		{"body over the limit", single, "application/json",
+			event(`,"payload":{"x":"` + strings.Repeat("a", int(maxBodyBytes)) + `"}`),
+			http.StatusRequestEntityTooLarge, nil, "larger than"},
+		{"wrong content type", single, "text/plain", event(""), http.StatusUnsupportedMediaType, nil, "Content-Type"},
+		{"missing content type", batch, "", []byte("[" + string(event("")) + "]"),
+			http.StatusUnsupportedMediaType, nil, "Content-Type"},
+		invalid("malformed JSON", single, `{"event_type":`, []any{}, "malformed JSON"),
+		invalid("trailing garbage", single, `{"event_type":"e","source":"s"} x`, []any{}, "malformed JSON"),
+		invalid("body not an object", single, `[]`, []any{}, "JSON object"),
+		invalid("nested too deep in payload", single, string(event(`,"payload":`+deep)),
+			append([]any{"payload"}, repeat("a", ingest.MaxDepth)...), "deeper than 32"),
+		invalid("nested too deep in metadata", single, string(event(`,"metadata":{"list":`+deepArray+`}`)),
+			append([]any{"metadata", "list"}, repeat(0, ingest.MaxDepth-1)...), "deeper than 32"),
+		invalid("nested 2000 levels deep", single, string(event(`,"payload":{"a":`+strings.Repeat("[", 2000)+
+			strings.Repeat("]", 2000)+`}`)), append([]any{"payload", "a"}, repeat(0, ingest.MaxDepth-1)...), "deeper than 32"),
+		{"invalid UTF-8 in a name", single, "application/json", []byte("{\"event_type\":\"\xff\",\"source\":\"s\"}"),
+			http.StatusBadRequest, []any{}, "UTF-8"},
+		{"invalid UTF-8 in payload", single, "application/json", event(",\"payload\":{\"k\":\"\xc3\x28\"}"),
+			http.StatusBadRequest, []any{}, "UTF-8"},
+		invalid("NUL in payload string", single, string(event(`,"payload":{"k":"a\u0000b"}`)), []any{"payload", "k"}, "NUL"),
+		invalid("NUL in payload key", single, string(event(`,"payload":{"a\u0000":1}`)), []any{"payload", "a\x00"}, "NUL"),
+		invalid("NUL in metadata key", single, string(event(`,"metadata":{"a\u0000":1}`)), []any{"metadata", "a\x00"}, "NUL"),
+		invalid("NUL in nested array", single, string(event(`,"payload":{"l":[1,"\u0000"]}`)), []any{"payload", "l", 1}, "NUL"),
+		invalid("NUL in event_type", single, `{"event_type":"a\u0000","source":"s"}`, []any{"event_type"}, "NUL"),
+		invalid("NUL in source", single, `{"event_type":"e","source":"\u0000"}`, []any{"source"}, "NUL"),
+		invalid("NUL in timestamp", single, string(event(`,"timestamp":"2024-01-01T00:00:00Z\u0000"`)), []any{"timestamp"}, "NUL"),
+		invalid("integer beyond numeric", single, string(event(`,"payload":{"n":1e200000}`)), []any{"payload", "n"}, "digits before"),
+		invalid("fraction beyond numeric", single, string(event(`,"payload":{"n":1e-20000}`)), []any{"payload", "n"}, "digits after"),
+		invalid("zero with a scale beyond numeric", single, string(event(`,"payload":{"n":0.0e-20000}`)), []any{"payload", "n"}, "digits after"),
+		invalid("lone surrogate escape in payload", single, string(event(`,"payload":{"k":"\ud800"}`)), []any{"payload"}, "surrogate"),
+		invalid("lone low surrogate in metadata key", single, string(event(`,"metadata":{"\udc00":1}`)), []any{"metadata"}, "surrogate"),
+		invalid("exponent beyond numeric", single, string(event(`,"payload":{"n":1e9999999999}`)), []any{"payload", "n"}, "out of the range"),
+		invalid("missing event_type", single, `{"source":"s"}`, []any{"event_type"}, "required"),
+		invalid("missing source", single, `{"event_type":"e"}`, []any{"source"}, "required"),
+		invalid("empty event_type", single, `{"event_type":"","source":"s"}`, []any{"event_type"}, "empty"),
+		invalid("empty source", single, `{"event_type":"e","source":""}`, []any{"source"}, "empty"),
+		invalid("blank source", single, `{"event_type":"e","source":"   "}`, []any{"source"}, "blank"),
+		invalid("event_type too long", single, `{"event_type":"`+long+`","source":"s"}`, []any{"event_type"}, "at most 255"),
+		invalid("source too long", single, `{"event_type":"e","source":"`+long+`"}`, []any{"source"}, "at most 255"),
+		invalid("control character in event_type", single, `{"event_type":"a\nb","source":"s"}`, []any{"event_type"}, "control"),
+		invalid("control character in source", single, `{"event_type":"e","source":"a\u0007b"}`, []any{"source"}, "control"),
+		invalid("DEL in source", single, `{"event_type":"e","source":"a\u007fb"}`, []any{"source"}, "control"),
+		invalid("event_type not a string", single, `{"event_type":5,"source":"s"}`, []any{"event_type"}, "string"),
+		invalid("payload an array", single, string(event(`,"payload":[1]`)), []any{"payload"}, "JSON object"),
+		invalid("payload a string", single, string(event(`,"payload":"{}"`)), []any{"payload"}, "JSON object"),
+		invalid("payload null", single, string(event(`,"payload":null`)), []any{"payload"}, "JSON object"),
+		invalid("metadata a number", single, string(event(`,"metadata":3`)), []any{"metadata"}, "JSON object"),
+		invalid("event_id not a UUID", single, string(event(`,"event_id":"nope"`)), []any{"event_id"}, "UUID"),
+		invalid("event_id without dashes", single, string(event(`,"event_id":"7d4448409dc011d1b2455ffdce74fad2"`)), []any{"event_id"}, "UUID"),
+		invalid("event_id in braces", single, string(event(`,"event_id":"{`+id+`}"`)), []any{"event_id"}, "UUID"),
+		invalid("event_id nil UUID", single, string(event(`,"event_id":"00000000-0000-0000-0000-000000000000"`)), []any{"event_id"}, "nil UUID"),
+		invalid("event_id a number", single, string(event(`,"event_id":1`)), []any{"event_id"}, "string"),
+		invalid("timestamp not RFC 3339", single, string(event(`,"timestamp":"yesterday"`)), []any{"timestamp"}, "RFC 3339"),
+		invalid("timestamp without zone", single, string(event(`,"timestamp":"2024-05-01T12:00:00"`)), []any{"timestamp"}, "RFC 3339"),
+		invalid("timestamp date only", single, string(event(`,"timestamp":"2024-05-01"`)), []any{"timestamp"}, "RFC 3339"),
+		invalid("timestamp as Unix seconds", single, string(event(`,"timestamp":1714564800`)), []any{"timestamp"}, "string"),
+		invalid("timestamp year 1", single, string(event(`,"timestamp":"0001-01-01T00:00:00Z"`)), []any{"timestamp"}, "between"),
+		invalid("timestamp year 9999", single, string(event(`,"timestamp":"9999-12-31T23:59:59Z"`)), []any{"timestamp"}, "between"),
+		invalid("empty batch", batch, `[]`, []any{}, "at least 1"),
+		invalid("batch not an array", batch, string(event("")), []any{}, "JSON array"),
+		invalid("batch over the count limit", batch, "["+strings.Join(items, ",")+"]", []any{}, "at most 1000"),
+		invalid("batch item not an object", batch, `[{"event_type":"e","source":"s"},7]`, []any{1}, "JSON object"),
+		invalid("one bad item in batch", batch, `[{"event_type":"e","source":"s"},{"event_type":"e"}]`, []any{1, "source"}, "required"),
+		invalid("bad field deep in a batch item", batch, `[{"event_type":"e","source":"s"},{"event_type":"e","source":"s","payload":{"k":["\u0000"]}}]`,
+			[]any{1, "payload", "k", 0}, "NUL"),
+		invalid("duplicate id in batch", batch,
+			`[{"event_id":"`+id+`","event_type":"e","source":"s"},{"event_id":"`+id+`","event_type":"e","source":"s"}]`,
+			[]any{1, "event_id"}, "item 0"),
+	}
+}
+
+func repeat(element any, n int) []any {
+	out := make([]any, n)
+	for i := range out {
+		out[i] = element
+	}
+
+	return out
+}
+
+func TestIngestRejectsBadInput(t *testing.T) {
+	t.Parallel()
+
+	a := testapp.Start(t, testapp.Options{})
+
+	for _, tc := range badInputs(a.Config.MaxBodyBytes) {
+		status, _, body := post(t, a, tc.path, tc.contentType, tc.body)
+		require.Equal(t, tc.status, status, "%s: body %.300s", tc.name, body)
+
+		if tc.field == nil {
+			var response oas.Error
+			require.NoError(t, response.UnmarshalJSON(body), "%s: body %.300s", tc.name, body)
+			require.Contains(t, response.Error, tc.message, tc.name)
+			continue
+		}
+
+		var response oas.ValidationError
+		require.NoError(t, response.UnmarshalJSON(body), "%s: body %.300s", tc.name, body)
+		require.Equal(t, "Validation failed", response.Error, tc.name)
+		require.NotEmpty(t, response.Issues, tc.name)
+		require.Equal(t, tc.field, pathOf(response.Issues[0]), "%s: %.300s", tc.name, body)
+		require.Contains(t, response.Issues[0].Message, tc.message, "%s: %.300s", tc.name, body)
+	}
+
+	status, _, body := postJSON(t, a, "/api/v1/events", `{"event_type":"info","source":"marker"}`)
+	require.Equal(t, http.StatusAccepted, status, "body: %s", body)
+	waitForEvents(t, a, 1)
+	require.Equal(t, 1, a.Count("SELECT count(*) FROM event_claims"), "only the marker was accepted")
+	require.Equal(t, 1, a.Count("SELECT count(*) FROM event_log"))
 }
 
 func TestListEventsParameters(t *testing.T) {

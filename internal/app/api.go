@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/ThreeDotsLabs/watermill-redisstream/pkg/redisstream"
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 
@@ -75,6 +76,14 @@ func newRouter(
 	authenticator *auth.Authenticator,
 	rules handlers.RuleCommandSender,
 ) (http.Handler, error) {
+	publisher, err := redisstream.NewPublisher(redisstream.PublisherConfig{
+		Client:     deps.Redis,
+		Marshaller: redisstream.DefaultMarshallerUnmarshaller{},
+	}, logging.Watermill(deps.Logger))
+	if err != nil {
+		return nil, fmt.Errorf("error creating Redis stream publisher: %w", err)
+	}
+
 	reads := handlers.NewAPI(handlers.APIConfig{
 		Pool:             deps.Pool,
 		Redis:            deps.Redis,
@@ -82,6 +91,7 @@ func newRouter(
 		StreamPrefix:     deps.Config.StreamPrefix,
 		RuleCommands:     rules,
 		RuleReplyTimeout: deps.Config.RuleReplyTimeout,
+		Publisher:        publisher,
 	})
 
 	guard := handlers.NewGuard(authenticator, deps.Logger)
@@ -104,6 +114,7 @@ func newRouter(
 	router.Use(middleware.Recoverer)
 	router.Use(handlers.Correlate)
 	router.Use(observeRequests(deps.Logger, deps.Metrics, server))
+	router.Use(handlers.RetryAfter)
 	router.Use(handlers.CORS(deps.Config.CORSOrigins))
 	router.With(guard.Require(auth.ScopeIngest)).Post("/api/v1/events", ingestHandlers.PostEvent)
 	router.With(guard.Require(auth.ScopeIngest)).Post("/api/v1/events/batch", ingestHandlers.PostBatch)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/eventpulse/eventpulse/commands"
 	"github.com/eventpulse/eventpulse/internal/bus"
+	"github.com/eventpulse/eventpulse/internal/deadletter"
 	"github.com/eventpulse/eventpulse/internal/eventlog"
 	"github.com/eventpulse/eventpulse/internal/logging"
 	"github.com/eventpulse/eventpulse/internal/projection"
@@ -35,20 +36,20 @@ func NewWorker(deps *Deps) (*Worker, error) {
 		return nil, fmt.Errorf("error creating worker router: %w", err)
 	}
 
-	router.AddMiddleware(middleware.Retry{
-		MaxRetries:      5,
-		InitialInterval: 100 * time.Millisecond,
-		MaxInterval:     5 * time.Second,
-		Multiplier:      2,
-		Logger:          watermillLogger,
-	}.Middleware)
+	if err := addFailureHandling(router, deps); err != nil {
+		return nil, err
+	}
 
 	processor, err := bus.NewCommandProcessor(router, bus.Config{
-		Client:       deps.Redis,
-		StreamPrefix: deps.Config.StreamPrefix,
-		Consumer:     deps.Config.ConsumerName,
-		Logger:       watermillLogger,
-		Metrics:      deps.Metrics,
+		Client:        deps.Redis,
+		StreamPrefix:  deps.Config.StreamPrefix,
+		Consumer:      deps.Config.ConsumerName,
+		ClaimIdle:     deps.Config.ClaimIdle,
+		MaxDeliveries: int64(deps.Config.MaxDeliveries),
+		DeadLetter:    storeDeadLetter(deps),
+		Logger:        watermillLogger,
+		SlogLogger:    deps.Logger,
+		Metrics:       deps.Metrics,
 	})
 	if err != nil {
 		return nil, err
@@ -118,6 +119,18 @@ func (w *Worker) Run(ctx context.Context) error {
 		<-heartbeatDone
 	}()
 
+	trimmerCtx, stopTrimmer := context.WithCancel(ctx)
+	trimmerDone := make(chan struct{})
+	go func() {
+		defer close(trimmerDone)
+		streams := []string{bus.CommandStream(w.deps.Config.StreamPrefix, commands.IngestEventsHandlerName)}
+		bus.RunTrimmer(trimmerCtx, w.deps.Redis, streams, w.deps.Config.TrimInterval, w.deps.Logger)
+	}()
+	defer func() {
+		stopTrimmer()
+		<-trimmerDone
+	}()
+
 	if err := w.router.Run(ctx); err != nil {
 		return fmt.Errorf("error running worker: %w", err)
 	}
@@ -125,6 +138,40 @@ func (w *Worker) Run(ctx context.Context) error {
 	w.deps.Logger.Info("worker: stopped")
 
 	return nil
+}
+
+// addFailureHandling adds three middlewares, outermost first. The poison
+// queue stores a message whose handling failed for good in the dead-letter
+// store and acknowledges it. RejectInvalid fails a command that is not a
+// readable message of its stream. Retry retries with exponential backoff.
+// A message that failed only because PostgreSQL or Redis is down is not
+// stored but delivered again.
+func addFailureHandling(router *message.Router, deps *Deps) error {
+	poison, err := middleware.PoisonQueueWithFilter(deadletter.NewPublisher(deps.Pool), deadletter.Topic, deadletter.ShouldBury)
+	if err != nil {
+		return fmt.Errorf("error creating poison queue: %w", err)
+	}
+
+	router.AddMiddleware(
+		poison,
+		bus.RejectInvalid(deps.Config.StreamPrefix),
+		middleware.Retry{
+			MaxRetries:      5,
+			InitialInterval: 100 * time.Millisecond,
+			MaxInterval:     5 * time.Second,
+			Multiplier:      2,
+			Logger:          logging.Watermill(deps.Logger),
+		}.Middleware,
+	)
+
+	return nil
+}
+
+func storeDeadLetter(deps *Deps) func(context.Context, deadletter.Letter) error {
+	return func(ctx context.Context, letter deadletter.Letter) error {
+		_, err := deadletter.Insert(ctx, deps.Pool, letter)
+		return err
+	}
 }
 
 // Running is closed once every handler has started.

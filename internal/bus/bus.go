@@ -6,6 +6,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
@@ -14,6 +15,7 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/eventpulse/eventpulse/internal/deadletter"
 	"github.com/eventpulse/eventpulse/internal/logging"
 	"github.com/eventpulse/eventpulse/internal/telemetry"
 )
@@ -24,6 +26,9 @@ const (
 	// ClaimIdleDefault is how long a command may stay pending with a consumer
 	// before another consumer of the group claims it.
 	ClaimIdleDefault = 30 * time.Second
+	// MaxDeliveriesDefault is how often a command may be delivered without
+	// being acknowledged before it goes to the dead-letter store.
+	MaxDeliveriesDefault = 5
 )
 
 // Config configures the command bus.
@@ -38,15 +43,26 @@ type Config struct {
 	Consumer string
 	// ClaimIdle: see ClaimIdleDefault.
 	ClaimIdle time.Duration
+	// MaxDeliveries: see MaxDeliveriesDefault.
+	MaxDeliveries int64
+	// DeadLetter stores a command delivered MaxDeliveries times; required
+	// for the processor.
+	DeadLetter func(context.Context, deadletter.Letter) error
 	// Logger receives Watermill's own logs.
 	Logger watermill.LoggerAdapter
 	// Metrics observes command handling; nil records nothing.
 	Metrics *telemetry.Metrics
+	// SlogLogger receives the bus's own logs. Default: discard.
+	SlogLogger *slog.Logger
 }
 
 func (c Config) withDefaults() Config {
 	c.StreamPrefix = cmp.Or(c.StreamPrefix, StreamPrefixDefault)
 	c.ClaimIdle = cmp.Or(c.ClaimIdle, ClaimIdleDefault)
+	c.MaxDeliveries = cmp.Or(c.MaxDeliveries, MaxDeliveriesDefault)
+	if c.SlogLogger == nil {
+		c.SlogLogger = slog.New(slog.DiscardHandler)
+	}
 	if c.Logger == nil {
 		c.Logger = watermill.NopLogger{}
 	}
@@ -94,8 +110,8 @@ func NewCommandBus(config Config) (*cqrs.CommandBus, error) {
 // the handler.
 func NewCommandProcessor(router *message.Router, config Config) (*cqrs.CommandProcessor, error) {
 	config = config.withDefaults()
-	if config.Consumer == "" {
-		return nil, fmt.Errorf("error creating command processor: Consumer is empty")
+	if config.Consumer == "" || config.DeadLetter == nil {
+		return nil, fmt.Errorf("error creating command processor: Consumer and DeadLetter are required")
 	}
 
 	processor, err := cqrs.NewCommandProcessorWithConfig(router, cqrs.CommandProcessorConfig{
@@ -103,15 +119,29 @@ func NewCommandProcessor(router *message.Router, config Config) (*cqrs.CommandPr
 			return CommandStream(config.StreamPrefix, params.CommandName), nil
 		},
 		SubscriberConstructor: func(params cqrs.CommandProcessorSubscriberConstructorParams) (message.Subscriber, error) {
+			policy := &claimPolicy{
+				client:        config.Client,
+				prefix:        config.StreamPrefix,
+				consumer:      config.Consumer,
+				started:       time.Now(),
+				stream:        CommandStream(config.StreamPrefix, params.CommandName),
+				group:         params.HandlerName,
+				maxDeliveries: config.MaxDeliveries,
+				deadLetter:    config.DeadLetter,
+				logger:        config.SlogLogger,
+			}
+
 			return redisstream.NewSubscriber(redisstream.SubscriberConfig{
-				Client:        config.Client,
-				Unmarshaller:  redisstream.DefaultMarshallerUnmarshaller{},
-				ConsumerGroup: params.HandlerName,
-				Consumer:      config.Consumer,
-				BlockTime:     time.Second,
-				ClaimInterval: config.ClaimIdle / 3,
-				MaxIdleTime:   config.ClaimIdle,
-				OldestId:      "0",
+				Client:                    config.Client,
+				Unmarshaller:              tolerantUnmarshaller{},
+				ConsumerGroup:             params.HandlerName,
+				Consumer:                  config.Consumer,
+				BlockTime:                 time.Second,
+				ClaimInterval:             config.ClaimIdle / 3,
+				MaxIdleTime:               config.ClaimIdle,
+				ShouldClaimPendingMessage: policy.shouldClaim,
+				NackResendSleep:           time.Second,
+				OldestId:                  "0",
 				// A blocking first read cannot be cancelled, which would
 				// hold up shutdown.
 				DisableIndefiniteInitialBlock: true,

@@ -33,6 +33,9 @@ const (
 	IngestRateDefault            = 20000
 	IngestBurstDefault           = 40000
 	RuleReplyTimeoutDefault      = 10 * time.Second
+	ClaimIdleDefault             = 30 * time.Second
+	MaxDeliveriesDefault         = 5
+	TrimIntervalDefault          = time.Minute
 )
 
 // Config is the whole configuration of one process.
@@ -99,6 +102,18 @@ type Config struct {
 	// gets 504 and the command is dropped unless already being handled.
 	// Default: RuleReplyTimeoutDefault.
 	RuleReplyTimeout time.Duration
+	// ClaimIdle (EVENTPULSE_CLAIM_IDLE, a Go duration) is how long a command
+	// stays pending with a stopped worker before a live one claims it.
+	// Default: ClaimIdleDefault.
+	ClaimIdle time.Duration
+	// MaxDeliveries (EVENTPULSE_MAX_DELIVERIES) is how often a command may be
+	// delivered without being acknowledged before it goes to the dead-letter
+	// store. Default: MaxDeliveriesDefault.
+	MaxDeliveries int
+	// TrimInterval (EVENTPULSE_TRIM_INTERVAL, a Go duration) is how often the
+	// worker deletes the commands every consumer group has finished.
+	// Default: TrimIntervalDefault.
+	TrimInterval time.Duration
 }
 
 // FromEnv reads the configuration from the environment and validates it.
@@ -119,6 +134,9 @@ func FromEnv() (Config, error) {
 		ShutdownTimeout:       envDuration("EVENTPULSE_SHUTDOWN_TIMEOUT", &errs),
 		IngestRate:            envFloat("EVENTPULSE_INGEST_RATE", &errs),
 		RuleReplyTimeout:      envDuration("EVENTPULSE_RULE_REPLY_TIMEOUT", &errs),
+		ClaimIdle:             envDuration("EVENTPULSE_CLAIM_IDLE", &errs),
+		MaxDeliveries:         envInt("EVENTPULSE_MAX_DELIVERIES", &errs),
+		TrimInterval:          envDuration("EVENTPULSE_TRIM_INTERVAL", &errs),
 		HTTPReadHeaderTimeout: envDuration("EVENTPULSE_HTTP_READ_HEADER_TIMEOUT", &errs),
 		HTTPReadTimeout:       envDuration("EVENTPULSE_HTTP_READ_TIMEOUT", &errs),
 		HTTPWriteTimeout:      envDuration("EVENTPULSE_HTTP_WRITE_TIMEOUT", &errs),
@@ -148,6 +166,9 @@ func (c Config) WithDefaults() Config {
 	c.ShutdownTimeout = cmp.Or(c.ShutdownTimeout, ShutdownTimeoutDefault)
 	c.IngestBurst = cmp.Or(c.IngestBurst, IngestBurstDefault)
 	c.RuleReplyTimeout = cmp.Or(c.RuleReplyTimeout, RuleReplyTimeoutDefault)
+	c.ClaimIdle = cmp.Or(c.ClaimIdle, ClaimIdleDefault)
+	c.MaxDeliveries = cmp.Or(c.MaxDeliveries, MaxDeliveriesDefault)
+	c.TrimInterval = cmp.Or(c.TrimInterval, TrimIntervalDefault)
 	c.HTTPReadHeaderTimeout = cmp.Or(c.HTTPReadHeaderTimeout, HTTPReadHeaderTimeoutDefault)
 	c.HTTPReadTimeout = cmp.Or(c.HTTPReadTimeout, HTTPReadTimeoutDefault)
 	c.HTTPWriteTimeout = cmp.Or(c.HTTPWriteTimeout, HTTPWriteTimeoutDefault)
@@ -181,6 +202,10 @@ func (c Config) Validate() error {
 
 	if c.IngestRate < 0 {
 		errs = append(errs, fmt.Errorf("invalid EVENTPULSE_INGEST_RATE %g: must be 0 (no limit) or positive", c.IngestRate))
+	}
+
+	if c.MaxDeliveries < 1 {
+		errs = append(errs, fmt.Errorf("invalid EVENTPULSE_MAX_DELIVERIES %d: must be at least 1", c.MaxDeliveries))
 	}
 
 	if c.DatabaseMaxConns < 4 {

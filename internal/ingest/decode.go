@@ -335,6 +335,11 @@ func (f *eventFields) decodeObject(d *jx.Decoder, path []any, target *json.RawMe
 		return nil
 	}
 
+	if escape := findLoneSurrogate(raw); escape != "" {
+		f.fail(path, CodeInvalidString, "contains the escape %s, half of a UTF-16 surrogate pair, which PostgreSQL rejects", escape)
+		return nil
+	}
+
 	*target = bytes.TrimSpace(raw)
 
 	return nil

@@ -95,22 +95,22 @@ func checkNumber(text string) string {
 		exponent = e
 	}
 
+	// PostgreSQL keeps every written fractional digit, trailing zeros
+	// included, as the scale, even for zero: it rejects 0e-20000.
+	scale := len(fracPart) - exponent
+	if scale > maxNumericScale {
+		return fmt.Sprintf("number %s has more than %d digits after the decimal point", abbreviate(text), maxNumericScale)
+	}
+
 	digits := trimLeadingZeros(intPart + fracPart)
 	if digits == "" {
 		return ""
 	}
 
-	// The value is 0.<digits> x 10^point; PostgreSQL keeps every written
-	// fractional digit, trailing zeros included, as the scale.
+	// The value is 0.<digits> x 10^point.
 	point := len(intPart) - (len(intPart+fracPart) - len(digits)) + exponent
-	scale := len(fracPart) - exponent
-
 	if point > maxNumericIntegerDigits {
 		return fmt.Sprintf("number %s has more than %d digits before the decimal point", abbreviate(text), maxNumericIntegerDigits)
-	}
-
-	if scale > maxNumericScale {
-		return fmt.Sprintf("number %s has more than %d digits after the decimal point", abbreviate(text), maxNumericScale)
 	}
 
 	return ""
@@ -148,4 +148,53 @@ func abbreviate(s string) string {
 	}
 
 	return s[:32] + "…"
+}
+
+// findLoneSurrogate returns the first \u escape of raw that encodes half of
+// a UTF-16 surrogate pair without the other half, or "" when there is none.
+// PostgreSQL's json parser rejects such escapes, while Go and jx replace
+// them with U+FFFD. raw must be valid JSON, so every backslash starts an
+// escape inside a string.
+func findLoneSurrogate(raw []byte) string {
+	for i := 0; i < len(raw); i++ {
+		if raw[i] != '\\' {
+			continue
+		}
+
+		if i+1 >= len(raw) || raw[i+1] != 'u' {
+			i++
+			continue
+		}
+
+		r := parseEscape(raw, i)
+		switch {
+		case r >= 0xD800 && r <= 0xDBFF:
+			if next := parseEscape(raw, i+6); next >= 0xDC00 && next <= 0xDFFF {
+				i += 11
+				continue
+			}
+
+			return string(raw[i : i+6])
+		case r >= 0xDC00 && r <= 0xDFFF:
+			return string(raw[i : i+6])
+		}
+
+		i += 5
+	}
+
+	return ""
+}
+
+// parseEscape returns the code unit of the \uXXXX escape at raw[i:], or -1.
+func parseEscape(raw []byte, i int) int {
+	if i+6 > len(raw) || raw[i] != '\\' || raw[i+1] != 'u' {
+		return -1
+	}
+
+	n, err := strconv.ParseUint(string(raw[i+2:i+6]), 16, 16)
+	if err != nil {
+		return -1
+	}
+
+	return int(n)
 }

@@ -86,6 +86,15 @@ type Invoker interface {
 	//
 	// POST /api/v1/events/batch
 	IngestEventBatch(ctx context.Context, request []EventInput) (IngestEventBatchRes, error)
+	// ListDeadLetters invokes listDeadLetters operation.
+	//
+	// A command lands here when its handler failed after its retries for a reason other than an
+	// unavailable dependency, when it is not a readable command of its stream, or when it was delivered
+	// `EVENTPULSE_MAX_DELIVERIES` times without being acknowledged. A log record lands here when a
+	// projector could not apply it; the projector skips it and goes on.
+	//
+	// GET /api/v1/dead-letters
+	ListDeadLetters(ctx context.Context, params ListDeadLettersParams) (*DeadLetterList, error)
 	// ListEvents invokes listEvents operation.
 	//
 	// List stored events, newest event time first.
@@ -119,6 +128,15 @@ type Invoker interface {
 	//
 	// PUT /api/v1/rules/{rule_id}
 	ReplaceRule(ctx context.Context, request *RuleInput, params ReplaceRuleParams) (ReplaceRuleRes, error)
+	// RequeueDeadLetter invokes requeueDeadLetter operation.
+	//
+	// Publishes the original payload and metadata to the stream the command came from and marks the letter
+	// requeued. Command handlers are idempotent, so a requeued command that was partly handled appends
+	// nothing twice. Log records cannot be requeued (409): they stay in the log, and rebuilding the
+	// projection applies them again.
+	//
+	// POST /api/v1/dead-letters/{id}/requeue
+	RequeueDeadLetter(ctx context.Context, params RequeueDeadLetterParams) (RequeueDeadLetterRes, error)
 }
 
 // Client implements OAS client.
@@ -1306,6 +1324,173 @@ func (c *Client) sendIngestEventBatch(ctx context.Context, request []EventInput)
 	return result, nil
 }
 
+// ListDeadLetters invokes listDeadLetters operation.
+//
+// A command lands here when its handler failed after its retries for a reason other than an
+// unavailable dependency, when it is not a readable command of its stream, or when it was delivered
+// `EVENTPULSE_MAX_DELIVERIES` times without being acknowledged. A log record lands here when a
+// projector could not apply it; the projector skips it and goes on.
+//
+// GET /api/v1/dead-letters
+func (c *Client) ListDeadLetters(ctx context.Context, params ListDeadLettersParams) (*DeadLetterList, error) {
+	res, err := c.sendListDeadLetters(ctx, params)
+	return res, err
+}
+
+func (c *Client) sendListDeadLetters(ctx context.Context, params ListDeadLettersParams) (res *DeadLetterList, err error) {
+	otelAttrs := []attribute.KeyValue{
+		otelogen.OperationID("listDeadLetters"),
+		semconv.HTTPRequestMethodKey.String("GET"),
+		semconv.URLTemplateKey.String("/api/v1/dead-letters"),
+	}
+	otelAttrs = append(otelAttrs, c.cfg.Attributes...)
+
+	// Run stopwatch.
+	startTime := time.Now()
+	defer func() {
+		// Use floating point division here for higher precision (instead of Millisecond method).
+		elapsedDuration := time.Since(startTime)
+		c.duration.Record(ctx, float64(elapsedDuration)/float64(time.Millisecond), metric.WithAttributes(otelAttrs...))
+	}()
+
+	// Increment request counter.
+	c.requests.Add(ctx, 1, metric.WithAttributes(otelAttrs...))
+
+	// Start a span for this request.
+	ctx, span := c.cfg.Tracer.Start(ctx, ListDeadLettersOperation,
+		trace.WithAttributes(otelAttrs...),
+		clientSpanKind,
+	)
+	// Track stage for error reporting.
+	var stage string
+	defer func() {
+		if err != nil {
+			span.RecordError(err)
+			span.SetStatus(codes.Error, stage)
+			c.errors.Add(ctx, 1, metric.WithAttributes(otelAttrs...))
+		}
+		span.End()
+	}()
+
+	stage = "BuildURL"
+	u := uri.Clone(c.requestURL(ctx))
+	var pathParts [1]string
+	pathParts[0] = "/api/v1/dead-letters"
+	uri.AddPathParts(u, pathParts[:]...)
+
+	stage = "EncodeQueryParams"
+	q := uri.NewQueryEncoder()
+	{
+		// Encode "limit" parameter.
+		cfg := uri.QueryParameterEncodingConfig{
+			Name:    "limit",
+			Style:   uri.QueryStyleForm,
+			Explode: true,
+		}
+
+		if err := q.EncodeParam(cfg, func(e uri.Encoder) error {
+			if val, ok := params.Limit.Get(); ok {
+				return e.EncodeValue(conv.IntToString(val))
+			}
+			return nil
+		}); err != nil {
+			return res, errors.Wrap(err, "encode query")
+		}
+	}
+	{
+		// Encode "offset" parameter.
+		cfg := uri.QueryParameterEncodingConfig{
+			Name:    "offset",
+			Style:   uri.QueryStyleForm,
+			Explode: true,
+		}
+
+		if err := q.EncodeParam(cfg, func(e uri.Encoder) error {
+			if val, ok := params.Offset.Get(); ok {
+				return e.EncodeValue(conv.IntToString(val))
+			}
+			return nil
+		}); err != nil {
+			return res, errors.Wrap(err, "encode query")
+		}
+	}
+	u.RawQuery = q.Values().Encode()
+
+	stage = "EncodeRequest"
+	r, err := ht.NewRequest(ctx, "GET", u)
+	if err != nil {
+		return res, errors.Wrap(err, "create request")
+	}
+
+	{
+		type bitset = [1]uint8
+		var satisfied bitset
+		{
+			stage = "Security:BearerAuth"
+			switch err := c.securityBearerAuth(ctx, ListDeadLettersOperation, r); {
+			case err == nil: // if NO error
+				satisfied[0] |= 1 << 0
+			case errors.Is(err, ogenerrors.ErrSkipClientSecurity):
+				// Skip this security.
+			default:
+				return res, errors.Wrap(err, "security \"BearerAuth\"")
+			}
+		}
+		{
+			stage = "Security:ApiKeyHeader"
+			switch err := c.securityApiKeyHeader(ctx, ListDeadLettersOperation, r); {
+			case err == nil: // if NO error
+				satisfied[0] |= 1 << 1
+			case errors.Is(err, ogenerrors.ErrSkipClientSecurity):
+				// Skip this security.
+			default:
+				return res, errors.Wrap(err, "security \"ApiKeyHeader\"")
+			}
+		}
+
+		if ok := func() bool {
+		nextRequirement:
+			for _, requirement := range []bitset{
+				{0b00000001},
+				{0b00000010},
+				{},
+			} {
+				for i, mask := range requirement {
+					if satisfied[i]&mask != mask {
+						continue nextRequirement
+					}
+				}
+				return true
+			}
+			return false
+		}(); !ok {
+			return res, ogenerrors.ErrSecurityRequirementIsNotSatisfied
+		}
+	}
+
+	stage = "SendRequest"
+	resp, err := c.cfg.Client.Do(r)
+	if err != nil {
+		return res, errors.Wrap(err, "do request")
+	}
+	body := resp.Body
+	defer func() {
+		// Drain the body to EOF before closing, so the underlying
+		// connection can be reused by the Transport regardless of the
+		// response status code. See https://github.com/ogen-go/ogen/issues/1670.
+		_, _ = io.Copy(io.Discard, body)
+		_ = body.Close()
+	}()
+
+	stage = "DecodeResponse"
+	result, err := decodeListDeadLettersResponse(resp)
+	if err != nil {
+		return res, errors.Wrap(err, "decode response")
+	}
+
+	return result, nil
+}
+
 // ListEvents invokes listEvents operation.
 //
 // List stored events, newest event time first.
@@ -2106,6 +2291,154 @@ func (c *Client) sendReplaceRule(ctx context.Context, request *RuleInput, params
 
 	stage = "DecodeResponse"
 	result, err := decodeReplaceRuleResponse(resp)
+	if err != nil {
+		return res, errors.Wrap(err, "decode response")
+	}
+
+	return result, nil
+}
+
+// RequeueDeadLetter invokes requeueDeadLetter operation.
+//
+// Publishes the original payload and metadata to the stream the command came from and marks the letter
+// requeued. Command handlers are idempotent, so a requeued command that was partly handled appends
+// nothing twice. Log records cannot be requeued (409): they stay in the log, and rebuilding the
+// projection applies them again.
+//
+// POST /api/v1/dead-letters/{id}/requeue
+func (c *Client) RequeueDeadLetter(ctx context.Context, params RequeueDeadLetterParams) (RequeueDeadLetterRes, error) {
+	res, err := c.sendRequeueDeadLetter(ctx, params)
+	return res, err
+}
+
+func (c *Client) sendRequeueDeadLetter(ctx context.Context, params RequeueDeadLetterParams) (res RequeueDeadLetterRes, err error) {
+	otelAttrs := []attribute.KeyValue{
+		otelogen.OperationID("requeueDeadLetter"),
+		semconv.HTTPRequestMethodKey.String("POST"),
+		semconv.URLTemplateKey.String("/api/v1/dead-letters/{id}/requeue"),
+	}
+	otelAttrs = append(otelAttrs, c.cfg.Attributes...)
+
+	// Run stopwatch.
+	startTime := time.Now()
+	defer func() {
+		// Use floating point division here for higher precision (instead of Millisecond method).
+		elapsedDuration := time.Since(startTime)
+		c.duration.Record(ctx, float64(elapsedDuration)/float64(time.Millisecond), metric.WithAttributes(otelAttrs...))
+	}()
+
+	// Increment request counter.
+	c.requests.Add(ctx, 1, metric.WithAttributes(otelAttrs...))
+
+	// Start a span for this request.
+	ctx, span := c.cfg.Tracer.Start(ctx, RequeueDeadLetterOperation,
+		trace.WithAttributes(otelAttrs...),
+		clientSpanKind,
+	)
+	// Track stage for error reporting.
+	var stage string
+	defer func() {
+		if err != nil {
+			span.RecordError(err)
+			span.SetStatus(codes.Error, stage)
+			c.errors.Add(ctx, 1, metric.WithAttributes(otelAttrs...))
+		}
+		span.End()
+	}()
+
+	stage = "BuildURL"
+	u := uri.Clone(c.requestURL(ctx))
+	var pathParts [3]string
+	pathParts[0] = "/api/v1/dead-letters/"
+	{
+		// Encode "id" parameter.
+		e := uri.NewPathEncoder(uri.PathEncoderConfig{
+			Param:   "id",
+			Style:   uri.PathStyleSimple,
+			Explode: false,
+		})
+		if err := func() error {
+			return e.EncodeValue(conv.Int64ToString(params.ID))
+		}(); err != nil {
+			return res, errors.Wrap(err, "encode path")
+		}
+		encoded, err := e.Result()
+		if err != nil {
+			return res, errors.Wrap(err, "encode path")
+		}
+		pathParts[1] = encoded
+	}
+	pathParts[2] = "/requeue"
+	uri.AddPathParts(u, pathParts[:]...)
+
+	stage = "EncodeRequest"
+	r, err := ht.NewRequest(ctx, "POST", u)
+	if err != nil {
+		return res, errors.Wrap(err, "create request")
+	}
+
+	{
+		type bitset = [1]uint8
+		var satisfied bitset
+		{
+			stage = "Security:BearerAuth"
+			switch err := c.securityBearerAuth(ctx, RequeueDeadLetterOperation, r); {
+			case err == nil: // if NO error
+				satisfied[0] |= 1 << 0
+			case errors.Is(err, ogenerrors.ErrSkipClientSecurity):
+				// Skip this security.
+			default:
+				return res, errors.Wrap(err, "security \"BearerAuth\"")
+			}
+		}
+		{
+			stage = "Security:ApiKeyHeader"
+			switch err := c.securityApiKeyHeader(ctx, RequeueDeadLetterOperation, r); {
+			case err == nil: // if NO error
+				satisfied[0] |= 1 << 1
+			case errors.Is(err, ogenerrors.ErrSkipClientSecurity):
+				// Skip this security.
+			default:
+				return res, errors.Wrap(err, "security \"ApiKeyHeader\"")
+			}
+		}
+
+		if ok := func() bool {
+		nextRequirement:
+			for _, requirement := range []bitset{
+				{0b00000001},
+				{0b00000010},
+				{},
+			} {
+				for i, mask := range requirement {
+					if satisfied[i]&mask != mask {
+						continue nextRequirement
+					}
+				}
+				return true
+			}
+			return false
+		}(); !ok {
+			return res, ogenerrors.ErrSecurityRequirementIsNotSatisfied
+		}
+	}
+
+	stage = "SendRequest"
+	resp, err := c.cfg.Client.Do(r)
+	if err != nil {
+		return res, errors.Wrap(err, "do request")
+	}
+	body := resp.Body
+	defer func() {
+		// Drain the body to EOF before closing, so the underlying
+		// connection can be reused by the Transport regardless of the
+		// response status code. See https://github.com/ogen-go/ogen/issues/1670.
+		_, _ = io.Copy(io.Discard, body)
+		_ = body.Close()
+	}()
+
+	stage = "DecodeResponse"
+	result, err := decodeRequeueDeadLetterResponse(resp)
 	if err != nil {
 		return res, errors.Wrap(err, "decode response")
 	}

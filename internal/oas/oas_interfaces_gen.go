@@ -32,3 +32,7 @@ type ReadyzRes interface {
 type ReplaceRuleRes interface {
 	replaceRuleRes()
 }
+
+type RequeueDeadLetterRes interface {
+	requeueDeadLetterRes()
+}

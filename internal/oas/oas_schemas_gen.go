@@ -139,6 +139,163 @@ func (s *BearerAuth) SetRoles(val []string) {
 	s.Roles = val
 }
 
+// Ref: #/components/schemas/DeadLetter
+type DeadLetter struct {
+	ID          int64  `json:"id"`
+	MessageUUID string `json:"message_uuid"`
+	// The Redis stream of a command, or `event_log` for a log record.
+	Topic string `json:"topic"`
+	// The command handler or projector that gave up.
+	Handler string `json:"handler"`
+	Reason  string `json:"reason"`
+	// The original message payload, as text.
+	Payload  string             `json:"payload"`
+	Metadata DeadLetterMetadata `json:"metadata"`
+	// How often Redis delivered the command; 0 when not counted.
+	Deliveries int         `json:"deliveries"`
+	CreatedAt  time.Time   `json:"created_at"`
+	RequeuedAt OptDateTime `json:"requeued_at"`
+}
+
+// GetID returns the value of ID.
+func (s *DeadLetter) GetID() int64 {
+	return s.ID
+}
+
+// GetMessageUUID returns the value of MessageUUID.
+func (s *DeadLetter) GetMessageUUID() string {
+	return s.MessageUUID
+}
+
+// GetTopic returns the value of Topic.
+func (s *DeadLetter) GetTopic() string {
+	return s.Topic
+}
+
+// GetHandler returns the value of Handler.
+func (s *DeadLetter) GetHandler() string {
+	return s.Handler
+}
+
+// GetReason returns the value of Reason.
+func (s *DeadLetter) GetReason() string {
+	return s.Reason
+}
+
+// GetPayload returns the value of Payload.
+func (s *DeadLetter) GetPayload() string {
+	return s.Payload
+}
+
+// GetMetadata returns the value of Metadata.
+func (s *DeadLetter) GetMetadata() DeadLetterMetadata {
+	return s.Metadata
+}
+
+// GetDeliveries returns the value of Deliveries.
+func (s *DeadLetter) GetDeliveries() int {
+	return s.Deliveries
+}
+
+// GetCreatedAt returns the value of CreatedAt.
+func (s *DeadLetter) GetCreatedAt() time.Time {
+	return s.CreatedAt
+}
+
+// GetRequeuedAt returns the value of RequeuedAt.
+func (s *DeadLetter) GetRequeuedAt() OptDateTime {
+	return s.RequeuedAt
+}
+
+// SetID sets the value of ID.
+func (s *DeadLetter) SetID(val int64) {
+	s.ID = val
+}
+
+// SetMessageUUID sets the value of MessageUUID.
+func (s *DeadLetter) SetMessageUUID(val string) {
+	s.MessageUUID = val
+}
+
+// SetTopic sets the value of Topic.
+func (s *DeadLetter) SetTopic(val string) {
+	s.Topic = val
+}
+
+// SetHandler sets the value of Handler.
+func (s *DeadLetter) SetHandler(val string) {
+	s.Handler = val
+}
+
+// SetReason sets the value of Reason.
+func (s *DeadLetter) SetReason(val string) {
+	s.Reason = val
+}
+
+// SetPayload sets the value of Payload.
+func (s *DeadLetter) SetPayload(val string) {
+	s.Payload = val
+}
+
+// SetMetadata sets the value of Metadata.
+func (s *DeadLetter) SetMetadata(val DeadLetterMetadata) {
+	s.Metadata = val
+}
+
+// SetDeliveries sets the value of Deliveries.
+func (s *DeadLetter) SetDeliveries(val int) {
+	s.Deliveries = val
+}
+
+// SetCreatedAt sets the value of CreatedAt.
+func (s *DeadLetter) SetCreatedAt(val time.Time) {
+	s.CreatedAt = val
+}
+
+// SetRequeuedAt sets the value of RequeuedAt.
+func (s *DeadLetter) SetRequeuedAt(val OptDateTime) {
+	s.RequeuedAt = val
+}
+
+func (*DeadLetter) requeueDeadLetterRes() {}
+
+// Ref: #/components/schemas/DeadLetterList
+type DeadLetterList struct {
+	Data       []DeadLetter `json:"data"`
+	Pagination Pagination   `json:"pagination"`
+}
+
+// GetData returns the value of Data.
+func (s *DeadLetterList) GetData() []DeadLetter {
+	return s.Data
+}
+
+// GetPagination returns the value of Pagination.
+func (s *DeadLetterList) GetPagination() Pagination {
+	return s.Pagination
+}
+
+// SetData sets the value of Data.
+func (s *DeadLetterList) SetData(val []DeadLetter) {
+	s.Data = val
+}
+
+// SetPagination sets the value of Pagination.
+func (s *DeadLetterList) SetPagination(val Pagination) {
+	s.Pagination = val
+}
+
+type DeadLetterMetadata map[string]string
+
+func (s *DeadLetterMetadata) init() DeadLetterMetadata {
+	m := *s
+	if m == nil {
+		m = map[string]string{}
+		*s = m
+	}
+	return m
+}
+
 // DeleteRuleNoContent is response for DeleteRule operation.
 type DeleteRuleNoContent struct{}
 
@@ -1047,6 +1204,52 @@ func (o OptInt) Get() (v int, ok bool) {
 
 // Or returns value if set, or given parameter if does not.
 func (o OptInt) Or(d int) int {
+	if v, ok := o.Get(); ok {
+		return v
+	}
+	return d
+}
+
+// NewOptInt64 returns new OptInt64 with value set to v.
+func NewOptInt64(v int64) OptInt64 {
+	return OptInt64{
+		Value: v,
+		Set:   true,
+	}
+}
+
+// OptInt64 is optional int64.
+type OptInt64 struct {
+	Value int64
+	Set   bool
+}
+
+// IsSet returns true if OptInt64 was set.
+func (o OptInt64) IsSet() bool { return o.Set }
+
+// Reset unsets value.
+func (o *OptInt64) Reset() {
+	var v int64
+	o.Value = v
+	o.Set = false
+}
+
+// SetTo sets value to v.
+func (o *OptInt64) SetTo(v int64) {
+	o.Set = true
+	o.Value = v
+}
+
+// Get returns value and boolean that denotes whether value was set.
+func (o OptInt64) Get() (v int64, ok bool) {
+	if !o.Set {
+		return v, false
+	}
+	return o.Value, true
+}
+
+// Or returns value if set, or given parameter if does not.
+func (o OptInt64) Or(d int64) int64 {
 	if v, ok := o.Get(); ok {
 		return v
 	}
@@ -2194,6 +2397,9 @@ type ProjectionLag struct {
 	Name string `json:"name"`
 	// Log records the projection has not applied yet.
 	LagEvents int64 `json:"lag_events"`
+	// Log records the projection skipped because it could not apply them, not requeued yet (see GET
+	// /api/v1/dead-letters). The projection is incomplete while this is above 0.
+	DeadLetters OptInt64 `json:"dead_letters"`
 }
 
 // GetName returns the value of Name.
@@ -2206,6 +2412,11 @@ func (s *ProjectionLag) GetLagEvents() int64 {
 	return s.LagEvents
 }
 
+// GetDeadLetters returns the value of DeadLetters.
+func (s *ProjectionLag) GetDeadLetters() OptInt64 {
+	return s.DeadLetters
+}
+
 // SetName sets the value of Name.
 func (s *ProjectionLag) SetName(val string) {
 	s.Name = val
@@ -2214,6 +2425,11 @@ func (s *ProjectionLag) SetName(val string) {
 // SetLagEvents sets the value of LagEvents.
 func (s *ProjectionLag) SetLagEvents(val int64) {
 	s.LagEvents = val
+}
+
+// SetDeadLetters sets the value of DeadLetters.
+func (s *ProjectionLag) SetDeadLetters(val OptInt64) {
+	s.DeadLetters = val
 }
 
 // Ref: #/components/schemas/Readiness
@@ -3460,8 +3676,9 @@ func (s *UnavailableHeaders) SetResponse(val Error) {
 	s.Response = val
 }
 
-func (*UnavailableHeaders) ingestEventBatchRes() {}
-func (*UnavailableHeaders) ingestEventRes()      {}
+func (*UnavailableHeaders) ingestEventBatchRes()  {}
+func (*UnavailableHeaders) ingestEventRes()       {}
+func (*UnavailableHeaders) requeueDeadLetterRes() {}
 
 // Ref: #/components/schemas/ValidationError
 type ValidationError struct {

@@ -61,6 +61,9 @@ var operationRolesApiKeyHeader = map[string][]string{
 	IngestEventBatchOperation: []string{
 		"ingest",
 	},
+	ListDeadLettersOperation: []string{
+		"read",
+	},
 	ListEventsOperation: []string{
 		"read",
 	},
@@ -72,6 +75,9 @@ var operationRolesApiKeyHeader = map[string][]string{
 	},
 	ReplaceRuleOperation: []string{
 		"admin",
+	},
+	RequeueDeadLetterOperation: []string{
+		"read",
 	},
 }
 
@@ -119,6 +125,9 @@ var operationRolesBearerAuth = map[string][]string{
 	IngestEventBatchOperation: []string{
 		"ingest",
 	},
+	ListDeadLettersOperation: []string{
+		"read",
+	},
 	ListEventsOperation: []string{
 		"read",
 	},
@@ -130,6 +139,9 @@ var operationRolesBearerAuth = map[string][]string{
 	},
 	ReplaceRuleOperation: []string{
 		"admin",
+	},
+	RequeueDeadLetterOperation: []string{
+		"read",
 	},
 }
 

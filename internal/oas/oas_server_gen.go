@@ -65,6 +65,15 @@ type Handler interface {
 	//
 	// POST /api/v1/events/batch
 	IngestEventBatch(ctx context.Context, req []EventInput) (IngestEventBatchRes, error)
+	// ListDeadLetters implements listDeadLetters operation.
+	//
+	// A command lands here when its handler failed after its retries for a reason other than an
+	// unavailable dependency, when it is not a readable command of its stream, or when it was delivered
+	// `EVENTPULSE_MAX_DELIVERIES` times without being acknowledged. A log record lands here when a
+	// projector could not apply it; the projector skips it and goes on.
+	//
+	// GET /api/v1/dead-letters
+	ListDeadLetters(ctx context.Context, params ListDeadLettersParams) (*DeadLetterList, error)
 	// ListEvents implements listEvents operation.
 	//
 	// List stored events, newest event time first.
@@ -98,6 +107,15 @@ type Handler interface {
 	//
 	// PUT /api/v1/rules/{rule_id}
 	ReplaceRule(ctx context.Context, req *RuleInput, params ReplaceRuleParams) (ReplaceRuleRes, error)
+	// RequeueDeadLetter implements requeueDeadLetter operation.
+	//
+	// Publishes the original payload and metadata to the stream the command came from and marks the letter
+	// requeued. Command handlers are idempotent, so a requeued command that was partly handled appends
+	// nothing twice. Log records cannot be requeued (409): they stay in the log, and rebuilding the
+	// projection applies them again.
+	//
+	// POST /api/v1/dead-letters/{id}/requeue
+	RequeueDeadLetter(ctx context.Context, params RequeueDeadLetterParams) (RequeueDeadLetterRes, error)
 	// NewError creates *ErrorStatusCode from error returned by handler.
 	//
 	// Used for common default response.

@@ -97,6 +97,18 @@ func (UnimplementedHandler) IngestEventBatch(ctx context.Context, req []EventInp
 	return r, ht.ErrNotImplemented
 }
 
+// ListDeadLetters implements listDeadLetters operation.
+//
+// A command lands here when its handler failed after its retries for a reason other than an
+// unavailable dependency, when it is not a readable command of its stream, or when it was delivered
+// `EVENTPULSE_MAX_DELIVERIES` times without being acknowledged. A log record lands here when a
+// projector could not apply it; the projector skips it and goes on.
+//
+// GET /api/v1/dead-letters
+func (UnimplementedHandler) ListDeadLetters(ctx context.Context, params ListDeadLettersParams) (r *DeadLetterList, _ error) {
+	return r, ht.ErrNotImplemented
+}
+
 // ListEvents implements listEvents operation.
 //
 // List stored events, newest event time first.
@@ -142,6 +154,18 @@ func (UnimplementedHandler) Readyz(ctx context.Context) (r ReadyzRes, _ error) {
 //
 // PUT /api/v1/rules/{rule_id}
 func (UnimplementedHandler) ReplaceRule(ctx context.Context, req *RuleInput, params ReplaceRuleParams) (r ReplaceRuleRes, _ error) {
+	return r, ht.ErrNotImplemented
+}
+
+// RequeueDeadLetter implements requeueDeadLetter operation.
+//
+// Publishes the original payload and metadata to the stream the command came from and marks the letter
+// requeued. Command handlers are idempotent, so a requeued command that was partly handled appends
+// nothing twice. Log records cannot be requeued (409): they stay in the log, and rebuilding the
+// projection applies them again.
+//
+// POST /api/v1/dead-letters/{id}/requeue
+func (UnimplementedHandler) RequeueDeadLetter(ctx context.Context, params RequeueDeadLetterParams) (r RequeueDeadLetterRes, _ error) {
 	return r, ht.ErrNotImplemented
 }
 

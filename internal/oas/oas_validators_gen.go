@@ -52,6 +52,29 @@ func (s BatchAcceptedStatus) Validate() error {
 	}
 }
 
+func (s *DeadLetterList) Validate() error {
+	if s == nil {
+		return validate.ErrNilPointer
+	}
+
+	var failures []validate.FieldError
+	if err := func() error {
+		if s.Data == nil {
+			return errors.New("nil is invalid value")
+		}
+		return nil
+	}(); err != nil {
+		failures = append(failures, validate.FieldError{
+			Name:  "data",
+			Error: err,
+		})
+	}
+	if len(failures) > 0 {
+		return &validate.Error{Fields: failures}
+	}
+	return nil
+}
+
 func (s *EventAccepted) Validate() error {
 	if s == nil {
 		return validate.ErrNilPointer

@@ -11,6 +11,7 @@ package projection
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -21,6 +22,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/eventpulse/eventpulse/events"
+	"github.com/eventpulse/eventpulse/internal/deadletter"
 	"github.com/eventpulse/eventpulse/internal/eventlog"
 	"github.com/eventpulse/eventpulse/internal/logging"
 )
@@ -97,6 +99,13 @@ type handler struct {
 // handle applies one record inside a savepoint of the subscriber's
 // transaction. A failed record rolls back to the savepoint, so its retry
 // starts clean and the records before it in the batch still commit.
+//
+// A record that cannot be applied for a reason other than an unavailable
+// dependency is skipped. It is stored as a dead letter in the transaction
+// that moves the offset and logged as an Error. The records behind it still
+// reach the projection, and /readyz counts the skipped one. A record
+// of an event or version this build does not know is retried instead,
+// because a newer build can apply it.
 func (h *handler) handle(msg *message.Message) error {
 	name := msg.Metadata.Get(events.MetaName)
 	if !h.projector.Handles(name) {
@@ -108,12 +117,17 @@ func (h *handler) handle(msg *message.Message) error {
 
 	tx, err := eventlog.TxFromContext(ctx)
 	if err != nil {
-		return err
+		return deadletter.RetryLater(err)
 	}
 
 	event, err := events.Decode(msg)
+	if errors.Is(err, events.ErrUnknownEvent) {
+		h.logger.ErrorContext(ctx, "projection: record of an unknown event; a newer build must apply it",
+			slog.String("record_id", msg.UUID), slog.String("event", name), slog.Any("error", err))
+		return deadletter.RetryLater(err)
+	}
 	if err != nil {
-		return err
+		return h.skip(ctx, tx, msg, err)
 	}
 
 	meta := Meta{RecordID: msg.UUID, Envelope: events.EnvelopeOf(msg)}
@@ -121,15 +135,38 @@ func (h *handler) handle(msg *message.Message) error {
 	err = pgx.BeginFunc(ctx, tx, func(savepoint pgx.Tx) error {
 		return h.projector.Apply(ctx, savepoint, event, meta)
 	})
+	if err != nil && (deadletter.IsTransient(err) || ctx.Err() != nil) {
+		return deadletter.RetryLater(fmt.Errorf("error applying record %q to %q: %w", msg.UUID, h.projector.Name(), err))
+	}
 	if err != nil {
-		h.logger.ErrorContext(ctx, "projection: error applying record",
-			slog.String("record_id", msg.UUID), slog.String("event", name), slog.Any("error", err))
-		return fmt.Errorf("error applying record %q to %q: %w", msg.UUID, h.projector.Name(), err)
+		return h.skip(ctx, tx, msg, err)
 	}
 
 	h.logger.DebugContext(ctx, "projection: record applied",
 		slog.String("record_id", msg.UUID), slog.String("event", name),
 		slog.Duration("duration", time.Since(start)))
+
+	return nil
+}
+
+// skip records msg as a dead letter of the projector with tx, so the letter
+// commits together with the offset that moves past the record.
+func (h *handler) skip(ctx context.Context, tx pgx.Tx, msg *message.Message, cause error) error {
+	_, err := deadletter.Insert(ctx, tx, deadletter.Letter{
+		MessageUUID: msg.UUID,
+		Topic:       eventlog.Topic,
+		Handler:     h.projector.Name(),
+		Reason:      cause.Error(),
+		Payload:     msg.Payload,
+		Metadata:    msg.Metadata,
+	})
+	if err != nil {
+		return deadletter.RetryLater(err)
+	}
+
+	h.logger.ErrorContext(ctx, "projection: record skipped and stored as a dead letter",
+		slog.String("record_id", msg.UUID), slog.String("event", msg.Metadata.Get(events.MetaName)),
+		slog.Any("error", cause))
 
 	return nil
 }

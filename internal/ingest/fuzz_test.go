@@ -1,0 +1,203 @@
+package ingest_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	"github.com/eventpulse/eventpulse/events"
+	"github.com/eventpulse/eventpulse/internal/ingest"
+)
+
+var fuzzReceivedAt = time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
+
+// fuzzSeeds are grouped by what they exercise; the committed corpus in
+// testdata/fuzz holds more.
+var fuzzSeeds = []string{
+	// Valid events.
+	`{"event_type":"error","source":"web","payload":{"a":[1,2.5,{"b":null}],"c":true},"metadata":{}}`,
+	`{"event_id":"7d444840-9dc0-11d1-b245-5ffdce74fad2","event_type":"e","source":"s","timestamp":"2024-05-01T12:00:00.123+02:00"}`,
+	`{"event_type":"日本","source":"✓","payload":{"big":123456789012345678901234567890}}`,
+	// Names.
+	`{"event_type":"","source":"s"}`,
+	`{"event_type":"a\u0007","source":"s"}`,
+	`{"event_type":" ","source":"\u0000"}`,
+	// Values PostgreSQL cannot store.
+	`{"event_type":"e","source":"s","payload":{"k":"\u0000"}}`,
+	`{"event_type":"e","source":"s","payload":{"n":1e200000}}`,
+	`{"event_type":"e","source":"s","payload":{"n":-0.000e-99999}}`,
+	`{"event_type":"e","source":"s","payload":{"\ud800":"lone surrogate"}}`,
+	// Shapes.
+	`{"event_type":"e","source":"s","payload":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}`,
+	`{"event_type":"e","source":"s","payload":"x"}`,
+	`{"event_type":"e","source":"s","event_type":"f"}`,
+	`{"event_type":`,
+	"\xff",
+	// Times and ids.
+	`{"event_type":"e","source":"s","timestamp":"0001-01-01T00:00:00Z"}`,
+	`{"event_type":"e","source":"s","timestamp":"2024-13-01T00:00:00Z"}`,
+	`{"event_type":"e","source":"s","event_id":"00000000-0000-0000-0000-000000000000"}`,
+	`{"event_type":"e","source":"s","event_id":"urn:uuid:7d444840-9dc0-11d1-b245-5ffdce74fad2"}`,
+}
+
+func FuzzDecodeEvent(f *testing.F) {
+	for _, seed := range fuzzSeeds {
+		f.Add([]byte(seed))
+	}
+
+	f.Fuzz(func(t *testing.T, body []byte) {
+		event, err := ingest.DecodeEvent(body, fuzzReceivedAt)
+		if err != nil {
+			checkValidationError(t, err)
+			return
+		}
+
+		checkEvent(t, event)
+	})
+}
+
+func FuzzDecodeBatch(f *testing.F) {
+	for _, seed := range fuzzSeeds {
+		f.Add([]byte("[" + seed + "]"))
+		f.Add([]byte("[" + seed + "," + fuzzSeeds[0] + "]"))
+	}
+	f.Add([]byte(`[]`))
+	f.Add([]byte(`[{"event_id":"7d444840-9dc0-11d1-b245-5ffdce74fad2","event_type":"e","source":"s"},` +
+		`{"event_id":"7D444840-9DC0-11D1-B245-5FFDCE74FAD2","event_type":"e","source":"s"}]`))
+
+	f.Fuzz(func(t *testing.T, body []byte) {
+		batch, err := ingest.DecodeBatch(body, fuzzReceivedAt)
+		if err != nil {
+			checkValidationError(t, err)
+			return
+		}
+
+		if len(batch) == 0 || len(batch) > ingest.MaxBatchEvents {
+			t.Fatalf("accepted a batch of %d events", len(batch))
+		}
+
+		seen := map[uuid.UUID]bool{}
+		for _, event := range batch {
+			checkEvent(t, event)
+
+			if seen[event.EventID] {
+				t.Fatalf("accepted event_id %s twice in one batch", event.EventID)
+			}
+			seen[event.EventID] = true
+		}
+	})
+}
+
+func checkValidationError(t *testing.T, err error) {
+	t.Helper()
+
+	var validationErr *ingest.ValidationError
+	if !errors.As(err, &validationErr) {
+		t.Fatalf("error %T is not a *ValidationError: %v", err, err)
+	}
+
+	if len(validationErr.Issues) == 0 {
+		t.Fatal("validation error without issues")
+	}
+
+	for _, issue := range validationErr.Issues {
+		if issue.Message == "" || issue.Code == "" || issue.Path == nil {
+			t.Fatalf("incomplete issue %+v", issue)
+		}
+	}
+}
+
+// checkEvent asserts what every accepted event must satisfy for the log,
+// the events table and PostgreSQL's jsonb.
+func checkEvent(t *testing.T, event events.IngestedEvent) {
+	t.Helper()
+
+	checkName(t, "event_type", event.EventType)
+	checkName(t, "source", event.Source)
+
+	if event.EventID == uuid.Nil {
+		t.Fatal("accepted the nil UUID")
+	}
+
+	if _, err := uuid.Parse(event.EventID.String()); err != nil {
+		t.Fatalf("accepted event_id %s: %v", event.EventID, err)
+	}
+
+	if !event.ReceivedAt.Equal(fuzzReceivedAt) {
+		t.Fatalf("received_at %s, want %s", event.ReceivedAt, fuzzReceivedAt)
+	}
+
+	if event.Timestamp.Year() < 1970 || event.Timestamp.Year() >= 2100 || event.Timestamp.Location() != time.UTC {
+		t.Fatalf("accepted timestamp %s", event.Timestamp)
+	}
+
+	checkObject(t, "payload", event.Payload)
+	checkObject(t, "metadata", event.Metadata)
+}
+
+func checkName(t *testing.T, field, name string) {
+	t.Helper()
+
+	length := utf8.RuneCountInString(name)
+	if length == 0 || length > ingest.MaxNameLength || strings.TrimSpace(name) == "" || !utf8.ValidString(name) {
+		t.Fatalf("accepted %s %q", field, name)
+	}
+
+	for _, r := range name {
+		if !unicode.IsPrint(r) {
+			t.Fatalf("accepted %s %q with the unprintable %U", field, name, r)
+		}
+	}
+}
+
+func checkObject(t *testing.T, field string, raw json.RawMessage) {
+	t.Helper()
+
+	if !utf8.Valid(raw) || !json.Valid(raw) {
+		t.Fatalf("accepted %s that is not valid UTF-8 JSON: %q", field, raw)
+	}
+
+	decoder := json.NewDecoder(bytes.NewReader(raw))
+	decoder.UseNumber()
+
+	var value any
+	if err := decoder.Decode(&value); err != nil {
+		t.Fatalf("accepted %s that does not decode: %v", field, err)
+	}
+
+	if _, ok := value.(map[string]any); !ok {
+		t.Fatalf("accepted %s that is not an object: %q", field, raw)
+	}
+
+	if containsNUL(value) {
+		t.Fatalf("accepted %s containing NUL: %q", field, raw)
+	}
+}
+
+func containsNUL(value any) bool {
+	switch v := value.(type) {
+	case string:
+		return strings.IndexByte(v, 0) >= 0
+	case []any:
+		for _, item := range v {
+			if containsNUL(item) {
+				return true
+			}
+		}
+	case map[string]any:
+		for key, item := range v {
+			if strings.IndexByte(key, 0) >= 0 || containsNUL(item) {
+				return true
+			}
+		}
+	}
+
+	return false
+}

@@ -1,0 +1,297 @@
+package tests
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill-redisstream/pkg/redisstream"
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/require"
+
+	"github.com/eventpulse/eventpulse/commands"
+	"github.com/eventpulse/eventpulse/events"
+	"github.com/eventpulse/eventpulse/internal/bus"
+	"github.com/eventpulse/eventpulse/internal/config"
+	"github.com/eventpulse/eventpulse/internal/eventlog"
+	"github.com/eventpulse/eventpulse/internal/oas"
+	"github.com/eventpulse/eventpulse/internal/testapp"
+	"github.com/eventpulse/eventpulse/projections/eventstable"
+)
+
+func ingestStream(a *testapp.App) string {
+	return bus.CommandStream(a.Config.StreamPrefix, commands.IngestEventsHandlerName)
+}
+
+// ingestCommand encodes a command the way the API sends it.
+func ingestCommand(t *testing.T, source string, n int) map[string]any {
+	t.Helper()
+
+	batch := make([]events.IngestedEvent, n)
+	for i := range batch {
+		now := time.Now().UTC()
+		batch[i] = events.IngestedEvent{
+			EventID: uuid.New(), EventType: "info", Source: source,
+			Timestamp: now, ReceivedAt: now,
+			Payload: json.RawMessage(`{}`), Metadata: json.RawMessage(`{}`),
+		}
+	}
+
+	msg, err := bus.Marshaler.Marshal(&commands.IngestEvents{CommandID: uuid.NewString(), Events: batch})
+	require.NoError(t, err)
+
+	values, err := redisstream.DefaultMarshallerUnmarshaller{}.Marshal("", msg)
+	require.NoError(t, err)
+
+	return values
+}
+
+func listDeadLetters(t *testing.T, a *testapp.App) []oas.DeadLetter {
+	t.Helper()
+
+	list, err := a.Client.ListDeadLetters(background(), oas.ListDeadLettersParams{})
+	require.NoError(t, err)
+
+	return list.Data
+}
+
+func TestDeadLetterUnreadableCommand(t *testing.T) {
+	t.Parallel()
+
+	a := testapp.Start(t, testapp.Options{})
+	ctx := background()
+
+	err := a.Deps.Redis.XAdd(ctx, &redis.XAddArgs{
+		Stream: ingestStream(a),
+		Values: map[string]any{"garbage": "not a watermill message"},
+	}).Err()
+	require.NoError(t, err)
+
+	status, _, body := postJSON(t, a, "/api/v1/events", `{"event_type":"info","source":"behind"}`)
+	require.Equal(t, http.StatusAccepted, status, "body: %s", body)
+	waitForEvents(t, a, 1)
+
+	testapp.WaitFor(t, 10*time.Second, "dead letter recorded", func() bool {
+		return a.Count("SELECT count(*) FROM dead_letters") == 1
+	})
+
+	letters := listDeadLetters(t, a)
+	require.Len(t, letters, 1)
+	require.Equal(t, ingestStream(a), letters[0].Topic)
+	require.Equal(t, commands.IngestEventsHandlerName, letters[0].Handler)
+	require.Contains(t, letters[0].Reason, "not a Watermill message")
+	require.JSONEq(t, `{"garbage":"not a watermill message"}`, letters[0].Payload)
+
+	status, body = postEmpty(t, a, "/api/v1/dead-letters/"+strconv.FormatInt(letters[0].ID, 10)+"/requeue")
+	require.Equal(t, http.StatusConflict, status, "body: %s", body)
+}
+
+func TestDeadLetterWrongCommandName(t *testing.T) {
+	t.Parallel()
+
+	a := testapp.Start(t, testapp.Options{})
+	values := ingestCommand(t, "misnamed", 1)
+	msg, err := redisstream.DefaultMarshallerUnmarshaller{}.Unmarshal(stringValues(values))
+	require.NoError(t, err)
+	msg.Metadata.Set("name", "SomethingElse")
+	values, err = redisstream.DefaultMarshallerUnmarshaller{}.Marshal("", msg)
+	require.NoError(t, err)
+
+	require.NoError(t, a.Deps.Redis.XAdd(background(), &redis.XAddArgs{Stream: ingestStream(a), Values: values}).Err())
+
+	testapp.WaitFor(t, 10*time.Second, "dead letter recorded", func() bool {
+		return a.Count("SELECT count(*) FROM dead_letters") == 1
+	})
+	letters := listDeadLetters(t, a)
+	require.Contains(t, letters[0].Reason, `"SomethingElse"`)
+	require.Equal(t, 0, a.Count("SELECT count(*) FROM events"))
+}
+
+func TestDeadLetterFailedCommandRequeue(t *testing.T) {
+	t.Parallel()
+
+	a := testapp.Start(t, testapp.Options{})
+	ctx := background()
+
+	_, err := a.Pool.Exec(ctx, "ALTER TABLE event_claims RENAME TO event_claims_away")
+	require.NoError(t, err)
+
+	status, _, body := postJSON(t, a, "/api/v1/events", `{"event_type":"info","source":"requeued"}`)
+	require.Equal(t, http.StatusAccepted, status, "body: %s", body)
+
+	testapp.WaitFor(t, 30*time.Second, "dead letter recorded after the retries", func() bool {
+		return a.Count("SELECT count(*) FROM dead_letters") == 1
+	})
+
+	letters := listDeadLetters(t, a)
+	require.Len(t, letters, 1)
+	require.Contains(t, letters[0].Reason, "event_claims")
+	require.False(t, letters[0].RequeuedAt.Set)
+	require.Equal(t, "IngestEvents", letters[0].Metadata["name"], "original metadata kept")
+
+	status, _, body = postJSON(t, a, "/api/v1/events", `{"event_type":"info","source":"behind"}`)
+	require.Equal(t, http.StatusAccepted, status, "body: %s", body)
+	testapp.WaitFor(t, 30*time.Second, "second command dead too", func() bool {
+		return a.Count("SELECT count(*) FROM dead_letters") == 2
+	})
+
+	_, err = a.Pool.Exec(ctx, "ALTER TABLE event_claims_away RENAME TO event_claims")
+	require.NoError(t, err)
+
+	res, err := a.Client.RequeueDeadLetter(ctx, oas.RequeueDeadLetterParams{ID: letters[0].ID})
+	require.NoError(t, err)
+	requeued, ok := res.(*oas.DeadLetter)
+	require.True(t, ok, "response %T", res)
+	require.True(t, requeued.RequeuedAt.Set)
+
+	testapp.WaitFor(t, 30*time.Second, "requeued event stored", func() bool {
+		return a.Count("SELECT count(*) FROM events WHERE source = 'requeued'") == 1
+	})
+	require.Equal(t, 0, a.Count("SELECT count(*) FROM events WHERE source = 'behind'"))
+
+	status, body = postEmpty(t, a, "/api/v1/dead-letters/"+strconv.FormatInt(letters[0].ID, 10)+"/requeue")
+	require.Equal(t, http.StatusConflict, status, "body: %s", body)
+
+	status, body = postEmpty(t, a, "/api/v1/dead-letters/999999/requeue")
+	require.Equal(t, http.StatusNotFound, status, "body: %s", body)
+}
+
+func TestPendingCommandOfDeadConsumer(t *testing.T) {
+	t.Parallel()
+
+	a := testapp.Start(t, testapp.Options{NoWorker: true, Config: func(c *config.Config) {
+		c.ClaimIdle = 500 * time.Millisecond
+		c.MaxDeliveries = 3
+	}})
+	ctx := background()
+	stream := ingestStream(a)
+
+	require.NoError(t, a.Deps.Redis.XGroupCreateMkStream(ctx, stream, commands.IngestEventsHandlerName, "0").Err())
+	claimedID := addAndDeliver(t, a, "ghost", "claimed", 1)
+	buriedID := addAndDeliver(t, a, "ghost", "buried", 3)
+
+	a.StartWorker()
+
+	testapp.WaitFor(t, 30*time.Second, "pending command of the dead consumer handled", func() bool {
+		return a.Count("SELECT count(*) FROM events WHERE source = 'claimed'") == 1
+	})
+	testapp.WaitFor(t, 30*time.Second, "command delivered too often buried", func() bool {
+		return a.Count("SELECT count(*) FROM dead_letters") == 1
+	})
+
+	letters := listDeadLetters(t, a)
+	require.Contains(t, letters[0].Reason, "delivered 3 times")
+	require.Equal(t, 3, letters[0].Deliveries)
+	require.Equal(t, 0, a.Count("SELECT count(*) FROM events WHERE source = 'buried'"))
+
+	pending, err := a.Deps.Redis.XPendingExt(ctx, &redis.XPendingExtArgs{
+		Stream: stream, Group: commands.IngestEventsHandlerName, Start: "-", End: "+", Count: 10,
+	}).Result()
+	require.NoError(t, err)
+	require.Empty(t, pending, "both commands acknowledged: %s and %s", claimedID, buriedID)
+}
+
+func TestPendingCommandOfSameNamedConsumer(t *testing.T) {
+	t.Parallel()
+
+	a := testapp.Start(t, testapp.Options{NoWorker: true, Config: func(c *config.Config) {
+		c.ClaimIdle = 500 * time.Millisecond
+	}})
+
+	require.NoError(t, a.Deps.Redis.XGroupCreateMkStream(background(), ingestStream(a), commands.IngestEventsHandlerName, "0").Err())
+	addAndDeliver(t, a, a.Config.ConsumerName, "restarted", 1)
+	time.Sleep(600 * time.Millisecond)
+
+	a.StartWorker()
+
+	testapp.WaitFor(t, 30*time.Second, "command left by an earlier process of the same name handled", func() bool {
+		return a.Count("SELECT count(*) FROM events WHERE source = 'restarted'") == 1
+	})
+}
+
+// addAndDeliver adds a command and reads it as consumer, which never
+// acknowledges it, with the delivery counter set to deliveries.
+func addAndDeliver(t *testing.T, a *testapp.App, consumer, source string, deliveries int) string {
+	t.Helper()
+	ctx := background()
+	stream := ingestStream(a)
+
+	id, err := a.Deps.Redis.XAdd(ctx, &redis.XAddArgs{Stream: stream, Values: ingestCommand(t, source, 1)}).Result()
+	require.NoError(t, err)
+
+	_, err = a.Deps.Redis.XReadGroup(ctx, &redis.XReadGroupArgs{
+		Group: commands.IngestEventsHandlerName, Consumer: consumer, Streams: []string{stream, ">"}, Count: 1,
+	}).Result()
+	require.NoError(t, err)
+
+	err = a.Deps.Redis.Do(ctx, "XCLAIM", stream, commands.IngestEventsHandlerName, consumer, 0, id,
+		"RETRYCOUNT", deliveries).Err()
+	require.NoError(t, err)
+
+	return id
+}
+
+func TestProjectionSkipsPoisonRecord(t *testing.T) {
+	t.Parallel()
+
+	a := testapp.Start(t, testapp.Options{})
+	ctx := background()
+
+	poison := message.NewMessage(uuid.NewString(), []byte(`{"events":"not a list"}`))
+	poison.Metadata.Set(events.MetaName, events.EventsIngestedName)
+	poison.Metadata.Set(events.MetaSchemaVersion, "1")
+	require.NoError(t, pgx.BeginFunc(ctx, a.Pool, func(tx pgx.Tx) error {
+		return eventlog.Append(ctx, tx, poison)
+	}))
+
+	status, _, body := postJSON(t, a, "/api/v1/events", `{"event_type":"info","source":"after"}`)
+	require.Equal(t, http.StatusAccepted, status, "body: %s", body)
+	waitForEvents(t, a, 1)
+
+	letters := listDeadLetters(t, a)
+	require.Len(t, letters, 1)
+	require.Equal(t, eventlog.Topic, letters[0].Topic)
+	require.Equal(t, eventstable.Name, letters[0].Handler)
+	require.Equal(t, poison.UUID, letters[0].MessageUUID)
+	require.JSONEq(t, `{"events":"not a list"}`, letters[0].Payload)
+
+	res, err := a.Client.Readyz(ctx)
+	require.NoError(t, err)
+	ready, ok := res.(*oas.ReadyzOK)
+	require.True(t, ok, "response %T", res)
+	require.Contains(t, ready.Projections, oas.ProjectionLag{
+		Name: eventstable.Name, LagEvents: 0, DeadLetters: oas.NewOptInt64(1),
+	})
+
+	status, body = postEmpty(t, a, fmt.Sprintf("/api/v1/dead-letters/%d/requeue", letters[0].ID))
+	require.Equal(t, http.StatusConflict, status, "body: %s", body)
+	require.Contains(t, string(body), "rebuild the projection")
+}
+
+func stringValues(values map[string]any) map[string]any {
+	out := make(map[string]any, len(values))
+	for key, value := range values {
+		switch v := value.(type) {
+		case []byte:
+			out[key] = string(v)
+		default:
+			out[key] = v
+		}
+	}
+
+	return out
+}
+
+func postEmpty(t *testing.T, a *testapp.App, path string) (int, []byte) {
+	t.Helper()
+
+	status, _, body := post(t, a, path, "application/json", nil)
+
+	return status, body
+}
