@@ -54,6 +54,9 @@ var paramMessages = map[string]string{
 	"from":     "from must be a valid ISO-8601 timestamp",
 	"to":       "to must be a valid ISO-8601 timestamp",
 	"event_id": "event_id must be a valid UUID",
+	// The parameters of GET /api/v1/notifications.
+	"anomaly_id": "anomaly_id must be a valid UUID",
+	"status":     "status must be one of: pending, sent, failed",
 }
 
 // ErrorHandler writes the errors that ogen raises before a handler runs,

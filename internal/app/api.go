@@ -18,7 +18,9 @@ import (
 	"github.com/eventpulse/eventpulse/events"
 	"github.com/eventpulse/eventpulse/handlers"
 	"github.com/eventpulse/eventpulse/internal/bus"
+	"github.com/eventpulse/eventpulse/internal/dashboard"
 	"github.com/eventpulse/eventpulse/internal/ingest"
+	"github.com/eventpulse/eventpulse/internal/live"
 	"github.com/eventpulse/eventpulse/internal/logging"
 	"github.com/eventpulse/eventpulse/internal/oas"
 )
@@ -31,6 +33,8 @@ type API struct {
 	deps    *Deps
 	batcher *ingest.Batcher
 	handler http.Handler
+	hub     *live.Hub
+	feed    *live.Feed
 }
 
 // NewAPI builds the API over deps.
@@ -49,13 +53,21 @@ func NewAPI(deps *Deps) (*API, error) {
 		MaxEvents: deps.Config.IngestMaxBatch,
 	}, sendIngestCommand(commandBus))
 
-	handler, err := newRouter(deps, batcher)
+	hub := live.NewHub(deps.Pool, live.HubConfig{}, deps.Logger)
+
+	handler, err := newRouter(deps, batcher, hub)
 	if err != nil {
 		batcher.Close()
 		return nil, err
 	}
 
-	return &API{deps: deps, batcher: batcher, handler: handler}, nil
+	return &API{
+		deps:    deps,
+		batcher: batcher,
+		handler: handler,
+		hub:     hub,
+		feed:    live.NewFeed(deps.Pool, hub, deps.Logger),
+	}, nil
 }
 
 func sendIngestCommand(commandBus *cqrs.CommandBus) ingest.SendFunc {
@@ -71,7 +83,7 @@ func sendIngestCommand(commandBus *cqrs.CommandBus) ingest.SendFunc {
 	}
 }
 
-func newRouter(deps *Deps, batcher *ingest.Batcher) (http.Handler, error) {
+func newRouter(deps *Deps, batcher *ingest.Batcher, hub *live.Hub) (http.Handler, error) {
 	reads := handlers.NewAPI(handlers.APIConfig{
 		Pool:         deps.Pool,
 		Redis:        deps.Redis,
@@ -95,6 +107,10 @@ func newRouter(deps *Deps, batcher *ingest.Batcher) (http.Handler, error) {
 	router.Use(logRequests(deps.Logger))
 	router.Post("/api/v1/events", ingestHandlers.PostEvent)
 	router.Post("/api/v1/events/batch", ingestHandlers.PostBatch)
+	router.Get("/ws", hub.ServeHTTP)
+	dashboardHandler := http.StripPrefix("/dashboard", dashboard.Handler())
+	router.Handle("/dashboard", dashboardHandler)
+	router.Handle("/dashboard/*", dashboardHandler)
 	router.Handle("/*", server)
 
 	return router, nil
@@ -115,6 +131,17 @@ func (a *API) Serve(ctx context.Context, listener net.Listener) error {
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
 
+	feedCtx, stopFeed := context.WithCancel(context.WithoutCancel(ctx))
+	feedDone := make(chan struct{})
+	go func() {
+		defer close(feedDone)
+		a.feed.Run(feedCtx)
+	}()
+	defer func() {
+		stopFeed()
+		<-feedDone
+	}()
+
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- server.Serve(listener) }()
 
@@ -130,6 +157,9 @@ func (a *API) Serve(ctx context.Context, listener net.Listener) error {
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), a.deps.Config.ShutdownTimeout)
 	defer cancel()
 
+	// WebSocket connections are hijacked, so Shutdown does not wait for
+	// them; they are closed first.
+	a.hub.Close()
 	err := server.Shutdown(shutdownCtx)
 	a.batcher.Close()
 	a.deps.Logger.Info("api: stopped")

@@ -60,6 +60,10 @@ type Config struct {
 	// MaxBodyBytes (EVENTPULSE_MAX_BODY_BYTES) is the largest request body
 	// accepted; larger bodies get 413. Default: 8 MiB.
 	MaxBodyBytes int64
+	// NotifyConfigPath (EVENTPULSE_NOTIFY_CONFIG) is the YAML file of
+	// notification channels. Default: none, so anomalies reach WebSocket
+	// clients only.
+	NotifyConfigPath string
 	// ShutdownTimeout (EVENTPULSE_SHUTDOWN_TIMEOUT, a Go duration) bounds
 	// the wait for in-flight requests and handlers on SIGINT or SIGTERM.
 	// Default: ShutdownTimeoutDefault.
@@ -82,6 +86,7 @@ func FromEnv() (Config, error) {
 		IngestMaxBatch:   envInt("EVENTPULSE_INGEST_MAX_BATCH", &errs),
 		MaxBodyBytes:     int64(envInt("EVENTPULSE_MAX_BODY_BYTES", &errs)),
 		ShutdownTimeout:  envDuration("EVENTPULSE_SHUTDOWN_TIMEOUT", &errs),
+		NotifyConfigPath: os.Getenv("EVENTPULSE_NOTIFY_CONFIG"),
 	}
 
 	c = c.WithDefaults()

@@ -6,11 +6,12 @@ package oas
 type OperationName = string
 
 const (
-	EventsHealthOperation     OperationName = "EventsHealth"
-	GetEventOperation         OperationName = "GetEvent"
-	HealthzOperation          OperationName = "Healthz"
-	IngestEventOperation      OperationName = "IngestEvent"
-	IngestEventBatchOperation OperationName = "IngestEventBatch"
-	ListEventsOperation       OperationName = "ListEvents"
-	ReadyzOperation           OperationName = "Readyz"
+	EventsHealthOperation      OperationName = "EventsHealth"
+	GetEventOperation          OperationName = "GetEvent"
+	HealthzOperation           OperationName = "Healthz"
+	IngestEventOperation       OperationName = "IngestEvent"
+	IngestEventBatchOperation  OperationName = "IngestEventBatch"
+	ListEventsOperation        OperationName = "ListEvents"
+	ListNotificationsOperation OperationName = "ListNotifications"
+	ReadyzOperation            OperationName = "Readyz"
 )
