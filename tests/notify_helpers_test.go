@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 	"github.com/google/uuid"
@@ -362,4 +363,26 @@ func anomalyJSON(t *testing.T, anomaly events.AnomalyDetected) string {
 
 func notifierMeta() projection.Meta {
 	return projection.Meta{RecordID: uuid.NewString()}
+}
+
+// appendAnomalies appends several anomalies in one transaction, preceded by
+// a record of another kind, as a detector batch would.
+func appendAnomalies(t *testing.T, a *testapp.App, anomalies ...events.AnomalyDetected) {
+	t.Helper()
+
+	envelope := events.Envelope{CorrelationID: uuid.NewString(), Actor: "detector", RecordedAt: time.Now()}
+	other, err := events.NewMessage(events.RuleDeleted{RuleID: uuid.New()}, envelope)
+	require.NoError(t, err)
+
+	msgs := []*message.Message{other}
+	for _, anomaly := range anomalies {
+		msg, err := events.NewMessage(anomaly, envelope)
+		require.NoError(t, err)
+		msgs = append(msgs, msg)
+	}
+
+	ctx := background()
+	require.NoError(t, pgx.BeginFunc(ctx, a.Pool, func(tx pgx.Tx) error {
+		return eventlog.Append(ctx, tx, msgs...)
+	}))
 }

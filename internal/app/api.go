@@ -55,6 +55,15 @@ func NewAPI(deps *Deps) (*API, error) {
 
 	hub := live.NewHub(deps.Pool, live.HubConfig{}, deps.Logger)
 
+	ctx, cancel := context.WithTimeout(context.Background(), deps.Config.ShutdownTimeout)
+	defer cancel()
+
+	feed, err := live.NewFeed(ctx, deps.Pool, hub, deps.Logger)
+	if err != nil {
+		batcher.Close()
+		return nil, err
+	}
+
 	handler, err := newRouter(deps, batcher, hub)
 	if err != nil {
 		batcher.Close()
@@ -66,7 +75,7 @@ func NewAPI(deps *Deps) (*API, error) {
 		batcher: batcher,
 		handler: handler,
 		hub:     hub,
-		feed:    live.NewFeed(deps.Pool, hub, deps.Logger),
+		feed:    feed,
 	}, nil
 }
 

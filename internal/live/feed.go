@@ -57,10 +57,20 @@ func newAnomaly(a events.AnomalyDetected) Anomaly {
 	}
 }
 
-// position is a record's place in log order.
+// position is a record's place in log order: its transaction id (xid8,
+// read as an integer) and then its offset.
 type position struct {
-	transactionID string
+	transactionID int64
 	offset        int64
+}
+
+// before reports whether p comes before q in log order.
+func (p position) before(q position) bool {
+	if p.transactionID != q.transactionID {
+		return p.transactionID < q.transactionID
+	}
+
+	return p.offset < q.offset
 }
 
 // Feed reads new AnomalyDetected records as they commit and publishes them
@@ -74,9 +84,20 @@ type Feed struct {
 	last position
 }
 
-// NewFeed returns a feed publishing to hub.
-func NewFeed(pool *pgxpool.Pool, hub *Hub, logger *slog.Logger) *Feed {
-	return &Feed{pool: pool, hub: hub, logger: logger}
+// NewFeed returns a feed publishing to hub every anomaly appended after
+// NewFeed returns.
+func NewFeed(ctx context.Context, pool *pgxpool.Pool, hub *Hub, logger *slog.Logger) (*Feed, error) {
+	f := &Feed{pool: pool, hub: hub, logger: logger, last: position{}}
+
+	err := pool.QueryRow(ctx, `
+		SELECT transaction_id::text::bigint, "offset" FROM event_log
+		WHERE metadata ->> 'name' = 'AnomalyDetected'
+		ORDER BY transaction_id DESC, "offset" DESC LIMIT 1`).Scan(&f.last.transactionID, &f.last.offset)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("error reading the newest anomaly: %w", err)
+	}
+
+	return f, nil
 }
 
 // Run listens until ctx ends, reconnecting after failures.
@@ -132,25 +153,8 @@ func (f *Feed) listen(ctx context.Context) error {
 	}
 }
 
-// catchUp publishes the records after f.last, or only notes the newest
-// position when the feed has just started.
+// catchUp publishes the records after f.last.
 func (f *Feed) catchUp(ctx context.Context, conn *pgx.Conn) error {
-	if f.last.transactionID == "" {
-		err := conn.QueryRow(ctx, `
-			SELECT transaction_id::text, "offset" FROM event_log
-			WHERE metadata ->> 'name' = 'AnomalyDetected'
-			ORDER BY transaction_id DESC, "offset" DESC LIMIT 1`).Scan(&f.last.transactionID, &f.last.offset)
-		if errors.Is(err, pgx.ErrNoRows) {
-			f.last = position{transactionID: "0", offset: 0}
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("error reading the newest anomaly: %w", err)
-		}
-
-		return nil
-	}
-
 	records, err := readAfter(ctx, conn, f.last, catchUpLimit)
 	if err != nil {
 		return err
@@ -183,7 +187,7 @@ func (f *Feed) publishOffset(ctx context.Context, conn *pgx.Conn, offset int64) 
 
 func (f *Feed) publish(r record) {
 	f.last = r.position
-	f.hub.Publish(r.anomaly)
+	f.hub.publish(r)
 }
 
 // catchUpLimit bounds the records read after a reconnect or for a client's
@@ -195,7 +199,7 @@ type record struct {
 	anomaly Anomaly
 }
 
-const selectRecords = `SELECT transaction_id::text, "offset", payload::text FROM event_log`
+const selectRecords = `SELECT transaction_id::text::bigint, "offset", payload::text FROM event_log`
 
 func scanRecord(row pgx.CollectableRow) (record, error) {
 	var r record
@@ -224,7 +228,7 @@ type querier interface {
 func readAfter(ctx context.Context, q querier, p position, limit int) ([]record, error) {
 	rows, err := q.Query(ctx, selectRecords+`
 		WHERE metadata ->> 'name' = 'AnomalyDetected'
-			AND (transaction_id, "offset") > ($1::text::xid8, $2)
+			AND (transaction_id, "offset") > ($1::bigint::text::xid8, $2)
 		ORDER BY transaction_id, "offset"
 		LIMIT $3`, p.transactionID, p.offset, limit)
 	if err != nil {
@@ -244,7 +248,7 @@ func readAfter(ctx context.Context, q querier, p position, limit int) ([]record,
 func readLatestAfter(ctx context.Context, q querier, p position, limit int) ([]record, error) {
 	rows, err := q.Query(ctx, selectRecords+`
 		WHERE metadata ->> 'name' = 'AnomalyDetected'
-			AND (transaction_id, "offset") > ($1::text::xid8, $2)
+			AND (transaction_id, "offset") > ($1::bigint::text::xid8, $2)
 		ORDER BY transaction_id DESC, "offset" DESC
 		LIMIT $3`, p.transactionID, p.offset, limit)
 	if err != nil {
@@ -265,7 +269,7 @@ func readLatestAfter(ctx context.Context, q querier, p position, limit int) ([]r
 func positionOf(ctx context.Context, q querier, id uuid.UUID) (position, error) {
 	var p position
 	err := q.QueryRow(ctx, `
-		SELECT transaction_id::text, "offset" FROM event_log
+		SELECT transaction_id::text::bigint, "offset" FROM event_log
 		WHERE metadata ->> 'name' = 'AnomalyDetected' AND payload ->> 'anomaly_id' = $1
 		ORDER BY transaction_id, "offset" LIMIT 1`, id.String()).Scan(&p.transactionID, &p.offset)
 

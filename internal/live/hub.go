@@ -65,7 +65,10 @@ type client struct {
 	catchingUp bool
 	pending    [][]byte
 	pendingIDs []uuid.UUID
-	dropped    atomic.Bool
+	// caughtUp holds the anomalies the catch-up sent, which the feed may
+	// still publish afterwards.
+	caughtUp map[uuid.UUID]bool
+	dropped  atomic.Bool
 }
 
 func (c *client) accepts(a Anomaly) bool {
@@ -106,9 +109,11 @@ func cmpOr[T comparable](v, fallback T) T {
 	return v
 }
 
-// Publish sends a to every client whose filters accept it. It never waits
-// for a client: a client whose buffer is full is dropped.
-func (h *Hub) Publish(a Anomaly) {
+// publish sends the record's anomaly to every client whose filters accept
+// it and that has not seen it. It never waits for a client: a client whose
+// buffer is full is dropped.
+func (h *Hub) publish(r record) {
+	a := r.anomaly
 	if !h.remember(a.AnomalyID) {
 		return
 	}
@@ -125,8 +130,16 @@ func (h *Hub) Publish(a Anomaly) {
 			return false
 		}
 
+		// A client passing after has seen that record and every earlier one.
+		if c.after != nil && !c.after.before(r.position) {
+			return false
+		}
+
 		c.mu.Lock()
 		defer c.mu.Unlock()
+		if c.caughtUp[a.AnomalyID] {
+			return false
+		}
 		if c.catchingUp {
 			c.pending = append(c.pending, message)
 			c.pendingIDs = append(c.pendingIDs, a.AnomalyID)
@@ -259,7 +272,7 @@ func (h *Hub) catchUp(s *melody.Session, c *client) {
 		}
 	}
 
-	c.pending, c.pendingIDs, c.catchingUp = nil, nil, false
+	c.pending, c.pendingIDs, c.catchingUp, c.caughtUp = nil, nil, false, sent
 }
 
 // failed drops a client whose buffer is full. Melody's Close queues a close
