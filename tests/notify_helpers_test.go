@@ -60,7 +60,7 @@ func newAnomaly(severity string) events.AnomalyDetected {
 }
 
 // appendAnomaly appends anomaly to the log the way the detector does.
-func appendAnomaly(t *testing.T, a *testapp.App, anomaly events.AnomalyDetected) {
+func appendAnomaly(t testing.TB, a *testapp.App, anomaly events.AnomalyDetected) {
 	t.Helper()
 
 	msg, err := events.NewMessage(anomaly, events.Envelope{

@@ -29,7 +29,7 @@ type wsMessage struct {
 }
 
 // dialWS connects to /ws of baseURL with query.
-func dialWS(t *testing.T, baseURL, query string) *websocket.Conn {
+func dialWS(t testing.TB, baseURL, query string) *websocket.Conn {
 	t.Helper()
 
 	ctx, cancel := context.WithTimeout(background(), 10*time.Second)
