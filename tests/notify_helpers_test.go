@@ -133,8 +133,8 @@ type slackRequest struct {
 	body map[string]any
 }
 
-// fakeSlack stands in for a Slack incoming webhook. Each request gets the
-// next answer of the script (the last one repeats); a zero status makes the
+// fakeSlack is a local Slack incoming webhook. Each request gets the next
+// answer of the script, and the last one repeats. A zero status makes the
 // request hang until the client gives up.
 type fakeSlack struct {
 	server *httptest.Server
@@ -178,7 +178,10 @@ func (f *fakeSlack) handle(w http.ResponseWriter, r *http.Request) {
 	f.mu.Unlock()
 
 	if answer.status == 0 {
-		f.hanging <- struct{}{}
+		select {
+		case f.hanging <- struct{}{}:
+		default:
+		}
 		<-r.Context().Done()
 		f.mu.Lock()
 		f.aborted++
@@ -201,7 +204,7 @@ func (f *fakeSlack) handle(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// requests returns the answered requests: every status, in order.
+// deliveredRequests returns the requests answered with 200, in order.
 func (f *fakeSlack) deliveredRequests() []slackRequest {
 	f.mu.Lock()
 	defer f.mu.Unlock()

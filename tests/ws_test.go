@@ -40,7 +40,7 @@ func dialWS(t testing.TB, baseURL, query string) *websocket.Conn {
 		url += "?" + query
 	}
 
-	conn, response, err := websocket.Dial(ctx, url, nil)
+	conn, response, err := websocket.Dial(ctx, url, nil) //nolint:bodyclose // Dial closes the handshake response body.
 	require.NoError(t, err)
 	require.Equal(t, http.StatusSwitchingProtocols, response.StatusCode)
 	t.Cleanup(func() { _ = conn.CloseNow() })
@@ -77,7 +77,7 @@ func expectSilence(t *testing.T, conn *websocket.Conn, wait time.Duration) {
 }
 
 // settle gives fresh connections time to be registered with the hub,
-// which happens just after the handshake answer is sent.
+// which happens just after the handshake response is sent.
 func settle() { time.Sleep(200 * time.Millisecond) }
 
 func requireSameAnomaly(t *testing.T, want events.AnomalyDetected, got wsMessage) {

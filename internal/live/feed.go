@@ -1,7 +1,8 @@
 // Package live pushes anomalies to WebSocket clients. Every API instance
-// runs its own Feed: a PostgreSQL connection that LISTENs on the channel a
-// trigger on event_log notifies for each AnomalyDetected record, reads the
-// record by offset and hands it to the Hub, which fans it out over melody.
+// runs its own Feed, a PostgreSQL connection that LISTENs on the channel
+// that a trigger on event_log notifies for each AnomalyDetected record. The
+// Feed reads the record by offset and hands it to the Hub, which fans it
+// out over melody.
 // The log stays the only source, no process has to relay anomalies, and a
 // new API instance needs nothing but the database.
 package live

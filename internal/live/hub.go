@@ -23,8 +23,8 @@ type HubConfig struct {
 	// BufferSize is how many messages wait for a slow client before it is
 	// dropped. Default: 256.
 	BufferSize int
-	// PingPeriod is the interval of pings to every client; a client that
-	// does not answer with a pong within PongWait is dropped.
+	// PingPeriod is the interval of pings to every client. A client that
+	// sends no pong within PongWait is dropped.
 	// Default: 30s and 60s.
 	PingPeriod time.Duration
 	PongWait   time.Duration
@@ -275,9 +275,9 @@ func (h *Hub) catchUp(s *melody.Session, c *client) {
 	c.pending, c.pendingIDs, c.catchingUp, c.caughtUp = nil, nil, false, sent
 }
 
-// failed drops a client whose buffer is full. Melody's Close queues a close
-// frame in the same buffer, so it is retried until there is room; a client
-// that reads nothing at all is cut off by WriteWait before that.
+// failed drops a client whose buffer is full. Melody's Close queues the
+// close frame in that same buffer, so it is retried until there is room.
+// A client that reads nothing at all is cut off by WriteWait first.
 func (h *Hub) failed(s *melody.Session, err error) {
 	if !errors.Is(err, melody.ErrMessageBufferFull) {
 		return

@@ -28,10 +28,10 @@ func TestHubDropsSlowClient(t *testing.T) {
 	defer cancel()
 
 	url := "ws" + strings.TrimPrefix(server.URL, "http")
-	fast, _, err := websocket.Dial(ctx, url, nil)
+	fast, _, err := websocket.Dial(ctx, url, nil) //nolint:bodyclose // Dial closes the handshake response body.
 	require.NoError(t, err)
 	fast.SetReadLimit(1 << 20)
-	slow, _, err := websocket.Dial(ctx, url, nil)
+	slow, _, err := websocket.Dial(ctx, url, nil) //nolint:bodyclose // Dial closes the handshake response body.
 	require.NoError(t, err)
 	slow.SetReadLimit(1 << 20)
 

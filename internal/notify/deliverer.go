@@ -137,8 +137,8 @@ func (d *Deliverer) deliver(ctx context.Context, logger *slog.Logger, sender Sen
 	})
 	cancel()
 
-	// The outcome is recorded even when ctx has ended, so a graceful stop
-	// never loses the fact that a message went out.
+	// The outcome is recorded with a context of its own, so a graceful stop
+	// still records a message that went out.
 	recordCtx, cancelRecord := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancelRecord()
 

@@ -177,7 +177,7 @@ async function loadRules() {
 
 // Event rate chart
 
-// bucketsOf reads [{time, count}] from the timeseries answer, accepting a
+// bucketsOf reads [{time, count}] from the timeseries response, accepting a
 // list under data, buckets or points with a start time and a count.
 function bucketsOf(body) {
   const list = Array.isArray(body) ? body : body.buckets || body.data || body.points || [];
