@@ -98,8 +98,10 @@ function connect() {
 
   setConnection("connecting");
   const socket = new WebSocket(url);
+  let opened = false;
 
   socket.onopen = () => {
+    opened = true;
     state.retryDelay = 1000;
     setConnection("open");
   };
@@ -112,6 +114,9 @@ function connect() {
   };
   socket.onclose = () => {
     setConnection("closed");
+    // The server rejects an after id it does not know, so a connection that
+    // never opened retries without it.
+    if (!opened) state.lastAnomalyID = null;
     // A reconnect passes the last anomaly seen, so nothing is missed.
     setTimeout(connect, state.retryDelay);
     state.retryDelay = Math.min(state.retryDelay * 2, 15000);
