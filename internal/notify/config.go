@@ -9,11 +9,11 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
-	"io"
 	"net/url"
 	"os"
 	"regexp"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -162,25 +162,55 @@ func ParseConfig(data []byte) (Config, error) {
 		return config, config.Validate()
 	}
 
+	if err := unknownKeys(data); err != nil {
+		return Config{}, err
+	}
+
 	if err := expandEnv(&root); err != nil {
 		return Config{}, err
 	}
 
-	expanded, err := yaml.Marshal(&root)
-	if err != nil {
-		return Config{}, err
-	}
-
+	// Decoding the node keeps the line numbers of the file in errors.
 	var config Config
-	decoder := yaml.NewDecoder(bytes.NewReader(expanded))
-	decoder.KnownFields(true)
-	if err := decoder.Decode(&config); err != nil && !errors.Is(err, io.EOF) {
-		return Config{}, err
+	if err := root.Decode(&config); err != nil {
+		return Config{}, hideValues(err)
 	}
 
 	config = config.WithDefaults()
 
 	return config, config.Validate()
+}
+
+// unknownKeys returns the keys of data that Config does not have, with
+// their lines. Type errors are left to the decoding after ${NAME}
+// expansion, because "${SMTP_PORT}" is not yet a number here.
+func unknownKeys(data []byte) error {
+	decoder := yaml.NewDecoder(bytes.NewReader(data))
+	decoder.KnownFields(true)
+
+	var typeErr *yaml.TypeError
+	if err := decoder.Decode(&Config{}); !errors.As(err, &typeErr) {
+		return nil
+	}
+
+	var errs []error
+	for _, message := range typeErr.Errors {
+		if strings.Contains(message, " not found in type ") {
+			errs = append(errs, errors.New(message))
+		}
+	}
+
+	return errors.Join(errs...)
+}
+
+// quotedValue matches the values yaml.v3 quotes in its type errors, such
+// as "cannot unmarshal !!str `secret` into int".
+var quotedValue = regexp.MustCompile("`[^`]*`")
+
+// hideValues removes the quoted values from a decoding error, because an
+// expanded value may be a secret placed under the wrong key.
+func hideValues(err error) error {
+	return errors.New(quotedValue.ReplaceAllString(err.Error(), "(value hidden)"))
 }
 
 var envReference = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)

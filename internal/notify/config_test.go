@@ -137,3 +137,13 @@ func TestChannelMatches(t *testing.T) {
 	require.False(t, channel.Matches(uuid.New(), "critical"))
 	require.True(t, ChannelConfig{}.Matches(uuid.New(), "low"))
 }
+
+func TestParseConfigHidesValuesInTypeErrors(t *testing.T) {
+	t.Setenv("NOTIFY_TEST_MISPLACED_SECRET", "hunter2")
+
+	_, err := ParseConfig([]byte("channels:\n  - name: m\n    type: email\n    smtp:\n" +
+		"      host: mail.example.com\n      port: ${NOTIFY_TEST_MISPLACED_SECRET}\n"))
+
+	require.ErrorContains(t, err, "line 6: cannot unmarshal !!str (value hidden) into int")
+	require.NotContains(t, err.Error(), "hunter2")
+}
