@@ -116,3 +116,50 @@ func TestPositionOrder(t *testing.T) {
 	require.False(t, position{2, 2}.before(position{2, 2}))
 	require.False(t, position{3, 0}.before(position{2, 7}))
 }
+
+func TestHubPingKeepsIdleClients(t *testing.T) {
+	t.Parallel()
+
+	hub := NewHub(nil, HubConfig{PingPeriod: 50 * time.Millisecond, PongWait: 200 * time.Millisecond},
+		slog.New(slog.DiscardHandler))
+	server := httptest.NewServer(hub)
+	t.Cleanup(server.Close)
+	t.Cleanup(hub.Close)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+
+	url := "ws" + strings.TrimPrefix(server.URL, "http")
+	// coder/websocket responds to pings only while a Read is in progress,
+	// so the reading client responds and the other one stays silent.
+	idle, _, err := websocket.Dial(ctx, url, nil) //nolint:bodyclose // Dial closes the handshake response body.
+	require.NoError(t, err)
+	silent, _, err := websocket.Dial(ctx, url, nil) //nolint:bodyclose // Dial closes the handshake response body.
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = silent.CloseNow() })
+
+	messages := make(chan []byte, 1)
+	go func() {
+		_, data, err := idle.Read(ctx)
+		if err == nil {
+			messages <- data
+		}
+	}()
+
+	require.Eventually(t, func() bool { return hub.Clients() == 1 }, 5*time.Second, 10*time.Millisecond,
+		"the client that never responds to pings was not dropped")
+	time.Sleep(500 * time.Millisecond)
+	require.Equal(t, 1, hub.Clients(), "the idle client that responds to pings was dropped")
+
+	id := uuid.New()
+	hub.publish(record{position: position{transactionID: 1, offset: 1}, anomaly: Anomaly{AnomalyID: id}})
+
+	select {
+	case data := <-messages:
+		var got Anomaly
+		require.NoError(t, json.Unmarshal(data, &got))
+		require.Equal(t, id, got.AnomalyID)
+	case <-ctx.Done():
+		require.FailNow(t, "the idle client received nothing")
+	}
+}
