@@ -1,10 +1,12 @@
 package handlers
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
 
@@ -71,6 +73,9 @@ var paramMessages = map[string]string{
 	"enabled":  "enabled must be true or false",
 	"severity": "severity must be one of critical, warning, info",
 	"id":       "id must be an integer",
+	// The parameters of GET /api/v1/notifications.
+	"anomaly_id": "anomaly_id must be a valid UUID",
+	"status":     "status must be one of: pending, sent, failed",
 }
 
 // ErrorHandler writes the errors that ogen raises before a handler runs,
@@ -173,6 +178,12 @@ func (w *retryAfterWriter) WriteHeader(status int) {
 
 // Unwrap lets http.ResponseController reach the underlying writer.
 func (w *retryAfterWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// Hijack lets the WebSocket upgrade take over the connection; the
+// WebSocket library asserts http.Hijacker instead of using Unwrap.
+func (w *retryAfterWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	return http.NewResponseController(w.ResponseWriter).Hijack()
+}
 
 // NotFound answers unknown routes in the spec's error shape.
 func NotFound(w http.ResponseWriter, r *http.Request) {

@@ -148,14 +148,23 @@ func (g *Guard) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	writeJSON(w, status.StatusCode, &status.Response)
 }
 
-// KeyFromRequest returns the API key sent as a bearer token or in
-// X-API-Key, or "".
+// KeyFromRequest returns the API key sent as a bearer token, in
+// X-API-Key, or, for WebSocket upgrades, whose browser API cannot set
+// headers, in the api_key query parameter; "" when there is none.
 func KeyFromRequest(r *http.Request) string {
 	if token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
 		return strings.TrimSpace(token)
 	}
 
-	return strings.TrimSpace(r.Header.Get("X-API-Key"))
+	if key := strings.TrimSpace(r.Header.Get("X-API-Key")); key != "" {
+		return key
+	}
+
+	if strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+		return r.URL.Query().Get("api_key")
+	}
+
+	return ""
 }
 
 // IsLoopback reports whether addr (host:port or host) is a loopback

@@ -7,9 +7,11 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
 	"github.com/stretchr/testify/require"
 
 	"github.com/eventpulse/eventpulse/internal/app"
@@ -294,4 +296,70 @@ func TestAuthRuleChangesNeedAdmin(t *testing.T) {
 	require.Equal(t, http.StatusOK, status, body)
 	require.Contains(t, body, `"actor":"`+adminID+`"`, "history names the key behind each change")
 	require.NotContains(t, body, readerID)
+}
+
+func TestAuthWebSocketKeyAndOrigin(t *testing.T) {
+	t.Parallel()
+
+	a := testapp.Start(t, testapp.Options{NoWorker: true, Config: func(c *config.Config) {
+		c.CORSOrigins = []string{"https://dash.example.com"}
+	}})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	wsURL := "ws" + a.URL[len("http"):] + "/ws"
+
+	dial := func(url string, header http.Header) (int, error) {
+		conn, response, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPHeader: header}) //nolint:bodyclose // Dial closes the handshake response body.
+		if conn != nil {
+			_ = conn.Close(websocket.StatusNormalClosure, "")
+		}
+		if response == nil {
+			return 0, err
+		}
+		return response.StatusCode, err
+	}
+
+	status, err := dial(wsURL, http.Header{"Origin": {"https://evil.example.com"}})
+	require.Error(t, err)
+	require.Equal(t, http.StatusForbidden, status, "an origin that is not listed")
+
+	status, err = dial(wsURL, http.Header{"Origin": {"https://dash.example.com"}})
+	require.NoError(t, err, "a listed origin, before any key exists")
+	require.Equal(t, http.StatusSwitchingProtocols, status)
+
+	_, key := createKeyNoWorker(t, a, "dashboard", auth.ScopeRead)
+	time.Sleep(auth.CacheTTLDefault)
+
+	status, err = dial(wsURL, nil)
+	require.Error(t, err)
+	require.Equal(t, http.StatusUnauthorized, status, "no key once keys exist")
+
+	status, err = dial(wsURL+"?api_key="+key, nil)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusSwitchingProtocols, status)
+
+	status, err = dial(wsURL, http.Header{"Authorization": {"Bearer " + key}})
+	require.NoError(t, err)
+	require.Equal(t, http.StatusSwitchingProtocols, status)
+}
+
+// createKeyNoWorker makes a key and projects it by hand, for Apps that run
+// without a worker.
+func createKeyNoWorker(t *testing.T, a *testapp.App, name string, scopes ...auth.Scope) (string, string) {
+	t.Helper()
+
+	id, key, err := auth.CreateKey(context.Background(), a.Pool, name, scopes, "test")
+	require.NoError(t, err)
+	testapp.RegisterSecret(key)
+
+	names := make([]string, len(scopes))
+	for i, scope := range scopes {
+		names[i] = string(scope)
+	}
+	_, err = a.Pool.Exec(context.Background(), `
+		INSERT INTO api_keys (key_id, name, scopes, secret_hash, created_at) VALUES ($1, $2, $3, $4, now())`,
+		id, name, names, auth.HashSecret(key[strings.LastIndex(key, "_")+1:]))
+	require.NoError(t, err)
+
+	return id.String(), key
 }

@@ -18,7 +18,9 @@ import (
 	"github.com/eventpulse/eventpulse/handlers"
 	"github.com/eventpulse/eventpulse/internal/auth"
 	"github.com/eventpulse/eventpulse/internal/bus"
+	"github.com/eventpulse/eventpulse/internal/dashboard"
 	"github.com/eventpulse/eventpulse/internal/ingest"
+	"github.com/eventpulse/eventpulse/internal/live"
 	"github.com/eventpulse/eventpulse/internal/logging"
 	"github.com/eventpulse/eventpulse/internal/oas"
 	"github.com/eventpulse/eventpulse/internal/telemetry"
@@ -30,6 +32,8 @@ type API struct {
 	batchers      *actorBatchers
 	authenticator *auth.Authenticator
 	handler       http.Handler
+	hub           *live.Hub
+	feed          *live.Feed
 }
 
 // NewAPI builds the API over deps.
@@ -61,13 +65,31 @@ func NewAPI(deps *Deps) (*API, error) {
 
 	rules := ruleCommandSender{bus: commandBus, backend: replyBackend}
 
-	handler, err := newRouter(deps, batchers, authenticator, rules)
+	hub := live.NewHub(deps.Pool, live.HubConfig{}, deps.Logger)
+
+	ctx, cancel := context.WithTimeout(context.Background(), deps.Config.ShutdownTimeout)
+	defer cancel()
+
+	feed, err := live.NewFeed(ctx, deps.Pool, hub, deps.Logger)
 	if err != nil {
 		batchers.Close()
 		return nil, err
 	}
 
-	return &API{deps: deps, batchers: batchers, authenticator: authenticator, handler: handler}, nil
+	handler, err := newRouter(deps, batchers, authenticator, rules, hub)
+	if err != nil {
+		batchers.Close()
+		return nil, err
+	}
+
+	return &API{
+		deps:          deps,
+		batchers:      batchers,
+		authenticator: authenticator,
+		handler:       handler,
+		hub:           hub,
+		feed:          feed,
+	}, nil
 }
 
 func newRouter(
@@ -75,6 +97,7 @@ func newRouter(
 	batchers *actorBatchers,
 	authenticator *auth.Authenticator,
 	rules handlers.RuleCommandSender,
+	hub *live.Hub,
 ) (http.Handler, error) {
 	publisher, err := redisstream.NewPublisher(redisstream.PublisherConfig{
 		Client:     deps.Redis,
@@ -119,6 +142,10 @@ func newRouter(
 	router.With(guard.Require(auth.ScopeIngest)).Post("/api/v1/events", ingestHandlers.PostEvent)
 	router.With(guard.Require(auth.ScopeIngest)).Post("/api/v1/events/batch", ingestHandlers.PostBatch)
 	router.With(guard.Require(auth.ScopeRead)).Get("/metrics", deps.Metrics.Handler().ServeHTTP)
+	router.With(handlers.CheckOrigin(deps.Config.CORSOrigins), guard.Require(auth.ScopeRead)).Get("/ws", hub.ServeHTTP)
+	dashboardHandler := http.StripPrefix("/dashboard", dashboard.Handler())
+	router.Handle("/dashboard", dashboardHandler)
+	router.Handle("/dashboard/*", dashboardHandler)
 	router.Handle("/*", server)
 
 	return router, nil
@@ -148,6 +175,17 @@ func (a *API) Serve(ctx context.Context, listener net.Listener) error {
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
 
+	feedCtx, stopFeed := context.WithCancel(context.WithoutCancel(ctx))
+	feedDone := make(chan struct{})
+	go func() {
+		defer close(feedDone)
+		a.feed.Run(feedCtx)
+	}()
+	defer func() {
+		stopFeed()
+		<-feedDone
+	}()
+
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- server.Serve(listener) }()
 
@@ -163,6 +201,9 @@ func (a *API) Serve(ctx context.Context, listener net.Listener) error {
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), a.deps.Config.ShutdownTimeout)
 	defer cancel()
 
+	// WebSocket connections are hijacked, so Shutdown does not wait for
+	// them; they are closed first.
+	a.hub.Close()
 	err := server.Shutdown(shutdownCtx)
 	a.batchers.Close()
 	a.deps.Logger.Info("api: stopped")

@@ -15,16 +15,19 @@ import (
 	"github.com/eventpulse/eventpulse/internal/deadletter"
 	"github.com/eventpulse/eventpulse/internal/eventlog"
 	"github.com/eventpulse/eventpulse/internal/logging"
+	"github.com/eventpulse/eventpulse/internal/notify"
 	"github.com/eventpulse/eventpulse/internal/projection"
 	"github.com/eventpulse/eventpulse/projections/apikeys"
 	"github.com/eventpulse/eventpulse/projections/eventstable"
+	"github.com/eventpulse/eventpulse/projections/notifier"
 	"github.com/eventpulse/eventpulse/projections/rules"
 )
 
 // Worker runs the command handlers and the projectors.
 type Worker struct {
-	deps   *Deps
-	router *message.Router
+	deps      *Deps
+	router    *message.Router
+	deliverer *notify.Deliverer
 }
 
 // NewWorker builds the worker's router over deps.
@@ -64,14 +67,32 @@ func NewWorker(deps *Deps) (*Worker, error) {
 		return nil, fmt.Errorf("error adding command handlers: %w", err)
 	}
 
-	projectors := []projection.Projector{eventstable.Projector{}, apikeys.Projector{}, rules.Projector{}}
+	notifyConfig, err := notify.LoadConfig(deps.Config.NotifyConfigPath)
+	if err != nil {
+		return nil, err
+	}
+
+	senders, err := notify.NewSenders(notifyConfig)
+	if err != nil {
+		return nil, err
+	}
+
+	projectors := []projection.Projector{
+		eventstable.Projector{},
+		apikeys.Projector{},
+		rules.Projector{},
+		notifier.Projector{Channels: notifyConfig.Channels},
+	}
+
 	for _, projector := range projectors {
 		if err := projection.Register(router, deps.Pool, projector, deps.Logger, watermillLogger); err != nil {
 			return nil, err
 		}
 	}
 
-	return &Worker{deps: deps, router: router}, nil
+	deliverer := notify.NewDeliverer(deps.Pool, notifyConfig, senders, deps.Logger)
+
+	return &Worker{deps: deps, router: router, deliverer: deliverer}, nil
 }
 
 func newCommandHandlers(deps *Deps) ([]cqrs.CommandHandler, error) {
@@ -129,6 +150,17 @@ func (w *Worker) Run(ctx context.Context) error {
 	defer func() {
 		stopTrimmer()
 		<-trimmerDone
+	}()
+
+	deliveryCtx, stopDelivery := context.WithCancel(ctx)
+	deliveryDone := make(chan struct{})
+	go func() {
+		defer close(deliveryDone)
+		w.deliverer.Run(deliveryCtx)
+	}()
+	defer func() {
+		stopDelivery()
+		<-deliveryDone
 	}()
 
 	if err := w.router.Run(ctx); err != nil {

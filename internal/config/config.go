@@ -102,6 +102,10 @@ type Config struct {
 	// gets 504 and the command is dropped unless already being handled.
 	// Default: RuleReplyTimeoutDefault.
 	RuleReplyTimeout time.Duration
+	// NotifyConfigPath (EVENTPULSE_NOTIFY_CONFIG) is the YAML file of
+	// notification channels. Default: none, so anomalies reach WebSocket
+	// clients only.
+	NotifyConfigPath string
 	// ClaimIdle (EVENTPULSE_CLAIM_IDLE, a Go duration) is how long a command
 	// stays pending with a stopped worker before a live one claims it.
 	// Default: ClaimIdleDefault.
@@ -134,6 +138,7 @@ func FromEnv() (Config, error) {
 		ShutdownTimeout:       envDuration("EVENTPULSE_SHUTDOWN_TIMEOUT", &errs),
 		IngestRate:            envFloat("EVENTPULSE_INGEST_RATE", &errs),
 		RuleReplyTimeout:      envDuration("EVENTPULSE_RULE_REPLY_TIMEOUT", &errs),
+		NotifyConfigPath:      os.Getenv("EVENTPULSE_NOTIFY_CONFIG"),
 		ClaimIdle:             envDuration("EVENTPULSE_CLAIM_IDLE", &errs),
 		MaxDeliveries:         envInt("EVENTPULSE_MAX_DELIVERIES", &errs),
 		TrimInterval:          envDuration("EVENTPULSE_TRIM_INTERVAL", &errs),

@@ -17,6 +17,7 @@ const (
 	IngestEventBatchOperation  OperationName = "IngestEventBatch"
 	ListDeadLettersOperation   OperationName = "ListDeadLetters"
 	ListEventsOperation        OperationName = "ListEvents"
+	ListNotificationsOperation OperationName = "ListNotifications"
 	ListRulesOperation         OperationName = "ListRules"
 	PatchRuleOperation         OperationName = "PatchRule"
 	ReadyzOperation            OperationName = "Readyz"

@@ -885,6 +885,54 @@ func (s *Issue) SetCode(val string) {
 	s.Code = val
 }
 
+type ListNotificationsStatus string
+
+const (
+	ListNotificationsStatusPending ListNotificationsStatus = "pending"
+	ListNotificationsStatusSent    ListNotificationsStatus = "sent"
+	ListNotificationsStatusFailed  ListNotificationsStatus = "failed"
+)
+
+// AllValues returns all ListNotificationsStatus values.
+func (ListNotificationsStatus) AllValues() []ListNotificationsStatus {
+	return []ListNotificationsStatus{
+		ListNotificationsStatusPending,
+		ListNotificationsStatusSent,
+		ListNotificationsStatusFailed,
+	}
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (s ListNotificationsStatus) MarshalText() ([]byte, error) {
+	switch s {
+	case ListNotificationsStatusPending:
+		return []byte(s), nil
+	case ListNotificationsStatusSent:
+		return []byte(s), nil
+	case ListNotificationsStatusFailed:
+		return []byte(s), nil
+	default:
+		return nil, errors.Errorf("invalid value: %q", s)
+	}
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (s *ListNotificationsStatus) UnmarshalText(data []byte) error {
+	switch ListNotificationsStatus(data) {
+	case ListNotificationsStatusPending:
+		*s = ListNotificationsStatusPending
+		return nil
+	case ListNotificationsStatusSent:
+		*s = ListNotificationsStatusSent
+		return nil
+	case ListNotificationsStatusFailed:
+		*s = ListNotificationsStatusFailed
+		return nil
+	default:
+		return errors.Errorf("invalid value: %q", data)
+	}
+}
+
 // Ref: #/components/schemas/Liveness
 type Liveness struct {
 	Status LivenessStatus `json:"status"`
@@ -932,6 +980,208 @@ func (s *LivenessStatus) UnmarshalText(data []byte) error {
 	default:
 		return errors.Errorf("invalid value: %q", data)
 	}
+}
+
+// Ref: #/components/schemas/NotificationDelivery
+type NotificationDelivery struct {
+	AnomalyID uuid.UUID                  `json:"anomaly_id"`
+	Channel   string                     `json:"channel"`
+	RuleID    uuid.UUID                  `json:"rule_id"`
+	Severity  string                     `json:"severity"`
+	Status    NotificationDeliveryStatus `json:"status"`
+	// Sends tried so far.
+	Attempts int `json:"attempts"`
+	// Why the latest attempt failed; absent after a success.
+	LastError OptString `json:"last_error"`
+	// When a pending delivery is tried next.
+	NextAttemptAt time.Time   `json:"next_attempt_at"`
+	CreatedAt     time.Time   `json:"created_at"`
+	UpdatedAt     time.Time   `json:"updated_at"`
+	SentAt        OptDateTime `json:"sent_at"`
+}
+
+// GetAnomalyID returns the value of AnomalyID.
+func (s *NotificationDelivery) GetAnomalyID() uuid.UUID {
+	return s.AnomalyID
+}
+
+// GetChannel returns the value of Channel.
+func (s *NotificationDelivery) GetChannel() string {
+	return s.Channel
+}
+
+// GetRuleID returns the value of RuleID.
+func (s *NotificationDelivery) GetRuleID() uuid.UUID {
+	return s.RuleID
+}
+
+// GetSeverity returns the value of Severity.
+func (s *NotificationDelivery) GetSeverity() string {
+	return s.Severity
+}
+
+// GetStatus returns the value of Status.
+func (s *NotificationDelivery) GetStatus() NotificationDeliveryStatus {
+	return s.Status
+}
+
+// GetAttempts returns the value of Attempts.
+func (s *NotificationDelivery) GetAttempts() int {
+	return s.Attempts
+}
+
+// GetLastError returns the value of LastError.
+func (s *NotificationDelivery) GetLastError() OptString {
+	return s.LastError
+}
+
+// GetNextAttemptAt returns the value of NextAttemptAt.
+func (s *NotificationDelivery) GetNextAttemptAt() time.Time {
+	return s.NextAttemptAt
+}
+
+// GetCreatedAt returns the value of CreatedAt.
+func (s *NotificationDelivery) GetCreatedAt() time.Time {
+	return s.CreatedAt
+}
+
+// GetUpdatedAt returns the value of UpdatedAt.
+func (s *NotificationDelivery) GetUpdatedAt() time.Time {
+	return s.UpdatedAt
+}
+
+// GetSentAt returns the value of SentAt.
+func (s *NotificationDelivery) GetSentAt() OptDateTime {
+	return s.SentAt
+}
+
+// SetAnomalyID sets the value of AnomalyID.
+func (s *NotificationDelivery) SetAnomalyID(val uuid.UUID) {
+	s.AnomalyID = val
+}
+
+// SetChannel sets the value of Channel.
+func (s *NotificationDelivery) SetChannel(val string) {
+	s.Channel = val
+}
+
+// SetRuleID sets the value of RuleID.
+func (s *NotificationDelivery) SetRuleID(val uuid.UUID) {
+	s.RuleID = val
+}
+
+// SetSeverity sets the value of Severity.
+func (s *NotificationDelivery) SetSeverity(val string) {
+	s.Severity = val
+}
+
+// SetStatus sets the value of Status.
+func (s *NotificationDelivery) SetStatus(val NotificationDeliveryStatus) {
+	s.Status = val
+}
+
+// SetAttempts sets the value of Attempts.
+func (s *NotificationDelivery) SetAttempts(val int) {
+	s.Attempts = val
+}
+
+// SetLastError sets the value of LastError.
+func (s *NotificationDelivery) SetLastError(val OptString) {
+	s.LastError = val
+}
+
+// SetNextAttemptAt sets the value of NextAttemptAt.
+func (s *NotificationDelivery) SetNextAttemptAt(val time.Time) {
+	s.NextAttemptAt = val
+}
+
+// SetCreatedAt sets the value of CreatedAt.
+func (s *NotificationDelivery) SetCreatedAt(val time.Time) {
+	s.CreatedAt = val
+}
+
+// SetUpdatedAt sets the value of UpdatedAt.
+func (s *NotificationDelivery) SetUpdatedAt(val time.Time) {
+	s.UpdatedAt = val
+}
+
+// SetSentAt sets the value of SentAt.
+func (s *NotificationDelivery) SetSentAt(val OptDateTime) {
+	s.SentAt = val
+}
+
+type NotificationDeliveryStatus string
+
+const (
+	NotificationDeliveryStatusPending NotificationDeliveryStatus = "pending"
+	NotificationDeliveryStatusSent    NotificationDeliveryStatus = "sent"
+	NotificationDeliveryStatusFailed  NotificationDeliveryStatus = "failed"
+)
+
+// AllValues returns all NotificationDeliveryStatus values.
+func (NotificationDeliveryStatus) AllValues() []NotificationDeliveryStatus {
+	return []NotificationDeliveryStatus{
+		NotificationDeliveryStatusPending,
+		NotificationDeliveryStatusSent,
+		NotificationDeliveryStatusFailed,
+	}
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (s NotificationDeliveryStatus) MarshalText() ([]byte, error) {
+	switch s {
+	case NotificationDeliveryStatusPending:
+		return []byte(s), nil
+	case NotificationDeliveryStatusSent:
+		return []byte(s), nil
+	case NotificationDeliveryStatusFailed:
+		return []byte(s), nil
+	default:
+		return nil, errors.Errorf("invalid value: %q", s)
+	}
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (s *NotificationDeliveryStatus) UnmarshalText(data []byte) error {
+	switch NotificationDeliveryStatus(data) {
+	case NotificationDeliveryStatusPending:
+		*s = NotificationDeliveryStatusPending
+		return nil
+	case NotificationDeliveryStatusSent:
+		*s = NotificationDeliveryStatusSent
+		return nil
+	case NotificationDeliveryStatusFailed:
+		*s = NotificationDeliveryStatusFailed
+		return nil
+	default:
+		return errors.Errorf("invalid value: %q", data)
+	}
+}
+
+// Ref: #/components/schemas/NotificationList
+type NotificationList struct {
+	Data       []NotificationDelivery `json:"data"`
+	Pagination Pagination             `json:"pagination"`
+}
+
+// GetData returns the value of Data.
+func (s *NotificationList) GetData() []NotificationDelivery {
+	return s.Data
+}
+
+// GetPagination returns the value of Pagination.
+func (s *NotificationList) GetPagination() Pagination {
+	return s.Pagination
+}
+
+// SetData sets the value of Data.
+func (s *NotificationList) SetData(val []NotificationDelivery) {
+	s.Data = val
+}
+
+// SetPagination sets the value of Pagination.
+func (s *NotificationList) SetPagination(val Pagination) {
+	s.Pagination = val
 }
 
 // NewOptBool returns new OptBool with value set to v.
@@ -1250,6 +1500,52 @@ func (o OptInt64) Get() (v int64, ok bool) {
 
 // Or returns value if set, or given parameter if does not.
 func (o OptInt64) Or(d int64) int64 {
+	if v, ok := o.Get(); ok {
+		return v
+	}
+	return d
+}
+
+// NewOptListNotificationsStatus returns new OptListNotificationsStatus with value set to v.
+func NewOptListNotificationsStatus(v ListNotificationsStatus) OptListNotificationsStatus {
+	return OptListNotificationsStatus{
+		Value: v,
+		Set:   true,
+	}
+}
+
+// OptListNotificationsStatus is optional ListNotificationsStatus.
+type OptListNotificationsStatus struct {
+	Value ListNotificationsStatus
+	Set   bool
+}
+
+// IsSet returns true if OptListNotificationsStatus was set.
+func (o OptListNotificationsStatus) IsSet() bool { return o.Set }
+
+// Reset unsets value.
+func (o *OptListNotificationsStatus) Reset() {
+	var v ListNotificationsStatus
+	o.Value = v
+	o.Set = false
+}
+
+// SetTo sets value to v.
+func (o *OptListNotificationsStatus) SetTo(v ListNotificationsStatus) {
+	o.Set = true
+	o.Value = v
+}
+
+// Get returns value and boolean that denotes whether value was set.
+func (o OptListNotificationsStatus) Get() (v ListNotificationsStatus, ok bool) {
+	if !o.Set {
+		return v, false
+	}
+	return o.Value, true
+}
+
+// Or returns value if set, or given parameter if does not.
+func (o OptListNotificationsStatus) Or(d ListNotificationsStatus) ListNotificationsStatus {
 	if v, ok := o.Get(); ok {
 		return v
 	}

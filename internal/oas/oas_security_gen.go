@@ -67,6 +67,9 @@ var operationRolesApiKeyHeader = map[string][]string{
 	ListEventsOperation: []string{
 		"read",
 	},
+	ListNotificationsOperation: []string{
+		"read",
+	},
 	ListRulesOperation: []string{
 		"read",
 	},
@@ -129,6 +132,9 @@ var operationRolesBearerAuth = map[string][]string{
 		"read",
 	},
 	ListEventsOperation: []string{
+		"read",
+	},
+	ListNotificationsOperation: []string{
 		"read",
 	},
 	ListRulesOperation: []string{

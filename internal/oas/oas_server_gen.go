@@ -80,6 +80,13 @@ type Handler interface {
 	//
 	// GET /api/v1/events
 	ListEvents(ctx context.Context, params ListEventsParams) (*EventList, error)
+	// ListNotifications implements listNotifications operation.
+	//
+	// One delivery per anomaly and channel. A delivery is `pending` until the channel accepts the message
+	// (`sent`) or the attempts run out or the channel rejects it for good (`failed`).
+	//
+	// GET /api/v1/notifications
+	ListNotifications(ctx context.Context, params ListNotificationsParams) (*NotificationList, error)
 	// ListRules implements listRules operation.
 	//
 	// List the rules that are not deleted, oldest first.

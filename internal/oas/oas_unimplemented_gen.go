@@ -118,6 +118,16 @@ func (UnimplementedHandler) ListEvents(ctx context.Context, params ListEventsPar
 	return r, ht.ErrNotImplemented
 }
 
+// ListNotifications implements listNotifications operation.
+//
+// One delivery per anomaly and channel. A delivery is `pending` until the channel accepts the message
+// (`sent`) or the attempts run out or the channel rejects it for good (`failed`).
+//
+// GET /api/v1/notifications
+func (UnimplementedHandler) ListNotifications(ctx context.Context, params ListNotificationsParams) (r *NotificationList, _ error) {
+	return r, ht.ErrNotImplemented
+}
+
 // ListRules implements listRules operation.
 //
 // List the rules that are not deleted, oldest first.

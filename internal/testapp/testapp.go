@@ -166,6 +166,34 @@ func (a *App) startAPI() {
 	go func() { a.apiDone <- api.Serve(ctx, listener) }()
 }
 
+// StartAPI starts one more API instance over the App's database and Redis,
+// with connections of its own as a separate process would have, and
+// returns its base URL. It stops when the test ends.
+func (a *App) StartAPI() string {
+	a.t.Helper()
+
+	deps, err := app.Open(context.Background(), a.Config, a.Deps.Logger)
+	require.NoError(a.t, err)
+
+	api, err := app.NewAPI(deps)
+	require.NoError(a.t, err)
+
+	listener, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(a.t, err)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- api.Serve(ctx, listener) }()
+
+	a.t.Cleanup(func() {
+		cancel()
+		require.NoError(a.t, <-done)
+		deps.Close()
+	})
+
+	return "http://" + listener.Addr().String()
+}
+
 // StartWorker starts the worker (command handlers and projectors).
 func (a *App) StartWorker() {
 	a.workerMu.Lock()

@@ -1,0 +1,319 @@
+package live
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/olahol/melody"
+)
+
+// HubConfig configures a Hub.
+type HubConfig struct {
+	// BufferSize is how many messages wait for a slow client before it is
+	// dropped. Default: 256.
+	BufferSize int
+	// PingPeriod is the interval of pings to every client. A client that
+	// sends no pong within PongWait is dropped.
+	// Default: 30s and 60s.
+	PingPeriod time.Duration
+	PongWait   time.Duration
+	// WriteWait bounds the write of one message; a client that cannot take
+	// one in time is dropped. Default: 10s.
+	WriteWait time.Duration
+}
+
+// recentCapacity is how many published anomaly ids the hub remembers to
+// skip a record that both a notification and a catch-up delivered.
+const recentCapacity = 4096
+
+// Hub sends anomalies to the WebSocket clients of this API instance.
+type Hub struct {
+	melody *melody.Melody
+	// catchUpSize bounds the missed anomalies sent to a client passing
+	// after: the newest ones, at most half its buffer.
+	catchUpSize int
+	pool        *pgxpool.Pool
+	logger      *slog.Logger
+
+	mu     sync.Mutex
+	recent map[uuid.UUID]struct{}
+	order  []uuid.UUID
+}
+
+// clientKey holds the *client in each melody session.
+const clientKey = "client"
+
+// client is one connection with its filters. While it catches up on what
+// it missed, live anomalies wait in pending.
+type client struct {
+	severities []string
+	ruleID     uuid.UUID
+	after      *position
+
+	mu         sync.Mutex
+	catchingUp bool
+	pending    [][]byte
+	pendingIDs []uuid.UUID
+	// caughtUp holds the anomalies the catch-up sent, which the feed may
+	// still publish afterwards.
+	caughtUp map[uuid.UUID]bool
+	dropped  atomic.Bool
+}
+
+func (c *client) accepts(a Anomaly) bool {
+	if len(c.severities) > 0 && !slices.Contains(c.severities, a.Severity) {
+		return false
+	}
+
+	return c.ruleID == uuid.Nil || c.ruleID == a.RuleID
+}
+
+// NewHub returns a hub; pool serves the catch-up of clients passing after.
+func NewHub(pool *pgxpool.Pool, config HubConfig, logger *slog.Logger) *Hub {
+	m := melody.New()
+	m.Config.MessageBufferSize = cmpOr(config.BufferSize, 256)
+	m.Config.PingPeriod = cmpOr(config.PingPeriod, 30*time.Second)
+	m.Config.PongWait = cmpOr(config.PongWait, 60*time.Second)
+	m.Config.WriteWait = cmpOr(config.WriteWait, 10*time.Second)
+
+	h := &Hub{
+		melody:      m,
+		catchUpSize: max(m.Config.MessageBufferSize/2, 1),
+		pool:        pool,
+		logger:      logger,
+		recent:      map[uuid.UUID]struct{}{},
+	}
+	m.HandleConnect(h.connected)
+	m.HandleError(h.failed)
+
+	return h
+}
+
+func cmpOr[T comparable](v, fallback T) T {
+	var zero T
+	if v == zero {
+		return fallback
+	}
+
+	return v
+}
+
+// publish sends the record's anomaly to every client whose filters accept
+// it and that has not seen it. It never waits for a client: a client whose
+// buffer is full is dropped.
+func (h *Hub) publish(r record) {
+	a := r.anomaly
+	if !h.remember(a.AnomalyID) {
+		return
+	}
+
+	message, err := json.Marshal(a)
+	if err != nil {
+		h.logger.Error("live: error encoding anomaly", slog.String("anomaly_id", a.AnomalyID.String()), slog.Any("error", err))
+		return
+	}
+
+	_ = h.melody.BroadcastFilter(message, func(s *melody.Session) bool {
+		c := sessionClient(s)
+		if c == nil || c.dropped.Load() || !c.accepts(a) {
+			return false
+		}
+
+		// A client passing after has seen that record and every earlier one.
+		if c.after != nil && !c.after.before(r.position) {
+			return false
+		}
+
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if c.caughtUp[a.AnomalyID] {
+			return false
+		}
+		if c.catchingUp {
+			c.pending = append(c.pending, message)
+			c.pendingIDs = append(c.pendingIDs, a.AnomalyID)
+			return false
+		}
+
+		return true
+	})
+}
+
+// remember records id and returns false when it was published already.
+func (h *Hub) remember(id uuid.UUID) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+
+	if _, ok := h.recent[id]; ok {
+		return false
+	}
+
+	h.recent[id] = struct{}{}
+	h.order = append(h.order, id)
+	if len(h.order) > recentCapacity {
+		delete(h.recent, h.order[0])
+		h.order = h.order[1:]
+	}
+
+	return true
+}
+
+// Clients returns the number of connected clients.
+func (h *Hub) Clients() int { return h.melody.Len() }
+
+// Close disconnects every client.
+func (h *Hub) Close() { _ = h.melody.Close() }
+
+// ServeHTTP upgrades the request to a WebSocket after checking its query:
+// severity (comma-separated), rule_id and after (the last anomaly id the
+// client saw). Bad parameters get 400 before the upgrade.
+func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	c, status, message := h.parseClient(r)
+	if status != 0 {
+		writeError(w, status, message)
+		return
+	}
+
+	if err := h.melody.HandleRequestWithKeys(w, r, map[string]any{clientKey: c}); err != nil {
+		h.logger.DebugContext(r.Context(), "live: WebSocket request failed", slog.Any("error", err))
+	}
+}
+
+func (h *Hub) parseClient(r *http.Request) (*client, int, string) {
+	query := r.URL.Query()
+	c := &client{}
+
+	for _, severity := range strings.Split(query.Get("severity"), ",") {
+		if severity = strings.TrimSpace(severity); severity != "" {
+			c.severities = append(c.severities, severity)
+		}
+	}
+
+	if value := query.Get("rule_id"); value != "" {
+		id, err := uuid.Parse(value)
+		if err != nil {
+			return nil, http.StatusBadRequest, "rule_id must be a valid UUID"
+		}
+		c.ruleID = id
+	}
+
+	if value := query.Get("after"); value != "" {
+		id, err := uuid.Parse(value)
+		if err != nil {
+			return nil, http.StatusBadRequest, "after must be a valid UUID"
+		}
+
+		p, err := positionOf(r.Context(), h.pool, id)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil, http.StatusBadRequest, "after must be the id of a known anomaly"
+		}
+		if err != nil {
+			h.logger.ErrorContext(r.Context(), "live: error finding anomaly", slog.String("anomaly_id", id.String()), slog.Any("error", err))
+			return nil, http.StatusInternalServerError, "internal error"
+		}
+
+		c.after = &p
+		c.catchingUp = true
+	}
+
+	return c, 0, ""
+}
+
+// connected starts the catch-up of a client passing after. Melody starts
+// the session's writer only once this returns.
+func (h *Hub) connected(s *melody.Session) {
+	c := sessionClient(s)
+	if c == nil || c.after == nil {
+		return
+	}
+
+	go h.catchUp(s, c)
+}
+
+// catchUp sends what the client missed, then what was published meanwhile,
+// skipping anomalies it got from the catch-up.
+func (h *Hub) catchUp(s *melody.Session, c *client) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+
+	records, err := readLatestAfter(ctx, h.pool, *c.after, h.catchUpSize)
+	if err != nil {
+		h.logger.Error("live: error reading missed anomalies", slog.Any("error", err))
+	}
+
+	sent := map[uuid.UUID]bool{}
+	for _, r := range records {
+		if !c.accepts(r.anomaly) {
+			continue
+		}
+
+		message, _ := json.Marshal(r.anomaly)
+		_ = s.Write(message)
+		sent[r.anomaly.AnomalyID] = true
+	}
+
+	c.mu.Lock()
+	defer c.mu.Unlock()
+
+	for i, message := range c.pending {
+		if !sent[c.pendingIDs[i]] {
+			_ = s.Write(message)
+		}
+	}
+
+	c.pending, c.pendingIDs, c.catchingUp, c.caughtUp = nil, nil, false, sent
+}
+
+// failed drops a client whose buffer is full. Melody's Close queues the
+// close frame in that same buffer, so it is retried until there is room.
+// A client that reads nothing at all is cut off by WriteWait first.
+func (h *Hub) failed(s *melody.Session, err error) {
+	if !errors.Is(err, melody.ErrMessageBufferFull) {
+		return
+	}
+
+	c := sessionClient(s)
+	if c == nil || !c.dropped.CompareAndSwap(false, true) {
+		return
+	}
+
+	h.logger.Warn("live: dropping slow WebSocket client", slog.String("remote_addr", s.Request.RemoteAddr))
+
+	go func() {
+		ticker := time.NewTicker(50 * time.Millisecond)
+		defer ticker.Stop()
+
+		for !s.IsClosed() {
+			_ = s.CloseWithMsg(melody.FormatCloseMessage(1008, "client too slow"))
+			<-ticker.C
+		}
+	}()
+}
+
+func sessionClient(s *melody.Session) *client {
+	value, ok := s.Get(clientKey)
+	if !ok {
+		return nil
+	}
+
+	c, _ := value.(*client)
+
+	return c
+}
+
+func writeError(w http.ResponseWriter, status int, message string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]string{"error": message})
+}

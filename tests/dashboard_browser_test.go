@@ -1,0 +1,164 @@
+package tests
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/require"
+
+	"github.com/eventpulse/eventpulse/internal/testapp"
+)
+
+// chromiumPath returns the Chromium binary, skipping the test when there
+// is none.
+func chromiumPath(t *testing.T) string {
+	t.Helper()
+
+	for _, candidate := range []string{os.Getenv("EVENTPULSE_CHROMIUM"), "/usr/bin/chromium", "chromium", "chromium-browser"} {
+		if candidate == "" {
+			continue
+		}
+		if path, err := exec.LookPath(candidate); err == nil {
+			return path
+		}
+	}
+
+	t.Skip("no Chromium found: install it with 'apt-get install -y chromium' or set EVENTPULSE_CHROMIUM")
+
+	return ""
+}
+
+// newBrowser starts headless Chromium for the test.
+func newBrowser(t *testing.T) context.Context {
+	t.Helper()
+
+	options := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromiumPath(t)),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.NoFirstRun,
+		chromedp.WindowSize(1280, 900),
+	)
+
+	allocator, cancelAllocator := chromedp.NewExecAllocator(context.Background(), options...)
+	browser, cancelBrowser := chromedp.NewContext(allocator)
+	t.Cleanup(func() {
+		cancelBrowser()
+		cancelAllocator()
+	})
+
+	ctx, cancel := context.WithTimeout(browser, 90*time.Second)
+	t.Cleanup(cancel)
+
+	return ctx
+}
+
+func TestDashboardInBrowser(t *testing.T) {
+	t.Parallel()
+
+	ctx := newBrowser(t)
+	a := testapp.Start(t, testapp.Options{})
+	ruleID, haveRules := createRuleIfSupported(t, a)
+
+	require.NoError(t, chromedp.Do(ctx,
+		chromedp.Navigate(a.URL+"/dashboard"),
+		chromedp.WaitVisible(`#connection[data-state="open"]`),
+	))
+
+	first := newAnomaly("critical")
+	appendAnomaly(t, a, first)
+
+	toastSelector := fmt.Sprintf(`.toast[data-anomaly-id="%s"]`, first.AnomalyID)
+	require.NoError(t, chromedp.Do(ctx, chromedp.WaitVisible(toastSelector)))
+	toast, err := chromedp.Run(ctx, chromedp.Text(toastSelector))
+	require.NoError(t, err)
+	require.Equal(t, "[CRITICAL] checkout errors <burst>: 12 error events in 60s (threshold > 10)", toast)
+
+	for _, severity := range []string{"critical", "warning", "info"} {
+		anomaly := newAnomaly(severity)
+		anomaly.RuleName = severity + " rate of 5xx on web/api"
+		appendAnomaly(t, a, anomaly)
+		require.NoError(t, chromedp.Do(ctx,
+			chromedp.WaitVisible(fmt.Sprintf(`tr[data-anomaly-id="%s"]`, anomaly.AnomalyID))))
+	}
+
+	rows, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("#anomalies tr").length`))
+	require.NoError(t, err)
+	require.Equal(t, 4, rows)
+
+	if haveRules {
+		toggleRule(t, ctx, a, ruleID)
+	} else {
+		status, err := chromedp.Run(ctx, chromedp.Text("#rules-status"))
+		require.NoError(t, err)
+		require.Equal(t, "Rules unavailable.", status)
+		t.Log("the rules API is not in this build, so the rule switch was not toggled")
+	}
+
+	screenshot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	require.NoError(t, err)
+	// EVENTPULSE_SCREENSHOT=docs/dashboard.png refreshes the picture in the
+	// docs; otherwise it goes to the test's temporary directory.
+	target := filepath.Join(t.TempDir(), "dashboard.png")
+	if path := os.Getenv("EVENTPULSE_SCREENSHOT"); path != "" {
+		target = filepath.Join("..", path)
+	}
+	require.NoError(t, os.WriteFile(target, screenshot, 0o644))
+}
+
+// createRuleIfSupported creates an enabled rule through the rules API and
+// returns its id, or false when this build has no rules API.
+func createRuleIfSupported(t *testing.T, a *testapp.App) (string, bool) {
+	t.Helper()
+
+	status, _, body := postJSON(t, a, "/api/v1/rules", `{"name":"checkout errors","severity":"critical",
+		"window_seconds":60,"condition":{"type":"threshold","metric":"count",
+		"filters":{"event_type":"error","source":"web/checkout"},"operator":">","value":10}}`)
+	if status == http.StatusNotFound || status == http.StatusMethodNotAllowed {
+		return "", false
+	}
+	require.Equal(t, http.StatusCreated, status, "body: %s", body)
+
+	var rule struct {
+		RuleID string `json:"rule_id"`
+	}
+	require.NoError(t, json.Unmarshal(body, &rule))
+
+	return rule.RuleID, true
+}
+
+// toggleRule turns the rule off with its switch and checks the API agrees.
+func toggleRule(t *testing.T, ctx context.Context, a *testapp.App, ruleID string) {
+	t.Helper()
+
+	toggle := fmt.Sprintf(`input.switch[data-rule-id="%s"]`, ruleID)
+	isChecked := chromedp.Evaluate[bool](fmt.Sprintf(`document.querySelector('%s').checked`, toggle))
+	require.NoError(t, chromedp.Do(ctx, chromedp.Reload(), chromedp.WaitVisible(toggle)))
+	checked, err := chromedp.Run(ctx, isChecked)
+	require.NoError(t, err)
+	require.True(t, checked, "a new rule is enabled")
+
+	require.NoError(t, chromedp.Do(ctx, chromedp.Click(toggle)))
+
+	testapp.WaitFor(t, 30*time.Second, "rule to be disabled", func() bool {
+		status, body := get(t, a, "/api/v1/rules/"+ruleID)
+		return status == http.StatusOK && strings.Contains(strings.ReplaceAll(string(body), " ", ""), `"enabled":false`)
+	})
+
+	checked, err = chromedp.Run(ctx, isChecked)
+	require.NoError(t, err)
+	require.False(t, checked)
+}

@@ -1,0 +1,196 @@
+package tests
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+
+	"github.com/eventpulse/eventpulse/events"
+	"github.com/eventpulse/eventpulse/internal/testapp"
+)
+
+// wsMessage is the part of a WebSocket anomaly the tests check.
+type wsMessage struct {
+	AnomalyID  uuid.UUID `json:"anomaly_id"`
+	RuleID     uuid.UUID `json:"rule_id"`
+	RuleName   string    `json:"rule_name"`
+	Severity   string    `json:"severity"`
+	Message    string    `json:"message"`
+	DetectedAt time.Time `json:"detected_at"`
+	GroupKey   string    `json:"group_key"`
+	Observed   float64   `json:"observed"`
+}
+
+// dialWS connects to /ws of baseURL with query.
+func dialWS(t testing.TB, baseURL, query string) *websocket.Conn {
+	t.Helper()
+
+	ctx, cancel := context.WithTimeout(background(), 10*time.Second)
+	defer cancel()
+
+	url := "ws" + strings.TrimPrefix(baseURL, "http") + "/ws"
+	if query != "" {
+		url += "?" + query
+	}
+
+	conn, response, err := websocket.Dial(ctx, url, nil) //nolint:bodyclose // Dial closes the handshake response body.
+	require.NoError(t, err)
+	require.Equal(t, http.StatusSwitchingProtocols, response.StatusCode)
+	t.Cleanup(func() { _ = conn.CloseNow() })
+
+	return conn
+}
+
+// readAnomaly returns the next message, failing after timeout.
+func readAnomaly(t *testing.T, conn *websocket.Conn, timeout time.Duration) wsMessage {
+	t.Helper()
+
+	ctx, cancel := context.WithTimeout(background(), timeout)
+	defer cancel()
+
+	kind, data, err := conn.Read(ctx)
+	require.NoError(t, err)
+	require.Equal(t, websocket.MessageText, kind)
+
+	var message wsMessage
+	require.NoError(t, json.Unmarshal(data, &message), "message: %s", data)
+
+	return message
+}
+
+// expectSilence fails when a message arrives within wait.
+func expectSilence(t *testing.T, conn *websocket.Conn, wait time.Duration) {
+	t.Helper()
+
+	ctx, cancel := context.WithTimeout(background(), wait)
+	defer cancel()
+
+	_, data, err := conn.Read(ctx)
+	require.Error(t, err, "unexpected message: %s", data)
+}
+
+// settle gives fresh connections time to be registered with the hub,
+// which happens just after the handshake response is sent.
+func settle() { time.Sleep(200 * time.Millisecond) }
+
+func requireSameAnomaly(t *testing.T, want events.AnomalyDetected, got wsMessage) {
+	t.Helper()
+
+	require.Equal(t, want.AnomalyID, got.AnomalyID)
+	require.Equal(t, want.RuleID, got.RuleID)
+	require.Equal(t, want.RuleName, got.RuleName)
+	require.Equal(t, want.Severity, got.Severity)
+	require.Equal(t, want.Message, got.Message)
+	require.Equal(t, want.DetectedAt, got.DetectedAt.UTC())
+	require.Equal(t, want.GroupKey, got.GroupKey)
+	require.InDelta(t, want.Observed, got.Observed, 0)
+}
+
+func TestWebSocketReceivesAnomaly(t *testing.T) {
+	t.Parallel()
+
+	a := testapp.Start(t, testapp.Options{NoWorker: true})
+	conn := dialWS(t, a.URL, "")
+	settle()
+	anomaly := newAnomaly("high")
+
+	appendAnomaly(t, a, anomaly)
+
+	requireSameAnomaly(t, anomaly, readAnomaly(t, conn, 10*time.Second))
+	expectSilence(t, conn, 300*time.Millisecond)
+}
+
+func TestWebSocketTwoAPIInstances(t *testing.T) {
+	t.Parallel()
+
+	a := testapp.Start(t, testapp.Options{NoWorker: true})
+	secondURL := a.StartAPI()
+	first := dialWS(t, a.URL, "")
+	second := dialWS(t, secondURL, "")
+	alsoSecond := dialWS(t, secondURL, "")
+	settle()
+	anomaly := newAnomaly("critical")
+
+	appendAnomaly(t, a, anomaly)
+
+	for _, conn := range []*websocket.Conn{first, second, alsoSecond} {
+		requireSameAnomaly(t, anomaly, readAnomaly(t, conn, 10*time.Second))
+	}
+}
+
+func TestWebSocketFilters(t *testing.T) {
+	t.Parallel()
+
+	a := testapp.Start(t, testapp.Options{NoWorker: true})
+	low, critical := newAnomaly("low"), newAnomaly("critical")
+	bySeverity := dialWS(t, a.URL, "severity=critical,high")
+	byRule := dialWS(t, a.URL, "rule_id="+low.RuleID.String())
+	settle()
+
+	appendAnomaly(t, a, low)
+	appendAnomaly(t, a, critical)
+
+	require.Equal(t, critical.AnomalyID, readAnomaly(t, bySeverity, 10*time.Second).AnomalyID)
+	require.Equal(t, low.AnomalyID, readAnomaly(t, byRule, 10*time.Second).AnomalyID)
+	expectSilence(t, bySeverity, 300*time.Millisecond)
+	expectSilence(t, byRule, 300*time.Millisecond)
+}
+
+func TestWebSocketAfterSendsMissed(t *testing.T) {
+	t.Parallel()
+
+	a := testapp.Start(t, testapp.Options{NoWorker: true})
+	seen, missedOne, missedTwo, live := newAnomaly("low"), newAnomaly("high"), newAnomaly("low"), newAnomaly("high")
+	appendAnomaly(t, a, seen)
+	appendAnomaly(t, a, missedOne)
+	appendAnomaly(t, a, missedTwo)
+
+	conn := dialWS(t, a.URL, "after="+seen.AnomalyID.String())
+
+	require.Equal(t, missedOne.AnomalyID, readAnomaly(t, conn, 10*time.Second).AnomalyID)
+	require.Equal(t, missedTwo.AnomalyID, readAnomaly(t, conn, 10*time.Second).AnomalyID)
+
+	appendAnomaly(t, a, live)
+	require.Equal(t, live.AnomalyID, readAnomaly(t, conn, 10*time.Second).AnomalyID)
+	expectSilence(t, conn, 300*time.Millisecond)
+}
+
+func TestWebSocketRejectsBadQuery(t *testing.T) {
+	t.Parallel()
+
+	a := testapp.Start(t, testapp.Options{NoWorker: true})
+
+	for query, message := range map[string]string{
+		"rule_id=abc":               "rule_id must be a valid UUID",
+		"after=abc":                 "after must be a valid UUID",
+		"after=" + uuid.NewString(): "after must be the id of a known anomaly",
+	} {
+		status, body := get(t, a, "/ws?"+query)
+		require.Equal(t, http.StatusBadRequest, status, query)
+		require.JSONEq(t, `{"error":"`+message+`"}`, string(body), query)
+	}
+}
+
+func TestWebSocketFeedFromDetectorPath(t *testing.T) {
+	t.Parallel()
+
+	// Anomalies appended in one transaction with other records arrive in
+	// log order.
+	a := testapp.Start(t, testapp.Options{NoWorker: true})
+	conn := dialWS(t, a.URL, "")
+	settle()
+	batch := []events.AnomalyDetected{newAnomaly("low"), newAnomaly("medium"), newAnomaly("high")}
+
+	appendAnomalies(t, a, batch...)
+
+	for _, want := range batch {
+		require.Equal(t, want.AnomalyID, readAnomaly(t, conn, 10*time.Second).AnomalyID)
+	}
+}
