@@ -49,11 +49,13 @@ func newError(ctx context.Context, logger *slog.Logger, err error) *oas.ErrorSta
 // paramMessages are the messages existing clients expect for parameters
 // that do not parse.
 var paramMessages = map[string]string{
-	"limit":    "limit must be an integer",
-	"offset":   "offset must be an integer",
-	"from":     "from must be a valid ISO-8601 timestamp",
-	"to":       "to must be a valid ISO-8601 timestamp",
-	"event_id": "event_id must be a valid UUID",
+	"limit":      "limit must be an integer",
+	"offset":     "offset must be an integer",
+	"from":       "from must be a valid ISO-8601 timestamp",
+	"to":         "to must be a valid ISO-8601 timestamp",
+	"event_id":   "event_id must be a valid UUID",
+	"rule_id":    "rule_id must be a valid UUID",
+	"anomaly_id": "anomaly_id must be a valid UUID",
 }
 
 // ErrorHandler writes the errors that ogen raises before a handler runs,

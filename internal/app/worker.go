@@ -12,8 +12,11 @@ import (
 
 	"github.com/eventpulse/eventpulse/commands"
 	"github.com/eventpulse/eventpulse/internal/bus"
+	"github.com/eventpulse/eventpulse/internal/detect"
 	"github.com/eventpulse/eventpulse/internal/logging"
 	"github.com/eventpulse/eventpulse/internal/projection"
+	"github.com/eventpulse/eventpulse/projections/anomalies"
+	"github.com/eventpulse/eventpulse/projections/detector"
 	"github.com/eventpulse/eventpulse/projections/eventstable"
 )
 
@@ -56,7 +59,12 @@ func NewWorker(deps *Deps) (*Worker, error) {
 		return nil, fmt.Errorf("error adding command handlers: %w", err)
 	}
 
-	for _, projector := range []projection.Projector{eventstable.Projector{}} {
+	projectors := []projection.Projector{
+		eventstable.Projector{},
+		detector.New(detect.Config{}, deps.Logger),
+		anomalies.Projector{},
+	}
+	for _, projector := range projectors {
 		if err := projection.Register(router, deps.Pool, projector, deps.Logger, watermillLogger); err != nil {
 			return nil, err
 		}

@@ -7,10 +7,12 @@ type OperationName = string
 
 const (
 	EventsHealthOperation     OperationName = "EventsHealth"
+	GetAnomalyOperation       OperationName = "GetAnomaly"
 	GetEventOperation         OperationName = "GetEvent"
 	HealthzOperation          OperationName = "Healthz"
 	IngestEventOperation      OperationName = "IngestEvent"
 	IngestEventBatchOperation OperationName = "IngestEventBatch"
+	ListAnomaliesOperation    OperationName = "ListAnomalies"
 	ListEventsOperation       OperationName = "ListEvents"
 	ReadyzOperation           OperationName = "Readyz"
 )

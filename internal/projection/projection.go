@@ -36,6 +36,8 @@ type Projector interface {
 type Meta struct {
 	// RecordID is the log record's uuid.
 	RecordID string
+	// Position is the record's place in log order.
+	Position eventlog.Position
 	events.Envelope
 }
 
@@ -87,7 +89,12 @@ func (h *handler) handle(msg *message.Message) error {
 		return err
 	}
 
-	meta := Meta{RecordID: msg.UUID, Envelope: events.EnvelopeOf(msg)}
+	position, ok := eventlog.PositionOf(msg)
+	if !ok {
+		return fmt.Errorf("record %q carries no log position", msg.UUID)
+	}
+
+	meta := Meta{RecordID: msg.UUID, Position: position, Envelope: events.EnvelopeOf(msg)}
 	err = pgx.BeginFunc(ctx, tx, func(savepoint pgx.Tx) error {
 		return h.projector.Apply(ctx, savepoint, event, meta)
 	})
