@@ -300,8 +300,9 @@ func requireReplayEqual(t *testing.T, a *testapp.App) {
 	url := testapp.NewDatabase(t)
 	target := newPool(t, url)
 
-	rows, err := a.Pool.Query(background(), `SELECT "offset", uuid, created_at, payload, metadata, transaction_id::text
-		FROM event_log WHERE metadata->>'name' <> 'AnomalyDetected' ORDER BY transaction_id, "offset"`)
+	rows, err := a.Pool.Query(background(), `SELECT "offset", uuid, created_at, payload, metadata,
+		transaction_id::text AS transaction_id_text
+		FROM event_log WHERE metadata->>'name' <> 'AnomalyDetected' ORDER BY event_log.transaction_id, event_log."offset"`)
 	require.NoError(t, err)
 	records, err := pgx.CollectRows(rows, pgx.RowToStructByPos[logRow])
 	require.NoError(t, err)

@@ -170,8 +170,10 @@ type record struct {
 func readRecords(
 	ctx context.Context, tx pgx.Tx, where string, before eventlog.Position, args ...any,
 ) ([]record, error) {
-	query := `SELECT transaction_id::text, "offset", uuid, payload, metadata FROM event_log
-		WHERE ` + where + ` ORDER BY transaction_id, "offset"`
+	// The text column gets its own name: ORDER BY transaction_id would
+	// otherwise sort by the text, where "1000" comes before "999".
+	query := `SELECT transaction_id::text AS transaction_id_text, "offset", uuid, payload, metadata
+		FROM event_log WHERE ` + where + ` ORDER BY event_log.transaction_id, event_log."offset"`
 	args = append([]any{strconv.FormatUint(before.TransactionID, 10), before.Offset}, args...)
 
 	rows, err := tx.Query(ctx, query, args...)
