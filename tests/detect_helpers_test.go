@@ -130,8 +130,7 @@ func waitForDetection(t *testing.T, a *testapp.App) {
 	})
 }
 
-// loggedEvents returns the ingested events in log order, and the position
-// of each rule event by rule record uuid.
+// loggedEvents returns the ingested events in log order.
 func loggedEvents(t *testing.T, pool *pgxpool.Pool) []events.IngestedEvent {
 	t.Helper()
 
