@@ -13,11 +13,14 @@ import (
 	"github.com/eventpulse/eventpulse/commands"
 	"github.com/eventpulse/eventpulse/internal/bus"
 	"github.com/eventpulse/eventpulse/internal/deadletter"
+	"github.com/eventpulse/eventpulse/internal/detect"
 	"github.com/eventpulse/eventpulse/internal/eventlog"
 	"github.com/eventpulse/eventpulse/internal/logging"
 	"github.com/eventpulse/eventpulse/internal/notify"
 	"github.com/eventpulse/eventpulse/internal/projection"
+	"github.com/eventpulse/eventpulse/projections/anomalies"
 	"github.com/eventpulse/eventpulse/projections/apikeys"
+	"github.com/eventpulse/eventpulse/projections/detector"
 	"github.com/eventpulse/eventpulse/projections/eventstable"
 	"github.com/eventpulse/eventpulse/projections/notifier"
 	"github.com/eventpulse/eventpulse/projections/rules"
@@ -81,6 +84,8 @@ func NewWorker(deps *Deps) (*Worker, error) {
 		eventstable.Projector{},
 		apikeys.Projector{},
 		rules.Projector{},
+		detector.New(detect.Config{}, deps.Logger),
+		anomalies.Projector{},
 		notifier.Projector{Channels: notifyConfig.Channels},
 	}
 

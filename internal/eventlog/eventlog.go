@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
@@ -27,12 +28,67 @@ const Topic = "event_log"
 // applies in one transaction.
 const SubscribeBatchSizeDefault = 100
 
-func schemaAdapter(batchSize int) wsql.DefaultPostgreSQLSchema {
-	return wsql.DefaultPostgreSQLSchema{
+func schemaAdapter(batchSize int) schema {
+	return schema{wsql.DefaultPostgreSQLSchema{
 		GenerateMessagesTableName: func(string) string { return `"event_log"` },
 		GeneratePayloadType:       func(string) string { return "JSONB" },
 		SubscribeBatchSize:        batchSize,
+	}}
+}
+
+// Metadata keys that a subscriber adds to each record it reads; they are
+// never stored.
+const (
+	MetaLogTransactionID = "log_transaction_id"
+	MetaLogOffset        = "log_offset"
+)
+
+// Position is the place of a record in log order: records are read by
+// transaction id, then offset.
+type Position struct {
+	TransactionID uint64
+	Offset        int64
+}
+
+// Less reports whether p comes before other in log order.
+func (p Position) Less(other Position) bool {
+	if p.TransactionID != other.TransactionID {
+		return p.TransactionID < other.TransactionID
 	}
+
+	return p.Offset < other.Offset
+}
+
+// PositionOf returns the position a subscriber read msg at, and false for
+// a message that did not come from the log.
+func PositionOf(msg *message.Message) (Position, bool) {
+	txID, errTx := strconv.ParseUint(msg.Metadata.Get(MetaLogTransactionID), 10, 64)
+	offset, errOffset := strconv.ParseInt(msg.Metadata.Get(MetaLogOffset), 10, 64)
+	if errTx != nil || errOffset != nil {
+		return Position{}, false
+	}
+
+	return Position{TransactionID: txID, Offset: offset}, true
+}
+
+// schema is watermill-sql's PostgreSQL schema that also puts each record's
+// position in the metadata of the message it reads.
+type schema struct {
+	wsql.DefaultPostgreSQLSchema
+}
+
+func (s schema) UnmarshalMessage(params wsql.UnmarshalMessageParams) (wsql.Row, error) {
+	row, err := s.DefaultPostgreSQLSchema.UnmarshalMessage(params)
+	if err != nil {
+		return row, err
+	}
+
+	if txID, ok := row.ExtraData["transaction_id"].(wsql.XID8); ok {
+		row.Msg.Metadata.Set(MetaLogTransactionID, strconv.FormatUint(uint64(txID), 10))
+		row.Msg.Metadata.Set(MetaLogOffset, strconv.FormatInt(row.Offset, 10))
+	}
+
+	return row, nil
 }
 
 func offsetsAdapter() wsql.DefaultPostgreSQLOffsetsAdapter {

@@ -15,6 +15,213 @@ func (s *ErrorStatusCode) Error() string {
 	return fmt.Sprintf("code %d: %+v", s.StatusCode, s.Response)
 }
 
+// Ref: #/components/schemas/Anomaly
+type Anomaly struct {
+	// Derived from the rule, its version, the group key and the triggering event, so a replay of the log
+	// gives the same id.
+	AnomalyID uuid.UUID `json:"anomaly_id"`
+	// The event that made the rule fire.
+	EventID uuid.UUID `json:"event_id"`
+	RuleID  uuid.UUID `json:"rule_id"`
+	// The version of the rule that fired.
+	RuleVersion int    `json:"rule_version"`
+	RuleName    string `json:"rule_name"`
+	Severity    string `json:"severity"`
+	// The rule's group_by values, such as `source="web", payload.host="a"`; empty without group_by.
+	GroupKey string `json:"group_key"`
+	// The count in the window, the number of missing fields, or the drift in seconds.
+	Observed float64 `json:"observed"`
+	// The value the observed value was compared with.
+	Threshold float64 `json:"threshold"`
+	Operator  string  `json:"operator"`
+	// Exclusive start of the window, in event time.
+	WindowStart time.Time `json:"window_start"`
+	// Inclusive end of the window, in event time.
+	WindowEnd time.Time `json:"window_end"`
+	// The latest events counted in the window, at most 20, oldest first.
+	SampleEventIds []uuid.UUID `json:"sample_event_ids"`
+	// What happened, for people.
+	Message string `json:"message"`
+	// The event time at which the rule fired.
+	DetectedAt time.Time `json:"detected_at"`
+}
+
+// GetAnomalyID returns the value of AnomalyID.
+func (s *Anomaly) GetAnomalyID() uuid.UUID {
+	return s.AnomalyID
+}
+
+// GetEventID returns the value of EventID.
+func (s *Anomaly) GetEventID() uuid.UUID {
+	return s.EventID
+}
+
+// GetRuleID returns the value of RuleID.
+func (s *Anomaly) GetRuleID() uuid.UUID {
+	return s.RuleID
+}
+
+// GetRuleVersion returns the value of RuleVersion.
+func (s *Anomaly) GetRuleVersion() int {
+	return s.RuleVersion
+}
+
+// GetRuleName returns the value of RuleName.
+func (s *Anomaly) GetRuleName() string {
+	return s.RuleName
+}
+
+// GetSeverity returns the value of Severity.
+func (s *Anomaly) GetSeverity() string {
+	return s.Severity
+}
+
+// GetGroupKey returns the value of GroupKey.
+func (s *Anomaly) GetGroupKey() string {
+	return s.GroupKey
+}
+
+// GetObserved returns the value of Observed.
+func (s *Anomaly) GetObserved() float64 {
+	return s.Observed
+}
+
+// GetThreshold returns the value of Threshold.
+func (s *Anomaly) GetThreshold() float64 {
+	return s.Threshold
+}
+
+// GetOperator returns the value of Operator.
+func (s *Anomaly) GetOperator() string {
+	return s.Operator
+}
+
+// GetWindowStart returns the value of WindowStart.
+func (s *Anomaly) GetWindowStart() time.Time {
+	return s.WindowStart
+}
+
+// GetWindowEnd returns the value of WindowEnd.
+func (s *Anomaly) GetWindowEnd() time.Time {
+	return s.WindowEnd
+}
+
+// GetSampleEventIds returns the value of SampleEventIds.
+func (s *Anomaly) GetSampleEventIds() []uuid.UUID {
+	return s.SampleEventIds
+}
+
+// GetMessage returns the value of Message.
+func (s *Anomaly) GetMessage() string {
+	return s.Message
+}
+
+// GetDetectedAt returns the value of DetectedAt.
+func (s *Anomaly) GetDetectedAt() time.Time {
+	return s.DetectedAt
+}
+
+// SetAnomalyID sets the value of AnomalyID.
+func (s *Anomaly) SetAnomalyID(val uuid.UUID) {
+	s.AnomalyID = val
+}
+
+// SetEventID sets the value of EventID.
+func (s *Anomaly) SetEventID(val uuid.UUID) {
+	s.EventID = val
+}
+
+// SetRuleID sets the value of RuleID.
+func (s *Anomaly) SetRuleID(val uuid.UUID) {
+	s.RuleID = val
+}
+
+// SetRuleVersion sets the value of RuleVersion.
+func (s *Anomaly) SetRuleVersion(val int) {
+	s.RuleVersion = val
+}
+
+// SetRuleName sets the value of RuleName.
+func (s *Anomaly) SetRuleName(val string) {
+	s.RuleName = val
+}
+
+// SetSeverity sets the value of Severity.
+func (s *Anomaly) SetSeverity(val string) {
+	s.Severity = val
+}
+
+// SetGroupKey sets the value of GroupKey.
+func (s *Anomaly) SetGroupKey(val string) {
+	s.GroupKey = val
+}
+
+// SetObserved sets the value of Observed.
+func (s *Anomaly) SetObserved(val float64) {
+	s.Observed = val
+}
+
+// SetThreshold sets the value of Threshold.
+func (s *Anomaly) SetThreshold(val float64) {
+	s.Threshold = val
+}
+
+// SetOperator sets the value of Operator.
+func (s *Anomaly) SetOperator(val string) {
+	s.Operator = val
+}
+
+// SetWindowStart sets the value of WindowStart.
+func (s *Anomaly) SetWindowStart(val time.Time) {
+	s.WindowStart = val
+}
+
+// SetWindowEnd sets the value of WindowEnd.
+func (s *Anomaly) SetWindowEnd(val time.Time) {
+	s.WindowEnd = val
+}
+
+// SetSampleEventIds sets the value of SampleEventIds.
+func (s *Anomaly) SetSampleEventIds(val []uuid.UUID) {
+	s.SampleEventIds = val
+}
+
+// SetMessage sets the value of Message.
+func (s *Anomaly) SetMessage(val string) {
+	s.Message = val
+}
+
+// SetDetectedAt sets the value of DetectedAt.
+func (s *Anomaly) SetDetectedAt(val time.Time) {
+	s.DetectedAt = val
+}
+
+// Ref: #/components/schemas/AnomalyList
+type AnomalyList struct {
+	Data       []Anomaly  `json:"data"`
+	Pagination Pagination `json:"pagination"`
+}
+
+// GetData returns the value of Data.
+func (s *AnomalyList) GetData() []Anomaly {
+	return s.Data
+}
+
+// GetPagination returns the value of Pagination.
+func (s *AnomalyList) GetPagination() Pagination {
+	return s.Pagination
+}
+
+// SetData sets the value of Data.
+func (s *AnomalyList) SetData(val []Anomaly) {
+	s.Data = val
+}
+
+// SetPagination sets the value of Pagination.
+func (s *AnomalyList) SetPagination(val Pagination) {
+	s.Pagination = val
+}
+
 type ApiKeyHeader struct {
 	APIKey string
 	Roles  []string

@@ -46,6 +46,9 @@ var operationRolesApiKeyHeader = map[string][]string{
 	DeleteRuleOperation: []string{
 		"admin",
 	},
+	GetAnomalyOperation: []string{
+		"read",
+	},
 	GetEventOperation: []string{
 		"read",
 	},
@@ -60,6 +63,9 @@ var operationRolesApiKeyHeader = map[string][]string{
 	},
 	IngestEventBatchOperation: []string{
 		"ingest",
+	},
+	ListAnomaliesOperation: []string{
+		"read",
 	},
 	ListDeadLettersOperation: []string{
 		"read",
@@ -113,6 +119,9 @@ var operationRolesBearerAuth = map[string][]string{
 	DeleteRuleOperation: []string{
 		"admin",
 	},
+	GetAnomalyOperation: []string{
+		"read",
+	},
 	GetEventOperation: []string{
 		"read",
 	},
@@ -127,6 +136,9 @@ var operationRolesBearerAuth = map[string][]string{
 	},
 	IngestEventBatchOperation: []string{
 		"ingest",
+	},
+	ListAnomaliesOperation: []string{
+		"read",
 	},
 	ListDeadLettersOperation: []string{
 		"read",

@@ -27,6 +27,12 @@ type Handler interface {
 	//
 	// GET /api/v1/events/health
 	EventsHealth(ctx context.Context) (EventsHealthRes, error)
+	// GetAnomaly implements getAnomaly operation.
+	//
+	// Read one anomaly.
+	//
+	// GET /api/v1/anomalies/{anomaly_id}
+	GetAnomaly(ctx context.Context, params GetAnomalyParams) (*Anomaly, error)
 	// GetEvent implements getEvent operation.
 	//
 	// Read one stored event.
@@ -65,6 +71,12 @@ type Handler interface {
 	//
 	// POST /api/v1/events/batch
 	IngestEventBatch(ctx context.Context, req []EventInput) (IngestEventBatchRes, error)
+	// ListAnomalies implements listAnomalies operation.
+	//
+	// Anomalies are ordered by `detected_at`, the event time at which the rule fired, newest first.
+	//
+	// GET /api/v1/anomalies
+	ListAnomalies(ctx context.Context, params ListAnomaliesParams) (*AnomalyList, error)
 	// ListDeadLetters implements listDeadLetters operation.
 	//
 	// A command lands here when its handler failed after its retries for a reason other than an

@@ -41,6 +41,15 @@ func (UnimplementedHandler) EventsHealth(ctx context.Context) (r EventsHealthRes
 	return r, ht.ErrNotImplemented
 }
 
+// GetAnomaly implements getAnomaly operation.
+//
+// Read one anomaly.
+//
+// GET /api/v1/anomalies/{anomaly_id}
+func (UnimplementedHandler) GetAnomaly(ctx context.Context, params GetAnomalyParams) (r *Anomaly, _ error) {
+	return r, ht.ErrNotImplemented
+}
+
 // GetEvent implements getEvent operation.
 //
 // Read one stored event.
@@ -94,6 +103,15 @@ func (UnimplementedHandler) IngestEvent(ctx context.Context, req *EventInput) (r
 //
 // POST /api/v1/events/batch
 func (UnimplementedHandler) IngestEventBatch(ctx context.Context, req []EventInput) (r IngestEventBatchRes, _ error) {
+	return r, ht.ErrNotImplemented
+}
+
+// ListAnomalies implements listAnomalies operation.
+//
+// Anomalies are ordered by `detected_at`, the event time at which the rule fired, newest first.
+//
+// GET /api/v1/anomalies
+func (UnimplementedHandler) ListAnomalies(ctx context.Context, params ListAnomaliesParams) (r *AnomalyList, _ error) {
 	return r, ht.ErrNotImplemented
 }
 

@@ -52,6 +52,8 @@ type Activator interface {
 type Meta struct {
 	// RecordID is the log record's uuid.
 	RecordID string
+	// Position is the record's place in log order.
+	Position eventlog.Position
 	events.Envelope
 }
 
@@ -130,7 +132,12 @@ func (h *handler) handle(msg *message.Message) error {
 		return h.skip(ctx, tx, msg, err)
 	}
 
-	meta := Meta{RecordID: msg.UUID, Envelope: events.EnvelopeOf(msg)}
+	position, ok := eventlog.PositionOf(msg)
+	if !ok {
+		return fmt.Errorf("record %q carries no log position", msg.UUID)
+	}
+
+	meta := Meta{RecordID: msg.UUID, Position: position, Envelope: events.EnvelopeOf(msg)}
 	ctx = logging.WithCorrelationID(ctx, meta.CorrelationID)
 	err = pgx.BeginFunc(ctx, tx, func(savepoint pgx.Tx) error {
 		return h.projector.Apply(ctx, savepoint, event, meta)

@@ -80,6 +80,7 @@ type App struct {
 	apiCancel    context.CancelFunc
 	apiDone      chan error
 	workerMu     sync.Mutex
+	workerStarts int
 	workerCancel context.CancelFunc
 	workerDone   chan error
 }
@@ -109,12 +110,16 @@ func Start(t testing.TB, opts Options) *App {
 	prefix = strings.SplitN(prefix, "?", 2)[0]
 
 	cfg := config.Config{
-		DatabaseURL:     databaseURL,
-		RedisURL:        "redis://" + env.RedisAddr() + "/0",
-		HTTPAddr:        "127.0.0.1:0",
-		LogLevel:        "warn",
-		StreamPrefix:    prefix,
-		ConsumerName:    prefix + "-worker",
+		DatabaseURL:  databaseURL,
+		RedisURL:     "redis://" + env.RedisAddr() + "/0",
+		HTTPAddr:     "127.0.0.1:0",
+		LogLevel:     "warn",
+		StreamPrefix: prefix,
+		ConsumerName: prefix + "-worker",
+		// Commands left with a stopped worker are claimed after this idle
+		// time; claims never take commands from a consumer whose heartbeat
+		// is fresh, so a short time is safe.
+		ClaimIdle:       3 * time.Second,
 		ShutdownTimeout: 10 * time.Second,
 	}.WithDefaults()
 	if opts.Config != nil {
@@ -200,7 +205,13 @@ func (a *App) StartWorker() {
 	defer a.workerMu.Unlock()
 	require.Nil(a.t, a.workerCancel, "worker already running")
 
-	worker, err := app.NewWorker(a.Deps)
+	// Each start is a new consumer, as a restarted process would be, so the
+	// commands that the stopped subscriber read last are claimed from it.
+	a.workerStarts++
+	deps := *a.Deps
+	deps.Config.ConsumerName = fmt.Sprintf("%s-%d", a.Config.ConsumerName, a.workerStarts)
+
+	worker, err := app.NewWorker(&deps)
 	require.NoError(a.t, err)
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -212,8 +223,12 @@ func (a *App) StartWorker() {
 	select {
 	case <-worker.Running():
 	case err := <-a.workerDone:
+		a.workerCancel = nil
 		require.NoError(a.t, err, "worker stopped at start")
 	case <-time.After(30 * time.Second):
+		cancel()
+		_ = <-a.workerDone
+		a.workerCancel = nil
 		require.FailNow(a.t, "worker did not start within 30s")
 	}
 }
