@@ -227,9 +227,9 @@ func (a *App) StartWorker() {
 		require.NoError(a.t, err, "worker stopped at start")
 	case <-time.After(30 * time.Second):
 		cancel()
-		_ = <-a.workerDone
+		err := <-a.workerDone
 		a.workerCancel = nil
-		require.FailNow(a.t, "worker did not start within 30s")
+		require.FailNow(a.t, "worker did not start within 30s", "error: %v", err)
 	}
 }
 
