@@ -54,6 +54,10 @@ var paramMessages = map[string]string{
 	"from":     "from must be a valid ISO-8601 timestamp",
 	"to":       "to must be a valid ISO-8601 timestamp",
 	"event_id": "event_id must be a valid UUID",
+
+	"window_seconds": "window_seconds must be an integer",
+	"bucket_seconds": "bucket_seconds must be an integer",
+	"group_by":       "group_by must be one of: event_type, source",
 }
 
 // ErrorHandler writes the errors that ogen raises before a handler runs,

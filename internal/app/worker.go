@@ -15,6 +15,7 @@ import (
 	"github.com/eventpulse/eventpulse/internal/logging"
 	"github.com/eventpulse/eventpulse/internal/projection"
 	"github.com/eventpulse/eventpulse/projections/eventstable"
+	"github.com/eventpulse/eventpulse/projections/metricrollups"
 )
 
 // Worker runs the command handlers and the projectors.
@@ -56,7 +57,10 @@ func NewWorker(deps *Deps) (*Worker, error) {
 		return nil, fmt.Errorf("error adding command handlers: %w", err)
 	}
 
-	for _, projector := range []projection.Projector{eventstable.Projector{}} {
+	for _, projector := range []projection.Projector{
+		eventstable.Projector{},
+		metricrollups.Projector{},
+	} {
 		if err := projection.Register(router, deps.Pool, projector, deps.Logger, watermillLogger); err != nil {
 			return nil, err
 		}

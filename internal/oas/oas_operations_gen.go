@@ -6,11 +6,13 @@ package oas
 type OperationName = string
 
 const (
-	EventsHealthOperation     OperationName = "EventsHealth"
-	GetEventOperation         OperationName = "GetEvent"
-	HealthzOperation          OperationName = "Healthz"
-	IngestEventOperation      OperationName = "IngestEvent"
-	IngestEventBatchOperation OperationName = "IngestEventBatch"
-	ListEventsOperation       OperationName = "ListEvents"
-	ReadyzOperation           OperationName = "Readyz"
+	EventsHealthOperation         OperationName = "EventsHealth"
+	GetEventOperation             OperationName = "GetEvent"
+	GetMetricsOperation           OperationName = "GetMetrics"
+	GetMetricsTimeseriesOperation OperationName = "GetMetricsTimeseries"
+	HealthzOperation              OperationName = "Healthz"
+	IngestEventOperation          OperationName = "IngestEvent"
+	IngestEventBatchOperation     OperationName = "IngestEventBatch"
+	ListEventsOperation           OperationName = "ListEvents"
+	ReadyzOperation               OperationName = "Readyz"
 )

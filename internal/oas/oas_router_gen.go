@@ -11,10 +11,10 @@ import (
 )
 
 var (
-	rn6AllowedHeaders = map[string]string{
+	rn9AllowedHeaders = map[string]string{
 		"POST": "Content-Type",
 	}
-	rn7AllowedHeaders = map[string]string{
+	rn10AllowedHeaders = map[string]string{
 		"POST": "Content-Type",
 	}
 )
@@ -70,83 +70,125 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				break
 			}
 			switch elem[0] {
-			case 'a': // Prefix: "api/v1/events"
+			case 'a': // Prefix: "api/v1/"
 
-				if l := len("api/v1/events"); len(elem) >= l && elem[0:l] == "api/v1/events" {
+				if l := len("api/v1/"); len(elem) >= l && elem[0:l] == "api/v1/" {
 					elem = elem[l:]
 				} else {
 					break
 				}
 
 				if len(elem) == 0 {
-					switch r.Method {
-					case "GET":
-						s.handleListEventsRequest([0]string{}, elemIsEscaped, w, r)
-					case "POST":
-						s.handleIngestEventRequest([0]string{}, elemIsEscaped, w, r)
-					default:
-						s.notAllowed(w, r, notAllowedParams{
-							allowedMethods: "GET,POST",
-							allowedHeaders: rn6AllowedHeaders,
-							acceptPost:     "application/json",
-							acceptPatch:    "",
-						})
-					}
-
-					return
+					break
 				}
 				switch elem[0] {
-				case '/': // Prefix: "/"
+				case 'e': // Prefix: "events"
 
-					if l := len("/"); len(elem) >= l && elem[0:l] == "/" {
+					if l := len("events"); len(elem) >= l && elem[0:l] == "events" {
 						elem = elem[l:]
 					} else {
 						break
 					}
 
 					if len(elem) == 0 {
-						break
+						switch r.Method {
+						case "GET":
+							s.handleListEventsRequest([0]string{}, elemIsEscaped, w, r)
+						case "POST":
+							s.handleIngestEventRequest([0]string{}, elemIsEscaped, w, r)
+						default:
+							s.notAllowed(w, r, notAllowedParams{
+								allowedMethods: "GET,POST",
+								allowedHeaders: rn9AllowedHeaders,
+								acceptPost:     "application/json",
+								acceptPatch:    "",
+							})
+						}
+
+						return
 					}
 					switch elem[0] {
-					case 'b': // Prefix: "batch"
-						origElem := elem
-						if l := len("batch"); len(elem) >= l && elem[0:l] == "batch" {
+					case '/': // Prefix: "/"
+
+						if l := len("/"); len(elem) >= l && elem[0:l] == "/" {
 							elem = elem[l:]
 						} else {
 							break
 						}
 
 						if len(elem) == 0 {
-							// Leaf node.
-							switch r.Method {
-							case "POST":
-								s.handleIngestEventBatchRequest([0]string{}, elemIsEscaped, w, r)
-							default:
-								s.notAllowed(w, r, notAllowedParams{
-									allowedMethods: "POST",
-									allowedHeaders: rn7AllowedHeaders,
-									acceptPost:     "application/json",
-									acceptPatch:    "",
-								})
-							}
-
-							return
-						}
-
-						elem = origElem
-					case 'h': // Prefix: "health"
-						origElem := elem
-						if l := len("health"); len(elem) >= l && elem[0:l] == "health" {
-							elem = elem[l:]
-						} else {
 							break
 						}
+						switch elem[0] {
+						case 'b': // Prefix: "batch"
+							origElem := elem
+							if l := len("batch"); len(elem) >= l && elem[0:l] == "batch" {
+								elem = elem[l:]
+							} else {
+								break
+							}
+
+							if len(elem) == 0 {
+								// Leaf node.
+								switch r.Method {
+								case "POST":
+									s.handleIngestEventBatchRequest([0]string{}, elemIsEscaped, w, r)
+								default:
+									s.notAllowed(w, r, notAllowedParams{
+										allowedMethods: "POST",
+										allowedHeaders: rn10AllowedHeaders,
+										acceptPost:     "application/json",
+										acceptPatch:    "",
+									})
+								}
+
+								return
+							}
+
+							elem = origElem
+						case 'h': // Prefix: "health"
+							origElem := elem
+							if l := len("health"); len(elem) >= l && elem[0:l] == "health" {
+								elem = elem[l:]
+							} else {
+								break
+							}
+
+							if len(elem) == 0 {
+								// Leaf node.
+								switch r.Method {
+								case "GET":
+									s.handleEventsHealthRequest([0]string{}, elemIsEscaped, w, r)
+								default:
+									s.notAllowed(w, r, notAllowedParams{
+										allowedMethods: "GET",
+										allowedHeaders: nil,
+										acceptPost:     "",
+										acceptPatch:    "",
+									})
+								}
+
+								return
+							}
+
+							elem = origElem
+						}
+						// Param: "event_id"
+						// Leaf parameter, slashes are prohibited
+						idx := strings.IndexByte(elem, '/')
+						if idx >= 0 {
+							break
+						}
+						args[0] = elem
+						elem = ""
 
 						if len(elem) == 0 {
 							// Leaf node.
 							switch r.Method {
 							case "GET":
-								s.handleEventsHealthRequest([0]string{}, elemIsEscaped, w, r)
+								s.handleGetEventRequest([1]string{
+									args[0],
+								}, elemIsEscaped, w, r)
 							default:
 								s.notAllowed(w, r, notAllowedParams{
 									allowedMethods: "GET",
@@ -159,24 +201,20 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 							return
 						}
 
-						elem = origElem
 					}
-					// Param: "event_id"
-					// Leaf parameter, slashes are prohibited
-					idx := strings.IndexByte(elem, '/')
-					if idx >= 0 {
+
+				case 'm': // Prefix: "metrics"
+
+					if l := len("metrics"); len(elem) >= l && elem[0:l] == "metrics" {
+						elem = elem[l:]
+					} else {
 						break
 					}
-					args[0] = elem
-					elem = ""
 
 					if len(elem) == 0 {
-						// Leaf node.
 						switch r.Method {
 						case "GET":
-							s.handleGetEventRequest([1]string{
-								args[0],
-							}, elemIsEscaped, w, r)
+							s.handleGetMetricsRequest([0]string{}, elemIsEscaped, w, r)
 						default:
 							s.notAllowed(w, r, notAllowedParams{
 								allowedMethods: "GET",
@@ -187,6 +225,33 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 						}
 
 						return
+					}
+					switch elem[0] {
+					case '/': // Prefix: "/timeseries"
+
+						if l := len("/timeseries"); len(elem) >= l && elem[0:l] == "/timeseries" {
+							elem = elem[l:]
+						} else {
+							break
+						}
+
+						if len(elem) == 0 {
+							// Leaf node.
+							switch r.Method {
+							case "GET":
+								s.handleGetMetricsTimeseriesRequest([0]string{}, elemIsEscaped, w, r)
+							default:
+								s.notAllowed(w, r, notAllowedParams{
+									allowedMethods: "GET",
+									allowedHeaders: nil,
+									acceptPost:     "",
+									acceptPatch:    "",
+								})
+							}
+
+							return
+						}
+
 					}
 
 				}
@@ -341,80 +406,171 @@ func (s *Server) FindPath(method string, u *url.URL) (r Route, _ bool) {
 				break
 			}
 			switch elem[0] {
-			case 'a': // Prefix: "api/v1/events"
+			case 'a': // Prefix: "api/v1/"
 
-				if l := len("api/v1/events"); len(elem) >= l && elem[0:l] == "api/v1/events" {
+				if l := len("api/v1/"); len(elem) >= l && elem[0:l] == "api/v1/" {
 					elem = elem[l:]
 				} else {
 					break
 				}
 
 				if len(elem) == 0 {
-					switch method {
-					case "GET":
-						r.name = ListEventsOperation
-						r.summary = "List stored events, newest event time first."
-						r.operationID = "listEvents"
-						r.operationGroup = ""
-						r.pathPattern = "/api/v1/events"
-						r.args = args
-						r.count = 0
-						return r, true
-					case "POST":
-						r.name = IngestEventOperation
-						r.summary = "Accept one event."
-						r.operationID = "ingestEvent"
-						r.operationGroup = ""
-						r.pathPattern = "/api/v1/events"
-						r.args = args
-						r.count = 0
-						return r, true
-					default:
-						return
-					}
+					break
 				}
 				switch elem[0] {
-				case '/': // Prefix: "/"
+				case 'e': // Prefix: "events"
 
-					if l := len("/"); len(elem) >= l && elem[0:l] == "/" {
+					if l := len("events"); len(elem) >= l && elem[0:l] == "events" {
 						elem = elem[l:]
 					} else {
 						break
 					}
 
 					if len(elem) == 0 {
-						break
+						switch method {
+						case "GET":
+							r.name = ListEventsOperation
+							r.summary = "List stored events, newest event time first."
+							r.operationID = "listEvents"
+							r.operationGroup = ""
+							r.pathPattern = "/api/v1/events"
+							r.args = args
+							r.count = 0
+							return r, true
+						case "POST":
+							r.name = IngestEventOperation
+							r.summary = "Accept one event."
+							r.operationID = "ingestEvent"
+							r.operationGroup = ""
+							r.pathPattern = "/api/v1/events"
+							r.args = args
+							r.count = 0
+							return r, true
+						default:
+							return
+						}
 					}
 					switch elem[0] {
-					case 'b': // Prefix: "batch"
-						origElem := elem
-						if l := len("batch"); len(elem) >= l && elem[0:l] == "batch" {
+					case '/': // Prefix: "/"
+
+						if l := len("/"); len(elem) >= l && elem[0:l] == "/" {
 							elem = elem[l:]
 						} else {
 							break
 						}
 
 						if len(elem) == 0 {
+							break
+						}
+						switch elem[0] {
+						case 'b': // Prefix: "batch"
+							origElem := elem
+							if l := len("batch"); len(elem) >= l && elem[0:l] == "batch" {
+								elem = elem[l:]
+							} else {
+								break
+							}
+
+							if len(elem) == 0 {
+								// Leaf node.
+								switch method {
+								case "POST":
+									r.name = IngestEventBatchOperation
+									r.summary = "Accept up to 1,000 events in one request."
+									r.operationID = "ingestEventBatch"
+									r.operationGroup = ""
+									r.pathPattern = "/api/v1/events/batch"
+									r.args = args
+									r.count = 0
+									return r, true
+								default:
+									return
+								}
+							}
+
+							elem = origElem
+						case 'h': // Prefix: "health"
+							origElem := elem
+							if l := len("health"); len(elem) >= l && elem[0:l] == "health" {
+								elem = elem[l:]
+							} else {
+								break
+							}
+
+							if len(elem) == 0 {
+								// Leaf node.
+								switch method {
+								case "GET":
+									r.name = EventsHealthOperation
+									r.summary = "Health of the ingestion path in the shape older clients read."
+									r.operationID = "eventsHealth"
+									r.operationGroup = ""
+									r.pathPattern = "/api/v1/events/health"
+									r.args = args
+									r.count = 0
+									return r, true
+								default:
+									return
+								}
+							}
+
+							elem = origElem
+						}
+						// Param: "event_id"
+						// Leaf parameter, slashes are prohibited
+						idx := strings.IndexByte(elem, '/')
+						if idx >= 0 {
+							break
+						}
+						args[0] = elem
+						elem = ""
+
+						if len(elem) == 0 {
 							// Leaf node.
 							switch method {
-							case "POST":
-								r.name = IngestEventBatchOperation
-								r.summary = "Accept up to 1,000 events in one request."
-								r.operationID = "ingestEventBatch"
+							case "GET":
+								r.name = GetEventOperation
+								r.summary = "Read one stored event."
+								r.operationID = "getEvent"
 								r.operationGroup = ""
-								r.pathPattern = "/api/v1/events/batch"
+								r.pathPattern = "/api/v1/events/{event_id}"
 								r.args = args
-								r.count = 0
+								r.count = 1
 								return r, true
 							default:
 								return
 							}
 						}
 
-						elem = origElem
-					case 'h': // Prefix: "health"
-						origElem := elem
-						if l := len("health"); len(elem) >= l && elem[0:l] == "health" {
+					}
+
+				case 'm': // Prefix: "metrics"
+
+					if l := len("metrics"); len(elem) >= l && elem[0:l] == "metrics" {
+						elem = elem[l:]
+					} else {
+						break
+					}
+
+					if len(elem) == 0 {
+						switch method {
+						case "GET":
+							r.name = GetMetricsOperation
+							r.summary = "Event counts and rates per event type or source over a window."
+							r.operationID = "getMetrics"
+							r.operationGroup = ""
+							r.pathPattern = "/api/v1/metrics"
+							r.args = args
+							r.count = 0
+							return r, true
+						default:
+							return
+						}
+					}
+					switch elem[0] {
+					case '/': // Prefix: "/timeseries"
+
+						if l := len("/timeseries"); len(elem) >= l && elem[0:l] == "/timeseries" {
 							elem = elem[l:]
 						} else {
 							break
@@ -424,11 +580,11 @@ func (s *Server) FindPath(method string, u *url.URL) (r Route, _ bool) {
 							// Leaf node.
 							switch method {
 							case "GET":
-								r.name = EventsHealthOperation
-								r.summary = "Health of the ingestion path in the shape older clients read."
-								r.operationID = "eventsHealth"
+								r.name = GetMetricsTimeseriesOperation
+								r.summary = "Event counts per time bucket and key, for charts."
+								r.operationID = "getMetricsTimeseries"
 								r.operationGroup = ""
-								r.pathPattern = "/api/v1/events/health"
+								r.pathPattern = "/api/v1/metrics/timeseries"
 								r.args = args
 								r.count = 0
 								return r, true
@@ -437,32 +593,6 @@ func (s *Server) FindPath(method string, u *url.URL) (r Route, _ bool) {
 							}
 						}
 
-						elem = origElem
-					}
-					// Param: "event_id"
-					// Leaf parameter, slashes are prohibited
-					idx := strings.IndexByte(elem, '/')
-					if idx >= 0 {
-						break
-					}
-					args[0] = elem
-					elem = ""
-
-					if len(elem) == 0 {
-						// Leaf node.
-						switch method {
-						case "GET":
-							r.name = GetEventOperation
-							r.summary = "Read one stored event."
-							r.operationID = "getEvent"
-							r.operationGroup = ""
-							r.pathPattern = "/api/v1/events/{event_id}"
-							r.args = args
-							r.count = 1
-							return r, true
-						default:
-							return
-						}
 					}
 
 				}
