@@ -27,12 +27,12 @@ const (
 //
 // The window is split at the 10-second bucket boundaries inside it. Whole
 // buckets come from metric_rollups, at most 360 rows per event type and
-// source pair. The two pieces of the buckets that the window edges cut
-// (from the window start up to the first boundary after it, and from the
-// last boundary up to `to`) are counted from the events table through its
-// timestamp indexes, so each piece reads at most one bucket's events. The
-// cost therefore follows the window length and the event rate at the edges,
-// not the number of events stored.
+// source pair. The window edges cut two buckets: the left piece runs from
+// the window start to the first boundary after it, the right piece from the
+// last boundary to `to`. Both pieces are counted from the events table
+// through its timestamp indexes, so each reads at most one bucket's events.
+// The cost therefore follows the window length and the event rate at the
+// edges, not the number of events stored.
 //
 // NOTE: the events and metric_rollups projectors advance separately, so
 // while one lags the other a count can briefly mix an older state of the
@@ -98,9 +98,9 @@ func (f countFilter) keyColumn() (string, error) {
 	}
 }
 
-// where returns the filter's conditions, numbering their parameters after
-// the first offset ones, and the values of those parameters.
-func (f countFilter) where(offset int) (string, []any) {
+// sqlConditions returns the filter as " AND ..." SQL conditions whose
+// parameters are numbered from offset+1, and the values of those parameters.
+func (f countFilter) sqlConditions(offset int) (string, []any) {
 	var clause strings.Builder
 	var args []any
 
@@ -130,7 +130,7 @@ func (a *API) windowCounts(ctx context.Context, filter countFilter, from, to tim
 	firstBoundary := metricrollups.BucketStart(from).Add(metricrollups.BucketWidth)
 	lastBoundary := metricrollups.BucketStart(to)
 
-	conditions, filterArgs := filter.where(4)
+	conditions, filterArgs := filter.sqlConditions(4)
 	args := append([]any{from, firstBoundary, lastBoundary, to}, filterArgs...)
 
 	query := `

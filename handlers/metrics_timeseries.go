@@ -21,9 +21,9 @@ const (
 	bucketSecondsMax     = 86400
 	// bucketSecondsStep is the rollup bucket width: a series bucket is a
 	// whole number of rollup buckets.
-	bucketSecondsStep  = 10
-	timeseriesRangeDef = time.Hour
-	timeseriesBuckets  = 1000
+	bucketSecondsStep      = 10
+	timeseriesRangeDefault = time.Hour
+	timeseriesBuckets      = 1000
 )
 
 // GetMetricsTimeseries implements oas.Handler. It counts events per series
@@ -46,7 +46,7 @@ func (a *API) GetMetricsTimeseries(
 	}
 
 	to := params.To.Or(time.Now()).UTC()
-	from := params.From.Or(to.Add(-timeseriesRangeDef)).UTC()
+	from := params.From.Or(to.Add(-timeseriesRangeDefault)).UTC()
 	if !from.Before(to) {
 		return nil, Errorf(http.StatusBadRequest, "from must be before to")
 	}
@@ -97,7 +97,7 @@ func (a *API) seriesCounts(
 		return nil, err
 	}
 
-	conditions, filterArgs := filter.where(3)
+	conditions, filterArgs := filter.sqlConditions(3)
 	args := append([]any{first, end, bucketSeconds}, filterArgs...)
 
 	// Both bucket_start and first are multiples of 10 seconds, and

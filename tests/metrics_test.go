@@ -329,7 +329,8 @@ func countEventsPerBucket(
 }
 
 // countEvents counts the stored events per key with a plain GROUP BY over
-// the events table; timeRange uses $1 and $2 for the two time bounds.
+// the events table. The timeRange condition refers to lower as $1 and to
+// upper as $2.
 func countEvents(
 	t *testing.T,
 	a *testapp.App,

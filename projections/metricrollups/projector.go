@@ -19,7 +19,8 @@ import (
 )
 
 // Name is the projector's consumer group. Renaming it creates a fresh
-// group, which replays the whole log into metric_rollups.
+// group, which reads the whole log again (records already counted are
+// skipped, see Projector).
 const Name = "projection.metric_rollups"
 
 // BucketWidth is the span of event time one rollup row counts.
@@ -38,8 +39,8 @@ const Table = "metric_rollups"
 // filled table) is skipped. A rebuild truncates both tables and resets the
 // offset in one transaction.
 type Projector struct {
-	// Table is the table written; Table unless a replay builds a copy,
-	// which then also needs a copy of <Table>_records.
+	// Table is the table written, the package's Table unless a replay
+	// builds a copy. A copy also needs its own <Table>_records table.
 	Table string
 }
 
