@@ -518,9 +518,9 @@ func TestMetricsDefaults(t *testing.T) {
 	a := testapp.Start(t, testapp.Options{})
 	now := time.Now().UTC()
 	ingestBatch(t, a, []oas.EventInput{
-		{EventType: "info", Source: "api", Timestamp: oas.NewOptDateTime(now.Add(-30 * time.Second))},
-		{EventType: "info", Source: "db", Timestamp: oas.NewOptDateTime(now.Add(-20 * time.Second))},
-		{EventType: "error", Source: "db", Timestamp: oas.NewOptDateTime(now.Add(-10 * time.Second))},
+		{EventType: "info", Source: "api", Timestamp: oas.NewOptDateTime(now.Add(-3 * time.Second))},
+		{EventType: "info", Source: "db", Timestamp: oas.NewOptDateTime(now.Add(-2 * time.Second))},
+		{EventType: "error", Source: "db", Timestamp: oas.NewOptDateTime(now.Add(-time.Second))},
 		{EventType: "error", Source: "db", Timestamp: oas.NewOptDateTime(now.Add(-2 * time.Hour))},
 	})
 	waitForRollups(t, a, 4)
