@@ -168,7 +168,7 @@ func loadBenchStore(b *testing.B, a *testapp.App, n int) time.Time {
 		[]string{"bucket_start", "event_type", "source", "count"}, rollups)
 	require.NoError(b, err)
 
-	_, err = a.Pool.Exec(ctx, "ANALYZE events; ANALYZE metric_rollups")
+	_, err = a.Pool.Exec(ctx, "VACUUM (ANALYZE) events, metric_rollups")
 	require.NoError(b, err)
 
 	b.Logf("loaded %d events and %d rollup rows in %s", n, rollupRows, time.Since(began).Round(time.Second))
