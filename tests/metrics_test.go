@@ -523,6 +523,7 @@ func TestMetricsDefaults(t *testing.T) {
 		{EventType: "error", Source: "db", Timestamp: oas.NewOptDateTime(now.Add(-time.Second))},
 		{EventType: "error", Source: "db", Timestamp: oas.NewOptDateTime(now.Add(-2 * time.Hour))},
 	})
+	waitForEvents(t, a, 4)
 	waitForRollups(t, a, 4)
 
 	status, body := get(t, a, "/api/v1/metrics")

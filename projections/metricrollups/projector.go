@@ -36,7 +36,8 @@ const Table = "metric_rollups"
 // writes the counts, so a record is applied once in normal running, and each
 // record's id is claimed in <table>_records in the same transaction, so a
 // record applied again (an offset reset without a truncate, a replay over a
-// filled table) is skipped. A rebuild truncates both tables and resets the
+// filled table) is skipped. The claim and the counts are one statement, so
+// they commit together. A rebuild truncates both tables and resets the
 // offset in one transaction.
 type Projector struct {
 	// Table is the table written, the package's Table unless a replay
@@ -54,8 +55,7 @@ func (Projector) Handles(eventName string) bool {
 	return eventName == events.EventsIngestedName
 }
 
-// Apply counts the record's events with one multi-row upsert, unless the
-// record was counted before.
+// Apply counts the record's events, unless the record was counted before.
 func (p Projector) Apply(ctx context.Context, tx pgx.Tx, event events.Event, meta projection.Meta) error {
 	ingested, ok := event.(events.EventsIngested)
 	if !ok {
@@ -67,29 +67,11 @@ func (p Projector) Apply(ctx context.Context, tx pgx.Tx, event events.Event, met
 		return fmt.Errorf("metricrollups: invalid record id %q: %w", meta.RecordID, err)
 	}
 
-	claimed, err := p.claim(ctx, tx, recordID)
-	if err != nil || !claimed {
-		return err
-	}
-
-	return Add(ctx, tx, p.table(), Aggregate(ingested.Events))
+	return Add(ctx, tx, p.table(), recordID, Aggregate(ingested.Events))
 }
 
 func (p Projector) table() string {
 	return cmp.Or(p.Table, Table)
-}
-
-// claim records recordID as counted and reports whether it was new.
-func (p Projector) claim(ctx context.Context, tx pgx.Tx, recordID uuid.UUID) (bool, error) {
-	query := `INSERT INTO ` + pgx.Identifier{p.table() + "_records"}.Sanitize() + ` (record_id)
-		VALUES ($1) ON CONFLICT (record_id) DO NOTHING`
-
-	tag, err := tx.Exec(ctx, query, recordID)
-	if err != nil {
-		return false, fmt.Errorf("error claiming record %s for %q: %w", recordID, p.table(), err)
-	}
-
-	return tag.RowsAffected() == 1, nil
 }
 
 // BucketStart returns the start of the 10-second bucket holding t: the
@@ -147,12 +129,10 @@ func Aggregate(batch []events.IngestedEvent) []Row {
 	return rows
 }
 
-// Add adds rows to the counts in table with one multi-row upsert.
-func Add(ctx context.Context, tx pgx.Tx, table string, rows []Row) error {
-	if len(rows) == 0 {
-		return nil
-	}
-
+// Add claims recordID in <table>_records and, if the claim is new, adds
+// rows to the counts in table. Both happen in one statement, so no commit
+// can keep the claim without the counts or the counts without the claim.
+func Add(ctx context.Context, tx pgx.Tx, table string, recordID uuid.UUID, rows []Row) error {
 	buckets := make([]time.Time, len(rows))
 	types := make([]string, len(rows))
 	sources := make([]string, len(rows))
@@ -165,14 +145,19 @@ func Add(ctx context.Context, tx pgx.Tx, table string, rows []Row) error {
 		counts[i] = row.Count
 	}
 
-	name := pgx.Identifier{table}.Sanitize()
-	query := `INSERT INTO ` + name + ` AS r (bucket_start, event_type, source, count)
+	query := `WITH claim AS (
+			INSERT INTO ` + pgx.Identifier{table + "_records"}.Sanitize() + ` (record_id)
+			VALUES ($5) ON CONFLICT (record_id) DO NOTHING
+			RETURNING record_id
+		)
+		INSERT INTO ` + pgx.Identifier{table}.Sanitize() + ` AS r (bucket_start, event_type, source, count)
 		SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::bigint[])
+		WHERE EXISTS (SELECT FROM claim)
 		ON CONFLICT (bucket_start, event_type, source)
 		DO UPDATE SET count = r.count + EXCLUDED.count`
 
-	if _, err := tx.Exec(ctx, query, buckets, types, sources, counts); err != nil {
-		return fmt.Errorf("error adding %d rows to %q: %w", len(rows), table, err)
+	if _, err := tx.Exec(ctx, query, buckets, types, sources, counts, recordID); err != nil {
+		return fmt.Errorf("error adding record %s (%d rows) to %q: %w", recordID, len(rows), table, err)
 	}
 
 	return nil
