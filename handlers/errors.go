@@ -74,8 +74,11 @@ var paramMessages = map[string]string{
 	"severity": "severity must be one of critical, warning, info",
 	"id":       "id must be an integer",
 	// The parameters of GET /api/v1/notifications.
-	"anomaly_id": "anomaly_id must be a valid UUID",
-	"status":     "status must be one of: pending, sent, failed",
+	"anomaly_id":     "anomaly_id must be a valid UUID",
+	"status":         "status must be one of: pending, sent, failed",
+	"window_seconds": "window_seconds must be an integer",
+	"bucket_seconds": "bucket_seconds must be an integer",
+	"group_by":       "group_by must be one of: event_type, source",
 }
 
 // ErrorHandler writes the errors that ogen raises before a handler runs,

@@ -22,6 +22,7 @@ import (
 	"github.com/eventpulse/eventpulse/projections/apikeys"
 	"github.com/eventpulse/eventpulse/projections/detector"
 	"github.com/eventpulse/eventpulse/projections/eventstable"
+	"github.com/eventpulse/eventpulse/projections/metricrollups"
 	"github.com/eventpulse/eventpulse/projections/notifier"
 	"github.com/eventpulse/eventpulse/projections/rules"
 )
@@ -86,6 +87,7 @@ func NewWorker(deps *Deps) (*Worker, error) {
 		rules.Projector{},
 		detector.New(detect.Config{}, deps.Logger),
 		anomalies.Projector{},
+		metricrollups.Projector{},
 		notifier.Projector{Channels: notifyConfig.Channels},
 	}
 

@@ -3,6 +3,14 @@
 package oas
 
 // setDefaults set default value of fields.
+func (s *Metrics) setDefaults() {
+	{
+		val := GroupBy("event_type")
+		s.GroupBy = val
+	}
+}
+
+// setDefaults set default value of fields.
 func (s *RuleInput) setDefaults() {
 	{
 		val := bool(true)
@@ -11,5 +19,13 @@ func (s *RuleInput) setDefaults() {
 	{
 		val := int(0)
 		s.CooldownSeconds.SetTo(val)
+	}
+}
+
+// setDefaults set default value of fields.
+func (s *Timeseries) setDefaults() {
+	{
+		val := GroupBy("event_type")
+		s.GroupBy = val
 	}
 }

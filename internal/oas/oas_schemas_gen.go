@@ -911,6 +911,49 @@ func (s *GetRuleOKHeaders) SetResponse(val Rule) {
 func (*GetRuleOKHeaders) patchRuleRes()   {}
 func (*GetRuleOKHeaders) replaceRuleRes() {}
 
+// The event field that keys the counts.
+// Ref: #/components/schemas/GroupBy
+type GroupBy string
+
+const (
+	GroupByEventType GroupBy = "event_type"
+	GroupBySource    GroupBy = "source"
+)
+
+// AllValues returns all GroupBy values.
+func (GroupBy) AllValues() []GroupBy {
+	return []GroupBy{
+		GroupByEventType,
+		GroupBySource,
+	}
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (s GroupBy) MarshalText() ([]byte, error) {
+	switch s {
+	case GroupByEventType:
+		return []byte(s), nil
+	case GroupBySource:
+		return []byte(s), nil
+	default:
+		return nil, errors.Errorf("invalid value: %q", s)
+	}
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (s *GroupBy) UnmarshalText(data []byte) error {
+	switch GroupBy(data) {
+	case GroupByEventType:
+		*s = GroupByEventType
+		return nil
+	case GroupBySource:
+		*s = GroupBySource
+		return nil
+	default:
+		return errors.Errorf("invalid value: %q", data)
+	}
+}
+
 type IngestEventBatchRequestEntityTooLarge ErrorStatusCode
 
 func (*IngestEventBatchRequestEntityTooLarge) ingestEventBatchRes() {}
@@ -1187,6 +1230,106 @@ func (s *LivenessStatus) UnmarshalText(data []byte) error {
 	default:
 		return errors.Errorf("invalid value: %q", data)
 	}
+}
+
+// Ref: #/components/schemas/Metric
+type Metric struct {
+	Key   string `json:"key"`
+	Count int64  `json:"count"`
+	// `count` divided by `window_seconds`.
+	RatePerSec float64 `json:"rate_per_sec"`
+}
+
+// GetKey returns the value of Key.
+func (s *Metric) GetKey() string {
+	return s.Key
+}
+
+// GetCount returns the value of Count.
+func (s *Metric) GetCount() int64 {
+	return s.Count
+}
+
+// GetRatePerSec returns the value of RatePerSec.
+func (s *Metric) GetRatePerSec() float64 {
+	return s.RatePerSec
+}
+
+// SetKey sets the value of Key.
+func (s *Metric) SetKey(val string) {
+	s.Key = val
+}
+
+// SetCount sets the value of Count.
+func (s *Metric) SetCount(val int64) {
+	s.Count = val
+}
+
+// SetRatePerSec sets the value of RatePerSec.
+func (s *Metric) SetRatePerSec(val float64) {
+	s.RatePerSec = val
+}
+
+// Ref: #/components/schemas/Metrics
+type Metrics struct {
+	WindowSeconds int     `json:"window_seconds"`
+	GroupBy       GroupBy `json:"group_by"`
+	// Start of the window, exclusive.
+	From time.Time `json:"from"`
+	// End of the window, inclusive, to the microsecond.
+	To time.Time `json:"to"`
+	// Sorted by count, highest first; equal counts by key.
+	Metrics []Metric `json:"metrics"`
+}
+
+// GetWindowSeconds returns the value of WindowSeconds.
+func (s *Metrics) GetWindowSeconds() int {
+	return s.WindowSeconds
+}
+
+// GetGroupBy returns the value of GroupBy.
+func (s *Metrics) GetGroupBy() GroupBy {
+	return s.GroupBy
+}
+
+// GetFrom returns the value of From.
+func (s *Metrics) GetFrom() time.Time {
+	return s.From
+}
+
+// GetTo returns the value of To.
+func (s *Metrics) GetTo() time.Time {
+	return s.To
+}
+
+// GetMetrics returns the value of Metrics.
+func (s *Metrics) GetMetrics() []Metric {
+	return s.Metrics
+}
+
+// SetWindowSeconds sets the value of WindowSeconds.
+func (s *Metrics) SetWindowSeconds(val int) {
+	s.WindowSeconds = val
+}
+
+// SetGroupBy sets the value of GroupBy.
+func (s *Metrics) SetGroupBy(val GroupBy) {
+	s.GroupBy = val
+}
+
+// SetFrom sets the value of From.
+func (s *Metrics) SetFrom(val time.Time) {
+	s.From = val
+}
+
+// SetTo sets the value of To.
+func (s *Metrics) SetTo(val time.Time) {
+	s.To = val
+}
+
+// SetMetrics sets the value of Metrics.
+func (s *Metrics) SetMetrics(val []Metric) {
+	s.Metrics = val
 }
 
 // Ref: #/components/schemas/NotificationDelivery
@@ -1615,6 +1758,52 @@ func (o OptFloat64) Get() (v float64, ok bool) {
 
 // Or returns value if set, or given parameter if does not.
 func (o OptFloat64) Or(d float64) float64 {
+	if v, ok := o.Get(); ok {
+		return v
+	}
+	return d
+}
+
+// NewOptGroupBy returns new OptGroupBy with value set to v.
+func NewOptGroupBy(v GroupBy) OptGroupBy {
+	return OptGroupBy{
+		Value: v,
+		Set:   true,
+	}
+}
+
+// OptGroupBy is optional GroupBy.
+type OptGroupBy struct {
+	Value GroupBy
+	Set   bool
+}
+
+// IsSet returns true if OptGroupBy was set.
+func (o OptGroupBy) IsSet() bool { return o.Set }
+
+// Reset unsets value.
+func (o *OptGroupBy) Reset() {
+	var v GroupBy
+	o.Value = v
+	o.Set = false
+}
+
+// SetTo sets value to v.
+func (o *OptGroupBy) SetTo(v GroupBy) {
+	o.Set = true
+	o.Value = v
+}
+
+// Get returns value and boolean that denotes whether value was set.
+func (o OptGroupBy) Get() (v GroupBy, ok bool) {
+	if !o.Set {
+		return v, false
+	}
+	return o.Value, true
+}
+
+// Or returns value if set, or given parameter if does not.
+func (o OptGroupBy) Or(d GroupBy) GroupBy {
 	if v, ok := o.Get(); ok {
 		return v
 	}
@@ -4104,6 +4293,44 @@ func (s *RulePatchSeverity) UnmarshalText(data []byte) error {
 	}
 }
 
+// Ref: #/components/schemas/Series
+type Series struct {
+	Key   string `json:"key"`
+	Total int64  `json:"total"`
+	// One count per bucket, in the order of `buckets`.
+	Counts []int64 `json:"counts"`
+}
+
+// GetKey returns the value of Key.
+func (s *Series) GetKey() string {
+	return s.Key
+}
+
+// GetTotal returns the value of Total.
+func (s *Series) GetTotal() int64 {
+	return s.Total
+}
+
+// GetCounts returns the value of Counts.
+func (s *Series) GetCounts() []int64 {
+	return s.Counts
+}
+
+// SetKey sets the value of Key.
+func (s *Series) SetKey(val string) {
+	s.Key = val
+}
+
+// SetTotal sets the value of Total.
+func (s *Series) SetTotal(val int64) {
+	s.Total = val
+}
+
+// SetCounts sets the value of Counts.
+func (s *Series) SetCounts(val []int64) {
+	s.Counts = val
+}
+
 // Ref: #/components/schemas/Severity
 type Severity string
 
@@ -4151,6 +4378,80 @@ func (s *Severity) UnmarshalText(data []byte) error {
 	default:
 		return errors.Errorf("invalid value: %q", data)
 	}
+}
+
+// Ref: #/components/schemas/Timeseries
+type Timeseries struct {
+	// Start of the first bucket.
+	From time.Time `json:"from"`
+	// End of the last bucket, exclusive.
+	To            time.Time `json:"to"`
+	BucketSeconds int       `json:"bucket_seconds"`
+	GroupBy       GroupBy   `json:"group_by"`
+	// The start of each bucket, in order.
+	Buckets []time.Time `json:"buckets"`
+	// Sorted by total, highest first; equal totals by key.
+	Series []Series `json:"series"`
+}
+
+// GetFrom returns the value of From.
+func (s *Timeseries) GetFrom() time.Time {
+	return s.From
+}
+
+// GetTo returns the value of To.
+func (s *Timeseries) GetTo() time.Time {
+	return s.To
+}
+
+// GetBucketSeconds returns the value of BucketSeconds.
+func (s *Timeseries) GetBucketSeconds() int {
+	return s.BucketSeconds
+}
+
+// GetGroupBy returns the value of GroupBy.
+func (s *Timeseries) GetGroupBy() GroupBy {
+	return s.GroupBy
+}
+
+// GetBuckets returns the value of Buckets.
+func (s *Timeseries) GetBuckets() []time.Time {
+	return s.Buckets
+}
+
+// GetSeries returns the value of Series.
+func (s *Timeseries) GetSeries() []Series {
+	return s.Series
+}
+
+// SetFrom sets the value of From.
+func (s *Timeseries) SetFrom(val time.Time) {
+	s.From = val
+}
+
+// SetTo sets the value of To.
+func (s *Timeseries) SetTo(val time.Time) {
+	s.To = val
+}
+
+// SetBucketSeconds sets the value of BucketSeconds.
+func (s *Timeseries) SetBucketSeconds(val int) {
+	s.BucketSeconds = val
+}
+
+// SetGroupBy sets the value of GroupBy.
+func (s *Timeseries) SetGroupBy(val GroupBy) {
+	s.GroupBy = val
+}
+
+// SetBuckets sets the value of Buckets.
+func (s *Timeseries) SetBuckets(val []time.Time) {
+	s.Buckets = val
+}
+
+// SetSeries sets the value of Series.
+func (s *Timeseries) SetSeries(val []Series) {
+	s.Series = val
 }
 
 // UnavailableHeaders wraps Error with response headers.

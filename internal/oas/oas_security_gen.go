@@ -52,6 +52,12 @@ var operationRolesApiKeyHeader = map[string][]string{
 	GetEventOperation: []string{
 		"read",
 	},
+	GetMetricsOperation: []string{
+		"read",
+	},
+	GetMetricsTimeseriesOperation: []string{
+		"read",
+	},
 	GetRuleOperation: []string{
 		"read",
 	},
@@ -123,6 +129,12 @@ var operationRolesBearerAuth = map[string][]string{
 		"read",
 	},
 	GetEventOperation: []string{
+		"read",
+	},
+	GetMetricsOperation: []string{
+		"read",
+	},
+	GetMetricsTimeseriesOperation: []string{
 		"read",
 	},
 	GetRuleOperation: []string{

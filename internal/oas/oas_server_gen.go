@@ -39,6 +39,23 @@ type Handler interface {
 	//
 	// GET /api/v1/events/{event_id}
 	GetEvent(ctx context.Context, params GetEventParams) (*Event, error)
+	// GetMetrics implements getMetrics operation.
+	//
+	// Counts the events with an event time in `(to - window_seconds, to]`. Whole 10-second buckets inside
+	// the window come from the rollups; the parts of the two buckets that the window edges cut are counted
+	// from the stored events, so the counts are exact at any `to`.
+	//
+	// GET /api/v1/metrics
+	GetMetrics(ctx context.Context, params GetMetricsParams) (*Metrics, error)
+	// GetMetricsTimeseries implements getMetricsTimeseries operation.
+	//
+	// Buckets are `[start, start + bucket_seconds)` where `start` is a multiple of `bucket_seconds` since
+	// the Unix epoch. The series runs from the bucket holding `from` to the bucket holding the instant
+	// before `to`, so it covers at least `[from, to)`; the effective bounds are returned. Every series has
+	// one count per bucket, zero where no event fell.
+	//
+	// GET /api/v1/metrics/timeseries
+	GetMetricsTimeseries(ctx context.Context, params GetMetricsTimeseriesParams) (*Timeseries, error)
 	// GetRule implements getRule operation.
 	//
 	// Read one rule.

@@ -59,6 +59,29 @@ func (UnimplementedHandler) GetEvent(ctx context.Context, params GetEventParams)
 	return r, ht.ErrNotImplemented
 }
 
+// GetMetrics implements getMetrics operation.
+//
+// Counts the events with an event time in `(to - window_seconds, to]`. Whole 10-second buckets inside
+// the window come from the rollups; the parts of the two buckets that the window edges cut are counted
+// from the stored events, so the counts are exact at any `to`.
+//
+// GET /api/v1/metrics
+func (UnimplementedHandler) GetMetrics(ctx context.Context, params GetMetricsParams) (r *Metrics, _ error) {
+	return r, ht.ErrNotImplemented
+}
+
+// GetMetricsTimeseries implements getMetricsTimeseries operation.
+//
+// Buckets are `[start, start + bucket_seconds)` where `start` is a multiple of `bucket_seconds` since
+// the Unix epoch. The series runs from the bucket holding `from` to the bucket holding the instant
+// before `to`, so it covers at least `[from, to)`; the effective bounds are returned. Every series has
+// one count per bucket, zero where no event fell.
+//
+// GET /api/v1/metrics/timeseries
+func (UnimplementedHandler) GetMetricsTimeseries(ctx context.Context, params GetMetricsTimeseriesParams) (r *Timeseries, _ error) {
+	return r, ht.ErrNotImplemented
+}
+
 // GetRule implements getRule operation.
 //
 // Read one rule.

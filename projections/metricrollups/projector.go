@@ -1,0 +1,164 @@
+// Package metricrollups builds the metric_rollups read table: event counts
+// per 10-second bucket of event time, event type and source. The metrics
+// endpoints read it, so their cost follows the number of buckets in a
+// window, not the number of events stored.
+package metricrollups
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/eventpulse/eventpulse/events"
+	"github.com/eventpulse/eventpulse/internal/projection"
+)
+
+// Name is the projector's consumer group. Renaming it creates a fresh
+// group, which reads the whole log again (records already counted are
+// skipped, see Projector).
+const Name = "projection.metric_rollups"
+
+// BucketWidth is the span of event time one rollup row counts.
+const BucketWidth = 10 * time.Second
+
+// Table is the read table the projector writes by default.
+const Table = "metric_rollups"
+
+// Projector adds the events of each EventsIngested record to their buckets.
+//
+// Counting is additive, so a record must be counted once. Two things ensure
+// it: the subscriber moves the projector's offset in the transaction that
+// writes the counts, so a record is applied once in normal running, and each
+// record's id is claimed in <table>_records in the same transaction, so a
+// record applied again (an offset reset without a truncate, a replay over a
+// filled table) is skipped. The claim and the counts are one statement, so
+// they commit together. A rebuild truncates both tables and resets the
+// offset in one transaction.
+type Projector struct {
+	// Table is the table written, the package's Table unless a replay
+	// builds a copy. A copy also needs its own <Table>_records table.
+	Table string
+}
+
+var _ projection.Projector = Projector{}
+
+// Name implements projection.Projector.
+func (Projector) Name() string { return Name }
+
+// Handles implements projection.Projector.
+func (Projector) Handles(eventName string) bool {
+	return eventName == events.EventsIngestedName
+}
+
+// Apply counts the record's events, unless the record was counted before.
+func (p Projector) Apply(ctx context.Context, tx pgx.Tx, event events.Event, meta projection.Meta) error {
+	ingested, ok := event.(events.EventsIngested)
+	if !ok {
+		return fmt.Errorf("metricrollups: unexpected event %T", event)
+	}
+
+	recordID, err := uuid.Parse(meta.RecordID)
+	if err != nil {
+		return fmt.Errorf("metricrollups: invalid record id %q: %w", meta.RecordID, err)
+	}
+
+	return Add(ctx, tx, p.table(), recordID, Aggregate(ingested.Events))
+}
+
+func (p Projector) table() string {
+	return cmp.Or(p.Table, Table)
+}
+
+// BucketStart returns the start of the 10-second bucket holding t: the
+// latest multiple of BucketWidth since the Unix epoch at or before t.
+// time.Truncate counts from year 1, which is a whole number of 10-second
+// spans (62,135,596,800 s) before the epoch, so the two agree.
+func BucketStart(t time.Time) time.Time {
+	return t.UTC().Truncate(BucketWidth)
+}
+
+// Row is one rollup row: how many events of one type and source have an
+// event time in [BucketStart, BucketStart + BucketWidth).
+type Row struct {
+	BucketStart time.Time
+	EventType   string
+	Source      string
+	Count       int64
+}
+
+type rowKey struct {
+	bucket    int64
+	eventType string
+	source    string
+}
+
+// Aggregate counts batch per bucket, event type and source. The rows come
+// sorted by key, so concurrent writers lock rows in the same order.
+func Aggregate(batch []events.IngestedEvent) []Row {
+	counts := make(map[rowKey]int64)
+	for _, e := range batch {
+		key := rowKey{
+			bucket:    BucketStart(e.Timestamp).UnixMicro(),
+			eventType: e.EventType,
+			source:    e.Source,
+		}
+		counts[key]++
+	}
+
+	rows := make([]Row, 0, len(counts))
+	for key, n := range counts {
+		rows = append(rows, Row{
+			BucketStart: time.UnixMicro(key.bucket).UTC(),
+			EventType:   key.eventType,
+			Source:      key.source,
+			Count:       n,
+		})
+	}
+
+	slices.SortFunc(rows, func(a, b Row) int {
+		return cmp.Or(a.BucketStart.Compare(b.BucketStart),
+			cmp.Compare(a.EventType, b.EventType),
+			cmp.Compare(a.Source, b.Source))
+	})
+
+	return rows
+}
+
+// Add claims recordID in <table>_records and, if the claim is new, adds
+// rows to the counts in table. Both happen in one statement, so no commit
+// can keep the claim without the counts or the counts without the claim.
+func Add(ctx context.Context, tx pgx.Tx, table string, recordID uuid.UUID, rows []Row) error {
+	buckets := make([]time.Time, len(rows))
+	types := make([]string, len(rows))
+	sources := make([]string, len(rows))
+	counts := make([]int64, len(rows))
+
+	for i, row := range rows {
+		buckets[i] = row.BucketStart
+		types[i] = row.EventType
+		sources[i] = row.Source
+		counts[i] = row.Count
+	}
+
+	query := `WITH claim AS (
+			INSERT INTO ` + pgx.Identifier{table + "_records"}.Sanitize() + ` (record_id)
+			VALUES ($5) ON CONFLICT (record_id) DO NOTHING
+			RETURNING record_id
+		)
+		INSERT INTO ` + pgx.Identifier{table}.Sanitize() + ` AS r (bucket_start, event_type, source, count)
+		SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::bigint[])
+		WHERE EXISTS (SELECT FROM claim)
+		ON CONFLICT (bucket_start, event_type, source)
+		DO UPDATE SET count = r.count + EXCLUDED.count`
+
+	if _, err := tx.Exec(ctx, query, buckets, types, sources, counts, recordID); err != nil {
+		return fmt.Errorf("error adding record %s (%d rows) to %q: %w", recordID, len(rows), table, err)
+	}
+
+	return nil
+}
