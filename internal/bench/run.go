@@ -1,0 +1,413 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/eventpulse/eventpulse/internal/testenv"
+)
+
+// Targets on a 2-core machine, as the result table prints them.
+const (
+	targetSingle    = "≥ 20,000 events/s, p99 ≤ 25 ms"
+	targetBatch     = "≥ 100,000 events/s"
+	targetSustained = "≥ 20,000 events/s, bounded lag"
+	targetWebSocket = "p95 ≤ 100 ms at 1,000 events/s"
+	targetReplay    = "≥ 50,000 events/s"
+	targetMetrics   = "flat from 10 thousand to 10 million events"
+	targetRSS       = "≤ 256 MiB"
+)
+
+// Config configures Run.
+type Config struct {
+	// Binary is the eventpulse binary to measure.
+	Binary string
+	// DataDir holds *.ndjson files of events; synthetic events are used
+	// when it has none.
+	DataDir string
+	// WorkDir receives the server log and, with Profiles, the profiles.
+	WorkDir string
+	// Profiles saves CPU, allocation, mutex and block profiles of the
+	// single-event and batch runs into WorkDir.
+	Profiles bool
+	// Duration is the length of the single-event and batch runs.
+	Duration time.Duration
+	// SustainedDuration is the length of the sustained run.
+	SustainedDuration time.Duration
+	// SustainedRate is the offered load of the sustained run, in events
+	// per second.
+	SustainedRate int
+	// Logf receives progress lines.
+	Logf func(format string, args ...any)
+}
+
+// Report is what Run measured.
+type Report struct {
+	Rows []Row
+	// Notes are facts about the run printed under the table.
+	Notes []string
+}
+
+// runner carries the state shared by the steps of one run.
+type runner struct {
+	config   Config
+	events   Events
+	env      *testenv.Env
+	pool     *pgxpool.Pool
+	server   *Server
+	profiler *Profiler
+	report   *Report
+
+	// accepted counts the events answered with 202 so far.
+	accepted int64
+	// ceilings measured before the server starts.
+	bareSingle  Result
+	bareBatch   Result
+	insertRate  float64
+	insertRate1 float64
+	xaddRate    float64
+}
+
+const (
+	singleConns  = 64
+	batchConns   = 8
+	batchSize    = 500
+	seedEvents   = 10_000
+	insertRows   = 100_000
+	xaddCommands = 200_000
+)
+
+// Run starts PostgreSQL, Redis and eventpulse, measures the ceilings and
+// every row of the table, and stops everything it started.
+func Run(ctx context.Context, config Config) (*Report, error) {
+	events, err := LoadEvents(config.DataDir)
+	if err != nil {
+		return nil, err
+	}
+
+	r := &runner{config: config, events: events, report: &Report{}}
+	r.note("events: %s, %d bytes on average; batches of %d", events.Source, events.MeanSize(), batchSize)
+
+	r.env, err = testenv.Start(ctx, testenv.Options{Fsync: true, Logf: config.Logf})
+	if err != nil {
+		return nil, fmt.Errorf("error starting PostgreSQL and Redis: %w", err)
+	}
+	defer func() { _ = r.env.Close() }()
+
+	if err := r.prepareDatabases(ctx); err != nil {
+		return nil, err
+	}
+
+	if err := r.measureCeilings(ctx); err != nil {
+		return nil, err
+	}
+
+	if err := r.startServer(ctx); err != nil {
+		return nil, err
+	}
+
+	rows, err := r.measureServer(ctx)
+	stopErr := r.server.Stop()
+	r.report.Rows = append(rows, r.ceilingRows()...)
+
+	return r.report, errors.Join(err, stopErr)
+}
+
+func (r *runner) logf(format string, args ...any) {
+	if r.config.Logf != nil {
+		r.config.Logf(format, args...)
+	}
+}
+
+func (r *runner) note(format string, args ...any) {
+	r.report.Notes = append(r.report.Notes, fmt.Sprintf(format, args...))
+}
+
+func (r *runner) prepareDatabases(ctx context.Context) error {
+	for _, name := range []string{"eventpulse", "ceiling"} {
+		if err := r.env.CreateDatabase(ctx, name, ""); err != nil {
+			return err
+		}
+
+		cmd := exec.CommandContext(ctx, r.config.Binary, "migrate")
+		cmd.Env = append(os.Environ(), "DATABASE_URL="+r.env.DatabaseURL(name), "REDIS_URL="+r.redisURL())
+		if output, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("error migrating database %q: %w: %s", name, err, output)
+		}
+	}
+
+	pool, err := pgxpool.New(ctx, r.env.DatabaseURL("eventpulse"))
+	if err != nil {
+		return fmt.Errorf("error connecting to the eventpulse database: %w", err)
+	}
+	r.pool = pool
+
+	return nil
+}
+
+func (r *runner) redisURL() string {
+	return "redis://" + r.env.RedisAddr() + "/0"
+}
+
+func (r *runner) measureCeilings(ctx context.Context) error {
+	_, portText, _ := strings.Cut(r.env.RedisAddr(), ":")
+	port, _ := strconv.Atoi(portText)
+
+	r.logf("ceiling: redis-benchmark XADD")
+	xadd, command, err := RedisXADD(ctx, port, xaddCommands)
+	if err != nil {
+		return err
+	}
+	r.xaddRate = xadd
+	r.note("XADD ceiling: `%s`", command)
+
+	r.logf("ceiling: multi-row INSERT")
+	r.insertRate1, err = InsertCeiling(ctx, r.env.DatabaseURL("ceiling"), r.events, 1, insertRows, batchSize)
+	if err != nil {
+		return err
+	}
+
+	r.insertRate, err = InsertCeiling(ctx, r.env.DatabaseURL("ceiling"), r.events, 2, insertRows, batchSize)
+	if err != nil {
+		return err
+	}
+
+	r.logf("ceiling: bare handler")
+	bare, err := StartBareServer()
+	if err != nil {
+		return err
+	}
+	defer func() { _ = bare.Close() }()
+
+	r.bareSingle = RunClosed(ctx, NewClient(singleConns), bare.URL, singleConns, r.config.Duration, r.singleRequest)
+	r.bareBatch = RunClosed(ctx, NewClient(batchConns), bare.URL, batchConns, r.config.Duration, r.batchRequest)
+
+	return nil
+}
+
+func (r *runner) singleRequest(worker, i int) Request {
+	return Request{
+		Path:   "/api/v1/events",
+		Body:   r.events.Bodies[(worker*7919+i)%len(r.events.Bodies)],
+		Events: 1,
+	}
+}
+
+func (r *runner) batchRequest(worker, i int) Request {
+	offset := (worker*31 + i) * batchSize
+
+	return Request{Path: "/api/v1/events/batch", Body: r.events.Batch(offset, batchSize), Events: batchSize}
+}
+
+func (r *runner) startServer(ctx context.Context) error {
+	if err := os.MkdirAll(r.config.WorkDir, 0o755); err != nil {
+		return fmt.Errorf("error creating %q: %w", r.config.WorkDir, err)
+	}
+
+	server, err := StartServer(ctx, ServerConfig{
+		Binary:      r.config.Binary,
+		DatabaseURL: r.env.DatabaseURL("eventpulse"),
+		RedisURL:    r.redisURL(),
+		LogPath:     filepath.Join(r.config.WorkDir, "eventpulse.log"),
+		Pprof:       r.config.Profiles,
+	})
+	if err != nil {
+		return err
+	}
+
+	r.server = server
+	if r.config.Profiles {
+		r.profiler = &Profiler{URL: server.PprofURL, Dir: r.config.WorkDir}
+	}
+
+	return nil
+}
+
+// measureServer runs the steps against the server in an order where each
+// one leaves the next a drained pipeline.
+func (r *runner) measureServer(ctx context.Context) ([]Row, error) {
+	var rows []Row
+
+	r.logf("seeding %d events for the first metrics size", seedEvents)
+	if err := r.seed(ctx, seedEvents); err != nil {
+		return nil, err
+	}
+	smallMetrics := r.measureMetrics(ctx)
+
+	r.logf("single-event ingest, %d connections, %s", singleConns, r.config.Duration)
+	rows = append(rows, r.measureSingle(ctx))
+
+	r.logf("batch ingest, %d connections, %s", batchConns, r.config.Duration)
+	rows = append(rows, r.measureBatch(ctx))
+
+	r.logf("waiting for the pipeline to drain")
+	drained, err := r.waitDrained(ctx, 5*time.Minute)
+	if err != nil {
+		return nil, err
+	}
+	r.note("after the batch run the events table caught up in %s", drained.Round(100*time.Millisecond))
+
+	r.logf("sustained run at %d events/s for %s", r.config.SustainedRate, r.config.SustainedDuration)
+	rows = append(rows, r.measureSustained(ctx))
+
+	if _, err := r.waitDrained(ctx, 5*time.Minute); err != nil {
+		return nil, err
+	}
+
+	r.logf("WebSocket anomaly latency")
+	rows = append(rows, r.measureWebSocket(ctx))
+
+	rows = append(rows, r.measureReplay(ctx))
+
+	r.logf("metrics query at the final size")
+	largeMetrics := r.measureMetrics(ctx)
+	rows = append(rows, metricsRows(smallMetrics, largeMetrics)...)
+
+	rows = append(rows, r.peakMemoryRow())
+
+	return rows, nil
+}
+
+func (r *runner) seed(ctx context.Context, n int) error {
+	client := NewClient(1)
+	for i := 0; i < n; i += batchSize {
+		var res Result
+		res.record(send(ctx, client, r.server.URL, r.batchRequest(0, i/batchSize)))
+		if res.Errors > 0 {
+			return fmt.Errorf("error seeding events: %s", res.FirstError)
+		}
+		r.accepted += int64(res.Events)
+	}
+
+	_, err := r.waitDrained(ctx, 2*time.Minute)
+
+	return err
+}
+
+// countEvents counts the rows of the events table.
+func (r *runner) countEvents(ctx context.Context) (int64, error) {
+	var n int64
+	err := r.pool.QueryRow(ctx, `SELECT count(*) FROM events`).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("error counting events: %w", err)
+	}
+
+	return n, nil
+}
+
+// waitDrained waits until every accepted event is in the events table and
+// returns how long that took.
+func (r *runner) waitDrained(ctx context.Context, limit time.Duration) (time.Duration, error) {
+	start := time.Now()
+	for {
+		n, err := r.countEvents(ctx)
+		if err != nil {
+			return 0, err
+		}
+
+		if n >= r.accepted {
+			return time.Since(start), nil
+		}
+
+		if time.Since(start) > limit {
+			return 0, fmt.Errorf("only %d of %d accepted events reached the events table within %s", n, r.accepted, limit)
+		}
+
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+func (r *runner) measureSingle(ctx context.Context) Row {
+	finish := r.profiler.Start(ctx, "single", int(r.config.Duration.Seconds())-1)
+	res := RunClosed(ctx, NewClient(singleConns), r.server.URL, singleConns, r.config.Duration, r.singleRequest)
+	r.accepted += int64(res.Events)
+
+	if err := finish(); err != nil {
+		r.note("profiles of the single-event run: %v", err)
+	}
+
+	perSecond := res.EventsPerSecond()
+
+	return Row{
+		Measure: fmt.Sprintf("single-event ingest, %d connections", singleConns),
+		Result: fmt.Sprintf("%s, p50 %s, p99 %s, %d errors of %d%s", rate(perSecond, "events"),
+			millis(res.Percentile(0.50)), millis(res.Percentile(0.99)), res.Errors, res.Requests, firstError(res)),
+		Target:  targetSingle,
+		Ceiling: fmt.Sprintf("bare handler %s, p99 %s", rate(r.bareSingle.RequestsPerSecond(), "req"), millis(r.bareSingle.Percentile(0.99))),
+		Ratio:   ratio(perSecond, r.bareSingle.RequestsPerSecond()),
+	}
+}
+
+func (r *runner) measureBatch(ctx context.Context) Row {
+	finish := r.profiler.Start(ctx, "batch", int(r.config.Duration.Seconds())-1)
+	res := RunClosed(ctx, NewClient(batchConns), r.server.URL, batchConns, r.config.Duration, r.batchRequest)
+	r.accepted += int64(res.Events)
+
+	if err := finish(); err != nil {
+		r.note("profiles of the batch run: %v", err)
+	}
+
+	perSecond := res.EventsPerSecond()
+
+	return Row{
+		Measure: fmt.Sprintf("batch ingest, %d events a request, %d connections", batchSize, batchConns),
+		Result: fmt.Sprintf("%s, p50 %s, p99 %s, %d errors of %d%s", rate(perSecond, "events"),
+			millis(res.Percentile(0.50)), millis(res.Percentile(0.99)), res.Errors, res.Requests, firstError(res)),
+		Target:  targetBatch,
+		Ceiling: "bare handler " + rate(r.bareBatch.EventsPerSecond(), "events"),
+		Ratio:   ratio(perSecond, r.bareBatch.EventsPerSecond()),
+	}
+}
+
+func (r *runner) ceilingRows() []Row {
+	return []Row{
+		{Measure: "ceiling: Redis XADD, redis-benchmark, 16 pipelined", Result: rate(r.xaddRate, "commands")},
+		{
+			Measure: "ceiling: multi-row INSERT into `events`, 500 rows a transaction",
+			Result:  fmt.Sprintf("1 connection %s, 2 connections %s", rate(r.insertRate1, "rows"), rate(r.insertRate, "rows")),
+		},
+		{
+			Measure: fmt.Sprintf("ceiling: bare net/http handler, encoding/json, 202, %d connections", singleConns),
+			Result: fmt.Sprintf("%s, p50 %s, p99 %s, %d errors", rate(r.bareSingle.RequestsPerSecond(), "req"),
+				millis(r.bareSingle.Percentile(0.50)), millis(r.bareSingle.Percentile(0.99)), r.bareSingle.Errors),
+		},
+		{
+			Measure: fmt.Sprintf("ceiling: bare handler, batches of %d, %d connections", batchSize, batchConns),
+			Result:  fmt.Sprintf("%s, %d errors", rate(r.bareBatch.EventsPerSecond(), "events"), r.bareBatch.Errors),
+		},
+	}
+}
+
+func firstError(res Result) string {
+	if res.FirstError == "" {
+		return ""
+	}
+
+	return " (first: " + res.FirstError + ")"
+}
+
+func (r *runner) peakMemoryRow() Row {
+	rss, peak, err := MemoryKiB(r.server.PID())
+	if err != nil {
+		return Failed("peak RSS of eventpulse run", targetRSS, err)
+	}
+
+	return Row{
+		Measure: "peak RSS of eventpulse run (VmHWM)",
+		Result:  fmt.Sprintf("%.0f MiB (now %.0f MiB)", float64(peak)/1024, float64(rss)/1024),
+		Target:  targetRSS,
+	}
+}
