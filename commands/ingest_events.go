@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/eventpulse/eventpulse/events"
@@ -115,46 +117,61 @@ func (h *IngestEventsHandler) append(ctx context.Context, cmd *IngestEvents) (in
 }
 
 // bodyHashes fingerprints each event without its server-assigned fields,
-// so a client retry of the same body is a duplicate, not a conflict.
+// so a client retry of the same body is a duplicate, not a conflict. The
+// hashed bytes are what json.Encoder writes for the fields, newline
+// included; stored hashes depend on that form, so it must not change.
 func bodyHashes(batch []events.IngestedEvent) [][]byte {
 	hashes := make([][]byte, len(batch))
+	sums := make([]byte, len(batch)*sha256.Size)
+
+	var buf bytes.Buffer
+	encoder := json.NewEncoder(&buf)
+
 	for i, event := range batch {
-		sum := sha256.New()
-		_ = json.NewEncoder(sum).Encode([]any{
-			event.EventType, event.Source, event.Payload, event.Metadata,
-		})
-		hashes[i] = sum.Sum(nil)
+		buf.Reset()
+		_ = encoder.Encode([]any{event.EventType, event.Source, event.Payload, event.Metadata})
+
+		sum := sha256.Sum256(buf.Bytes())
+		hashes[i] = sums[i*sha256.Size : (i+1)*sha256.Size : (i+1)*sha256.Size]
+		copy(hashes[i], sum[:])
 	}
 
 	return hashes
 }
 
 func claim(ctx context.Context, tx pgx.Tx, batch []events.IngestedEvent, hashes [][]byte) (map[uuid.UUID]bool, error) {
-	ids := make([]uuid.UUID, len(batch))
-	for i, event := range batch {
-		ids[i] = event.EventID
-	}
-
 	rows, err := tx.Query(ctx, `
 		INSERT INTO event_claims (event_id, body_hash)
 		SELECT * FROM unnest($1::uuid[], $2::bytea[])
 		ON CONFLICT (event_id) DO NOTHING
-		RETURNING event_id`, ids, hashes)
+		RETURNING event_id`, pgUUIDs(batch), hashes)
 	if err != nil {
-		return nil, fmt.Errorf("error claiming %d event ids: %w", len(ids), err)
+		return nil, fmt.Errorf("error claiming %d event ids: %w", len(batch), err)
 	}
 
-	claimedIDs, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+	claimedIDs, err := pgx.CollectRows(rows, pgx.RowTo[pgtype.UUID])
 	if err != nil {
-		return nil, fmt.Errorf("error claiming %d event ids: %w", len(ids), err)
+		return nil, fmt.Errorf("error claiming %d event ids: %w", len(batch), err)
 	}
 
 	claimed := make(map[uuid.UUID]bool, len(claimedIDs))
 	for _, id := range claimedIDs {
-		claimed[id] = true
+		claimed[id.Bytes] = true
 	}
 
 	return claimed, nil
+}
+
+// pgUUIDs returns the event ids as pgtype.UUID, which pgx sends in binary.
+// pgx sends a uuid.UUID through its driver.Valuer as text instead, which
+// costs a formatting and a parse per id.
+func pgUUIDs(batch []events.IngestedEvent) []pgtype.UUID {
+	ids := make([]pgtype.UUID, len(batch))
+	for i, event := range batch {
+		ids[i] = pgtype.UUID{Bytes: event.EventID, Valid: true}
+	}
+
+	return ids
 }
 
 func findConflicts(

@@ -249,5 +249,3 @@ func bareBatch(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusAccepted)
 	_, _ = w.Write(answer)
 }
-
-

@@ -3,11 +3,13 @@ package bench
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 )
 
@@ -61,28 +63,29 @@ type Profiler struct {
 	Dir string
 }
 
-// Start begins a CPU profile of seconds and returns a function that waits
-// for it, then saves the allocation, mutex and block profiles. Files are
-// named after name. A nil Profiler does nothing.
+// Start begins CPU, allocation, mutex and block profiles covering the next
+// seconds and returns a function that waits for them and saves them, named
+// after name. The last three are deltas over the same seconds, so they
+// show this run only. A nil Profiler does nothing.
 func (p *Profiler) Start(ctx context.Context, name string, seconds int) func() error {
 	if p == nil || p.URL == "" || p.Dir == "" {
 		return func() error { return nil }
 	}
 
-	cpuDone := make(chan error, 1)
-	go func() {
-		cpuDone <- p.save(ctx, fmt.Sprintf("/debug/pprof/profile?seconds=%d", seconds), name+".cpu.pprof")
-	}()
+	kinds := []string{"profile", "allocs", "mutex", "block"}
+	files := []string{"cpu", "allocs", "mutex", "block"}
+	errs := make([]error, len(kinds))
+	var wg sync.WaitGroup
+
+	for i, kind := range kinds {
+		wg.Go(func() {
+			errs[i] = p.save(ctx, fmt.Sprintf("/debug/pprof/%s?seconds=%d", kind, seconds), name+"."+files[i]+".pprof")
+		})
+	}
 
 	return func() error {
-		err := <-cpuDone
-		for _, kind := range []string{"allocs", "mutex", "block"} {
-			if saveErr := p.save(ctx, "/debug/pprof/"+kind, name+"."+kind+".pprof"); saveErr != nil && err == nil {
-				err = saveErr
-			}
-		}
-
-		return err
+		wg.Wait()
+		return errors.Join(errs...)
 	}
 }
 

@@ -37,7 +37,7 @@ type Config struct {
 	// WorkDir receives the server log and, with Profiles, the profiles.
 	WorkDir string
 	// Profiles saves CPU, allocation, mutex and block profiles of the
-	// single-event and batch runs into WorkDir.
+	// single-event, batch and sustained runs into WorkDir.
 	Profiles bool
 	// Duration is the length of the single-event and batch runs.
 	Duration time.Duration

@@ -35,6 +35,7 @@ func (r *runner) measureSustained(ctx context.Context) Row {
 	var wg sync.WaitGroup
 	wg.Go(func() { samples = r.sampleEverySecond(samplerCtx) })
 
+	finish := r.profiler.Start(ctx, "sustained", int(r.config.SustainedDuration.Seconds())-1)
 	requestsPerSecond := float64(r.config.SustainedRate) / batchSize
 	res := RunOpen(ctx, NewClient(batchConns*2), r.server.URL, requestsPerSecond, batchConns*4, r.config.SustainedDuration,
 		func(i int) Request { return r.batchRequest(0, i) })
@@ -43,6 +44,10 @@ func (r *runner) measureSustained(ctx context.Context) Row {
 	end, err := r.countEvents(ctx)
 	stopSampler()
 	wg.Wait()
+
+	if err := finish(); err != nil {
+		r.note("profiles of the sustained run: %v", err)
+	}
 
 	if err != nil {
 		return Failed(measure, targetSustained, err)

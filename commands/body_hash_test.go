@@ -1,0 +1,36 @@
+package commands
+
+import (
+	"crypto/sha256"
+	"encoding/json"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/eventpulse/eventpulse/events"
+)
+
+// TestBodyHashesStoredForm pins the hashed form: the hashes of events
+// claimed earlier are in event_claims, so a retry is only recognised if
+// the same body still hashes to the same bytes.
+func TestBodyHashesStoredForm(t *testing.T) {
+	t.Parallel()
+
+	batch := []events.IngestedEvent{
+		{EventType: "a<b>&c", Source: "ünï/\u2028", Payload: json.RawMessage(`{ "k" : [1, 2] }`), Metadata: json.RawMessage(`{}`)},
+		{EventType: "t", Source: "s", Payload: json.RawMessage(`{"html":"<x>"}`), Metadata: json.RawMessage(`{"m":1}`)},
+		{EventType: "t", Source: "s", Payload: json.RawMessage(`{"html":"<x>"}`), Metadata: json.RawMessage(`{"m":1}`)},
+	}
+
+	hashes := bodyHashes(batch)
+	require.Len(t, hashes, len(batch))
+
+	for i, event := range batch {
+		sum := sha256.New()
+		require.NoError(t, json.NewEncoder(sum).Encode([]any{event.EventType, event.Source, event.Payload, event.Metadata}))
+		require.Equal(t, sum.Sum(nil), hashes[i], "event %d", i)
+	}
+
+	require.Equal(t, hashes[1], hashes[2])
+	require.NotEqual(t, hashes[0], hashes[1])
+}
