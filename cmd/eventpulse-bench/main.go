@@ -29,10 +29,21 @@ func main() {
 	flag.DurationVar(&config.Duration, "duration", 10*time.Second, "length of the single-event and batch runs")
 	flag.DurationVar(&config.SustainedDuration, "sustained", 30*time.Second, "length of the sustained run")
 	flag.IntVar(&config.SustainedRate, "rate", 20_000, "offered load of the sustained run, in events per second")
+	serveBare := flag.String("serve-bare", "", "serve only the bare handlers on this address (used by the benchmark itself)")
 	flag.Parse()
+
+	if *serveBare != "" {
+		log.Fatal(bench.ServeBare(*serveBare))
+	}
 
 	logger := log.New(os.Stderr, "bench: ", log.Ltime)
 	config.Logf = logger.Printf
+
+	self, err := os.Executable()
+	if err != nil {
+		logger.Fatalf("error finding this program to run the bare handler: %v", err)
+	}
+	config.BareCommand = self
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

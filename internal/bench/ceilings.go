@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/google/uuid"
@@ -173,33 +174,66 @@ func jsonOrEmpty(raw json.RawMessage) string {
 	return string(raw)
 }
 
-// BareServer is an HTTP server that decodes events with encoding/json and
-// answers 202, with none of EventPulse's work behind it.
+// BareServer is a child process serving the bare handlers: events decoded
+// with encoding/json and answered with 202, with none of EventPulse's work
+// behind them. It runs in its own process, as eventpulse does, so the load
+// generator does not take its processors.
 type BareServer struct {
-	URL    string
-	server *http.Server
+	URL string
+	cmd *exec.Cmd
 }
 
-// StartBareServer listens on a free loopback port.
-func StartBareServer() (*BareServer, error) {
-	listener, err := net.Listen("tcp", "127.0.0.1:0")
+// StartBareServer runs command with the flag -serve-bare ADDR on a free
+// loopback port and waits until the port accepts connections. command must
+// call ServeBare for that flag; cmd/eventpulse-bench does.
+func StartBareServer(ctx context.Context, command string) (*BareServer, error) {
+	addr, err := freeAddr()
 	if err != nil {
-		return nil, fmt.Errorf("error listening for the bare handler: %w", err)
+		return nil, err
 	}
 
+	cmd := exec.Command(command, "-serve-bare", addr)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("error starting the bare handler %s: %w", command, err)
+	}
+
+	server := &BareServer{URL: "http://" + addr, cmd: cmd}
+	deadline := time.Now().Add(10 * time.Second)
+
+	for {
+		conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", addr)
+		if err == nil {
+			_ = conn.Close()
+			return server, nil
+		}
+
+		if time.Now().After(deadline) {
+			_ = server.Close()
+			return nil, fmt.Errorf("the bare handler did not listen on %s within 10s: %w", addr, err)
+		}
+
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Close stops the process.
+func (s *BareServer) Close() error {
+	_ = s.cmd.Process.Kill()
+	_ = s.cmd.Wait()
+
+	return nil
+}
+
+// ServeBare serves the bare handlers on addr until the process ends.
+func ServeBare(addr string) error {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/v1/events", bareEvent)
 	mux.HandleFunc("POST /api/v1/events/batch", bareBatch)
 
-	server := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = server.Serve(listener) }()
+	server := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 
-	return &BareServer{URL: "http://" + listener.Addr().String(), server: server}, nil
-}
-
-// Close stops the server.
-func (s *BareServer) Close() error {
-	return s.server.Close()
+	return server.ListenAndServe()
 }
 
 func bareEvent(w http.ResponseWriter, r *http.Request) {

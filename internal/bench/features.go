@@ -107,16 +107,25 @@ func (r *runner) measureReplay(ctx context.Context) Row {
 		return Failed(replayMeasure, targetReplay, err)
 	}
 
-	r.logf("replaying the events projection over %d events", rows)
-	cmd := exec.CommandContext(ctx, r.config.Binary, "replay", "events")
-	cmd.Env = append(os.Environ(), "DATABASE_URL="+r.env.DatabaseURL("eventpulse"), "REDIS_URL="+r.redisURL())
+	var elapsed time.Duration
+	var output []byte
+	var replayErr error
 
-	start := time.Now()
-	output, err := cmd.CombinedOutput()
-	elapsed := time.Since(start)
+	ceiling, err := r.insertBracket(ctx, 1, func() {
+		r.logf("replaying the events projection over %d events", rows)
+		cmd := exec.CommandContext(ctx, r.config.Binary, "replay", "events")
+		cmd.Env = append(os.Environ(), "DATABASE_URL="+r.env.DatabaseURL("eventpulse"), "REDIS_URL="+r.redisURL())
 
-	if err != nil {
-		return Failed(replayMeasure, targetReplay, fmt.Errorf("eventpulse replay events: %w: %.300s", err, output))
+		start := time.Now()
+		output, replayErr = cmd.CombinedOutput()
+		elapsed = time.Since(start)
+	})
+
+	switch {
+	case replayErr != nil:
+		return Failed(replayMeasure, targetReplay, fmt.Errorf("eventpulse replay events: %w: %.300s", replayErr, output))
+	case err != nil:
+		return Failed(replayMeasure, targetReplay, err)
 	}
 
 	perSecond := float64(rows) / elapsed.Seconds()
@@ -125,8 +134,8 @@ func (r *runner) measureReplay(ctx context.Context) Row {
 		Measure: fmt.Sprintf("%s, %s events", replayMeasure, thousands(rows)),
 		Result:  fmt.Sprintf("%s (%s)", rate(perSecond, "events"), elapsed.Round(10*time.Millisecond)),
 		Target:  targetReplay,
-		Ceiling: "multi-row INSERT, 500 rows, 1 connection: " + rate(r.insertRate1, "rows"),
-		Ratio:   ratio(perSecond, r.insertRate1),
+		Ceiling: "multi-row INSERT, 500 rows, 1 connection: " + ceiling.String("rows"),
+		Ratio:   ratio(perSecond, ceiling.mean()),
 	}
 }
 

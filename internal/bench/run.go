@@ -46,6 +46,9 @@ type Config struct {
 	// SustainedRate is the offered load of the sustained run, in events
 	// per second.
 	SustainedRate int
+	// BareCommand is a program that serves the bare handlers when run with
+	// -serve-bare ADDR; see StartBareServer.
+	BareCommand string
 	// Logf receives progress lines.
 	Logf func(format string, args ...any)
 }
@@ -69,12 +72,12 @@ type runner struct {
 
 	// accepted counts the events answered with 202 so far.
 	accepted int64
-	// ceilings measured before the server starts.
-	bareSingle  Result
-	bareBatch   Result
-	insertRate  float64
-	insertRate1 float64
-	xaddRate    float64
+	bare     *BareServer
+	xaddRate float64
+	// ceilings are the rows of the limits measured around each run.
+	ceilings []Row
+	// single and batch are the results of our runs.
+	single, batch Result
 }
 
 const (
@@ -82,7 +85,7 @@ const (
 	batchConns   = 8
 	batchSize    = 500
 	seedEvents   = 10_000
-	insertRows   = 100_000
+	insertRows   = 50_000
 	xaddCommands = 200_000
 )
 
@@ -107,9 +110,15 @@ func Run(ctx context.Context, config Config) (*Report, error) {
 		return nil, err
 	}
 
-	if err := r.measureCeilings(ctx); err != nil {
+	if err := r.measureXADD(ctx); err != nil {
 		return nil, err
 	}
+
+	r.bare, err = StartBareServer(ctx, config.BareCommand)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = r.bare.Close() }()
 
 	if err := r.startServer(ctx); err != nil {
 		return nil, err
@@ -118,6 +127,8 @@ func Run(ctx context.Context, config Config) (*Report, error) {
 	rows, err := r.measureServer(ctx)
 	stopErr := r.server.Stop()
 	r.report.Rows = append(rows, r.ceilingRows()...)
+	r.note("each ceiling except XADD is measured right before and right after the run it is compared with, " +
+		"and the ratio uses their mean, because the load of a shared machine changes within minutes")
 
 	return r.report, errors.Join(err, stopErr)
 }
@@ -158,7 +169,7 @@ func (r *runner) redisURL() string {
 	return "redis://" + r.env.RedisAddr() + "/0"
 }
 
-func (r *runner) measureCeilings(ctx context.Context) error {
+func (r *runner) measureXADD(ctx context.Context) error {
 	_, portText, _ := strings.Cut(r.env.RedisAddr(), ":")
 	port, _ := strconv.Atoi(portText)
 
@@ -168,28 +179,7 @@ func (r *runner) measureCeilings(ctx context.Context) error {
 		return err
 	}
 	r.xaddRate = xadd
-	r.note("XADD ceiling: `%s`", command)
-
-	r.logf("ceiling: multi-row INSERT")
-	r.insertRate1, err = InsertCeiling(ctx, r.env.DatabaseURL("ceiling"), r.events, 1, insertRows, batchSize)
-	if err != nil {
-		return err
-	}
-
-	r.insertRate, err = InsertCeiling(ctx, r.env.DatabaseURL("ceiling"), r.events, 2, insertRows, batchSize)
-	if err != nil {
-		return err
-	}
-
-	r.logf("ceiling: bare handler")
-	bare, err := StartBareServer()
-	if err != nil {
-		return err
-	}
-	defer func() { _ = bare.Close() }()
-
-	r.bareSingle = RunClosed(ctx, NewClient(singleConns), bare.URL, singleConns, r.config.Duration, r.singleRequest)
-	r.bareBatch = RunClosed(ctx, NewClient(batchConns), bare.URL, batchConns, r.config.Duration, r.batchRequest)
+	r.note("XADD ceiling: `%s`, before eventpulse starts", command)
 
 	return nil
 }
@@ -243,10 +233,7 @@ func (r *runner) measureServer(ctx context.Context) ([]Row, error) {
 	}
 	smallMetrics := r.measureMetrics(ctx)
 
-	r.logf("single-event ingest, %d connections, %s", singleConns, r.config.Duration)
 	rows = append(rows, r.measureSingle(ctx))
-
-	r.logf("batch ingest, %d connections, %s", batchConns, r.config.Duration)
 	rows = append(rows, r.measureBatch(ctx))
 
 	r.logf("waiting for the pipeline to drain")
@@ -256,7 +243,6 @@ func (r *runner) measureServer(ctx context.Context) ([]Row, error) {
 	}
 	r.note("after the batch run the events table caught up in %s", drained.Round(100*time.Millisecond))
 
-	r.logf("sustained run at %d events/s for %s", r.config.SustainedRate, r.config.SustainedDuration)
 	rows = append(rows, r.measureSustained(ctx))
 
 	if _, err := r.waitDrained(ctx, 5*time.Minute); err != nil {
@@ -331,14 +317,17 @@ func (r *runner) waitDrained(ctx context.Context, limit time.Duration) (time.Dur
 }
 
 func (r *runner) measureSingle(ctx context.Context) Row {
-	finish := r.profiler.Start(ctx, "single", int(r.config.Duration.Seconds())-1)
-	res := RunClosed(ctx, NewClient(singleConns), r.server.URL, singleConns, r.config.Duration, r.singleRequest)
-	r.accepted += int64(res.Events)
+	client := NewClient(singleConns)
+	bare := r.bracket(ctx, "bare handler, single events", "req", func() float64 {
+		return RunClosed(ctx, client, r.bare.URL, singleConns, r.config.Duration/2, r.singleRequest).RequestsPerSecond()
+	}, func() {
+		r.logf("single-event ingest, %d connections, %s", singleConns, r.config.Duration)
+		r.single = r.runProfiled(ctx, "single", func() Result {
+			return RunClosed(ctx, client, r.server.URL, singleConns, r.config.Duration, r.singleRequest)
+		})
+	})
 
-	if err := finish(); err != nil {
-		r.note("profiles of the single-event run: %v", err)
-	}
-
+	res := r.single
 	perSecond := res.EventsPerSecond()
 
 	return Row{
@@ -346,20 +335,23 @@ func (r *runner) measureSingle(ctx context.Context) Row {
 		Result: fmt.Sprintf("%s, p50 %s, p99 %s, %d errors of %d%s", rate(perSecond, "events"),
 			millis(res.Percentile(0.50)), millis(res.Percentile(0.99)), res.Errors, res.Requests, firstError(res)),
 		Target:  targetSingle,
-		Ceiling: fmt.Sprintf("bare handler %s, p99 %s", rate(r.bareSingle.RequestsPerSecond(), "req"), millis(r.bareSingle.Percentile(0.99))),
-		Ratio:   ratio(perSecond, r.bareSingle.RequestsPerSecond()),
+		Ceiling: "bare handler " + bare.String("req"),
+		Ratio:   ratio(perSecond, bare.mean()),
 	}
 }
 
 func (r *runner) measureBatch(ctx context.Context) Row {
-	finish := r.profiler.Start(ctx, "batch", int(r.config.Duration.Seconds())-1)
-	res := RunClosed(ctx, NewClient(batchConns), r.server.URL, batchConns, r.config.Duration, r.batchRequest)
-	r.accepted += int64(res.Events)
+	client := NewClient(batchConns)
+	bare := r.bracket(ctx, "bare handler, batches", "events", func() float64 {
+		return RunClosed(ctx, client, r.bare.URL, batchConns, r.config.Duration/2, r.batchRequest).EventsPerSecond()
+	}, func() {
+		r.logf("batch ingest, %d connections, %s", batchConns, r.config.Duration)
+		r.batch = r.runProfiled(ctx, "batch", func() Result {
+			return RunClosed(ctx, client, r.server.URL, batchConns, r.config.Duration, r.batchRequest)
+		})
+	})
 
-	if err := finish(); err != nil {
-		r.note("profiles of the batch run: %v", err)
-	}
-
+	res := r.batch
 	perSecond := res.EventsPerSecond()
 
 	return Row{
@@ -367,28 +359,29 @@ func (r *runner) measureBatch(ctx context.Context) Row {
 		Result: fmt.Sprintf("%s, p50 %s, p99 %s, %d errors of %d%s", rate(perSecond, "events"),
 			millis(res.Percentile(0.50)), millis(res.Percentile(0.99)), res.Errors, res.Requests, firstError(res)),
 		Target:  targetBatch,
-		Ceiling: "bare handler " + rate(r.bareBatch.EventsPerSecond(), "events"),
-		Ratio:   ratio(perSecond, r.bareBatch.EventsPerSecond()),
+		Ceiling: "bare handler " + bare.String("events"),
+		Ratio:   ratio(perSecond, bare.mean()),
 	}
 }
 
-func (r *runner) ceilingRows() []Row {
-	return []Row{
-		{Measure: "ceiling: Redis XADD, redis-benchmark, 16 pipelined", Result: rate(r.xaddRate, "commands")},
-		{
-			Measure: "ceiling: multi-row INSERT into `events`, 500 rows a transaction",
-			Result:  fmt.Sprintf("1 connection %s, 2 connections %s", rate(r.insertRate1, "rows"), rate(r.insertRate, "rows")),
-		},
-		{
-			Measure: fmt.Sprintf("ceiling: bare net/http handler, encoding/json, 202, %d connections", singleConns),
-			Result: fmt.Sprintf("%s, p50 %s, p99 %s, %d errors", rate(r.bareSingle.RequestsPerSecond(), "req"),
-				millis(r.bareSingle.Percentile(0.50)), millis(r.bareSingle.Percentile(0.99)), r.bareSingle.Errors),
-		},
-		{
-			Measure: fmt.Sprintf("ceiling: bare handler, batches of %d, %d connections", batchSize, batchConns),
-			Result:  fmt.Sprintf("%s, %d errors", rate(r.bareBatch.EventsPerSecond(), "events"), r.bareBatch.Errors),
-		},
+// runProfiled runs load while the server is profiled, and counts the
+// accepted events.
+func (r *runner) runProfiled(ctx context.Context, name string, load func() Result) Result {
+	finish := r.profiler.Start(ctx, name, max(int(r.config.Duration.Seconds())-1, 1))
+	res := load()
+	r.accepted += int64(res.Events)
+
+	if err := finish(); err != nil {
+		r.note("profiles of the %s run: %v", name, err)
 	}
+
+	return res
+}
+
+func (r *runner) ceilingRows() []Row {
+	rows := []Row{{Measure: "ceiling: Redis XADD, redis-benchmark, 16 pipelined", Result: rate(r.xaddRate, "commands")}}
+
+	return append(rows, r.ceilings...)
 }
 
 func firstError(res Result) string {

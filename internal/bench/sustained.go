@@ -25,31 +25,20 @@ func (r *runner) measureSustained(ctx context.Context) Row {
 	measure := fmt.Sprintf("sustained ingest to `events`, all projectors, %s offered for %s",
 		rate(float64(r.config.SustainedRate), "events"), r.config.SustainedDuration)
 
-	start, err := r.countEvents(ctx)
-	if err != nil {
-		return Failed(measure, targetSustained, err)
-	}
-
-	samplerCtx, stopSampler := context.WithCancel(ctx)
+	var res Result
+	var start, end int64
 	var samples []sample
-	var wg sync.WaitGroup
-	wg.Go(func() { samples = r.sampleEverySecond(samplerCtx) })
+	var runErr error
 
-	finish := r.profiler.Start(ctx, "sustained", int(r.config.SustainedDuration.Seconds())-1)
-	requestsPerSecond := float64(r.config.SustainedRate) / batchSize
-	res := RunOpen(ctx, NewClient(batchConns*2), r.server.URL, requestsPerSecond, batchConns*4, r.config.SustainedDuration,
-		func(i int) Request { return r.batchRequest(0, i) })
-	r.accepted += int64(res.Events)
+	ceiling, err := r.insertBracket(ctx, 2, func() {
+		r.logf("sustained run at %d events/s for %s", r.config.SustainedRate, r.config.SustainedDuration)
+		res, start, end, samples, runErr = r.runSustained(ctx)
+	})
 
-	end, err := r.countEvents(ctx)
-	stopSampler()
-	wg.Wait()
-
-	if err := finish(); err != nil {
-		r.note("profiles of the sustained run: %v", err)
-	}
-
-	if err != nil {
+	switch {
+	case runErr != nil:
+		return Failed(measure, targetSustained, runErr)
+	case err != nil:
 		return Failed(measure, targetSustained, err)
 	}
 
@@ -67,9 +56,48 @@ func (r *runner) measureSustained(ctx context.Context) Row {
 			rate(projectedRate, "events"), rate(res.EventsPerSecond(), "events"), res.Errors, firstError(res),
 			bounded, thousands(backlogMid), thousands(backlogEnd), maxLag),
 		Target:  targetSustained,
-		Ceiling: "multi-row INSERT, 500 rows, 2 connections: " + rate(r.insertRate, "rows"),
-		Ratio:   ratio(projectedRate, r.insertRate),
+		Ceiling: "multi-row INSERT, 500 rows, 2 connections: " + ceiling.String("rows"),
+		Ratio:   ratio(projectedRate, ceiling.mean()),
 	}
+}
+
+// runSustained runs the open-loop load and returns its result, the rows of
+// the events table before and after, and the samples taken meanwhile.
+func (r *runner) runSustained(ctx context.Context) (Result, int64, int64, []sample, error) {
+	start, err := r.countEvents(ctx)
+	if err != nil {
+		return Result{}, 0, 0, nil, err
+	}
+
+	samplerCtx, stopSampler := context.WithCancel(ctx)
+	var samples []sample
+	var wg sync.WaitGroup
+	wg.Go(func() { samples = r.sampleEverySecond(samplerCtx) })
+
+	finish := r.profiler.Start(ctx, "sustained", max(int(r.config.SustainedDuration.Seconds())-1, 1))
+	requestsPerSecond := float64(r.config.SustainedRate) / batchSize
+	res := RunOpen(ctx, NewClient(batchConns*2), r.server.URL, requestsPerSecond, batchConns*4, r.config.SustainedDuration,
+		func(i int) Request { return r.batchRequest(0, i) })
+	r.accepted += int64(res.Events)
+
+	end, err := r.countEvents(ctx)
+	stopSampler()
+	wg.Wait()
+
+	if profileErr := finish(); profileErr != nil {
+		r.note("profiles of the sustained run: %v", profileErr)
+	}
+
+	if err != nil {
+		return Result{}, 0, 0, nil, err
+	}
+
+	// The ceiling after the run must not compete with the backlog.
+	if _, err := r.waitDrained(ctx, 5*time.Minute); err != nil {
+		return Result{}, 0, 0, nil, err
+	}
+
+	return res, start, end, samples, nil
 }
 
 // backlog returns the accepted events not yet in the events table at the
