@@ -21,6 +21,17 @@ var (
 // writes for it, except that payloads and metadata are copied as they are
 // instead of compacted. The API validated them when it decoded the request.
 func (c *IngestEvents) AppendJSON(dst []byte) ([]byte, error) {
+	if dst == nil {
+		// Growing the buffer while writing copied it several times over
+		// for a full batch; this estimate covers the fixed fields.
+		size := 128
+		for i := range c.Events {
+			size += 256 + len(c.Events[i].EventType) + len(c.Events[i].Source) +
+				len(c.Events[i].Payload) + len(c.Events[i].Metadata)
+		}
+		dst = make([]byte, 0, size)
+	}
+
 	var e jx.Encoder
 	e.SetBytes(dst)
 

@@ -202,3 +202,33 @@ func freeAddr() (string, error) {
 
 	return listener.Addr().String(), nil
 }
+
+// SchedStat sums /proc/PID/task/*/schedstat over the threads of process
+// pid: the time they ran on a CPU and the time they were runnable but
+// waiting for one. A large wait time means the machine, not the process,
+// was the limit. Threads that exited are not counted.
+func SchedStat(pid int) (onCPU, waiting time.Duration, err error) {
+	tasks, err := os.ReadDir("/proc/" + strconv.Itoa(pid) + "/task")
+	if err != nil {
+		return 0, 0, fmt.Errorf("error listing the threads of process %d: %w", pid, err)
+	}
+
+	for _, task := range tasks {
+		data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/task/" + task.Name() + "/schedstat")
+		if err != nil {
+			continue
+		}
+
+		fields := strings.Fields(string(data))
+		if len(fields) < 2 {
+			continue
+		}
+
+		run, _ := strconv.ParseInt(fields[0], 10, 64)
+		wait, _ := strconv.ParseInt(fields[1], 10, 64)
+		onCPU += time.Duration(run)
+		waiting += time.Duration(wait)
+	}
+
+	return onCPU, waiting, nil
+}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -368,7 +369,9 @@ func (r *runner) measureBatch(ctx context.Context) Row {
 // accepted events.
 func (r *runner) runProfiled(ctx context.Context, name string, load func() Result) Result {
 	finish := r.profiler.Start(ctx, name, max(int(r.config.Duration.Seconds())-1, 1))
+	stopSched := r.schedNote(name)
 	res := load()
+	stopSched()
 	r.accepted += int64(res.Events)
 
 	if err := finish(); err != nil {
@@ -376,6 +379,30 @@ func (r *runner) runProfiled(ctx context.Context, name string, load func() Resul
 	}
 
 	return res
+}
+
+// schedNote reads the scheduler statistics of the server now and returns a
+// function that notes how long the server ran on a CPU and waited for one
+// since, which tells a busy machine from a slow server.
+func (r *runner) schedNote(name string) func() {
+	start := time.Now()
+	cpuBefore, waitBefore, err := SchedStat(r.server.PID())
+	if err != nil {
+		return func() {}
+	}
+
+	return func() {
+		cpuAfter, waitAfter, err := SchedStat(r.server.PID())
+		if err != nil {
+			return
+		}
+
+		elapsed := time.Since(start)
+		onCPU := cpuAfter - cpuBefore
+		r.note("%s run: eventpulse ran %.1f s on a CPU and waited %.1f s for one in %.1f s (%.0f%% of the machine's CPU time)",
+			name, onCPU.Seconds(), (waitAfter - waitBefore).Seconds(), elapsed.Seconds(),
+			100*onCPU.Seconds()/(elapsed.Seconds()*float64(runtime.NumCPU())))
+	}
 }
 
 func (r *runner) ceilingRows() []Row {
