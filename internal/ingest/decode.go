@@ -26,7 +26,7 @@ func DecodeEvent(body []byte, receivedAt time.Time) (events.IngestedEvent, error
 		return events.IngestedEvent{}, &ValidationError{Issues: []Issue{*issue}}
 	}
 
-	event, issues := decodeEvent(body, nil, receivedAt)
+	event, issues := decodeEvent(body, nil, receivedAt, newIDGenerator(receivedAt, 1))
 	if len(issues) > 0 {
 		return events.IngestedEvent{}, &ValidationError{Issues: issues}
 	}
@@ -49,11 +49,12 @@ func DecodeBatch(body []byte, receivedAt time.Time) ([]events.IngestedEvent, err
 	}
 
 	batch := make([]events.IngestedEvent, 0, len(items))
+	ids := newIDGenerator(receivedAt, len(items))
 	var issues []Issue
 	firstIndex := make(map[uuid.UUID]int, len(items))
 
 	for i, item := range items {
-		event, itemIssues := decodeEvent(item, []any{i}, receivedAt)
+		event, itemIssues := decodeEvent(item, []any{i}, receivedAt, ids)
 		issues = append(issues, itemIssues...)
 
 		if len(itemIssues) == 0 {
@@ -173,7 +174,7 @@ func (f *eventFields) failField(key string, code, format string, args ...any) {
 	f.fail(appendPath(f.base, key), code, format, args...)
 }
 
-func decodeEvent(body []byte, path []any, receivedAt time.Time) (events.IngestedEvent, []Issue) {
+func decodeEvent(body []byte, path []any, receivedAt time.Time, ids *idGenerator) (events.IngestedEvent, []Issue) {
 	d := jx.DecodeBytes(body)
 	if d.Next() != jx.Object {
 		return events.IngestedEvent{}, []Issue{{Path: appendPath(path), Message: "must be a JSON object", Code: CodeInvalidType}}
@@ -201,7 +202,7 @@ func decodeEvent(body []byte, path []any, receivedAt time.Time) (events.Ingested
 	}
 
 	if !f.sawID {
-		f.event.EventID = uuid.Must(uuid.NewV7())
+		f.event.EventID = ids.next()
 	}
 
 	return f.event, f.issues
