@@ -20,6 +20,11 @@ func TestBodyHashesStoredForm(t *testing.T) {
 		{EventType: "a<b>&c", Source: "ünï/\u2028", Payload: json.RawMessage(`{ "k" : [1, 2] }`), Metadata: json.RawMessage(`{}`)},
 		{EventType: "t", Source: "s", Payload: json.RawMessage(`{"html":"<x>"}`), Metadata: json.RawMessage(`{"m":1}`)},
 		{EventType: "t", Source: "s", Payload: json.RawMessage(`{"html":"<x>"}`), Metadata: json.RawMessage(`{"m":1}`)},
+		{EventType: "http.request", Source: "web/1", Payload: json.RawMessage(`{"a":[1,2.5e3,"x",null,true],"b":{"c":"d"}}`), Metadata: json.RawMessage(`{}`)},
+		{EventType: "quote\"d", Source: `back\slash`, Payload: json.RawMessage(`{"k":"v"}`), Metadata: json.RawMessage(`{}`)},
+		{EventType: "tab\tin", Source: "del\x7f", Payload: json.RawMessage(`{"k":"tab\tinside"}`), Metadata: json.RawMessage(`{"s":"a b"}`)},
+		{EventType: "e", Source: "s", Payload: json.RawMessage(`{"k":"\u003c"}`), Metadata: json.RawMessage(`{"uni":"é"}`)},
+		{EventType: "e", Source: "s", Payload: json.RawMessage("{\n\"k\":1\n}"), Metadata: nil},
 	}
 
 	hashes := bodyHashes(batch)
@@ -30,6 +35,9 @@ func TestBodyHashesStoredForm(t *testing.T) {
 		require.NoError(t, json.NewEncoder(sum).Encode([]any{event.EventType, event.Source, event.Payload, event.Metadata}))
 		require.Equal(t, sum.Sum(nil), hashes[i], "event %d", i)
 	}
+
+	_, fast := appendHashInput(nil, &batch[3])
+	require.True(t, fast, "a plain event takes the direct path")
 
 	require.Equal(t, hashes[1], hashes[2])
 	require.NotEqual(t, hashes[0], hashes[1])

@@ -118,25 +118,87 @@ func (h *IngestEventsHandler) append(ctx context.Context, cmd *IngestEvents) (in
 
 // bodyHashes fingerprints each event without its server-assigned fields,
 // so a client retry of the same body is a duplicate, not a conflict. The
-// hashed bytes are what json.Encoder writes for the fields, newline
-// included; stored hashes depend on that form, so it must not change.
+// hashed bytes are what json.Encoder writes for
+// []any{event_type, source, payload, metadata}, newline included. Stored
+// hashes depend on that form, so it must not change; appendHashInput
+// writes it directly for the common values and uses the encoder for the
+// rest.
 func bodyHashes(batch []events.IngestedEvent) [][]byte {
 	hashes := make([][]byte, len(batch))
 	sums := make([]byte, len(batch)*sha256.Size)
 
 	var buf bytes.Buffer
 	encoder := json.NewEncoder(&buf)
+	var input []byte
 
 	for i, event := range batch {
-		buf.Reset()
-		_ = encoder.Encode([]any{event.EventType, event.Source, event.Payload, event.Metadata})
+		var ok bool
+		input, ok = appendHashInput(input[:0], &event)
+		if !ok {
+			buf.Reset()
+			_ = encoder.Encode([]any{event.EventType, event.Source, event.Payload, event.Metadata})
+			input = append(input[:0], buf.Bytes()...)
+		}
 
-		sum := sha256.Sum256(buf.Bytes())
+		sum := sha256.Sum256(input)
 		hashes[i] = sums[i*sha256.Size : (i+1)*sha256.Size : (i+1)*sha256.Size]
 		copy(hashes[i], sum[:])
 	}
 
 	return hashes
+}
+
+// appendHashInput appends the encoder's form of event when every field
+// is one that encoding/json writes unchanged: printable ASCII strings
+// without quotes, backslashes or HTML characters, and payload and metadata
+// without whitespace, HTML characters or non-ASCII bytes, which it would
+// compact or escape. It returns false for anything else.
+func appendHashInput(dst []byte, event *events.IngestedEvent) ([]byte, bool) {
+	if !plainString(event.EventType) || !plainString(event.Source) ||
+		!plainJSON(event.Payload) || !plainJSON(event.Metadata) {
+		return dst, false
+	}
+
+	dst = append(dst, `["`...)
+	dst = append(dst, event.EventType...)
+	dst = append(dst, `","`...)
+	dst = append(dst, event.Source...)
+	dst = append(dst, `",`...)
+	dst = append(dst, event.Payload...)
+	dst = append(dst, ',')
+	dst = append(dst, event.Metadata...)
+	dst = append(dst, "]\n"...)
+
+	return dst, true
+}
+
+func plainString(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c < 0x20 || c >= 0x7f, c == '"', c == '\\', c == '<', c == '>', c == '&':
+			return false
+		}
+	}
+
+	return true
+}
+
+// plainJSON reports whether raw is non-empty printable ASCII with no
+// whitespace and no HTML characters, even inside strings, which is
+// stricter than needed but takes one pass. It does not validate raw:
+// payloads reach the handler through a JSON decoder that did.
+func plainJSON(raw json.RawMessage) bool {
+	if len(raw) == 0 {
+		return false
+	}
+
+	for _, c := range raw {
+		if c <= 0x20 || c >= 0x7f || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+
+	return true
 }
 
 func claim(ctx context.Context, tx pgx.Tx, batch []events.IngestedEvent, hashes [][]byte) (map[uuid.UUID]bool, error) {
