@@ -25,6 +25,9 @@ func TestBodyHashesStoredForm(t *testing.T) {
 		{EventType: "tab\tin", Source: "del\x7f", Payload: json.RawMessage(`{"k":"tab\tinside"}`), Metadata: json.RawMessage(`{"s":"a b"}`)},
 		{EventType: "e", Source: "s", Payload: json.RawMessage(`{"k":"\u003c"}`), Metadata: json.RawMessage(`{"uni":"é"}`)},
 		{EventType: "e", Source: "s", Payload: json.RawMessage("{\n\"k\":1\n}"), Metadata: nil},
+		{EventType: "e", Source: "s", Payload: json.RawMessage(`{"msg":"spaces inside, \"quoted\" and \\ slash","n":1}`), Metadata: json.RawMessage(`{"a":"x y"}`)},
+		{EventType: "e", Source: "s", Payload: json.RawMessage(`{"msg":"a \"<b>\" c"}`), Metadata: json.RawMessage(`{"a":"x"} `)},
+		{EventType: "e", Source: "s", Payload: json.RawMessage(`{"esc":"\u00e9\/\n","k": 1}`), Metadata: json.RawMessage(`{}`)},
 	}
 
 	hashes := bodyHashes(batch)
@@ -38,6 +41,12 @@ func TestBodyHashesStoredForm(t *testing.T) {
 
 	_, fast := appendHashInput(nil, &batch[3])
 	require.True(t, fast, "a plain event takes the direct path")
+
+	_, fast = appendHashInput(nil, &batch[8])
+	require.True(t, fast, "spaces inside strings take the direct path")
+
+	_, fast = appendHashInput(nil, &batch[10])
+	require.False(t, fast, "a space between tokens needs the encoder")
 
 	require.Equal(t, hashes[1], hashes[2])
 	require.NotEqual(t, hashes[0], hashes[1])

@@ -151,8 +151,7 @@ func bodyHashes(batch []events.IngestedEvent) [][]byte {
 // appendHashInput appends the encoder's form of event when every field
 // is one that encoding/json writes unchanged: printable ASCII strings
 // without quotes, backslashes or HTML characters, and payload and metadata
-// without whitespace, HTML characters or non-ASCII bytes, which it would
-// compact or escape. It returns false for anything else.
+// as plainJSON accepts them. It returns false for anything else.
 func appendHashInput(dst []byte, event *events.IngestedEvent) ([]byte, bool) {
 	if !plainString(event.EventType) || !plainString(event.Source) ||
 		!plainJSON(event.Payload) || !plainJSON(event.Metadata) {
@@ -183,17 +182,27 @@ func plainString(s string) bool {
 	return true
 }
 
-// plainJSON reports whether raw is non-empty printable ASCII with no
-// whitespace and no HTML characters, even inside strings, which is
-// stricter than needed but takes one pass. It does not validate raw:
-// payloads reach the handler through a JSON decoder that did.
+// plainJSON reports whether raw is non-empty ASCII JSON that json.Encoder
+// copies unchanged: no whitespace outside strings and no HTML characters
+// anywhere. It does not validate raw, because payloads reach the handler
+// through a JSON decoder that did.
 func plainJSON(raw json.RawMessage) bool {
 	if len(raw) == 0 {
 		return false
 	}
 
-	for _, c := range raw {
-		if c <= 0x20 || c >= 0x7f || c == '<' || c == '>' || c == '&' {
+	inString := false
+	for i := 0; i < len(raw); i++ {
+		switch c := raw[i]; {
+		case c >= 0x7f || c == '<' || c == '>' || c == '&':
+			return false
+		case c < 0x20:
+			return false
+		case inString && c == '\\':
+			i++ // The escaped character is ASCII and never ends the string.
+		case c == '"':
+			inString = !inString
+		case c == ' ' && !inString:
 			return false
 		}
 	}

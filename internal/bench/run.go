@@ -54,7 +54,7 @@ type Config struct {
 	Logf func(format string, args ...any)
 }
 
-// Report is what Run measured.
+// Report is the outcome of Run: the table rows and notes.
 type Report struct {
 	Rows []Row
 	// Notes are facts about the run printed under the table.
@@ -71,7 +71,7 @@ type runner struct {
 	profiler *Profiler
 	report   *Report
 
-	// accepted counts the events answered with 202 so far.
+	// accepted counts the events of requests that received 202 so far.
 	accepted int64
 	bare     *BareServer
 	xaddRate float64
@@ -383,7 +383,7 @@ func (r *runner) runProfiled(ctx context.Context, name string, load func() Resul
 
 // schedNote reads the scheduler statistics of the server now and returns a
 // function that notes how long the server ran on a CPU and waited for one
-// since, which tells a busy machine from a slow server.
+// since. The wait time separates a busy machine from a slow server.
 func (r *runner) schedNote(name string) func() {
 	start := time.Now()
 	cpuBefore, waitBefore, err := SchedStat(r.server.PID())
