@@ -165,7 +165,7 @@ func (r *runner) measureWebSocket(ctx context.Context) Row {
 		return Failed(webSocketMeasure, targetWebSocket, fmt.Errorf("error connecting to %s: %w", wsURL, err))
 	}
 	_ = response.Body.Close()
-	defer conn.Close()
+	defer func() { _ = conn.Close() }()
 
 	arrivals := make(chan time.Time, webSocketTriggers*2)
 	go readAnomalies(conn, ruleID, arrivals)

@@ -120,7 +120,11 @@ func (s *Server) waitReady(ctx context.Context) error {
 
 		select {
 		case <-s.exited:
-			return fmt.Errorf("eventpulse run exited before it was ready (%v); see %s", s.waitErr, s.logPath)
+			if s.waitErr == nil {
+				return fmt.Errorf("eventpulse run exited with status 0 before it was ready; see %s", s.logPath)
+			}
+
+			return fmt.Errorf("eventpulse run exited before it was ready (%w); see %s", s.waitErr, s.logPath)
 		case <-ctx.Done():
 			return fmt.Errorf("eventpulse run was not ready within a minute; see %s", s.logPath)
 		case <-time.After(100 * time.Millisecond):
@@ -155,7 +159,7 @@ func (s *Server) Stop() error {
 
 	var exitErr *exec.ExitError
 	if errors.As(s.waitErr, &exitErr) {
-		return fmt.Errorf("eventpulse run exited with %v; see %s", exitErr, s.logPath)
+		return fmt.Errorf("eventpulse run exited with %w; see %s", exitErr, s.logPath)
 	}
 
 	return nil

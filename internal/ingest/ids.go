@@ -14,10 +14,10 @@ const idsPerRead = 64
 
 // idGenerator assigns UUIDv7 event ids (RFC 9562) within one request. The
 // ids of a request share one millisecond timestamp and count up in the
-// 12-bit rand_a field, so they sort in request order; the remaining 62
-// bits are random. uuid.NewV7 would serialise every request on one
-// process-wide lock, which the mutex profile of batch ingestion showed as
-// the largest source of contention.
+// 12-bit rand_a field, so they sort in request order. The remaining 62 bits
+// are random. uuid.NewV7 takes one process-wide lock per id, which the
+// mutex profile of batch ingestion showed as the largest source of
+// contention.
 type idGenerator struct {
 	millis   int64
 	sequence uint16
