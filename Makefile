@@ -82,6 +82,13 @@ lint: ## run gofmt, go vet and golangci-lint
 	$(GO) vet ./...
 	$(GO) tool golangci-lint run ./...
 
+BENCH_FLAGS ?=
+
 .PHONY: bench
-bench: ## run the Go micro-benchmarks
+bench: build ## measure eventpulse end to end against its own PostgreSQL and Redis, with the ceilings
+	$(GO) build -o bin/eventpulse-bench ./cmd/eventpulse-bench
+	bin/eventpulse-bench -bin $(BIN) -out $(RUN_DIR)/bench $(BENCH_FLAGS)
+
+.PHONY: bench/micro
+bench/micro: ## run the Go micro-benchmarks of the hot paths
 	$(GO) test -run '^$$' -bench . -benchmem ./...

@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/eventpulse/eventpulse/events"
@@ -118,46 +120,132 @@ func (h *IngestEventsHandler) append(ctx context.Context, cmd *IngestEvents) (in
 }
 
 // bodyHashes fingerprints each event without its server-assigned fields,
-// so a client retry of the same body is a duplicate, not a conflict.
+// so a client retry of the same body is a duplicate, not a conflict. The
+// hashed bytes are what json.Encoder writes for
+// []any{event_type, source, payload, metadata}, newline included. Stored
+// hashes depend on that form, so it must not change; appendHashInput
+// writes it directly for the common values and uses the encoder for the
+// rest.
 func bodyHashes(batch []events.IngestedEvent) [][]byte {
 	hashes := make([][]byte, len(batch))
+	sums := make([]byte, len(batch)*sha256.Size)
+
+	var buf bytes.Buffer
+	encoder := json.NewEncoder(&buf)
+	var input []byte
+
 	for i, event := range batch {
-		sum := sha256.New()
-		_ = json.NewEncoder(sum).Encode([]any{
-			event.EventType, event.Source, event.Payload, event.Metadata,
-		})
-		hashes[i] = sum.Sum(nil)
+		var ok bool
+		input, ok = appendHashInput(input[:0], &event)
+		if !ok {
+			buf.Reset()
+			_ = encoder.Encode([]any{event.EventType, event.Source, event.Payload, event.Metadata})
+			input = append(input[:0], buf.Bytes()...)
+		}
+
+		sum := sha256.Sum256(input)
+		hashes[i] = sums[i*sha256.Size : (i+1)*sha256.Size : (i+1)*sha256.Size]
+		copy(hashes[i], sum[:])
 	}
 
 	return hashes
 }
 
-func claim(ctx context.Context, tx pgx.Tx, batch []events.IngestedEvent, hashes [][]byte) (map[uuid.UUID]bool, error) {
-	ids := make([]uuid.UUID, len(batch))
-	for i, event := range batch {
-		ids[i] = event.EventID
+// appendHashInput appends the encoder's form of event when every field
+// is one that encoding/json writes unchanged: printable ASCII strings
+// without quotes, backslashes or HTML characters, and payload and metadata
+// as plainJSON accepts them. It returns false for anything else.
+func appendHashInput(dst []byte, event *events.IngestedEvent) ([]byte, bool) {
+	if !plainString(event.EventType) || !plainString(event.Source) ||
+		!plainJSON(event.Payload) || !plainJSON(event.Metadata) {
+		return dst, false
 	}
 
+	dst = append(dst, `["`...)
+	dst = append(dst, event.EventType...)
+	dst = append(dst, `","`...)
+	dst = append(dst, event.Source...)
+	dst = append(dst, `",`...)
+	dst = append(dst, event.Payload...)
+	dst = append(dst, ',')
+	dst = append(dst, event.Metadata...)
+	dst = append(dst, "]\n"...)
+
+	return dst, true
+}
+
+func plainString(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c < 0x20 || c >= 0x7f, c == '"', c == '\\', c == '<', c == '>', c == '&':
+			return false
+		}
+	}
+
+	return true
+}
+
+// plainJSON reports whether raw is non-empty ASCII JSON that json.Encoder
+// copies unchanged: no whitespace outside strings and no HTML characters
+// anywhere. It does not validate raw, because payloads reach the handler
+// through a JSON decoder that did.
+func plainJSON(raw json.RawMessage) bool {
+	if len(raw) == 0 {
+		return false
+	}
+
+	inString := false
+	for i := 0; i < len(raw); i++ {
+		switch c := raw[i]; {
+		case c >= 0x7f || c == '<' || c == '>' || c == '&':
+			return false
+		case c < 0x20:
+			return false
+		case inString && c == '\\':
+			i++ // The escaped character is ASCII and never ends the string.
+		case c == '"':
+			inString = !inString
+		case c == ' ' && !inString:
+			return false
+		}
+	}
+
+	return true
+}
+
+func claim(ctx context.Context, tx pgx.Tx, batch []events.IngestedEvent, hashes [][]byte) (map[uuid.UUID]bool, error) {
 	rows, err := tx.Query(ctx, `
 		INSERT INTO event_claims (event_id, body_hash)
 		SELECT * FROM unnest($1::uuid[], $2::bytea[])
 		ON CONFLICT (event_id) DO NOTHING
-		RETURNING event_id`, ids, hashes)
+		RETURNING event_id`, pgUUIDs(batch), hashes)
 	if err != nil {
-		return nil, fmt.Errorf("error claiming %d event ids: %w", len(ids), err)
+		return nil, fmt.Errorf("error claiming %d event ids: %w", len(batch), err)
 	}
 
-	claimedIDs, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+	claimedIDs, err := pgx.CollectRows(rows, pgx.RowTo[pgtype.UUID])
 	if err != nil {
-		return nil, fmt.Errorf("error claiming %d event ids: %w", len(ids), err)
+		return nil, fmt.Errorf("error claiming %d event ids: %w", len(batch), err)
 	}
 
 	claimed := make(map[uuid.UUID]bool, len(claimedIDs))
 	for _, id := range claimedIDs {
-		claimed[id] = true
+		claimed[id.Bytes] = true
 	}
 
 	return claimed, nil
+}
+
+// pgUUIDs returns the event ids as pgtype.UUID, which pgx sends in binary.
+// pgx sends a uuid.UUID through its driver.Valuer as text instead, which
+// costs a formatting and a parse per id.
+func pgUUIDs(batch []events.IngestedEvent) []pgtype.UUID {
+	ids := make([]pgtype.UUID, len(batch))
+	for i, event := range batch {
+		ids[i] = pgtype.UUID{Bytes: event.EventID, Valid: true}
+	}
+
+	return ids
 }
 
 func findConflicts(

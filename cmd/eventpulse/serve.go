@@ -53,6 +53,10 @@ func serve(ctx context.Context, withAPI, withWorker bool) error {
 	}
 	defer deps.Close()
 
+	if err := startPprof(ctx, deps.Logger); err != nil {
+		return err
+	}
+
 	group, ctx := errgroup.WithContext(ctx)
 
 	if withWorker {

@@ -70,9 +70,6 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// Marshaler encodes commands as JSON, named by their Go type.
-var Marshaler = cqrs.JSONMarshaler{GenerateName: cqrs.StructName}
-
 // CommandStream returns the Redis stream that carries commands named name.
 func CommandStream(prefix, name string) string {
 	return prefix + ".commands." + name

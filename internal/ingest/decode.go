@@ -26,7 +26,7 @@ func DecodeEvent(body []byte, receivedAt time.Time) (events.IngestedEvent, error
 		return events.IngestedEvent{}, &ValidationError{Issues: []Issue{*issue}}
 	}
 
-	event, issues := decodeEvent(body, nil, receivedAt)
+	event, issues := decodeEvent(body, nil, receivedAt, newIDGenerator(receivedAt, 1))
 	if len(issues) > 0 {
 		return events.IngestedEvent{}, &ValidationError{Issues: issues}
 	}
@@ -49,11 +49,12 @@ func DecodeBatch(body []byte, receivedAt time.Time) ([]events.IngestedEvent, err
 	}
 
 	batch := make([]events.IngestedEvent, 0, len(items))
+	ids := newIDGenerator(receivedAt, len(items))
 	var issues []Issue
 	firstIndex := make(map[uuid.UUID]int, len(items))
 
 	for i, item := range items {
-		event, itemIssues := decodeEvent(item, []any{i}, receivedAt)
+		event, itemIssues := decodeEvent(item, []any{i}, receivedAt, ids)
 		issues = append(issues, itemIssues...)
 
 		if len(itemIssues) == 0 {
@@ -158,26 +159,35 @@ type eventFields struct {
 	event                     events.IngestedEvent
 	sawType, sawSource, sawID bool
 	issues                    []Issue
+	// base is the path of the event in the request; issue paths are built
+	// from it only when an issue is found, because valid events are the
+	// common case.
+	base []any
 }
 
 func (f *eventFields) fail(path []any, code, format string, args ...any) {
 	f.issues = append(f.issues, Issue{Path: path, Message: fmt.Sprintf(format, args...), Code: code})
 }
 
-func decodeEvent(body []byte, path []any, receivedAt time.Time) (events.IngestedEvent, []Issue) {
+// failField records an issue of the field key of the event.
+func (f *eventFields) failField(key string, code, format string, args ...any) {
+	f.fail(appendPath(f.base, key), code, format, args...)
+}
+
+func decodeEvent(body []byte, path []any, receivedAt time.Time, ids *idGenerator) (events.IngestedEvent, []Issue) {
 	d := jx.DecodeBytes(body)
 	if d.Next() != jx.Object {
 		return events.IngestedEvent{}, []Issue{{Path: appendPath(path), Message: "must be a JSON object", Code: CodeInvalidType}}
 	}
 
-	f := &eventFields{}
+	f := &eventFields{base: path}
 	f.event.ReceivedAt = receivedAt
 	f.event.Timestamp = receivedAt
 	f.event.Payload = emptyObject
 	f.event.Metadata = emptyObject
 
 	err := d.ObjBytes(func(d *jx.Decoder, key []byte) error {
-		return f.decodeField(d, string(key), path)
+		return f.decodeField(d, key)
 	})
 	if err != nil {
 		f.fail(appendPath(path), CodeInvalidJSON, "malformed JSON: %s", err)
@@ -192,39 +202,39 @@ func decodeEvent(body []byte, path []any, receivedAt time.Time) (events.Ingested
 	}
 
 	if !f.sawID {
-		f.event.EventID = uuid.Must(uuid.NewV7())
+		f.event.EventID = ids.next()
 	}
 
 	return f.event, f.issues
 }
 
-func (f *eventFields) decodeField(d *jx.Decoder, key string, path []any) error {
-	fieldPath := appendPath(path, key)
-
-	switch key {
+func (f *eventFields) decodeField(d *jx.Decoder, key []byte) error {
+	// The cases name their keys as constants so that no string is built
+	// for the key of a valid field.
+	switch string(key) {
 	case "event_id":
 		f.sawID = true
-		return f.decodeEventID(d, fieldPath)
+		return f.decodeEventID(d, "event_id")
 	case "event_type":
 		f.sawType = true
-		return f.decodeName(d, fieldPath, &f.event.EventType)
+		return f.decodeName(d, "event_type", &f.event.EventType)
 	case "source":
 		f.sawSource = true
-		return f.decodeName(d, fieldPath, &f.event.Source)
+		return f.decodeName(d, "source", &f.event.Source)
 	case "timestamp":
-		return f.decodeTimestamp(d, fieldPath)
+		return f.decodeTimestamp(d, "timestamp")
 	case "payload":
-		return f.decodeObject(d, fieldPath, &f.event.Payload)
+		return f.decodeObject(d, "payload", &f.event.Payload)
 	case "metadata":
-		return f.decodeObject(d, fieldPath, &f.event.Metadata)
+		return f.decodeObject(d, "metadata", &f.event.Metadata)
 	default:
 		return d.Skip()
 	}
 }
 
-func (f *eventFields) decodeString(d *jx.Decoder, path []any) (string, bool, error) {
+func (f *eventFields) decodeString(d *jx.Decoder, key string) (string, bool, error) {
 	if d.Next() != jx.String {
-		f.fail(path, CodeInvalidType, "must be a string, got %s", d.Next())
+		f.failField(key, CodeInvalidType, "must be a string, got %s", d.Next())
 		return "", false, d.Skip()
 	}
 
@@ -234,27 +244,27 @@ func (f *eventFields) decodeString(d *jx.Decoder, path []any) (string, bool, err
 	}
 
 	if strings.IndexByte(s, 0) >= 0 {
-		f.fail(path, CodeInvalidString, "must not contain the NUL character (\\u0000)")
+		f.failField(key, CodeInvalidString, "must not contain the NUL character (\\u0000)")
 		return "", false, nil
 	}
 
 	return s, true, nil
 }
 
-func (f *eventFields) decodeEventID(d *jx.Decoder, path []any) error {
-	s, ok, err := f.decodeString(d, path)
+func (f *eventFields) decodeEventID(d *jx.Decoder, key string) error {
+	s, ok, err := f.decodeString(d, key)
 	if !ok {
 		return err
 	}
 
 	id, parseErr := uuid.Parse(s)
 	if parseErr != nil || len(s) != 36 {
-		f.fail(path, CodeInvalidString, "must be a UUID like 123e4567-e89b-12d3-a456-426614174000, got %q", truncate(s))
+		f.failField(key, CodeInvalidString, "must be a UUID like 123e4567-e89b-12d3-a456-426614174000, got %q", truncate(s))
 		return nil
 	}
 
 	if id == uuid.Nil {
-		f.fail(path, CodeInvalidValue, "must not be the nil UUID")
+		f.failField(key, CodeInvalidValue, "must not be the nil UUID")
 		return nil
 	}
 
@@ -263,8 +273,8 @@ func (f *eventFields) decodeEventID(d *jx.Decoder, path []any) error {
 	return nil
 }
 
-func (f *eventFields) decodeName(d *jx.Decoder, path []any, target *string) error {
-	s, ok, err := f.decodeString(d, path)
+func (f *eventFields) decodeName(d *jx.Decoder, key string, target *string) error {
+	s, ok, err := f.decodeString(d, key)
 	if !ok {
 		return err
 	}
@@ -272,13 +282,13 @@ func (f *eventFields) decodeName(d *jx.Decoder, path []any, target *string) erro
 	length := utf8.RuneCountInString(s)
 	switch {
 	case length == 0:
-		f.fail(path, CodeTooSmall, "must not be empty")
+		f.failField(key, CodeTooSmall, "must not be empty")
 	case length > MaxNameLength:
-		f.fail(path, CodeTooBig, "must be at most %d characters, got %d", MaxNameLength, length)
+		f.failField(key, CodeTooBig, "must be at most %d characters, got %d", MaxNameLength, length)
 	case strings.TrimSpace(s) == "":
-		f.fail(path, CodeInvalidString, "must not be blank")
+		f.failField(key, CodeInvalidString, "must not be blank")
 	case !printable(s):
-		f.fail(path, CodeInvalidString, "must contain printable characters only, without control characters")
+		f.failField(key, CodeInvalidString, "must contain printable characters only, without control characters")
 	default:
 		*target = s
 	}
@@ -296,20 +306,20 @@ func printable(s string) bool {
 	return true
 }
 
-func (f *eventFields) decodeTimestamp(d *jx.Decoder, path []any) error {
-	s, ok, err := f.decodeString(d, path)
+func (f *eventFields) decodeTimestamp(d *jx.Decoder, key string) error {
+	s, ok, err := f.decodeString(d, key)
 	if !ok {
 		return err
 	}
 
 	t, parseErr := time.Parse(time.RFC3339Nano, s)
 	if parseErr != nil {
-		f.fail(path, CodeInvalidString, "must be an RFC 3339 date-time like 2024-05-01T12:00:00Z, got %q", truncate(s))
+		f.failField(key, CodeInvalidString, "must be an RFC 3339 date-time like 2024-05-01T12:00:00Z, got %q", truncate(s))
 		return nil
 	}
 
 	if t.Before(minTimestamp) || !t.Before(maxTimestamp) {
-		f.fail(path, CodeInvalidValue, "must be between %s and %s, got %q",
+		f.failField(key, CodeInvalidValue, "must be between %s and %s, got %q",
 			minTimestamp.Format(time.RFC3339), maxTimestamp.Format(time.RFC3339), s)
 		return nil
 	}
@@ -319,9 +329,9 @@ func (f *eventFields) decodeTimestamp(d *jx.Decoder, path []any) error {
 	return nil
 }
 
-func (f *eventFields) decodeObject(d *jx.Decoder, path []any, target *json.RawMessage) error {
+func (f *eventFields) decodeObject(d *jx.Decoder, key string, target *json.RawMessage) error {
 	if d.Next() != jx.Object {
-		f.fail(path, CodeInvalidType, "must be a JSON object, got %s", d.Next())
+		f.failField(key, CodeInvalidType, "must be a JSON object, got %s", d.Next())
 		return d.Skip()
 	}
 
@@ -330,13 +340,14 @@ func (f *eventFields) decodeObject(d *jx.Decoder, path []any, target *json.RawMe
 		return err
 	}
 
-	if issue := checkValue(jx.DecodeBytes(raw), path, 1); issue != nil {
+	if issue := checkValue(jx.DecodeBytes(raw), 1); issue != nil {
+		issue.Path = appendPath(appendPath(f.base, key), issue.Path...)
 		f.issues = append(f.issues, *issue)
 		return nil
 	}
 
 	if escape := findLoneSurrogate(raw); escape != "" {
-		f.fail(path, CodeInvalidString, "contains the escape %s, half of a UTF-16 surrogate pair, which PostgreSQL rejects", escape)
+		f.failField(key, CodeInvalidString, "contains the escape %s, half of a UTF-16 surrogate pair, which PostgreSQL rejects", escape)
 		return nil
 	}
 

@@ -10,35 +10,41 @@ import (
 
 // checkValue walks a well-formed JSON value and reports the first part that
 // PostgreSQL's JSONB cannot store exactly or that nests deeper than
-// MaxDepth.
-func checkValue(d *jx.Decoder, path []any, depth int) *Issue {
+// MaxDepth. The issue's path is relative to the value; each level adds its
+// key or index on the way out, so a valid value costs no path allocations.
+func checkValue(d *jx.Decoder, depth int) *Issue {
 	var issue *Issue
 
 	switch d.Next() {
 	case jx.Object:
 		if depth > MaxDepth {
-			return depthIssue(path)
+			return depthIssue([]any{})
 		}
 
 		_ = d.ObjBytes(func(d *jx.Decoder, key []byte) error {
-			keyPath := appendPath(path, string(key))
 			if bytes.IndexByte(key, 0) >= 0 {
-				issue = &Issue{Path: keyPath, Message: "key must not contain the NUL character (\\u0000)", Code: CodeInvalidString}
+				issue = &Issue{Path: []any{string(key)}, Message: "key must not contain the NUL character (\\u0000)", Code: CodeInvalidString}
 				return errStop
 			}
 
-			issue = checkValue(d, keyPath, depth+1)
+			issue = checkValue(d, depth+1)
+			if issue != nil {
+				issue.Path = append([]any{string(key)}, issue.Path...)
+			}
 
 			return stopOn(issue)
 		})
 	case jx.Array:
 		if depth > MaxDepth {
-			return depthIssue(path)
+			return depthIssue([]any{})
 		}
 
 		index := 0
 		_ = d.Arr(func(d *jx.Decoder) error {
-			issue = checkValue(d, appendPath(path, index), depth+1)
+			issue = checkValue(d, depth+1)
+			if issue != nil {
+				issue.Path = append([]any{index}, issue.Path...)
+			}
 			index++
 
 			return stopOn(issue)
@@ -46,12 +52,12 @@ func checkValue(d *jx.Decoder, path []any, depth int) *Issue {
 	case jx.String:
 		s, _ := d.StrBytes()
 		if bytes.IndexByte(s, 0) >= 0 {
-			issue = &Issue{Path: path, Message: "must not contain the NUL character (\\u0000)", Code: CodeInvalidString}
+			issue = &Issue{Path: []any{}, Message: "must not contain the NUL character (\\u0000)", Code: CodeInvalidString}
 		}
 	case jx.Number:
 		n, _ := d.Num()
 		if msg := checkNumber(n.String()); msg != "" {
-			issue = &Issue{Path: path, Message: msg, Code: CodeInvalidValue}
+			issue = &Issue{Path: []any{}, Message: msg, Code: CodeInvalidValue}
 		}
 	default:
 		_ = d.Skip()

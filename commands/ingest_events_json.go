@@ -1,0 +1,230 @@
+package commands
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/go-faster/jx"
+
+	"github.com/eventpulse/eventpulse/events"
+	"github.com/eventpulse/eventpulse/internal/bus"
+)
+
+var (
+	_ bus.JSONAppender = (*IngestEvents)(nil)
+	_ bus.JSONDecoder  = (*IngestEvents)(nil)
+)
+
+// AppendJSON appends the command to dst as the JSON that encoding/json
+// writes for it, except that payloads and metadata are copied as they are
+// instead of compacted. The API validated them when it decoded the request.
+func (c *IngestEvents) AppendJSON(dst []byte) ([]byte, error) {
+	if dst == nil {
+		// Growing the buffer while writing copied it several times over
+		// for a full batch; this estimate covers the fixed fields.
+		size := 128
+		for i := range c.Events {
+			size += 256 + len(c.Events[i].EventType) + len(c.Events[i].Source) +
+				len(c.Events[i].Payload) + len(c.Events[i].Metadata)
+		}
+		dst = make([]byte, 0, size)
+	}
+
+	var e jx.Encoder
+	e.SetBytes(dst)
+
+	var err error
+	e.Obj(func(e *jx.Encoder) {
+		e.Field("command_id", func(e *jx.Encoder) { e.Str(c.CommandID) })
+		e.Field("correlation_id", func(e *jx.Encoder) { e.Str(c.CorrelationID) })
+		e.Field("actor", func(e *jx.Encoder) { e.Str(c.Actor) })
+		e.Field("events", func(e *jx.Encoder) {
+			if c.Events == nil {
+				e.Null()
+				return
+			}
+
+			e.Arr(func(e *jx.Encoder) {
+				for i := range c.Events {
+					if appendErr := appendIngestedEvent(e, &c.Events[i]); appendErr != nil && err == nil {
+						err = appendErr
+					}
+				}
+			})
+		})
+	})
+
+	if err != nil {
+		return nil, fmt.Errorf("error encoding command %q: %w", c.CommandID, err)
+	}
+
+	return e.Bytes(), nil
+}
+
+func appendIngestedEvent(e *jx.Encoder, event *events.IngestedEvent) error {
+	var err error
+
+	e.Obj(func(e *jx.Encoder) {
+		e.Field("event_id", func(e *jx.Encoder) { e.Str(event.EventID.String()) })
+		e.Field("event_type", func(e *jx.Encoder) { e.Str(event.EventType) })
+		e.Field("source", func(e *jx.Encoder) { e.Str(event.Source) })
+		e.Field("timestamp", func(e *jx.Encoder) { err = appendTime(e, event.Timestamp, err) })
+		e.Field("received_at", func(e *jx.Encoder) { err = appendTime(e, event.ReceivedAt, err) })
+		e.Field("payload", func(e *jx.Encoder) { appendRaw(e, event.Payload) })
+		e.Field("metadata", func(e *jx.Encoder) { appendRaw(e, event.Metadata) })
+		if event.CorrelationID != "" {
+			e.Field("correlation_id", func(e *jx.Encoder) { e.Str(event.CorrelationID) })
+		}
+	})
+
+	return err
+}
+
+// appendTime writes t as time.Time.MarshalJSON does, keeping the first
+// error in err.
+func appendTime(e *jx.Encoder, t time.Time, err error) error {
+	text, marshalErr := t.MarshalText()
+	if marshalErr != nil {
+		e.Null()
+		if err == nil {
+			return marshalErr
+		}
+
+		return err
+	}
+
+	e.ByteStr(text)
+
+	return err
+}
+
+func appendRaw(e *jx.Encoder, raw json.RawMessage) {
+	if raw == nil {
+		e.Null()
+		return
+	}
+
+	e.Raw(raw)
+}
+
+// DecodeJSON decodes what AppendJSON or encoding/json wrote. Like
+// encoding/json it skips unknown fields and leaves a field unchanged when
+// its value is null.
+func (c *IngestEvents) DecodeJSON(data []byte) error {
+	d := jx.DecodeBytes(data)
+
+	err := d.ObjBytes(func(d *jx.Decoder, key []byte) error {
+		if d.Next() == jx.Null {
+			if string(key) == "events" {
+				c.Events = nil
+			}
+
+			return d.Null()
+		}
+
+		switch string(key) {
+		case "command_id":
+			return decodeStr(d, &c.CommandID)
+		case "correlation_id":
+			return decodeStr(d, &c.CorrelationID)
+		case "actor":
+			return decodeStr(d, &c.Actor)
+		case "events":
+			c.Events = c.Events[:0]
+
+			return d.Arr(func(d *jx.Decoder) error {
+				var event events.IngestedEvent
+				if err := decodeIngestedEvent(d, &event); err != nil {
+					return err
+				}
+				c.Events = append(c.Events, event)
+
+				return nil
+			})
+		default:
+			return d.Skip()
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("error decoding IngestEvents command: %w", err)
+	}
+
+	return nil
+}
+
+func decodeIngestedEvent(d *jx.Decoder, event *events.IngestedEvent) error {
+	return d.ObjBytes(func(d *jx.Decoder, key []byte) error {
+		if d.Next() == jx.Null {
+			// encoding/json keeps a null payload as the raw value null.
+			switch string(key) {
+			case "payload":
+				event.Payload = json.RawMessage("null")
+			case "metadata":
+				event.Metadata = json.RawMessage("null")
+			}
+
+			return d.Null()
+		}
+
+		switch string(key) {
+		case "event_id":
+			text, err := d.StrBytes()
+			if err != nil {
+				return err
+			}
+
+			return event.EventID.UnmarshalText(text)
+		case "event_type":
+			return decodeStr(d, &event.EventType)
+		case "source":
+			return decodeStr(d, &event.Source)
+		case "timestamp":
+			return decodeTime(d, &event.Timestamp)
+		case "received_at":
+			return decodeTime(d, &event.ReceivedAt)
+		case "payload":
+			return decodeRaw(d, &event.Payload)
+		case "metadata":
+			return decodeRaw(d, &event.Metadata)
+		case "correlation_id":
+			return decodeStr(d, &event.CorrelationID)
+		default:
+			return d.Skip()
+		}
+	})
+}
+
+func decodeStr(d *jx.Decoder, target *string) error {
+	s, err := d.Str()
+	if err != nil {
+		return err
+	}
+
+	*target = s
+
+	return nil
+}
+
+func decodeTime(d *jx.Decoder, target *time.Time) error {
+	text, err := d.StrBytes()
+	if err != nil {
+		return err
+	}
+
+	return target.UnmarshalText(text)
+}
+
+// decodeRaw copies the value, because the decoder's buffer belongs to the
+// message.
+func decodeRaw(d *jx.Decoder, target *json.RawMessage) error {
+	raw, err := d.Raw()
+	if err != nil {
+		return err
+	}
+
+	*target = json.RawMessage(bytes.Clone(raw))
+
+	return nil
+}

@@ -1,0 +1,82 @@
+package bench
+
+import (
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestParseRedisBenchmarkLastRate(t *testing.T) {
+	t.Parallel()
+
+	output := "XADD bench * f v: rps=120000.0 (overall: 118000.0) avg_msec=1.2\r" +
+		"XADD bench.ceiling * f v: 412371.12 requests per second, p50=1.831 msec\n"
+	rate, err := parseRedisBenchmark(output)
+	require.NoError(t, err)
+	require.InDelta(t, 412371.12, rate, 0.001)
+
+	_, err = parseRedisBenchmark("ERR unknown command")
+	require.Error(t, err)
+}
+
+func TestResultPercentiles(t *testing.T) {
+	t.Parallel()
+
+	var res Result
+	for i := 100; i >= 1; i-- {
+		res.Latencies = append(res.Latencies, time.Duration(i)*time.Millisecond)
+	}
+
+	require.Equal(t, 50*time.Millisecond, res.Percentile(0.50))
+	require.Equal(t, 99*time.Millisecond, res.Percentile(0.99))
+	require.Equal(t, 100*time.Millisecond, res.Latencies[0], "Percentile must not sort the latencies in place")
+	require.Equal(t, time.Duration(0), Result{}.Percentile(0.99))
+}
+
+func TestThousandsSeparators(t *testing.T) {
+	t.Parallel()
+
+	for n, want := range map[int64]string{0: "0", 999: "999", 1000: "1,000", 1234567: "1,234,567", -20000: "-20,000"} {
+		require.Equal(t, want, thousands(n), "%d", n)
+	}
+}
+
+func TestProcStatsOfThisProcess(t *testing.T) {
+	t.Parallel()
+
+	rss, peak, err := MemoryKiB(os.Getpid())
+	require.NoError(t, err)
+	require.Positive(t, rss)
+	require.GreaterOrEqual(t, peak, rss)
+
+	onCPU, _, err := SchedStat(os.Getpid())
+	require.NoError(t, err)
+	require.Positive(t, onCPU)
+}
+
+func TestTableEscapesCells(t *testing.T) {
+	t.Parallel()
+
+	var out strings.Builder
+	WriteTable(&out, []Row{NotBuilt("a|b", "t", "GET /x answers 404"), {Measure: "m", Result: "r"}})
+
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	require.Len(t, lines, 4)
+	require.Equal(t, `| a\|b | n/a (not built): GET /x answers 404 | t | - | - |`, lines[2])
+	require.Equal(t, "| m | r | - | - | - |", lines[3])
+}
+
+func TestLoadEventsSyntheticWithoutData(t *testing.T) {
+	t.Parallel()
+
+	events, err := LoadEvents(t.TempDir())
+	require.NoError(t, err)
+	require.Len(t, events.Bodies, 2000)
+	require.NotContains(t, string(events.Bodies[0]), "event_id")
+
+	batch := events.Batch(1999, 3)
+	require.True(t, strings.HasPrefix(string(batch), "["+string(events.Bodies[1999])+","+string(events.Bodies[0])+","))
+}

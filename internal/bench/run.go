@@ -1,0 +1,433 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/eventpulse/eventpulse/internal/testenv"
+)
+
+// Targets on a 2-core machine, as the result table prints them.
+const (
+	targetSingle    = "≥ 20,000 events/s, p99 ≤ 25 ms"
+	targetBatch     = "≥ 100,000 events/s"
+	targetSustained = "≥ 20,000 events/s, bounded lag"
+	targetWebSocket = "p95 ≤ 100 ms at 1,000 events/s"
+	targetReplay    = "≥ 50,000 events/s"
+	targetMetrics   = "flat from 10 thousand to 10 million events"
+	targetRSS       = "≤ 256 MiB"
+)
+
+// Config configures Run.
+type Config struct {
+	// Binary is the eventpulse binary to measure.
+	Binary string
+	// DataDir holds *.ndjson files of events; synthetic events are used
+	// when it has none.
+	DataDir string
+	// WorkDir receives the server log and, with Profiles, the profiles.
+	WorkDir string
+	// Profiles saves CPU, allocation, mutex and block profiles of the
+	// single-event, batch and sustained runs into WorkDir.
+	Profiles bool
+	// Duration is the length of the single-event and batch runs.
+	Duration time.Duration
+	// SustainedDuration is the length of the sustained run.
+	SustainedDuration time.Duration
+	// SustainedRate is the offered load of the sustained run, in events
+	// per second.
+	SustainedRate int
+	// BareCommand is a program that serves the bare handlers when run with
+	// -serve-bare ADDR; see StartBareServer.
+	BareCommand string
+	// Logf receives progress lines.
+	Logf func(format string, args ...any)
+}
+
+// Report is the outcome of Run: the table rows and notes.
+type Report struct {
+	Rows []Row
+	// Notes are facts about the run printed under the table.
+	Notes []string
+}
+
+// runner carries the state shared by the steps of one run.
+type runner struct {
+	config   Config
+	events   Events
+	env      *testenv.Env
+	pool     *pgxpool.Pool
+	server   *Server
+	profiler *Profiler
+	report   *Report
+
+	// accepted counts the events of requests that received 202 so far.
+	accepted int64
+	bare     *BareServer
+	xaddRate float64
+	// ceilings are the rows of the limits measured around each run.
+	ceilings []Row
+	// single and batch are the results of our runs.
+	single, batch Result
+}
+
+const (
+	singleConns  = 64
+	batchConns   = 8
+	batchSize    = 500
+	seedEvents   = 10_000
+	insertRows   = 50_000
+	xaddCommands = 200_000
+)
+
+// Run starts PostgreSQL, Redis and eventpulse, measures the ceilings and
+// every row of the table, and stops everything it started.
+func Run(ctx context.Context, config Config) (*Report, error) {
+	events, err := LoadEvents(config.DataDir)
+	if err != nil {
+		return nil, err
+	}
+
+	r := &runner{config: config, events: events, report: &Report{}}
+	r.note("events: %s, %d bytes on average; batches of %d", events.Source, events.MeanSize(), batchSize)
+
+	r.env, err = testenv.Start(ctx, testenv.Options{Fsync: true, Logf: config.Logf})
+	if err != nil {
+		return nil, fmt.Errorf("error starting PostgreSQL and Redis: %w", err)
+	}
+	defer func() { _ = r.env.Close() }()
+
+	if err := r.prepareDatabases(ctx); err != nil {
+		return nil, err
+	}
+
+	if err := r.measureXADD(ctx); err != nil {
+		return nil, err
+	}
+
+	r.bare, err = StartBareServer(ctx, config.BareCommand)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = r.bare.Close() }()
+
+	if err := r.startServer(ctx); err != nil {
+		return nil, err
+	}
+
+	rows, err := r.measureServer(ctx)
+	stopErr := r.server.Stop()
+	r.report.Rows = append(rows, r.ceilingRows()...)
+	r.note("each ceiling except XADD is measured right before and right after the run it is compared with, " +
+		"and the ratio uses their mean, because the load of a shared machine changes within minutes")
+
+	return r.report, errors.Join(err, stopErr)
+}
+
+func (r *runner) logf(format string, args ...any) {
+	if r.config.Logf != nil {
+		r.config.Logf(format, args...)
+	}
+}
+
+func (r *runner) note(format string, args ...any) {
+	r.report.Notes = append(r.report.Notes, fmt.Sprintf(format, args...))
+}
+
+func (r *runner) prepareDatabases(ctx context.Context) error {
+	for _, name := range []string{"eventpulse", "ceiling"} {
+		if err := r.env.CreateDatabase(ctx, name, ""); err != nil {
+			return err
+		}
+
+		cmd := exec.CommandContext(ctx, r.config.Binary, "migrate")
+		cmd.Env = append(os.Environ(), "DATABASE_URL="+r.env.DatabaseURL(name), "REDIS_URL="+r.redisURL())
+		if output, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("error migrating database %q: %w: %s", name, err, output)
+		}
+	}
+
+	pool, err := pgxpool.New(ctx, r.env.DatabaseURL("eventpulse"))
+	if err != nil {
+		return fmt.Errorf("error connecting to the eventpulse database: %w", err)
+	}
+	r.pool = pool
+
+	return nil
+}
+
+func (r *runner) redisURL() string {
+	return "redis://" + r.env.RedisAddr() + "/0"
+}
+
+func (r *runner) measureXADD(ctx context.Context) error {
+	_, portText, _ := strings.Cut(r.env.RedisAddr(), ":")
+	port, _ := strconv.Atoi(portText)
+
+	r.logf("ceiling: redis-benchmark XADD")
+	xadd, command, err := RedisXADD(ctx, port, xaddCommands)
+	if err != nil {
+		return err
+	}
+	r.xaddRate = xadd
+	r.note("XADD ceiling: `%s`, before eventpulse starts", command)
+
+	return nil
+}
+
+func (r *runner) singleRequest(worker, i int) Request {
+	return Request{
+		Path:   "/api/v1/events",
+		Body:   r.events.Bodies[(worker*7919+i)%len(r.events.Bodies)],
+		Events: 1,
+	}
+}
+
+func (r *runner) batchRequest(worker, i int) Request {
+	offset := (worker*31 + i) * batchSize
+
+	return Request{Path: "/api/v1/events/batch", Body: r.events.Batch(offset, batchSize), Events: batchSize}
+}
+
+func (r *runner) startServer(ctx context.Context) error {
+	if err := os.MkdirAll(r.config.WorkDir, 0o755); err != nil {
+		return fmt.Errorf("error creating %q: %w", r.config.WorkDir, err)
+	}
+
+	server, err := StartServer(ctx, ServerConfig{
+		Binary:      r.config.Binary,
+		DatabaseURL: r.env.DatabaseURL("eventpulse"),
+		RedisURL:    r.redisURL(),
+		LogPath:     filepath.Join(r.config.WorkDir, "eventpulse.log"),
+		Pprof:       r.config.Profiles,
+	})
+	if err != nil {
+		return err
+	}
+
+	r.server = server
+	if r.config.Profiles {
+		r.profiler = &Profiler{URL: server.PprofURL, Dir: r.config.WorkDir}
+	}
+
+	return nil
+}
+
+// measureServer runs the steps against the server in an order where each
+// one leaves the next a drained pipeline.
+func (r *runner) measureServer(ctx context.Context) ([]Row, error) {
+	var rows []Row
+
+	r.logf("seeding %d events for the first metrics size", seedEvents)
+	if err := r.seed(ctx, seedEvents); err != nil {
+		return nil, err
+	}
+	smallMetrics := r.measureMetrics(ctx)
+
+	rows = append(rows, r.measureSingle(ctx))
+	rows = append(rows, r.measureBatch(ctx))
+
+	r.logf("waiting for the pipeline to drain")
+	drained, err := r.waitDrained(ctx, 5*time.Minute)
+	if err != nil {
+		return nil, err
+	}
+	r.note("after the batch run the events table caught up in %s", drained.Round(100*time.Millisecond))
+
+	rows = append(rows, r.measureSustained(ctx))
+
+	if _, err := r.waitDrained(ctx, 5*time.Minute); err != nil {
+		return nil, err
+	}
+
+	r.logf("WebSocket anomaly latency")
+	rows = append(rows, r.measureWebSocket(ctx))
+
+	rows = append(rows, r.measureReplay(ctx))
+
+	r.logf("metrics query at the final size")
+	largeMetrics := r.measureMetrics(ctx)
+	rows = append(rows, metricsRows(smallMetrics, largeMetrics)...)
+
+	rows = append(rows, r.peakMemoryRow())
+
+	return rows, nil
+}
+
+func (r *runner) seed(ctx context.Context, n int) error {
+	client := NewClient(1)
+	for i := 0; i < n; i += batchSize {
+		var res Result
+		res.record(send(ctx, client, r.server.URL, r.batchRequest(0, i/batchSize)))
+		if res.Errors > 0 {
+			return fmt.Errorf("error seeding events: %s", res.FirstError)
+		}
+		r.accepted += int64(res.Events)
+	}
+
+	_, err := r.waitDrained(ctx, 2*time.Minute)
+
+	return err
+}
+
+// countEvents counts the rows of the events table.
+func (r *runner) countEvents(ctx context.Context) (int64, error) {
+	var n int64
+	err := r.pool.QueryRow(ctx, `SELECT count(*) FROM events`).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("error counting events: %w", err)
+	}
+
+	return n, nil
+}
+
+// waitDrained waits until every accepted event is in the events table and
+// returns how long that took.
+func (r *runner) waitDrained(ctx context.Context, limit time.Duration) (time.Duration, error) {
+	start := time.Now()
+	for {
+		n, err := r.countEvents(ctx)
+		if err != nil {
+			return 0, err
+		}
+
+		if n >= r.accepted {
+			return time.Since(start), nil
+		}
+
+		if time.Since(start) > limit {
+			return 0, fmt.Errorf("only %d of %d accepted events reached the events table within %s", n, r.accepted, limit)
+		}
+
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+func (r *runner) measureSingle(ctx context.Context) Row {
+	client := NewClient(singleConns)
+	bare := r.bracket(ctx, "bare handler, single events", "req", func() float64 {
+		return RunClosed(ctx, client, r.bare.URL, singleConns, r.config.Duration/2, r.singleRequest).RequestsPerSecond()
+	}, func() {
+		r.logf("single-event ingest, %d connections, %s", singleConns, r.config.Duration)
+		r.single = r.runProfiled(ctx, "single", func() Result {
+			return RunClosed(ctx, client, r.server.URL, singleConns, r.config.Duration, r.singleRequest)
+		})
+	})
+
+	res := r.single
+	perSecond := res.EventsPerSecond()
+
+	return Row{
+		Measure: fmt.Sprintf("single-event ingest, %d connections", singleConns),
+		Result: fmt.Sprintf("%s, p50 %s, p99 %s, %d errors of %d%s", rate(perSecond, "events"),
+			millis(res.Percentile(0.50)), millis(res.Percentile(0.99)), res.Errors, res.Requests, firstError(res)),
+		Target:  targetSingle,
+		Ceiling: "bare handler " + bare.String("req"),
+		Ratio:   ratio(perSecond, bare.mean()),
+	}
+}
+
+func (r *runner) measureBatch(ctx context.Context) Row {
+	client := NewClient(batchConns)
+	bare := r.bracket(ctx, "bare handler, batches", "events", func() float64 {
+		return RunClosed(ctx, client, r.bare.URL, batchConns, r.config.Duration/2, r.batchRequest).EventsPerSecond()
+	}, func() {
+		r.logf("batch ingest, %d connections, %s", batchConns, r.config.Duration)
+		r.batch = r.runProfiled(ctx, "batch", func() Result {
+			return RunClosed(ctx, client, r.server.URL, batchConns, r.config.Duration, r.batchRequest)
+		})
+	})
+
+	res := r.batch
+	perSecond := res.EventsPerSecond()
+
+	return Row{
+		Measure: fmt.Sprintf("batch ingest, %d events a request, %d connections", batchSize, batchConns),
+		Result: fmt.Sprintf("%s, p50 %s, p99 %s, %d errors of %d%s", rate(perSecond, "events"),
+			millis(res.Percentile(0.50)), millis(res.Percentile(0.99)), res.Errors, res.Requests, firstError(res)),
+		Target:  targetBatch,
+		Ceiling: "bare handler " + bare.String("events"),
+		Ratio:   ratio(perSecond, bare.mean()),
+	}
+}
+
+// runProfiled runs load while the server is profiled, and counts the
+// accepted events.
+func (r *runner) runProfiled(ctx context.Context, name string, load func() Result) Result {
+	finish := r.profiler.Start(ctx, name, max(int(r.config.Duration.Seconds())-1, 1))
+	stopSched := r.schedNote(name)
+	res := load()
+	stopSched()
+	r.accepted += int64(res.Events)
+
+	if err := finish(); err != nil {
+		r.note("profiles of the %s run: %v", name, err)
+	}
+
+	return res
+}
+
+// schedNote reads the scheduler statistics of the server now and returns a
+// function that notes how long the server ran on a CPU and waited for one
+// since. The wait time separates a busy machine from a slow server.
+func (r *runner) schedNote(name string) func() {
+	start := time.Now()
+	cpuBefore, waitBefore, err := SchedStat(r.server.PID())
+	if err != nil {
+		return func() {}
+	}
+
+	return func() {
+		cpuAfter, waitAfter, err := SchedStat(r.server.PID())
+		if err != nil {
+			return
+		}
+
+		elapsed := time.Since(start)
+		onCPU := cpuAfter - cpuBefore
+		r.note("%s run: eventpulse ran %.1f s on a CPU and waited %.1f s for one in %.1f s (%.0f%% of the machine's CPU time)",
+			name, onCPU.Seconds(), (waitAfter - waitBefore).Seconds(), elapsed.Seconds(),
+			100*onCPU.Seconds()/(elapsed.Seconds()*float64(runtime.NumCPU())))
+	}
+}
+
+func (r *runner) ceilingRows() []Row {
+	rows := []Row{{Measure: "ceiling: Redis XADD, redis-benchmark, 16 pipelined", Result: rate(r.xaddRate, "commands")}}
+
+	return append(rows, r.ceilings...)
+}
+
+func firstError(res Result) string {
+	if res.FirstError == "" {
+		return ""
+	}
+
+	return " (first: " + res.FirstError + ")"
+}
+
+func (r *runner) peakMemoryRow() Row {
+	rss, peak, err := MemoryKiB(r.server.PID())
+	if err != nil {
+		return Failed("peak RSS of eventpulse run", targetRSS, err)
+	}
+
+	return Row{
+		Measure: "peak RSS of eventpulse run (VmHWM)",
+		Result:  fmt.Sprintf("%.0f MiB (now %.0f MiB)", float64(peak)/1024, float64(rss)/1024),
+		Target:  targetRSS,
+	}
+}

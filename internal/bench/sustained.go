@@ -1,0 +1,150 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// sample is the state of the pipeline at one moment of the sustained run.
+type sample struct {
+	at time.Time
+	// projected is the number of rows in the events table.
+	projected int64
+	// logLag is the largest projection lag that /readyz reports, in log
+	// records.
+	logLag int64
+	rssKiB int
+}
+
+// measureSustained offers SustainedRate events per second in batches and
+// measures how many reach the events table per second, sampling the lag
+// once a second.
+func (r *runner) measureSustained(ctx context.Context) Row {
+	measure := fmt.Sprintf("sustained ingest to `events`, all projectors, %s offered for %s",
+		rate(float64(r.config.SustainedRate), "events"), r.config.SustainedDuration)
+
+	var res Result
+	var start, end int64
+	var samples []sample
+	var runErr error
+
+	ceiling, err := r.insertBracket(ctx, 2, func() {
+		r.logf("sustained run at %d events/s for %s", r.config.SustainedRate, r.config.SustainedDuration)
+		res, start, end, samples, runErr = r.runSustained(ctx)
+	})
+
+	switch {
+	case runErr != nil:
+		return Failed(measure, targetSustained, runErr)
+	case err != nil:
+		return Failed(measure, targetSustained, err)
+	}
+
+	projectedRate := float64(end-start) / res.Elapsed.Seconds()
+	backlogMid, backlogEnd, maxLag := r.backlog(samples, start, res)
+
+	bounded := "lag bounded"
+	if backlogEnd > max(backlogMid+backlogMid/4, int64(r.config.SustainedRate)) {
+		bounded = "lag NOT bounded"
+	}
+
+	return Row{
+		Measure: measure,
+		Result: fmt.Sprintf("%s reached `events` (%s accepted, %d errors%s); %s: backlog %s events at mid-run, %s at the end; /readyz lag up to %d records",
+			rate(projectedRate, "events"), rate(res.EventsPerSecond(), "events"), res.Errors, firstError(res),
+			bounded, thousands(backlogMid), thousands(backlogEnd), maxLag),
+		Target:  targetSustained,
+		Ceiling: "multi-row INSERT, 500 rows, 2 connections: " + ceiling.String("rows"),
+		Ratio:   ratio(projectedRate, ceiling.mean()),
+	}
+}
+
+// runSustained runs the open-loop load and returns its result, the rows of
+// the events table before and after, and the samples taken meanwhile.
+func (r *runner) runSustained(ctx context.Context) (Result, int64, int64, []sample, error) {
+	start, err := r.countEvents(ctx)
+	if err != nil {
+		return Result{}, 0, 0, nil, err
+	}
+
+	samplerCtx, stopSampler := context.WithCancel(ctx)
+	var samples []sample
+	var wg sync.WaitGroup
+	wg.Go(func() { samples = r.sampleEverySecond(samplerCtx) })
+
+	finish := r.profiler.Start(ctx, "sustained", max(int(r.config.SustainedDuration.Seconds())-1, 1))
+	stopSched := r.schedNote("sustained")
+	requestsPerSecond := float64(r.config.SustainedRate) / batchSize
+	res := RunOpen(ctx, NewClient(batchConns*2), r.server.URL, requestsPerSecond, batchConns*4, r.config.SustainedDuration,
+		func(i int) Request { return r.batchRequest(0, i) })
+	stopSched()
+	r.accepted += int64(res.Events)
+
+	end, err := r.countEvents(ctx)
+	stopSampler()
+	wg.Wait()
+
+	if profileErr := finish(); profileErr != nil {
+		r.note("profiles of the sustained run: %v", profileErr)
+	}
+
+	if err != nil {
+		return Result{}, 0, 0, nil, err
+	}
+
+	// The ceiling after the run must not compete with the backlog.
+	if _, err := r.waitDrained(ctx, 5*time.Minute); err != nil {
+		return Result{}, 0, 0, nil, err
+	}
+
+	return res, start, end, samples, nil
+}
+
+// backlog returns the accepted events not yet in the events table at the
+// middle and at the end of the run, estimating the accepted count from the
+// offered rate, and the largest /readyz lag seen.
+func (r *runner) backlog(samples []sample, start int64, res Result) (mid, end int64, maxLag int64) {
+	if len(samples) == 0 {
+		return 0, 0, 0
+	}
+
+	first := samples[0].at
+	acceptedRate := res.EventsPerSecond()
+	backlogAt := func(s sample) int64 {
+		accepted := int64(acceptedRate * s.at.Sub(first).Seconds())
+		return max(accepted-(s.projected-start), 0)
+	}
+
+	for _, s := range samples {
+		maxLag = max(maxLag, s.logLag)
+	}
+
+	return backlogAt(samples[len(samples)/2]), backlogAt(samples[len(samples)-1]), maxLag
+}
+
+func (r *runner) sampleEverySecond(ctx context.Context) []sample {
+	var samples []sample
+	ticker := time.NewTicker(time.Second)
+	defer ticker.Stop()
+
+	for {
+		s := sample{at: time.Now()}
+		// Each sample uses its own deadline so the last one completes after
+		// ctx ends.
+		sampleCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		s.projected, _ = r.countEvents(sampleCtx)
+		s.logLag, _ = projectionLag(sampleCtx, r.server.URL)
+		cancel()
+		s.rssKiB, _, _ = MemoryKiB(r.server.PID())
+		samples = append(samples, s)
+		r.logf("  projected %d, /readyz lag %d records, RSS %d MiB", s.projected, s.logLag, s.rssKiB/1024)
+
+		select {
+		case <-ctx.Done():
+			return samples
+		case <-ticker.C:
+		}
+	}
+}
