@@ -92,12 +92,15 @@ func NewWorker(deps *Deps) (*Worker, error) {
 	}
 
 	for _, projector := range projectors {
-		if err := projection.Register(router, deps.Pool, projector, deps.Logger, watermillLogger); err != nil {
+		err := projection.Register(router, deps.Pool, projector, deps.Logger, watermillLogger,
+			projection.WithMetrics(deps.Metrics))
+		if err != nil {
 			return nil, err
 		}
 	}
 
 	deliverer := notify.NewDeliverer(deps.Pool, notifyConfig, senders, deps.Logger)
+	deliverer.Metrics = deps.Metrics
 
 	return &Worker{deps: deps, router: router, deliverer: deliverer}, nil
 }

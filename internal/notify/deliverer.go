@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/eventpulse/eventpulse/events"
+	"github.com/eventpulse/eventpulse/internal/telemetry"
 )
 
 // Delivery statuses.
@@ -31,6 +32,10 @@ const claimBatchSize = 20
 // and rows are claimed with FOR UPDATE SKIP LOCKED and a lease, so several
 // workers can run deliverers over one database.
 type Deliverer struct {
+	// Metrics counts delivery attempts by channel and outcome; nil counts
+	// nothing.
+	Metrics *telemetry.Metrics
+
 	pool    *pgxpool.Pool
 	config  Config
 	senders map[string]Sender
@@ -144,6 +149,7 @@ func (d *Deliverer) deliver(ctx context.Context, logger *slog.Logger, sender Sen
 
 	switch {
 	case err == nil:
+		d.Metrics.CountDelivery(delivery.channel, StatusSent)
 		err = d.markSent(recordCtx, anomalyID, delivery.channel)
 		if err == nil {
 			logger.InfoContext(ctx, "notify: sent")
@@ -192,6 +198,12 @@ func (d *Deliverer) markFailure(ctx context.Context, logger *slog.Logger, delive
 	status := StatusPending
 	if !retryable || delivery.attempts >= d.config.Delivery.MaxAttempts {
 		status = StatusFailed
+	}
+
+	if status == StatusFailed {
+		d.Metrics.CountDelivery(delivery.channel, StatusFailed)
+	} else {
+		d.Metrics.CountDelivery(delivery.channel, "retrying")
 	}
 
 	wait := d.backoff(delivery.attempts)

@@ -288,6 +288,10 @@ func (s *LockedSubscriber) deliver(
 	<-watchDone
 }
 
+// inFlightWaitMax bounds how long a stopping subscription waits for the
+// handler of the record in flight.
+const inFlightWaitMax = time.Minute
+
 // forward passes records from messages to out one at a time, waiting for
 // each to be acknowledged, until the lock is lost or ctx ends. A record is
 // never abandoned while a handler is applying it, because the handler uses
@@ -312,10 +316,21 @@ func (s *LockedSubscriber) forward(
 				return
 			}
 
+			// The handler applies the record with the inner subscriber's
+			// transaction, so the inner subscription must not stop (and
+			// end that transaction) before the handler answers, even when
+			// ctx ends. The wait is bounded in case a handler never
+			// answers.
 			select {
 			case <-msg.Acked():
 			case <-msg.Nacked():
-			case <-ctx.Done():
+			case <-time.After(inFlightWaitMax):
+				logger.Error("projection: handler did not answer within the wait; stopping anyway",
+					slog.String("record_id", msg.UUID), slog.Duration("wait", inFlightWaitMax))
+				return
+			}
+
+			if ctx.Err() != nil {
 				return
 			}
 		case err := <-lost:

@@ -25,6 +25,7 @@ import (
 	"github.com/eventpulse/eventpulse/internal/deadletter"
 	"github.com/eventpulse/eventpulse/internal/eventlog"
 	"github.com/eventpulse/eventpulse/internal/logging"
+	"github.com/eventpulse/eventpulse/internal/telemetry"
 )
 
 // Projector applies log records to one read model.
@@ -65,7 +66,13 @@ func Register(
 	projector Projector,
 	logger *slog.Logger,
 	watermillLogger watermill.LoggerAdapter,
+	options ...Option,
 ) error {
+	handler := &handler{projector: projector, logger: logger.With(slog.String("projector", projector.Name()))}
+	for _, option := range options {
+		option(handler)
+	}
+
 	subscriber, err := eventlog.NewSubscriber(pool, eventlog.SubscriberConfig{
 		ConsumerGroup: projector.Name(),
 	}, watermillLogger)
@@ -87,7 +94,6 @@ func Register(
 		return err
 	}
 
-	handler := &handler{projector: projector, logger: logger.With(slog.String("projector", projector.Name()))}
 	router.AddConsumerHandler(projector.Name(), eventlog.Topic, locked, handler.handle)
 
 	return nil
@@ -96,6 +102,15 @@ func Register(
 type handler struct {
 	projector Projector
 	logger    *slog.Logger
+	metrics   *telemetry.Metrics
+}
+
+// Option adjusts a projector's handler.
+type Option func(*handler)
+
+// WithMetrics observes how long each applied record takes.
+func WithMetrics(metrics *telemetry.Metrics) Option {
+	return func(h *handler) { h.metrics = metrics }
 }
 
 // handle applies one record inside a savepoint of the subscriber's
@@ -149,6 +164,7 @@ func (h *handler) handle(msg *message.Message) error {
 		return h.skip(ctx, tx, msg, err)
 	}
 
+	h.metrics.ObserveProjection(h.projector.Name(), start)
 	h.logger.DebugContext(ctx, "projection: record applied",
 		slog.String("record_id", msg.UUID), slog.String("event", name),
 		slog.Duration("duration", time.Since(start)))
