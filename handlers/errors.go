@@ -54,6 +54,7 @@ var paramMessages = map[string]string{
 	"from":     "from must be a valid ISO-8601 timestamp",
 	"to":       "to must be a valid ISO-8601 timestamp",
 	"event_id": "event_id must be a valid UUID",
+	"name":     "name must be a projection name such as events",
 }
 
 // ErrorHandler writes the errors that ogen raises before a handler runs,

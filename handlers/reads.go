@@ -16,6 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/eventpulse/eventpulse/internal/oas"
+	"github.com/eventpulse/eventpulse/internal/projection"
 )
 
 // Page sizes of list endpoints.
@@ -35,6 +36,7 @@ type API struct {
 	// streamPrefix locates the worker heartbeats that
 	// GET /api/v1/events/health reports as "worker".
 	streamPrefix string
+	replays      *projection.Jobs
 }
 
 var _ oas.Handler = (*API)(nil)
@@ -45,12 +47,15 @@ type APIConfig struct {
 	Redis        redis.UniversalClient
 	Logger       *slog.Logger
 	StreamPrefix string
+	// Replays runs the replays that POST /api/v1/projections/{name}/replay
+	// starts. Required.
+	Replays *projection.Jobs
 }
 
 // NewAPI returns the read handlers.
 func NewAPI(config APIConfig) *API {
-	if config.Pool == nil || config.Redis == nil || config.Logger == nil {
-		panic("handlers: NewAPI needs a pool, a Redis client and a logger")
+	if config.Pool == nil || config.Redis == nil || config.Logger == nil || config.Replays == nil {
+		panic("handlers: NewAPI needs a pool, a Redis client, a logger and replay jobs")
 	}
 
 	return &API{
@@ -58,6 +63,7 @@ func NewAPI(config APIConfig) *API {
 		redis:        config.Redis,
 		logger:       config.Logger,
 		streamPrefix: config.StreamPrefix,
+		replays:      config.Replays,
 	}
 }
 

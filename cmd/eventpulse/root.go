@@ -31,6 +31,7 @@ Configuration comes from environment variables; see README.md.`,
 		newMigrateCommand(),
 		newIngestCommand(),
 		newKeysCommand(),
+		newReplayCommand(),
 	)
 
 	return root

@@ -19,6 +19,7 @@ import (
 	"github.com/eventpulse/eventpulse/internal/ingest"
 	"github.com/eventpulse/eventpulse/internal/logging"
 	"github.com/eventpulse/eventpulse/internal/oas"
+	"github.com/eventpulse/eventpulse/internal/projection"
 	"github.com/eventpulse/eventpulse/internal/telemetry"
 )
 
@@ -29,6 +30,7 @@ const readHeaderTimeout = 5 * time.Second
 type API struct {
 	deps          *Deps
 	batchers      *actorBatchers
+	replays       *projection.Jobs
 	authenticator *auth.Authenticator
 	handler       http.Handler
 }
@@ -50,21 +52,29 @@ func NewAPI(deps *Deps) (*API, error) {
 	}, commandBus)
 	authenticator := auth.NewAuthenticator(deps.Pool)
 
-	handler, err := newRouter(deps, batchers, authenticator)
+	replays := projection.NewJobs(deps.Pool, Catalog(), deps.Logger)
+
+	handler, err := newRouter(deps, batchers, replays, authenticator)
 	if err != nil {
 		batchers.Close()
 		return nil, err
 	}
 
-	return &API{deps: deps, batchers: batchers, authenticator: authenticator, handler: handler}, nil
+	return &API{deps: deps, batchers: batchers, replays: replays, authenticator: authenticator, handler: handler}, nil
 }
 
-func newRouter(deps *Deps, batchers *actorBatchers, authenticator *auth.Authenticator) (http.Handler, error) {
+func newRouter(
+	deps *Deps,
+	batchers *actorBatchers,
+	replays *projection.Jobs,
+	authenticator *auth.Authenticator,
+) (http.Handler, error) {
 	reads := handlers.NewAPI(handlers.APIConfig{
 		Pool:         deps.Pool,
 		Redis:        deps.Redis,
 		Logger:       deps.Logger,
 		StreamPrefix: deps.Config.StreamPrefix,
+		Replays:      replays,
 	})
 
 	guard := handlers.NewGuard(authenticator, deps.Logger)
@@ -137,6 +147,7 @@ func (a *API) Serve(ctx context.Context, listener net.Listener) error {
 
 	err := server.Shutdown(shutdownCtx)
 	a.batchers.Close()
+	a.replays.Close()
 	a.deps.Logger.Info("api: stopped")
 
 	if err != nil && !errors.Is(err, http.ErrServerClosed) {

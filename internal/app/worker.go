@@ -14,8 +14,6 @@ import (
 	"github.com/eventpulse/eventpulse/internal/bus"
 	"github.com/eventpulse/eventpulse/internal/logging"
 	"github.com/eventpulse/eventpulse/internal/projection"
-	"github.com/eventpulse/eventpulse/projections/apikeys"
-	"github.com/eventpulse/eventpulse/projections/eventstable"
 )
 
 // Worker runs the command handlers and the projectors.
@@ -58,7 +56,7 @@ func NewWorker(deps *Deps) (*Worker, error) {
 		return nil, fmt.Errorf("error adding command handlers: %w", err)
 	}
 
-	for _, projector := range []projection.Projector{eventstable.Projector{}, apikeys.Projector{}} {
+	for _, projector := range Projectors() {
 		if err := projection.Register(router, deps.Pool, projector, deps.Logger, watermillLogger); err != nil {
 			return nil, err
 		}

@@ -5,6 +5,10 @@ type EventsHealthRes interface {
 	eventsHealthRes()
 }
 
+type GetProjectionReplayRes interface {
+	getProjectionReplayRes()
+}
+
 type IngestEventBatchRes interface {
 	ingestEventBatchRes()
 }
@@ -15,4 +19,8 @@ type IngestEventRes interface {
 
 type ReadyzRes interface {
 	readyzRes()
+}
+
+type ReplayProjectionRes interface {
+	replayProjectionRes()
 }

@@ -6,11 +6,14 @@ package oas
 type OperationName = string
 
 const (
-	EventsHealthOperation     OperationName = "EventsHealth"
-	GetEventOperation         OperationName = "GetEvent"
-	HealthzOperation          OperationName = "Healthz"
-	IngestEventOperation      OperationName = "IngestEvent"
-	IngestEventBatchOperation OperationName = "IngestEventBatch"
-	ListEventsOperation       OperationName = "ListEvents"
-	ReadyzOperation           OperationName = "Readyz"
+	EventsHealthOperation        OperationName = "EventsHealth"
+	GetEventOperation            OperationName = "GetEvent"
+	GetProjectionReplayOperation OperationName = "GetProjectionReplay"
+	HealthzOperation             OperationName = "Healthz"
+	IngestEventOperation         OperationName = "IngestEvent"
+	IngestEventBatchOperation    OperationName = "IngestEventBatch"
+	ListEventsOperation          OperationName = "ListEvents"
+	ListProjectionsOperation     OperationName = "ListProjections"
+	ReadyzOperation              OperationName = "Readyz"
+	ReplayProjectionOperation    OperationName = "ReplayProjection"
 )

@@ -43,6 +43,9 @@ var operationRolesApiKeyHeader = map[string][]string{
 	GetEventOperation: []string{
 		"read",
 	},
+	GetProjectionReplayOperation: []string{
+		"read",
+	},
 	IngestEventOperation: []string{
 		"ingest",
 	},
@@ -51,6 +54,12 @@ var operationRolesApiKeyHeader = map[string][]string{
 	},
 	ListEventsOperation: []string{
 		"read",
+	},
+	ListProjectionsOperation: []string{
+		"read",
+	},
+	ReplayProjectionOperation: []string{
+		"admin",
 	},
 }
 
@@ -80,6 +89,9 @@ var operationRolesBearerAuth = map[string][]string{
 	GetEventOperation: []string{
 		"read",
 	},
+	GetProjectionReplayOperation: []string{
+		"read",
+	},
 	IngestEventOperation: []string{
 		"ingest",
 	},
@@ -88,6 +100,12 @@ var operationRolesBearerAuth = map[string][]string{
 	},
 	ListEventsOperation: []string{
 		"read",
+	},
+	ListProjectionsOperation: []string{
+		"read",
+	},
+	ReplayProjectionOperation: []string{
+		"admin",
 	},
 }
 

@@ -20,6 +20,12 @@ type Handler interface {
 	//
 	// GET /api/v1/events/{event_id}
 	GetEvent(ctx context.Context, params GetEventParams) (*Event, error)
+	// GetProjectionReplay implements getProjectionReplay operation.
+	//
+	// Read the progress of the projection's latest replay.
+	//
+	// GET /api/v1/projections/{name}/replay
+	GetProjectionReplay(ctx context.Context, params GetProjectionReplayParams) (GetProjectionReplayRes, error)
 	// Healthz implements healthz operation.
 	//
 	// The process is alive.
@@ -46,12 +52,27 @@ type Handler interface {
 	//
 	// GET /api/v1/events
 	ListEvents(ctx context.Context, params ListEventsParams) (*EventList, error)
+	// ListProjections implements listProjections operation.
+	//
+	// One entry per consumer group of the log and per projector this build knows, sorted by name.
+	//
+	// GET /api/v1/projections
+	ListProjections(ctx context.Context) (*ProjectionList, error)
 	// Readyz implements readyz operation.
 	//
 	// PostgreSQL and Redis are reachable; projection lag.
 	//
 	// GET /readyz
 	Readyz(ctx context.Context) (ReadyzRes, error)
+	// ReplayProjection implements replayProjection operation.
+	//
+	// Rebuilds the projection's tables into new tables while the live ones keep serving, then swaps them
+	// in and moves the projector's offset in one transaction. Without `from`, an interrupted replay
+	// resumes where it stopped. With `from`, only records whose offset is above it are replayed into empty
+	// tables. Replays never notify.
+	//
+	// POST /api/v1/projections/{name}/replay
+	ReplayProjection(ctx context.Context, req OptReplayRequest, params ReplayProjectionParams) (ReplayProjectionRes, error)
 	// NewError creates *ErrorStatusCode from error returned by handler.
 	//
 	// Used for common default response.

@@ -31,6 +31,15 @@ func (UnimplementedHandler) GetEvent(ctx context.Context, params GetEventParams)
 	return r, ht.ErrNotImplemented
 }
 
+// GetProjectionReplay implements getProjectionReplay operation.
+//
+// Read the progress of the projection's latest replay.
+//
+// GET /api/v1/projections/{name}/replay
+func (UnimplementedHandler) GetProjectionReplay(ctx context.Context, params GetProjectionReplayParams) (r GetProjectionReplayRes, _ error) {
+	return r, ht.ErrNotImplemented
+}
+
 // Healthz implements healthz operation.
 //
 // The process is alive.
@@ -69,12 +78,33 @@ func (UnimplementedHandler) ListEvents(ctx context.Context, params ListEventsPar
 	return r, ht.ErrNotImplemented
 }
 
+// ListProjections implements listProjections operation.
+//
+// One entry per consumer group of the log and per projector this build knows, sorted by name.
+//
+// GET /api/v1/projections
+func (UnimplementedHandler) ListProjections(ctx context.Context) (r *ProjectionList, _ error) {
+	return r, ht.ErrNotImplemented
+}
+
 // Readyz implements readyz operation.
 //
 // PostgreSQL and Redis are reachable; projection lag.
 //
 // GET /readyz
 func (UnimplementedHandler) Readyz(ctx context.Context) (r ReadyzRes, _ error) {
+	return r, ht.ErrNotImplemented
+}
+
+// ReplayProjection implements replayProjection operation.
+//
+// Rebuilds the projection's tables into new tables while the live ones keep serving, then swaps them
+// in and moves the projector's offset in one transaction. Without `from`, an interrupted replay
+// resumes where it stopped. With `from`, only records whose offset is above it are replayed into empty
+// tables. Replays never notify.
+//
+// POST /api/v1/projections/{name}/replay
+func (UnimplementedHandler) ReplayProjection(ctx context.Context, req OptReplayRequest, params ReplayProjectionParams) (r ReplayProjectionRes, _ error) {
 	return r, ht.ErrNotImplemented
 }
 

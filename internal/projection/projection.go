@@ -55,7 +55,11 @@ func Register(
 		return err
 	}
 
-	handler := &handler{projector: projector, logger: logger.With(slog.String("projector", projector.Name()))}
+	handler := &handler{
+		projector: projector,
+		pool:      pool,
+		logger:    logger.With(slog.String("projector", projector.Name())),
+	}
 	router.AddConsumerHandler(projector.Name(), eventlog.Topic, subscriber, handler.handle)
 
 	return nil
@@ -63,6 +67,7 @@ func Register(
 
 type handler struct {
 	projector Projector
+	pool      *pgxpool.Pool
 	logger    *slog.Logger
 }
 
@@ -91,9 +96,14 @@ func (h *handler) handle(msg *message.Message) error {
 	meta := Meta{RecordID: msg.UUID, Envelope: events.EnvelopeOf(msg)}
 	ctx = logging.WithCorrelationID(ctx, meta.CorrelationID)
 	err = pgx.BeginFunc(ctx, tx, func(savepoint pgx.Tx) error {
-		return h.projector.Apply(ctx, savepoint, event, meta)
+		if err := h.projector.Apply(ctx, savepoint, event, meta); err != nil {
+			return err
+		}
+
+		return recordAdvanced(ctx, savepoint, h.projector.Name())
 	})
 	if err != nil {
+		recordFailure(h.pool, h.projector.Name(), err, h.logger)
 		h.logger.ErrorContext(ctx, "projection: error applying record",
 			slog.String("record_id", msg.UUID), slog.String("event", name), slog.Any("error", err))
 		return fmt.Errorf("error applying record %q to %q: %w", msg.UUID, h.projector.Name(), err)

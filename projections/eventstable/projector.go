@@ -23,7 +23,7 @@ type Projector struct {
 	Table string
 }
 
-var _ projection.Projector = Projector{}
+var _ projection.Rebuildable = Projector{}
 
 // Name implements projection.Projector.
 func (p Projector) Name() string { return Name }
@@ -42,6 +42,14 @@ func (p Projector) Apply(ctx context.Context, tx pgx.Tx, event events.Event, _ p
 	}
 
 	return Insert(ctx, tx, p.table(), ingested.Events)
+}
+
+// Tables implements projection.Rebuildable.
+func (Projector) Tables() []string { return []string{"events"} }
+
+// WithTables implements projection.Rebuildable.
+func (p Projector) WithTables(tables map[string]string) projection.Projector {
+	return Projector{Table: tables["events"]}
 }
 
 func (p Projector) table() string {
