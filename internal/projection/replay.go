@@ -103,8 +103,6 @@ func Replay(ctx context.Context, config ReplayConfig) (ReplayProgress, error) {
 
 	err = r.run(ctx, conn.Conn())
 	if err != nil {
-		// pgx closes a connection whose query is cancelled, so the
-		// outcome is stored through the pool.
 		r.finish(ctx, config.Pool, err)
 	}
 
@@ -137,8 +135,15 @@ func (r *replay) lock(ctx context.Context, conn *pgx.Conn) (func(), error) {
 	}, nil
 }
 
+// run prepares, applies batches until the copies are caught up and swaps.
+// Its statements run without ctx's cancellation, because pgx closes a
+// connection whose query is cancelled, and that would end the session
+// holding the replay lock at an unknown point. Instead ctx is checked
+// between batches, so an interrupt takes effect within one batch.
 func (r *replay) run(ctx context.Context, conn *pgx.Conn) error {
-	err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error { return r.prepare(ctx, tx) })
+	db := context.WithoutCancel(ctx)
+
+	err := pgx.BeginFunc(db, conn, func(tx pgx.Tx) error { return r.prepare(db, tx) })
 	if err != nil {
 		return err
 	}
@@ -148,16 +153,20 @@ func (r *replay) run(ctx context.Context, conn *pgx.Conn) error {
 		slog.Int64("position", r.state.Position.Offset), slog.Int64("records_total", r.state.RecordsTotal))
 
 	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+
 		var read int
 
-		err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+		err := pgx.BeginFunc(db, conn, func(tx pgx.Tx) error {
 			var err error
-			read, err = r.applyBatch(ctx, tx)
+			read, err = r.applyBatch(db, tx)
 			if err != nil {
 				return err
 			}
 
-			return saveReplayState(ctx, tx, r.state)
+			return saveReplayState(db, tx, r.state)
 		})
 		if err != nil {
 			return err
@@ -167,19 +176,12 @@ func (r *replay) run(ctx context.Context, conn *pgx.Conn) error {
 			break
 		}
 
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-
 		if r.config.Progress != nil {
 			r.config.Progress(r.progress())
 		}
 	}
 
-	// Once the swap starts it runs to its end, because it holds the live
-	// projector and the readers of the tables only briefly.
-	swapCtx := context.WithoutCancel(ctx)
-	err = pgx.BeginFunc(swapCtx, conn, func(tx pgx.Tx) error { return r.swap(swapCtx, tx) })
+	err = pgx.BeginFunc(db, conn, func(tx pgx.Tx) error { return r.swap(db, tx) })
 	if err != nil {
 		return err
 	}

@@ -29,15 +29,17 @@ type logRecord struct {
 // readAfter returns up to limit records after position whose offset is
 // above fromOffset, in log order. It never reads a transaction that might
 // still commit, because a record of such a transaction could later appear
-// before the ones returned.
+// before the ones returned. The text form of the transaction id has its own
+// alias, because ORDER BY a bare output name would sort the text.
 func readAfter(ctx context.Context, tx pgx.Tx, position Position, fromOffset int64, limit int) ([]logRecord, error) {
 	rows, err := tx.Query(ctx, `
-		SELECT "offset", transaction_id::text, uuid, payload::text, metadata::text
-		FROM event_log
-		WHERE ((transaction_id = $1::text::xid8 AND "offset" > $2) OR transaction_id > $1::text::xid8)
-			AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-			AND "offset" > $3
-		ORDER BY transaction_id, "offset"
+		SELECT l."offset", l.transaction_id::text AS transaction_id_text, l.uuid,
+			l.payload::text, l.metadata::text
+		FROM event_log l
+		WHERE ((l.transaction_id = $1::text::xid8 AND l."offset" > $2) OR l.transaction_id > $1::text::xid8)
+			AND l.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+			AND l."offset" > $3
+		ORDER BY l.transaction_id, l."offset"
 		LIMIT $4`,
 		strconv.FormatUint(position.TransactionID, 10), position.Offset, fromOffset, limit)
 	if err != nil {
