@@ -456,3 +456,28 @@ func TestReplayDuringIngest(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, afterSwap, tableChecksum(t, a, "events", "event_id"), "a quiet replay builds the same table")
 }
+
+func TestEventsBulkApplyIsIdempotent(t *testing.T) {
+	t.Parallel()
+
+	a := testapp.Start(t, testapp.Options{NoWorker: true})
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	record := events.EventsIngested{Events: []events.IngestedEvent{
+		{EventID: uuid.New(), EventType: "info", Source: "a", Timestamp: now, ReceivedAt: now,
+			Payload: []byte(`{"n":1}`), Metadata: []byte(`{}`)},
+		{EventID: uuid.New(), EventType: "warn", Source: "b", Timestamp: now, ReceivedAt: now,
+			Payload: []byte(`{"n":2}`), Metadata: []byte(`{"k":"v"}`)},
+	}}
+	bulk := eventstable.Projector{}.WithTables(map[string]string{"events": "events"})
+
+	for range 2 {
+		err := pgx.BeginFunc(ctx, a.Pool, func(tx pgx.Tx) error {
+			return bulk.Apply(ctx, tx, record, projection.Meta{})
+		})
+		require.NoError(t, err, "a second COPY of the same events falls back to the INSERT")
+	}
+
+	require.Equal(t, 2, a.Count("SELECT count(*) FROM events"))
+	require.Equal(t, 1, a.Count(`SELECT count(*) FROM events WHERE payload = '{"n":2}' AND metadata = '{"k":"v"}'`))
+}

@@ -181,6 +181,11 @@ func (r *replay) run(ctx context.Context, conn *pgx.Conn) error {
 		}
 	}
 
+	err = pgx.BeginFunc(db, conn, func(tx pgx.Tx) error { return createMissingIndexes(db, tx, r.tables) })
+	if err != nil {
+		return err
+	}
+
 	err = pgx.BeginFunc(db, conn, func(tx pgx.Tx) error { return r.swap(db, tx) })
 	if err != nil {
 		return err

@@ -45,7 +45,10 @@ func copiesExist(ctx context.Context, tx pgx.Tx, tables []string) (bool, error) 
 }
 
 // createCopies replaces any copy of tables with an empty one that has the
-// live table's columns, defaults, constraints and indexes.
+// live table's columns, defaults and constraints, and the indexes of its
+// constraints. The other indexes are built once the copy is filled (see
+// createMissingIndexes), because one build is cheaper than maintaining them
+// row by row.
 func createCopies(ctx context.Context, tx pgx.Tx, tables []string) error {
 	for _, table := range tables {
 		copyName := quote(table + replaySuffix)
@@ -58,6 +61,77 @@ func createCopies(ctx context.Context, tx pgx.Tx, tables []string) error {
 		if err != nil {
 			return fmt.Errorf("error creating table %s: %w", copyName, err)
 		}
+
+		if err := dropPlainIndexes(ctx, tx, table+replaySuffix); err != nil {
+			return err
+		}
+	}
+
+	return nil
+}
+
+// dropPlainIndexes drops the indexes of table that back no constraint.
+func dropPlainIndexes(ctx context.Context, tx pgx.Tx, table string) error {
+	rows, err := tx.Query(ctx, `
+		SELECT c.relname FROM pg_index i
+		JOIN pg_class c ON c.oid = i.indexrelid
+		WHERE i.indrelid = $1::regclass
+			AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)`, quote(table))
+	if err != nil {
+		return fmt.Errorf("error listing indexes of %q: %w", table, err)
+	}
+
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return fmt.Errorf("error listing indexes of %q: %w", table, err)
+	}
+
+	for _, name := range names {
+		if _, err := tx.Exec(ctx, `DROP INDEX `+quote(name)); err != nil {
+			return fmt.Errorf("error dropping index %q: %w", name, err)
+		}
+	}
+
+	return nil
+}
+
+// createMissingIndexes builds on each copy the indexes of its live table
+// that the copy lacks.
+func createMissingIndexes(ctx context.Context, tx pgx.Tx, tables []string) error {
+	for _, table := range tables {
+		live, err := indexesByDefinition(ctx, tx, table)
+		if err != nil {
+			return err
+		}
+
+		copied, err := indexesByDefinition(ctx, tx, table+replaySuffix)
+		if err != nil {
+			return err
+		}
+
+		for key, names := range live {
+			for range len(names) - len(copied[key]) {
+				if err := createIndexLike(ctx, tx, table+replaySuffix, key); err != nil {
+					return err
+				}
+			}
+		}
+	}
+
+	return nil
+}
+
+// createIndexLike creates an index on table from a key of
+// indexesByDefinition, letting PostgreSQL choose its name.
+func createIndexLike(ctx context.Context, tx pgx.Tx, table string, key indexKey) error {
+	unique := ""
+	if key.unique {
+		unique = "UNIQUE "
+	}
+
+	statement := `CREATE ` + unique + `INDEX ON ` + quote(table) + ` USING ` + key.definition
+	if _, err := tx.Exec(ctx, statement); err != nil {
+		return fmt.Errorf("error creating an index on %q (%s): %w", table, key.definition, err)
 	}
 
 	return nil
@@ -168,13 +242,20 @@ func indexRenames(ctx context.Context, tx pgx.Tx, from, to string) (map[string]s
 	return renames, nil
 }
 
-// indexesByDefinition returns table's index names keyed by their
-// definition with the index and table names left out.
-func indexesByDefinition(ctx context.Context, tx pgx.Tx, table string) (map[string][]string, error) {
+// indexKey is an index's definition without its name and table: the part
+// of pg_get_indexdef after USING, such as "btree (source, "timestamp"
+// DESC)".
+type indexKey struct {
+	unique     bool
+	primary    bool
+	definition string
+}
+
+// indexesByDefinition returns table's index names by indexKey.
+func indexesByDefinition(ctx context.Context, tx pgx.Tx, table string) (map[indexKey][]string, error) {
 	rows, err := tx.Query(ctx, `
-		SELECT c.relname,
-			i.indisunique::text || i.indisprimary::text ||
-				regexp_replace(pg_get_indexdef(i.indexrelid), '^.*? USING ', '')
+		SELECT c.relname, i.indisunique, i.indisprimary,
+			regexp_replace(pg_get_indexdef(i.indexrelid), '^.*? USING ', '')
 		FROM pg_index i
 		JOIN pg_class c ON c.oid = i.indexrelid
 		WHERE i.indrelid = $1::regclass
@@ -183,11 +264,12 @@ func indexesByDefinition(ctx context.Context, tx pgx.Tx, table string) (map[stri
 		return nil, fmt.Errorf("error listing indexes of %q: %w", table, err)
 	}
 
-	indexes := make(map[string][]string)
-	var name, definition string
+	indexes := make(map[indexKey][]string)
+	var name string
+	var key indexKey
 
-	_, err = pgx.ForEachRow(rows, []any{&name, &definition}, func() error {
-		indexes[definition] = append(indexes[definition], name)
+	_, err = pgx.ForEachRow(rows, []any{&name, &key.unique, &key.primary, &key.definition}, func() error {
+		indexes[key] = append(indexes[key], name)
 		return nil
 	})
 	if err != nil {
