@@ -156,7 +156,7 @@ func (j *Jobs) run(name string, jobID uuid.UUID, projector Rebuildable, from *in
 }
 
 // Close interrupts the running replays and waits for them to store their
-// position; they resume when started again.
+// position, so they resume when started again.
 func (j *Jobs) Close() {
 	j.cancel()
 	j.done.Wait()

@@ -27,7 +27,7 @@ type Status struct {
 	Head int64
 	// LagRecords counts the records after Position in log order.
 	LagRecords int64
-	// Lag is the age of the oldest of those records; zero when caught up.
+	// Lag is the age of the oldest of those records, or zero when caught up.
 	Lag            time.Duration
 	State          string
 	LastError      string

@@ -52,7 +52,7 @@ type ReplayProgress struct {
 	ReplayState
 	// Rate is records read per second since this run started.
 	Rate float64
-	// Remaining estimates the time left at Rate; zero when unknown.
+	// Remaining estimates the time left at Rate, or is zero when unknown.
 	Remaining time.Duration
 }
 
@@ -72,7 +72,7 @@ type replay struct {
 // projector's offset in one transaction. Its position is stored after each
 // batch, so a replay interrupted by ctx resumes where it stopped when
 // Replay runs again. Only one replay per projection runs at a time across
-// processes; another returns ErrReplayRunning.
+// processes, and a second one returns ErrReplayRunning.
 func Replay(ctx context.Context, config ReplayConfig) (ReplayProgress, error) {
 	if config.Pool == nil || config.Projector == nil {
 		panic("projection: Replay needs a pool and a projector")

@@ -121,9 +121,9 @@ func saveReplayState(ctx context.Context, tx pgx.Tx, state ReplayState) error {
 	return nil
 }
 
-// replayLockNamespace is the first key of the advisory locks that keep
-// replays of one projection from running at once; the second key is
-// hashtext(projection).
+// replayLockNamespace is hashed into the first key of the advisory locks
+// that keep replays of one projection from running at once. The second key
+// is hashtext(projection).
 const replayLockNamespace = "eventpulse.replay"
 
 // ReplayActive reports whether a replay of projection holds its lock in

@@ -18,7 +18,7 @@ const Name = "projection.api_keys"
 
 // Projector applies API key events to the api_keys table.
 type Projector struct {
-	// Table is the table written; "api_keys" unless a replay builds a copy.
+	// Table is the table written: "api_keys" unless a replay builds a copy.
 	Table string
 }
 
