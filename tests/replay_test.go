@@ -481,3 +481,32 @@ func TestEventsBulkApplyIsIdempotent(t *testing.T) {
 	require.Equal(t, 2, a.Count("SELECT count(*) FROM events"))
 	require.Equal(t, 1, a.Count(`SELECT count(*) FROM events WHERE payload = '{"n":2}' AND metadata = '{"k":"v"}'`))
 }
+
+func TestReplayNeedsAdminScope(t *testing.T) {
+	t.Parallel()
+
+	a := testapp.Start(t, testapp.Options{})
+	_, readKey := createKey(t, a, "reader", auth.ScopeRead)
+	_, adminKey := createKey(t, a, "admin", auth.ScopeAdmin)
+
+	status, _, body := request(t, a, http.MethodPost, "/api/v1/projections/events/replay", "bearer", readKey, "")
+	require.Equal(t, http.StatusForbidden, status, "body: %s", body)
+
+	status, _, body = request(t, a, http.MethodPost, "/api/v1/projections/events/replay", "", "", "")
+	require.Equal(t, http.StatusUnauthorized, status, "body: %s", body)
+
+	status, _, body = request(t, a, http.MethodGet, "/api/v1/projections", "x-api-key", readKey, "")
+	require.Equal(t, http.StatusOK, status, "body: %s", body)
+
+	status, _, body = request(t, a, http.MethodPost, "/api/v1/projections/api_keys/replay", "bearer", adminKey, "")
+	require.Equal(t, http.StatusAccepted, status, "body: %s", body)
+
+	testapp.WaitFor(t, 30*time.Second, "the api_keys replay to complete", func() bool {
+		return a.Count(`SELECT count(*) FROM projection_replays
+			WHERE projection = 'api_keys' AND status = 'completed'`) == 1
+	})
+	require.Equal(t, 2, a.Count("SELECT count(*) FROM api_keys"))
+
+	status, _, body = request(t, a, http.MethodGet, "/api/v1/events", "bearer", adminKey, "")
+	require.Equal(t, http.StatusOK, status, "keys keep working after their table is swapped: %s", body)
+}
