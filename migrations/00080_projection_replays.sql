@@ -2,7 +2,11 @@
 -- projection: the latest replay, its position after each committed batch
 -- (so an interrupted replay resumes there) and its outcome.
 -- projection_status keeps, per consumer group, when the projector last
--- applied a record and the last error it raised.
+-- applied a record, written in the projector's transaction.
+-- projection_errors keeps the last error it raised, written outside that
+-- transaction, which rolls back. They are two tables because the projector's
+-- transaction is REPEATABLE READ: a row it updates must not be updated by
+-- another transaction meanwhile, or its update fails to serialize.
 
 -- +goose Up
 CREATE TABLE projection_replays (
@@ -28,11 +32,16 @@ CREATE TABLE projection_replays (
 
 CREATE TABLE projection_status (
     consumer_group TEXT PRIMARY KEY,
-    last_advanced_at TIMESTAMPTZ,
-    last_error TEXT,
-    last_error_at TIMESTAMPTZ
+    last_advanced_at TIMESTAMPTZ NOT NULL
+);
+
+CREATE TABLE projection_errors (
+    consumer_group TEXT PRIMARY KEY,
+    last_error TEXT NOT NULL,
+    last_error_at TIMESTAMPTZ NOT NULL
 );
 
 -- +goose Down
+DROP TABLE projection_errors;
 DROP TABLE projection_status;
 DROP TABLE projection_replays;

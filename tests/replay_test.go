@@ -510,3 +510,49 @@ func TestReplayNeedsAdminScope(t *testing.T) {
 	status, _, body = request(t, a, http.MethodGet, "/api/v1/events", "bearer", adminKey, "")
 	require.Equal(t, http.StatusOK, status, "keys keep working after their table is swapped: %s", body)
 }
+
+func TestProjectionsReportFailure(t *testing.T) {
+	t.Parallel()
+
+	a := testapp.Start(t, testapp.Options{})
+	ctx := context.Background()
+	_, err := a.Pool.Exec(ctx, `ALTER TABLE events ADD CONSTRAINT events_not_bad CHECK (source <> 'bad')`)
+	require.NoError(t, err)
+
+	status, _, body := postJSON(t, a, "/api/v1/events", `{"event_type":"info","source":"bad"}`)
+	require.Equal(t, http.StatusAccepted, status, "body: %s", body)
+
+	projectionNamed := func(name string) oas.Projection {
+		list, err := a.Client.ListProjections(ctx)
+		require.NoError(t, err)
+		for _, p := range list.Data {
+			if p.Name == name {
+				return p
+			}
+		}
+		require.FailNow(t, "projection missing", name)
+
+		return oas.Projection{}
+	}
+
+	testapp.WaitFor(t, 30*time.Second, "the events projection to fail", func() bool {
+		return projectionNamed("events").State == oas.ProjectionStateFailed
+	})
+	failed := projectionNamed("events")
+	require.Contains(t, failed.LastError.Value, "events_not_bad")
+	require.True(t, failed.LastErrorAt.Set)
+	require.Equal(t, int64(1), failed.LagRecords)
+
+	_, err = a.Pool.Exec(ctx, `ALTER TABLE events DROP CONSTRAINT events_not_bad`)
+	require.NoError(t, err)
+	waitForEvents(t, a, 1)
+
+	testapp.WaitFor(t, 30*time.Second, "the events projection to recover", func() bool {
+		return projectionNamed("events").State == oas.ProjectionStateRunning
+	})
+	recovered := projectionNamed("events")
+	require.Zero(t, recovered.LagRecords)
+	require.False(t, recovered.LastErrorAt.Value.After(recovered.LastAdvancedAt.Value),
+		"advanced %s, failed %s (whole seconds in JSON)", recovered.LastAdvancedAt.Value, recovered.LastErrorAt.Value)
+	require.Equal(t, failed.LastError, recovered.LastError, "the last error stays on record")
+}

@@ -52,11 +52,12 @@ func Overview(ctx context.Context, pool *pgxpool.Pool, catalog Catalog) ([]Statu
 		)
 		SELECT g.consumer_group, coalesce(o.offset_acked, 0), head.head, lag.records,
 			coalesce(extract(epoch FROM localtimestamp - lag.oldest), 0)::float8,
-			s.last_error, s.last_error_at, s.last_advanced_at
+			e.last_error, e.last_error_at, s.last_advanced_at
 		FROM groups g
 		CROSS JOIN head
 		LEFT JOIN event_log_offsets o ON o.consumer_group = g.consumer_group
 		LEFT JOIN projection_status s ON s.consumer_group = g.consumer_group
+		LEFT JOIN projection_errors e ON e.consumer_group = g.consumer_group
 		CROSS JOIN LATERAL (
 			SELECT count(*) AS records, min(l.created_at) AS oldest FROM event_log l
 			WHERE (l.transaction_id = coalesce(o.last_processed_transaction_id, '0')
