@@ -79,6 +79,7 @@ var paramMessages = map[string]string{
 	"window_seconds": "window_seconds must be an integer",
 	"bucket_seconds": "bucket_seconds must be an integer",
 	"group_by":       "group_by must be one of: event_type, source",
+	"name":           "name must be a projection name such as events",
 }
 
 // ErrorHandler writes the errors that ogen raises before a handler runs,

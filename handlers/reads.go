@@ -18,6 +18,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/eventpulse/eventpulse/internal/oas"
+	"github.com/eventpulse/eventpulse/internal/projection"
 )
 
 // Page sizes of list endpoints.
@@ -41,6 +42,7 @@ type API struct {
 	streamPrefix     string
 	ruleCommands     RuleCommandSender
 	ruleReplyTimeout time.Duration
+	replays          *projection.Jobs
 }
 
 var _ oas.Handler = (*API)(nil)
@@ -58,13 +60,16 @@ type APIConfig struct {
 	RuleReplyTimeout time.Duration
 	// Publisher sends requeued dead letters to their Redis stream.
 	Publisher message.Publisher
+	// Replays runs the replays that POST /api/v1/projections/{name}/replay
+	// starts. Required.
+	Replays *projection.Jobs
 }
 
 // NewAPI returns the read handlers.
 func NewAPI(config APIConfig) *API {
 	if config.Pool == nil || config.Redis == nil || config.Logger == nil ||
-		config.RuleCommands == nil || config.Publisher == nil {
-		panic("handlers: NewAPI needs a pool, a Redis client, a logger, a rule command sender and a publisher")
+		config.RuleCommands == nil || config.Publisher == nil || config.Replays == nil {
+		panic("handlers: NewAPI needs a pool, a Redis client, a logger, a rule command sender, a publisher and replay jobs")
 	}
 
 	return &API{
@@ -75,6 +80,7 @@ func NewAPI(config APIConfig) *API {
 		ruleCommands:     config.RuleCommands,
 		ruleReplyTimeout: cmp.Or(config.RuleReplyTimeout, RuleReplyTimeoutDefault),
 		publisher:        config.Publisher,
+		replays:          config.Replays,
 	}
 }
 

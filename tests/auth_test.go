@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -358,8 +357,17 @@ func createKeyNoWorker(t *testing.T, a *testapp.App, name string, scopes ...auth
 	}
 	_, err = a.Pool.Exec(context.Background(), `
 		INSERT INTO api_keys (key_id, name, scopes, secret_hash, created_at) VALUES ($1, $2, $3, $4, now())`,
-		id, name, names, auth.HashSecret(key[strings.LastIndex(key, "_")+1:]))
+		id, name, names, auth.HashSecret(secretOf(t, key)))
 	require.NoError(t, err)
 
 	return id.String(), key
+}
+
+func secretOf(t *testing.T, key string) string {
+	t.Helper()
+
+	_, secret, ok := auth.ParseKey(key)
+	require.True(t, ok, "key has the EventPulse form")
+
+	return secret
 }

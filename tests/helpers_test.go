@@ -79,7 +79,7 @@ func waitForEvents(t *testing.T, a *testapp.App, n int) {
 
 // dataDir returns the directory of the real log samples, skipping the test
 // when they are not next to the repository.
-func dataDir(t *testing.T) string {
+func dataDir(t testing.TB) string {
 	t.Helper()
 
 	dir := os.Getenv("EVENTPULSE_TEST_DATA")

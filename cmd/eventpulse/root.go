@@ -33,6 +33,7 @@ Configuration comes from environment variables; see README.md.`,
 		newKeysCommand(),
 		newRulesCommand(),
 		newHealthcheckCommand(),
+		newReplayCommand(),
 	)
 
 	return root

@@ -23,6 +23,7 @@ import (
 	"github.com/eventpulse/eventpulse/internal/live"
 	"github.com/eventpulse/eventpulse/internal/logging"
 	"github.com/eventpulse/eventpulse/internal/oas"
+	"github.com/eventpulse/eventpulse/internal/projection"
 	"github.com/eventpulse/eventpulse/internal/telemetry"
 )
 
@@ -30,6 +31,7 @@ import (
 type API struct {
 	deps          *Deps
 	batchers      *actorBatchers
+	replays       *projection.Jobs
 	authenticator *auth.Authenticator
 	handler       http.Handler
 	hub           *live.Hub
@@ -76,7 +78,9 @@ func NewAPI(deps *Deps) (*API, error) {
 		return nil, err
 	}
 
-	handler, err := newRouter(deps, batchers, authenticator, rules, hub)
+	replays := projection.NewJobs(deps.Pool, Catalog(), deps.Logger)
+
+	handler, err := newRouter(deps, batchers, replays, authenticator, rules, hub)
 	if err != nil {
 		batchers.Close()
 		return nil, err
@@ -85,6 +89,7 @@ func NewAPI(deps *Deps) (*API, error) {
 	return &API{
 		deps:          deps,
 		batchers:      batchers,
+		replays:       replays,
 		authenticator: authenticator,
 		handler:       handler,
 		hub:           hub,
@@ -95,6 +100,7 @@ func NewAPI(deps *Deps) (*API, error) {
 func newRouter(
 	deps *Deps,
 	batchers *actorBatchers,
+	replays *projection.Jobs,
 	authenticator *auth.Authenticator,
 	rules handlers.RuleCommandSender,
 	hub *live.Hub,
@@ -115,6 +121,7 @@ func newRouter(
 		RuleCommands:     rules,
 		RuleReplyTimeout: deps.Config.RuleReplyTimeout,
 		Publisher:        publisher,
+		Replays:          replays,
 	})
 
 	guard := handlers.NewGuard(authenticator, deps.Logger)
@@ -206,6 +213,7 @@ func (a *API) Serve(ctx context.Context, listener net.Listener) error {
 	a.hub.Close()
 	err := server.Shutdown(shutdownCtx)
 	a.batchers.Close()
+	a.replays.Close()
 	a.deps.Logger.Info("api: stopped")
 
 	if err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -18,13 +18,8 @@ import (
 	"github.com/eventpulse/eventpulse/internal/logging"
 	"github.com/eventpulse/eventpulse/internal/notify"
 	"github.com/eventpulse/eventpulse/internal/projection"
-	"github.com/eventpulse/eventpulse/projections/anomalies"
-	"github.com/eventpulse/eventpulse/projections/apikeys"
 	"github.com/eventpulse/eventpulse/projections/detector"
-	"github.com/eventpulse/eventpulse/projections/eventstable"
-	"github.com/eventpulse/eventpulse/projections/metricrollups"
 	"github.com/eventpulse/eventpulse/projections/notifier"
-	"github.com/eventpulse/eventpulse/projections/rules"
 )
 
 // Worker runs the command handlers and the projectors.
@@ -81,15 +76,10 @@ func NewWorker(deps *Deps) (*Worker, error) {
 		return nil, err
 	}
 
-	projectors := []projection.Projector{
-		eventstable.Projector{},
-		apikeys.Projector{},
-		rules.Projector{},
+	projectors := append(Projectors(),
 		detector.New(detect.Config{}, deps.Logger),
-		anomalies.Projector{},
-		metricrollups.Projector{},
 		notifier.Projector{Channels: notifyConfig.Channels},
-	}
+	)
 
 	for _, projector := range projectors {
 		err := projection.Register(router, deps.Pool, projector, deps.Logger, watermillLogger,

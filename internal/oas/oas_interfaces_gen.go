@@ -9,6 +9,10 @@ type EventsHealthRes interface {
 	eventsHealthRes()
 }
 
+type GetProjectionReplayRes interface {
+	getProjectionReplayRes()
+}
+
 type IngestEventBatchRes interface {
 	ingestEventBatchRes()
 }
@@ -31,6 +35,10 @@ type ReadyzRes interface {
 
 type ReplaceRuleRes interface {
 	replaceRuleRes()
+}
+
+type ReplayProjectionRes interface {
+	replayProjectionRes()
 }
 
 type RequeueDeadLetterRes interface {

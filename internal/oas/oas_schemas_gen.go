@@ -547,7 +547,8 @@ func (s *ErrorStatusCode) SetResponse(val Error) {
 	s.Response = val
 }
 
-func (*ErrorStatusCode) createRuleRes() {}
+func (*ErrorStatusCode) createRuleRes()          {}
+func (*ErrorStatusCode) getProjectionReplayRes() {}
 
 // Ref: #/components/schemas/Event
 type Event struct {
@@ -2016,6 +2017,74 @@ func (o OptNilBool) Or(d bool) bool {
 	return d
 }
 
+// NewOptNilDateTime returns new OptNilDateTime with value set to v.
+func NewOptNilDateTime(v time.Time) OptNilDateTime {
+	return OptNilDateTime{
+		Value: v,
+		Set:   true,
+	}
+}
+
+// OptNilDateTime is optional nullable time.Time.
+type OptNilDateTime struct {
+	Value time.Time
+	Set   bool
+	Null  bool
+}
+
+// IsSet returns true if OptNilDateTime was set.
+func (o OptNilDateTime) IsSet() bool { return o.Set }
+
+// Reset unsets value.
+func (o *OptNilDateTime) Reset() {
+	var v time.Time
+	o.Value = v
+	o.Set = false
+	o.Null = false
+}
+
+// SetTo sets value to v.
+func (o *OptNilDateTime) SetTo(v time.Time) {
+	o.Set = true
+	o.Null = false
+	o.Value = v
+}
+
+// IsNull returns true if value is Null.
+func (o OptNilDateTime) IsNull() bool { return o.Null }
+
+// SetToNull sets value to null.
+func (o *OptNilDateTime) SetToNull() {
+	o.Set = true
+	o.Null = true
+	var v time.Time
+	o.Value = v
+}
+
+// IsEmpty returns true if the field was omitted from the payload (not Set and not Null).
+func (o OptNilDateTime) IsEmpty() bool {
+	return !o.Set && !o.Null
+}
+
+// Get returns value and boolean that denotes whether value was set.
+func (o OptNilDateTime) Get() (v time.Time, ok bool) {
+	if o.Null {
+		return v, false
+	}
+	if !o.Set {
+		return v, false
+	}
+	return o.Value, true
+}
+
+// Or returns value if set, or given parameter if does not.
+func (o OptNilDateTime) Or(d time.Time) time.Time {
+	if v, ok := o.Get(); ok {
+		return v
+	}
+	return d
+}
+
 // NewOptNilFloat64 returns new OptNilFloat64 with value set to v.
 func NewOptNilFloat64(v float64) OptNilFloat64 {
 	return OptNilFloat64{
@@ -2696,6 +2765,52 @@ func (o OptNilStringArray) Or(d []string) []string {
 	return d
 }
 
+// NewOptReplayRequest returns new OptReplayRequest with value set to v.
+func NewOptReplayRequest(v ReplayRequest) OptReplayRequest {
+	return OptReplayRequest{
+		Value: v,
+		Set:   true,
+	}
+}
+
+// OptReplayRequest is optional ReplayRequest.
+type OptReplayRequest struct {
+	Value ReplayRequest
+	Set   bool
+}
+
+// IsSet returns true if OptReplayRequest was set.
+func (o OptReplayRequest) IsSet() bool { return o.Set }
+
+// Reset unsets value.
+func (o *OptReplayRequest) Reset() {
+	var v ReplayRequest
+	o.Value = v
+	o.Set = false
+}
+
+// SetTo sets value to v.
+func (o *OptReplayRequest) SetTo(v ReplayRequest) {
+	o.Set = true
+	o.Value = v
+}
+
+// Get returns value and boolean that denotes whether value was set.
+func (o OptReplayRequest) Get() (v ReplayRequest, ok bool) {
+	if !o.Set {
+		return v, false
+	}
+	return o.Value, true
+}
+
+// Or returns value if set, or given parameter if does not.
+func (o OptReplayRequest) Or(d ReplayRequest) ReplayRequest {
+	if v, ok := o.Get(); ok {
+		return v
+	}
+	return d
+}
+
 // NewOptRuleConditionMetric returns new OptRuleConditionMetric with value set to v.
 func NewOptRuleConditionMetric(v RuleConditionMetric) OptRuleConditionMetric {
 	return OptRuleConditionMetric{
@@ -3084,6 +3199,141 @@ func NewIntPathElement(v int) PathElement {
 	return s
 }
 
+// Ref: #/components/schemas/Projection
+type Projection struct {
+	// The name replays use, such as `events`.
+	Name string `json:"name"`
+	// The projector's consumer group in the log.
+	ConsumerGroup string `json:"consumer_group"`
+	// Whether POST .../replay can rebuild it.
+	Replayable bool `json:"replayable"`
+	// Offset of the last record the projector applied.
+	Position int64 `json:"position"`
+	// Offset of the newest record in the log.
+	Head int64 `json:"head"`
+	// Log records after the projector's position.
+	LagRecords int64 `json:"lag_records"`
+	// Age of the oldest record not applied yet; 0 when caught up.
+	LagSeconds float64 `json:"lag_seconds"`
+	// `replaying` while a replay holds the projection's lock, `failed` when the last error is newer than
+	// the last applied record.
+	State       ProjectionState `json:"state"`
+	LastError   OptNilString    `json:"last_error"`
+	LastErrorAt OptNilDateTime  `json:"last_error_at"`
+	// When the projector last applied a record.
+	LastAdvancedAt OptNilDateTime `json:"last_advanced_at"`
+}
+
+// GetName returns the value of Name.
+func (s *Projection) GetName() string {
+	return s.Name
+}
+
+// GetConsumerGroup returns the value of ConsumerGroup.
+func (s *Projection) GetConsumerGroup() string {
+	return s.ConsumerGroup
+}
+
+// GetReplayable returns the value of Replayable.
+func (s *Projection) GetReplayable() bool {
+	return s.Replayable
+}
+
+// GetPosition returns the value of Position.
+func (s *Projection) GetPosition() int64 {
+	return s.Position
+}
+
+// GetHead returns the value of Head.
+func (s *Projection) GetHead() int64 {
+	return s.Head
+}
+
+// GetLagRecords returns the value of LagRecords.
+func (s *Projection) GetLagRecords() int64 {
+	return s.LagRecords
+}
+
+// GetLagSeconds returns the value of LagSeconds.
+func (s *Projection) GetLagSeconds() float64 {
+	return s.LagSeconds
+}
+
+// GetState returns the value of State.
+func (s *Projection) GetState() ProjectionState {
+	return s.State
+}
+
+// GetLastError returns the value of LastError.
+func (s *Projection) GetLastError() OptNilString {
+	return s.LastError
+}
+
+// GetLastErrorAt returns the value of LastErrorAt.
+func (s *Projection) GetLastErrorAt() OptNilDateTime {
+	return s.LastErrorAt
+}
+
+// GetLastAdvancedAt returns the value of LastAdvancedAt.
+func (s *Projection) GetLastAdvancedAt() OptNilDateTime {
+	return s.LastAdvancedAt
+}
+
+// SetName sets the value of Name.
+func (s *Projection) SetName(val string) {
+	s.Name = val
+}
+
+// SetConsumerGroup sets the value of ConsumerGroup.
+func (s *Projection) SetConsumerGroup(val string) {
+	s.ConsumerGroup = val
+}
+
+// SetReplayable sets the value of Replayable.
+func (s *Projection) SetReplayable(val bool) {
+	s.Replayable = val
+}
+
+// SetPosition sets the value of Position.
+func (s *Projection) SetPosition(val int64) {
+	s.Position = val
+}
+
+// SetHead sets the value of Head.
+func (s *Projection) SetHead(val int64) {
+	s.Head = val
+}
+
+// SetLagRecords sets the value of LagRecords.
+func (s *Projection) SetLagRecords(val int64) {
+	s.LagRecords = val
+}
+
+// SetLagSeconds sets the value of LagSeconds.
+func (s *Projection) SetLagSeconds(val float64) {
+	s.LagSeconds = val
+}
+
+// SetState sets the value of State.
+func (s *Projection) SetState(val ProjectionState) {
+	s.State = val
+}
+
+// SetLastError sets the value of LastError.
+func (s *Projection) SetLastError(val OptNilString) {
+	s.LastError = val
+}
+
+// SetLastErrorAt sets the value of LastErrorAt.
+func (s *Projection) SetLastErrorAt(val OptNilDateTime) {
+	s.LastErrorAt = val
+}
+
+// SetLastAdvancedAt sets the value of LastAdvancedAt.
+func (s *Projection) SetLastAdvancedAt(val OptNilDateTime) {
+	s.LastAdvancedAt = val
+}
+
 // Ref: #/components/schemas/ProjectionLag
 type ProjectionLag struct {
 	Name string `json:"name"`
@@ -3122,6 +3372,71 @@ func (s *ProjectionLag) SetLagEvents(val int64) {
 // SetDeadLetters sets the value of DeadLetters.
 func (s *ProjectionLag) SetDeadLetters(val OptInt64) {
 	s.DeadLetters = val
+}
+
+// Ref: #/components/schemas/ProjectionList
+type ProjectionList struct {
+	Data []Projection `json:"data"`
+}
+
+// GetData returns the value of Data.
+func (s *ProjectionList) GetData() []Projection {
+	return s.Data
+}
+
+// SetData sets the value of Data.
+func (s *ProjectionList) SetData(val []Projection) {
+	s.Data = val
+}
+
+// `replaying` while a replay holds the projection's lock, `failed` when the last error is newer than
+// the last applied record.
+type ProjectionState string
+
+const (
+	ProjectionStateRunning   ProjectionState = "running"
+	ProjectionStateReplaying ProjectionState = "replaying"
+	ProjectionStateFailed    ProjectionState = "failed"
+)
+
+// AllValues returns all ProjectionState values.
+func (ProjectionState) AllValues() []ProjectionState {
+	return []ProjectionState{
+		ProjectionStateRunning,
+		ProjectionStateReplaying,
+		ProjectionStateFailed,
+	}
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (s ProjectionState) MarshalText() ([]byte, error) {
+	switch s {
+	case ProjectionStateRunning:
+		return []byte(s), nil
+	case ProjectionStateReplaying:
+		return []byte(s), nil
+	case ProjectionStateFailed:
+		return []byte(s), nil
+	default:
+		return nil, errors.Errorf("invalid value: %q", s)
+	}
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (s *ProjectionState) UnmarshalText(data []byte) error {
+	switch ProjectionState(data) {
+	case ProjectionStateRunning:
+		*s = ProjectionStateRunning
+		return nil
+	case ProjectionStateReplaying:
+		*s = ProjectionStateReplaying
+		return nil
+	case ProjectionStateFailed:
+		*s = ProjectionStateFailed
+		return nil
+	default:
+		return errors.Errorf("invalid value: %q", data)
+	}
 }
 
 // Ref: #/components/schemas/Readiness
@@ -3222,6 +3537,324 @@ func (*ReadyzOK) readyzRes() {}
 type ReadyzServiceUnavailable Readiness
 
 func (*ReadyzServiceUnavailable) readyzRes() {}
+
+// Ref: #/components/schemas/ReplayAccepted
+type ReplayAccepted struct {
+	JobID      uuid.UUID            `json:"job_id"`
+	Projection string               `json:"projection"`
+	Status     ReplayAcceptedStatus `json:"status"`
+}
+
+// GetJobID returns the value of JobID.
+func (s *ReplayAccepted) GetJobID() uuid.UUID {
+	return s.JobID
+}
+
+// GetProjection returns the value of Projection.
+func (s *ReplayAccepted) GetProjection() string {
+	return s.Projection
+}
+
+// GetStatus returns the value of Status.
+func (s *ReplayAccepted) GetStatus() ReplayAcceptedStatus {
+	return s.Status
+}
+
+// SetJobID sets the value of JobID.
+func (s *ReplayAccepted) SetJobID(val uuid.UUID) {
+	s.JobID = val
+}
+
+// SetProjection sets the value of Projection.
+func (s *ReplayAccepted) SetProjection(val string) {
+	s.Projection = val
+}
+
+// SetStatus sets the value of Status.
+func (s *ReplayAccepted) SetStatus(val ReplayAcceptedStatus) {
+	s.Status = val
+}
+
+func (*ReplayAccepted) replayProjectionRes() {}
+
+type ReplayAcceptedStatus string
+
+const (
+	ReplayAcceptedStatusRunning ReplayAcceptedStatus = "running"
+)
+
+// AllValues returns all ReplayAcceptedStatus values.
+func (ReplayAcceptedStatus) AllValues() []ReplayAcceptedStatus {
+	return []ReplayAcceptedStatus{
+		ReplayAcceptedStatusRunning,
+	}
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (s ReplayAcceptedStatus) MarshalText() ([]byte, error) {
+	switch s {
+	case ReplayAcceptedStatusRunning:
+		return []byte(s), nil
+	default:
+		return nil, errors.Errorf("invalid value: %q", s)
+	}
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (s *ReplayAcceptedStatus) UnmarshalText(data []byte) error {
+	switch ReplayAcceptedStatus(data) {
+	case ReplayAcceptedStatusRunning:
+		*s = ReplayAcceptedStatusRunning
+		return nil
+	default:
+		return errors.Errorf("invalid value: %q", data)
+	}
+}
+
+// Ref: #/components/schemas/ReplayProgress
+type ReplayProgress struct {
+	JobID      uuid.UUID            `json:"job_id"`
+	Projection string               `json:"projection"`
+	Status     ReplayProgressStatus `json:"status"`
+	// Only records with an offset above this are replayed.
+	From int64 `json:"from"`
+	// Offset of the last record read into the new tables.
+	Position    int64 `json:"position"`
+	RecordsRead int64 `json:"records_read"`
+	// Records read that the projector handles.
+	RecordsApplied int64 `json:"records_applied"`
+	// Records to read, counted when the replay last started.
+	RecordsTotal int64 `json:"records_total"`
+	// Records read per second, averaged since the replay started.
+	Rate float64 `json:"rate"`
+	// Estimated time left at that rate.
+	RemainingSeconds float64        `json:"remaining_seconds"`
+	Error            OptNilString   `json:"error"`
+	StartedAt        time.Time      `json:"started_at"`
+	UpdatedAt        time.Time      `json:"updated_at"`
+	FinishedAt       OptNilDateTime `json:"finished_at"`
+}
+
+// GetJobID returns the value of JobID.
+func (s *ReplayProgress) GetJobID() uuid.UUID {
+	return s.JobID
+}
+
+// GetProjection returns the value of Projection.
+func (s *ReplayProgress) GetProjection() string {
+	return s.Projection
+}
+
+// GetStatus returns the value of Status.
+func (s *ReplayProgress) GetStatus() ReplayProgressStatus {
+	return s.Status
+}
+
+// GetFrom returns the value of From.
+func (s *ReplayProgress) GetFrom() int64 {
+	return s.From
+}
+
+// GetPosition returns the value of Position.
+func (s *ReplayProgress) GetPosition() int64 {
+	return s.Position
+}
+
+// GetRecordsRead returns the value of RecordsRead.
+func (s *ReplayProgress) GetRecordsRead() int64 {
+	return s.RecordsRead
+}
+
+// GetRecordsApplied returns the value of RecordsApplied.
+func (s *ReplayProgress) GetRecordsApplied() int64 {
+	return s.RecordsApplied
+}
+
+// GetRecordsTotal returns the value of RecordsTotal.
+func (s *ReplayProgress) GetRecordsTotal() int64 {
+	return s.RecordsTotal
+}
+
+// GetRate returns the value of Rate.
+func (s *ReplayProgress) GetRate() float64 {
+	return s.Rate
+}
+
+// GetRemainingSeconds returns the value of RemainingSeconds.
+func (s *ReplayProgress) GetRemainingSeconds() float64 {
+	return s.RemainingSeconds
+}
+
+// GetError returns the value of Error.
+func (s *ReplayProgress) GetError() OptNilString {
+	return s.Error
+}
+
+// GetStartedAt returns the value of StartedAt.
+func (s *ReplayProgress) GetStartedAt() time.Time {
+	return s.StartedAt
+}
+
+// GetUpdatedAt returns the value of UpdatedAt.
+func (s *ReplayProgress) GetUpdatedAt() time.Time {
+	return s.UpdatedAt
+}
+
+// GetFinishedAt returns the value of FinishedAt.
+func (s *ReplayProgress) GetFinishedAt() OptNilDateTime {
+	return s.FinishedAt
+}
+
+// SetJobID sets the value of JobID.
+func (s *ReplayProgress) SetJobID(val uuid.UUID) {
+	s.JobID = val
+}
+
+// SetProjection sets the value of Projection.
+func (s *ReplayProgress) SetProjection(val string) {
+	s.Projection = val
+}
+
+// SetStatus sets the value of Status.
+func (s *ReplayProgress) SetStatus(val ReplayProgressStatus) {
+	s.Status = val
+}
+
+// SetFrom sets the value of From.
+func (s *ReplayProgress) SetFrom(val int64) {
+	s.From = val
+}
+
+// SetPosition sets the value of Position.
+func (s *ReplayProgress) SetPosition(val int64) {
+	s.Position = val
+}
+
+// SetRecordsRead sets the value of RecordsRead.
+func (s *ReplayProgress) SetRecordsRead(val int64) {
+	s.RecordsRead = val
+}
+
+// SetRecordsApplied sets the value of RecordsApplied.
+func (s *ReplayProgress) SetRecordsApplied(val int64) {
+	s.RecordsApplied = val
+}
+
+// SetRecordsTotal sets the value of RecordsTotal.
+func (s *ReplayProgress) SetRecordsTotal(val int64) {
+	s.RecordsTotal = val
+}
+
+// SetRate sets the value of Rate.
+func (s *ReplayProgress) SetRate(val float64) {
+	s.Rate = val
+}
+
+// SetRemainingSeconds sets the value of RemainingSeconds.
+func (s *ReplayProgress) SetRemainingSeconds(val float64) {
+	s.RemainingSeconds = val
+}
+
+// SetError sets the value of Error.
+func (s *ReplayProgress) SetError(val OptNilString) {
+	s.Error = val
+}
+
+// SetStartedAt sets the value of StartedAt.
+func (s *ReplayProgress) SetStartedAt(val time.Time) {
+	s.StartedAt = val
+}
+
+// SetUpdatedAt sets the value of UpdatedAt.
+func (s *ReplayProgress) SetUpdatedAt(val time.Time) {
+	s.UpdatedAt = val
+}
+
+// SetFinishedAt sets the value of FinishedAt.
+func (s *ReplayProgress) SetFinishedAt(val OptNilDateTime) {
+	s.FinishedAt = val
+}
+
+func (*ReplayProgress) getProjectionReplayRes() {}
+
+type ReplayProgressStatus string
+
+const (
+	ReplayProgressStatusRunning     ReplayProgressStatus = "running"
+	ReplayProgressStatusInterrupted ReplayProgressStatus = "interrupted"
+	ReplayProgressStatusFailed      ReplayProgressStatus = "failed"
+	ReplayProgressStatusCompleted   ReplayProgressStatus = "completed"
+)
+
+// AllValues returns all ReplayProgressStatus values.
+func (ReplayProgressStatus) AllValues() []ReplayProgressStatus {
+	return []ReplayProgressStatus{
+		ReplayProgressStatusRunning,
+		ReplayProgressStatusInterrupted,
+		ReplayProgressStatusFailed,
+		ReplayProgressStatusCompleted,
+	}
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (s ReplayProgressStatus) MarshalText() ([]byte, error) {
+	switch s {
+	case ReplayProgressStatusRunning:
+		return []byte(s), nil
+	case ReplayProgressStatusInterrupted:
+		return []byte(s), nil
+	case ReplayProgressStatusFailed:
+		return []byte(s), nil
+	case ReplayProgressStatusCompleted:
+		return []byte(s), nil
+	default:
+		return nil, errors.Errorf("invalid value: %q", s)
+	}
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (s *ReplayProgressStatus) UnmarshalText(data []byte) error {
+	switch ReplayProgressStatus(data) {
+	case ReplayProgressStatusRunning:
+		*s = ReplayProgressStatusRunning
+		return nil
+	case ReplayProgressStatusInterrupted:
+		*s = ReplayProgressStatusInterrupted
+		return nil
+	case ReplayProgressStatusFailed:
+		*s = ReplayProgressStatusFailed
+		return nil
+	case ReplayProgressStatusCompleted:
+		*s = ReplayProgressStatusCompleted
+		return nil
+	default:
+		return errors.Errorf("invalid value: %q", data)
+	}
+}
+
+type ReplayProjectionConflict ErrorStatusCode
+
+func (*ReplayProjectionConflict) replayProjectionRes() {}
+
+type ReplayProjectionNotFound ErrorStatusCode
+
+func (*ReplayProjectionNotFound) replayProjectionRes() {}
+
+// Ref: #/components/schemas/ReplayRequest
+type ReplayRequest struct {
+	// Replay only the records whose offset is above this.
+	From OptInt64 `json:"from"`
+}
+
+// GetFrom returns the value of From.
+func (s *ReplayRequest) GetFrom() OptInt64 {
+	return s.From
+}
+
+// SetFrom sets the value of From.
+func (s *ReplayRequest) SetFrom(val OptInt64) {
+	s.From = val
+}
 
 // Ref: #/components/schemas/Rule
 type Rule struct {

@@ -58,6 +58,9 @@ var operationRolesApiKeyHeader = map[string][]string{
 	GetMetricsTimeseriesOperation: []string{
 		"read",
 	},
+	GetProjectionReplayOperation: []string{
+		"read",
+	},
 	GetRuleOperation: []string{
 		"read",
 	},
@@ -82,6 +85,9 @@ var operationRolesApiKeyHeader = map[string][]string{
 	ListNotificationsOperation: []string{
 		"read",
 	},
+	ListProjectionsOperation: []string{
+		"read",
+	},
 	ListRulesOperation: []string{
 		"read",
 	},
@@ -89,6 +95,9 @@ var operationRolesApiKeyHeader = map[string][]string{
 		"admin",
 	},
 	ReplaceRuleOperation: []string{
+		"admin",
+	},
+	ReplayProjectionOperation: []string{
 		"admin",
 	},
 	RequeueDeadLetterOperation: []string{
@@ -137,6 +146,9 @@ var operationRolesBearerAuth = map[string][]string{
 	GetMetricsTimeseriesOperation: []string{
 		"read",
 	},
+	GetProjectionReplayOperation: []string{
+		"read",
+	},
 	GetRuleOperation: []string{
 		"read",
 	},
@@ -161,6 +173,9 @@ var operationRolesBearerAuth = map[string][]string{
 	ListNotificationsOperation: []string{
 		"read",
 	},
+	ListProjectionsOperation: []string{
+		"read",
+	},
 	ListRulesOperation: []string{
 		"read",
 	},
@@ -168,6 +183,9 @@ var operationRolesBearerAuth = map[string][]string{
 		"admin",
 	},
 	ReplaceRuleOperation: []string{
+		"admin",
+	},
+	ReplayProjectionOperation: []string{
 		"admin",
 	},
 	RequeueDeadLetterOperation: []string{

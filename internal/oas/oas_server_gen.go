@@ -56,6 +56,12 @@ type Handler interface {
 	//
 	// GET /api/v1/metrics/timeseries
 	GetMetricsTimeseries(ctx context.Context, params GetMetricsTimeseriesParams) (*Timeseries, error)
+	// GetProjectionReplay implements getProjectionReplay operation.
+	//
+	// Read the progress of the projection's latest replay.
+	//
+	// GET /api/v1/projections/{name}/replay
+	GetProjectionReplay(ctx context.Context, params GetProjectionReplayParams) (GetProjectionReplayRes, error)
 	// GetRule implements getRule operation.
 	//
 	// Read one rule.
@@ -116,6 +122,12 @@ type Handler interface {
 	//
 	// GET /api/v1/notifications
 	ListNotifications(ctx context.Context, params ListNotificationsParams) (*NotificationList, error)
+	// ListProjections implements listProjections operation.
+	//
+	// One entry per consumer group of the log and per projector this build knows, sorted by name.
+	//
+	// GET /api/v1/projections
+	ListProjections(ctx context.Context) (*ProjectionList, error)
 	// ListRules implements listRules operation.
 	//
 	// List the rules that are not deleted, oldest first.
@@ -143,6 +155,15 @@ type Handler interface {
 	//
 	// PUT /api/v1/rules/{rule_id}
 	ReplaceRule(ctx context.Context, req *RuleInput, params ReplaceRuleParams) (ReplaceRuleRes, error)
+	// ReplayProjection implements replayProjection operation.
+	//
+	// Rebuilds the projection's tables into new tables while the live ones keep serving, then swaps them
+	// in and moves the projector's offset in one transaction. Without `from`, an interrupted replay
+	// resumes where it stopped. With `from`, only records whose offset is above it are replayed into empty
+	// tables. Replays never notify.
+	//
+	// POST /api/v1/projections/{name}/replay
+	ReplayProjection(ctx context.Context, req OptReplayRequest, params ReplayProjectionParams) (ReplayProjectionRes, error)
 	// RequeueDeadLetter implements requeueDeadLetter operation.
 	//
 	// Publishes the original payload and metadata to the stream the command came from and marks the letter

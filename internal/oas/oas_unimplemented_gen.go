@@ -82,6 +82,15 @@ func (UnimplementedHandler) GetMetricsTimeseries(ctx context.Context, params Get
 	return r, ht.ErrNotImplemented
 }
 
+// GetProjectionReplay implements getProjectionReplay operation.
+//
+// Read the progress of the projection's latest replay.
+//
+// GET /api/v1/projections/{name}/replay
+func (UnimplementedHandler) GetProjectionReplay(ctx context.Context, params GetProjectionReplayParams) (r GetProjectionReplayRes, _ error) {
+	return r, ht.ErrNotImplemented
+}
+
 // GetRule implements getRule operation.
 //
 // Read one rule.
@@ -169,6 +178,15 @@ func (UnimplementedHandler) ListNotifications(ctx context.Context, params ListNo
 	return r, ht.ErrNotImplemented
 }
 
+// ListProjections implements listProjections operation.
+//
+// One entry per consumer group of the log and per projector this build knows, sorted by name.
+//
+// GET /api/v1/projections
+func (UnimplementedHandler) ListProjections(ctx context.Context) (r *ProjectionList, _ error) {
+	return r, ht.ErrNotImplemented
+}
+
 // ListRules implements listRules operation.
 //
 // List the rules that are not deleted, oldest first.
@@ -205,6 +223,18 @@ func (UnimplementedHandler) Readyz(ctx context.Context) (r ReadyzRes, _ error) {
 //
 // PUT /api/v1/rules/{rule_id}
 func (UnimplementedHandler) ReplaceRule(ctx context.Context, req *RuleInput, params ReplaceRuleParams) (r ReplaceRuleRes, _ error) {
+	return r, ht.ErrNotImplemented
+}
+
+// ReplayProjection implements replayProjection operation.
+//
+// Rebuilds the projection's tables into new tables while the live ones keep serving, then swaps them
+// in and moves the projector's offset in one transaction. Without `from`, an interrupted replay
+// resumes where it stopped. With `from`, only records whose offset is above it are replayed into empty
+// tables. Replays never notify.
+//
+// POST /api/v1/projections/{name}/replay
+func (UnimplementedHandler) ReplayProjection(ctx context.Context, req OptReplayRequest, params ReplayProjectionParams) (r ReplayProjectionRes, _ error) {
 	return r, ht.ErrNotImplemented
 }
 

@@ -259,7 +259,10 @@ func (s *LockedSubscriber) deliver(
 	out chan<- *message.Message,
 	logger *slog.Logger,
 ) {
-	innerCtx, stopInner := context.WithCancel(ctx)
+	// The inner subscription gets a context of its own, ended only by
+	// stopInner after forward returns, so ending ctx never ends the
+	// transaction of a record that a handler is still applying.
+	innerCtx, stopInner := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopInner()
 
 	messages, err := s.inner.Subscribe(innerCtx, topic)

@@ -68,7 +68,11 @@ func Register(
 	watermillLogger watermill.LoggerAdapter,
 	options ...Option,
 ) error {
-	handler := &handler{projector: projector, logger: logger.With(slog.String("projector", projector.Name()))}
+	handler := &handler{
+		projector: projector,
+		pool:      pool,
+		logger:    logger.With(slog.String("projector", projector.Name())),
+	}
 	for _, option := range options {
 		option(handler)
 	}
@@ -101,6 +105,7 @@ func Register(
 
 type handler struct {
 	projector Projector
+	pool      *pgxpool.Pool
 	logger    *slog.Logger
 	metrics   *telemetry.Metrics
 }
@@ -155,8 +160,15 @@ func (h *handler) handle(msg *message.Message) error {
 	meta := Meta{RecordID: msg.UUID, Position: position, Envelope: events.EnvelopeOf(msg)}
 	ctx = logging.WithCorrelationID(ctx, meta.CorrelationID)
 	err = pgx.BeginFunc(ctx, tx, func(savepoint pgx.Tx) error {
-		return h.projector.Apply(ctx, savepoint, event, meta)
+		if err := h.projector.Apply(ctx, savepoint, event, meta); err != nil {
+			return err
+		}
+
+		return recordAdvanced(ctx, savepoint, h.projector.Name())
 	})
+	if err != nil {
+		recordFailure(h.pool, h.projector.Name(), err, h.logger)
+	}
 	if err != nil && (deadletter.IsTransient(err) || ctx.Err() != nil) {
 		return deadletter.RetryLater(fmt.Errorf("error applying record %q to %q: %w", msg.UUID, h.projector.Name(), err))
 	}

@@ -17,9 +17,28 @@ import (
 const Name = "projection.api_keys"
 
 // Projector applies API key events to the api_keys table.
-type Projector struct{}
+type Projector struct {
+	// Table is the table written: "api_keys" unless a replay builds a copy.
+	Table string
+}
 
-var _ projection.Projector = Projector{}
+var _ projection.Rebuildable = Projector{}
+
+// Tables implements projection.Rebuildable.
+func (Projector) Tables() []string { return []string{"api_keys"} }
+
+// WithTables implements projection.Rebuildable.
+func (Projector) WithTables(tables map[string]string) projection.Projector {
+	return Projector{Table: tables["api_keys"]}
+}
+
+func (p Projector) table() string {
+	if p.Table == "" {
+		return "api_keys"
+	}
+
+	return p.Table
+}
 
 // Name implements projection.Projector.
 func (Projector) Name() string { return Name }
@@ -30,11 +49,13 @@ func (Projector) Handles(eventName string) bool {
 }
 
 // Apply implements projection.Projector; both statements are idempotent.
-func (Projector) Apply(ctx context.Context, tx pgx.Tx, event events.Event, meta projection.Meta) error {
+func (p Projector) Apply(ctx context.Context, tx pgx.Tx, event events.Event, meta projection.Meta) error {
+	table := pgx.Identifier{p.table()}.Sanitize()
+
 	switch e := event.(type) {
 	case events.APIKeyCreated:
 		_, err := tx.Exec(ctx, `
-			INSERT INTO api_keys (key_id, name, scopes, secret_hash, created_at)
+			INSERT INTO `+table+` (key_id, name, scopes, secret_hash, created_at)
 			VALUES ($1, $2, $3, $4, $5)
 			ON CONFLICT (key_id) DO NOTHING`,
 			e.KeyID, e.Name, e.Scopes, e.SecretHash, meta.RecordedAt)
@@ -43,7 +64,7 @@ func (Projector) Apply(ctx context.Context, tx pgx.Tx, event events.Event, meta 
 		}
 	case events.APIKeyRevoked:
 		_, err := tx.Exec(ctx, `
-			UPDATE api_keys SET revoked_at = $2 WHERE key_id = $1 AND revoked_at IS NULL`,
+			UPDATE `+table+` SET revoked_at = $2 WHERE key_id = $1 AND revoked_at IS NULL`,
 			e.KeyID, meta.RecordedAt)
 		if err != nil {
 			return fmt.Errorf("error revoking API key %q: %w", e.KeyID, err)

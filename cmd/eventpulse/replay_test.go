@@ -1,0 +1,62 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/eventpulse/eventpulse/internal/testapp"
+)
+
+func TestMain(m *testing.M) { testapp.Main(m) }
+
+// runCommand runs the eventpulse command line with args and returns its
+// standard output and error.
+func runCommand(t *testing.T, args ...string) (string, string, error) {
+	t.Helper()
+
+	var stdout, stderr bytes.Buffer
+	root := newRootCommand()
+	root.SetArgs(args)
+	root.SetOut(&stdout)
+	root.SetErr(&stderr)
+
+	err := root.ExecuteContext(context.Background())
+
+	return stdout.String(), stderr.String(), err
+}
+
+func TestReplayCommand(t *testing.T) {
+	a := testapp.Start(t, testapp.Options{})
+	t.Setenv("DATABASE_URL", a.Config.DatabaseURL)
+	t.Setenv("REDIS_URL", a.Config.RedisURL)
+	t.Setenv("EVENTPULSE_LOG_LEVEL", "warn")
+
+	body := `[{"event_type":"info","source":"a"},{"event_type":"error","source":"b"}]`
+	response, err := http.Post(a.URL+"/api/v1/events/batch", "application/json", strings.NewReader(body))
+	require.NoError(t, err)
+	require.NoError(t, response.Body.Close())
+	require.Equal(t, http.StatusAccepted, response.StatusCode)
+	testapp.WaitFor(t, 30*time.Second, "events to be projected", func() bool {
+		return a.Count("SELECT count(*) FROM events") == 2
+	})
+
+	stdout, stderr, err := runCommand(t, "replay", "events")
+	require.NoError(t, err, "stderr: %s", stderr)
+	require.Contains(t, stdout, "replayed events: 1 records read, 1 applied")
+	require.Contains(t, stderr, "replay events: completed", "plain progress lines off a terminal")
+	require.Equal(t, 2, a.Count("SELECT count(*) FROM events"))
+	require.Equal(t, 1, a.Count(`SELECT count(*) FROM projection_replays WHERE projection = 'events' AND status = 'completed'`))
+
+	_, _, err = runCommand(t, "replay", "nothing")
+	require.ErrorContains(t, err, `unknown projection "nothing"`)
+
+	_, _, err = runCommand(t, "replay", "events", "--from", "5")
+	require.NoError(t, err)
+	require.Zero(t, a.Count("SELECT count(*) FROM events"), "no record has an offset above 5")
+}

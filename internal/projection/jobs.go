@@ -1,0 +1,163 @@
+package projection
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Errors of Jobs.Start and Catalog.Rebuildable.
+var (
+	ErrUnknownProjection = errors.New("unknown projection")
+	ErrNotRebuildable    = errors.New("projection cannot be replayed")
+)
+
+// Catalog is the set of projectors a process knows, by projection name.
+type Catalog struct {
+	projectors map[string]Projector
+}
+
+// NewCatalog returns a catalog of projectors.
+func NewCatalog(projectors ...Projector) Catalog {
+	catalog := Catalog{projectors: make(map[string]Projector, len(projectors))}
+	for _, projector := range projectors {
+		catalog.projectors[ProjectionName(projector.Name())] = projector
+	}
+
+	return catalog
+}
+
+// Names returns the projection names, sorted.
+func (c Catalog) Names() []string {
+	names := make([]string, 0, len(c.projectors))
+	for name := range c.projectors {
+		names = append(names, name)
+	}
+
+	sort.Strings(names)
+
+	return names
+}
+
+// Lookup returns the projector of a projection name or of a consumer group.
+func (c Catalog) Lookup(name string) (Projector, bool) {
+	projector, ok := c.projectors[ProjectionName(name)]
+
+	return projector, ok
+}
+
+// Rebuildable returns the projector of name when a replay can rebuild it.
+func (c Catalog) Rebuildable(name string) (Rebuildable, error) {
+	projector, ok := c.Lookup(name)
+	if !ok {
+		return nil, fmt.Errorf("%w %q (known: %v)", ErrUnknownProjection, name, c.Names())
+	}
+
+	rebuildable, ok := projector.(Rebuildable)
+	if !ok {
+		return nil, fmt.Errorf("%w: %q", ErrNotRebuildable, name)
+	}
+
+	return rebuildable, nil
+}
+
+// Jobs runs replays in the background of a long-running process.
+type Jobs struct {
+	pool    *pgxpool.Pool
+	catalog Catalog
+	logger  *slog.Logger
+
+	ctx     context.Context
+	cancel  context.CancelFunc
+	mu      sync.Mutex
+	running map[string]uuid.UUID
+	done    sync.WaitGroup
+}
+
+// NewJobs returns a runner of replays over the projectors of catalog.
+func NewJobs(pool *pgxpool.Pool, catalog Catalog, logger *slog.Logger) *Jobs {
+	if pool == nil || logger == nil {
+		panic("projection: NewJobs needs a pool and a logger")
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+
+	return &Jobs{
+		pool:    pool,
+		catalog: catalog,
+		logger:  logger,
+		ctx:     ctx,
+		cancel:  cancel,
+		running: make(map[string]uuid.UUID),
+	}
+}
+
+// Catalog returns the projectors the jobs can replay.
+func (j *Jobs) Catalog() Catalog { return j.catalog }
+
+// Start begins a replay of the named projection in the background and
+// returns its job id. It returns ErrUnknownProjection, ErrNotRebuildable
+// or ErrReplayRunning when the replay cannot start.
+func (j *Jobs) Start(ctx context.Context, name string, from *int64) (uuid.UUID, error) {
+	projector, err := j.catalog.Rebuildable(name)
+	if err != nil {
+		return uuid.Nil, err
+	}
+
+	name = ProjectionName(projector.Name())
+
+	j.mu.Lock()
+	defer j.mu.Unlock()
+
+	if _, ok := j.running[name]; ok {
+		return uuid.Nil, fmt.Errorf("error starting the replay of %q: %w", name, ErrReplayRunning)
+	}
+
+	active, err := ReplayActive(ctx, j.pool, name)
+	if err != nil {
+		return uuid.Nil, err
+	}
+
+	if active {
+		return uuid.Nil, fmt.Errorf("error starting the replay of %q: %w", name, ErrReplayRunning)
+	}
+
+	jobID := uuid.New()
+	j.running[name] = jobID
+	j.done.Go(func() { j.run(name, jobID, projector, from) })
+
+	return jobID, nil
+}
+
+func (j *Jobs) run(name string, jobID uuid.UUID, projector Rebuildable, from *int64) {
+	defer func() {
+		j.mu.Lock()
+		delete(j.running, name)
+		j.mu.Unlock()
+	}()
+
+	_, err := Replay(j.ctx, ReplayConfig{
+		Pool:      j.pool,
+		Projector: projector,
+		From:      from,
+		JobID:     jobID,
+		Logger:    j.logger,
+	})
+	if err != nil && j.ctx.Err() == nil {
+		j.logger.Error("replay: job failed", slog.String("projection", name),
+			slog.String("job_id", jobID.String()), slog.Any("error", err))
+	}
+}
+
+// Close interrupts the running replays and waits for them to store their
+// position, so they resume when started again.
+func (j *Jobs) Close() {
+	j.cancel()
+	j.done.Wait()
+}
