@@ -255,7 +255,7 @@ func TestBacktestInvalid(t *testing.T) {
 		status, _, body := postJSON(t, a, "/api/v1/rules/backtest", `{"rule": {"name": "x", "severity": "info",
 			"window_seconds": 60, "condition": {"type": "threshold", "metric": "count", "operator": ">", "value": 5}}, "from": "`+earlier+`"}`)
 		require.Equal(t, http.StatusBadRequest, status, "body: %s", body)
-		require.Contains(t, string(body), "to")
+		require.Contains(t, string(body), "to: is required")
 	})
 }
 

@@ -58,7 +58,7 @@ import (
 // Bounds of a backtest.
 const (
 	// MaxEventsDefault is how many events a backtest reads at most unless
-	// Request.MaxEvents says fewer.
+	// Request.MaxEvents sets a lower bound.
 	MaxEventsDefault = 10_000_000
 	// MaxAnomalies is how many anomalies a backtest returns at most.
 	MaxAnomalies = 10_000
@@ -83,7 +83,7 @@ type Request struct {
 	Config detect.Config
 }
 
-// Result is what a backtest found.
+// Result is the outcome of a backtest.
 type Result struct {
 	// Anomalies are those with detected_at in [From, To], in the order the
 	// engine raised them.
