@@ -29,6 +29,19 @@ func trimTrailingSlashes(u *url.URL) {
 
 // Invoker invokes operations described by OpenAPI v3 specification.
 type Invoker interface {
+	// BacktestRule invokes backtestRule operation.
+	//
+	// Runs `rule` over the ingested events of the log, in log order, with the detector's semantics, as if
+	// the rule had been created before them, and returns the anomalies it would have raised with
+	// `detected_at` in `[from, to]` (event time). Nothing is stored and nobody is notified. Windows start
+	// complete at `from`: events from `from - window - lateness - cooldown` on are evaluated too, and
+	// their anomalies only set cooldowns. The rule id is `rule_id` when given (with the version of that
+	// rule when it exists, else 1), so a backtest of a live rule returns the ids of its anomalies;
+	// otherwise a new random id. Reading stops at `max_events` events, or at 10,000 anomalies, with
+	// `truncated` set.
+	//
+	// POST /api/v1/rules/backtest
+	BacktestRule(ctx context.Context, request *BacktestInput) (BacktestRuleRes, error)
 	// CreateRule invokes createRule operation.
 	//
 	// The rule is created by a command handler, and the answer carries its outcome. `enabled` defaults to
@@ -235,6 +248,142 @@ func (c *Client) requestURL(ctx context.Context) *url.URL {
 		return c.serverURL
 	}
 	return u
+}
+
+// BacktestRule invokes backtestRule operation.
+//
+// Runs `rule` over the ingested events of the log, in log order, with the detector's semantics, as if
+// the rule had been created before them, and returns the anomalies it would have raised with
+// `detected_at` in `[from, to]` (event time). Nothing is stored and nobody is notified. Windows start
+// complete at `from`: events from `from - window - lateness - cooldown` on are evaluated too, and
+// their anomalies only set cooldowns. The rule id is `rule_id` when given (with the version of that
+// rule when it exists, else 1), so a backtest of a live rule returns the ids of its anomalies;
+// otherwise a new random id. Reading stops at `max_events` events, or at 10,000 anomalies, with
+// `truncated` set.
+//
+// POST /api/v1/rules/backtest
+func (c *Client) BacktestRule(ctx context.Context, request *BacktestInput) (BacktestRuleRes, error) {
+	res, err := c.sendBacktestRule(ctx, request)
+	return res, err
+}
+
+func (c *Client) sendBacktestRule(ctx context.Context, request *BacktestInput) (res BacktestRuleRes, err error) {
+	otelAttrs := []attribute.KeyValue{
+		otelogen.OperationID("backtestRule"),
+		semconv.HTTPRequestMethodKey.String("POST"),
+		semconv.URLTemplateKey.String("/api/v1/rules/backtest"),
+	}
+	otelAttrs = append(otelAttrs, c.cfg.Attributes...)
+
+	// Run stopwatch.
+	startTime := time.Now()
+	defer func() {
+		// Use floating point division here for higher precision (instead of Millisecond method).
+		elapsedDuration := time.Since(startTime)
+		c.duration.Record(ctx, float64(elapsedDuration)/float64(time.Millisecond), metric.WithAttributes(otelAttrs...))
+	}()
+
+	// Increment request counter.
+	c.requests.Add(ctx, 1, metric.WithAttributes(otelAttrs...))
+
+	// Start a span for this request.
+	ctx, span := c.cfg.Tracer.Start(ctx, BacktestRuleOperation,
+		trace.WithAttributes(otelAttrs...),
+		clientSpanKind,
+	)
+	// Track stage for error reporting.
+	var stage string
+	defer func() {
+		if err != nil {
+			span.RecordError(err)
+			span.SetStatus(codes.Error, stage)
+			c.errors.Add(ctx, 1, metric.WithAttributes(otelAttrs...))
+		}
+		span.End()
+	}()
+
+	stage = "BuildURL"
+	u := uri.Clone(c.requestURL(ctx))
+	var pathParts [1]string
+	pathParts[0] = "/api/v1/rules/backtest"
+	uri.AddPathParts(u, pathParts[:]...)
+
+	stage = "EncodeRequest"
+	r, err := ht.NewRequest(ctx, "POST", u)
+	if err != nil {
+		return res, errors.Wrap(err, "create request")
+	}
+	if err := encodeBacktestRuleRequest(request, r); err != nil {
+		return res, errors.Wrap(err, "encode request")
+	}
+
+	{
+		type bitset = [1]uint8
+		var satisfied bitset
+		{
+			stage = "Security:BearerAuth"
+			switch err := c.securityBearerAuth(ctx, BacktestRuleOperation, r); {
+			case err == nil: // if NO error
+				satisfied[0] |= 1 << 0
+			case errors.Is(err, ogenerrors.ErrSkipClientSecurity):
+				// Skip this security.
+			default:
+				return res, errors.Wrap(err, "security \"BearerAuth\"")
+			}
+		}
+		{
+			stage = "Security:ApiKeyHeader"
+			switch err := c.securityApiKeyHeader(ctx, BacktestRuleOperation, r); {
+			case err == nil: // if NO error
+				satisfied[0] |= 1 << 1
+			case errors.Is(err, ogenerrors.ErrSkipClientSecurity):
+				// Skip this security.
+			default:
+				return res, errors.Wrap(err, "security \"ApiKeyHeader\"")
+			}
+		}
+
+		if ok := func() bool {
+		nextRequirement:
+			for _, requirement := range []bitset{
+				{0b00000001},
+				{0b00000010},
+				{},
+			} {
+				for i, mask := range requirement {
+					if satisfied[i]&mask != mask {
+						continue nextRequirement
+					}
+				}
+				return true
+			}
+			return false
+		}(); !ok {
+			return res, ogenerrors.ErrSecurityRequirementIsNotSatisfied
+		}
+	}
+
+	stage = "SendRequest"
+	resp, err := c.cfg.Client.Do(r)
+	if err != nil {
+		return res, errors.Wrap(err, "do request")
+	}
+	body := resp.Body
+	defer func() {
+		// Drain the body to EOF before closing, so the underlying
+		// connection can be reused by the Transport regardless of the
+		// response status code. See https://github.com/ogen-go/ogen/issues/1670.
+		_, _ = io.Copy(io.Discard, body)
+		_ = body.Close()
+	}()
+
+	stage = "DecodeResponse"
+	result, err := decodeBacktestRuleResponse(resp)
+	if err != nil {
+		return res, errors.Wrap(err, "decode response")
+	}
+
+	return result, nil
 }
 
 // CreateRule invokes createRule operation.

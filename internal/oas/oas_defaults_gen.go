@@ -3,6 +3,14 @@
 package oas
 
 // setDefaults set default value of fields.
+func (s *BacktestInput) setDefaults() {
+	{
+		val := int(10000000)
+		s.MaxEvents.SetTo(val)
+	}
+}
+
+// setDefaults set default value of fields.
 func (s *Metrics) setDefaults() {
 	{
 		val := GroupBy("event_type")

@@ -6,6 +6,7 @@ package oas
 type OperationName = string
 
 const (
+	BacktestRuleOperation         OperationName = "BacktestRule"
 	CreateRuleOperation           OperationName = "CreateRule"
 	DeleteRuleOperation           OperationName = "DeleteRule"
 	EventsHealthOperation         OperationName = "EventsHealth"

@@ -14,6 +14,37 @@ import (
 	"go.opentelemetry.io/otel/trace"
 )
 
+func encodeBacktestRuleResponse(response BacktestRuleRes, w http.ResponseWriter, span trace.Span) error {
+	switch response := response.(type) {
+	case *Backtest:
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.WriteHeader(200)
+
+		e := new(jx.Encoder)
+		response.Encode(e)
+		if _, err := e.WriteTo(w); err != nil {
+			return errors.Wrap(err, "write")
+		}
+
+		return nil
+
+	case *ValidationError:
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.WriteHeader(400)
+
+		e := new(jx.Encoder)
+		response.Encode(e)
+		if _, err := e.WriteTo(w); err != nil {
+			return errors.Wrap(err, "write")
+		}
+
+		return nil
+
+	default:
+		return errors.Errorf("unexpected response type: %T", response)
+	}
+}
+
 func encodeCreateRuleResponse(response CreateRuleRes, w http.ResponseWriter, span trace.Span) error {
 	switch response := response.(type) {
 	case *RuleHeaders:

@@ -247,6 +247,179 @@ func (s *ApiKeyHeader) SetRoles(val []string) {
 	s.Roles = val
 }
 
+// Ref: #/components/schemas/Backtest
+type Backtest struct {
+	RuleID      uuid.UUID `json:"rule_id"`
+	RuleVersion int       `json:"rule_version"`
+	From        time.Time `json:"from"`
+	To          time.Time `json:"to"`
+	// Events in the log records read, at any event time.
+	EventsRead int64 `json:"events_read"`
+	// Events with an event time in `[from, to]`.
+	EventsScanned int64 `json:"events_scanned"`
+	// Events with an event time in `[from, to]` that match the rule and were skipped as late.
+	LateEvents int64 `json:"late_events"`
+	// True when reading stopped at `max_events` or at 10,000 anomalies; the anomalies are then those
+	// raised by the records read.
+	Truncated bool      `json:"truncated"`
+	Anomalies []Anomaly `json:"anomalies"`
+}
+
+// GetRuleID returns the value of RuleID.
+func (s *Backtest) GetRuleID() uuid.UUID {
+	return s.RuleID
+}
+
+// GetRuleVersion returns the value of RuleVersion.
+func (s *Backtest) GetRuleVersion() int {
+	return s.RuleVersion
+}
+
+// GetFrom returns the value of From.
+func (s *Backtest) GetFrom() time.Time {
+	return s.From
+}
+
+// GetTo returns the value of To.
+func (s *Backtest) GetTo() time.Time {
+	return s.To
+}
+
+// GetEventsRead returns the value of EventsRead.
+func (s *Backtest) GetEventsRead() int64 {
+	return s.EventsRead
+}
+
+// GetEventsScanned returns the value of EventsScanned.
+func (s *Backtest) GetEventsScanned() int64 {
+	return s.EventsScanned
+}
+
+// GetLateEvents returns the value of LateEvents.
+func (s *Backtest) GetLateEvents() int64 {
+	return s.LateEvents
+}
+
+// GetTruncated returns the value of Truncated.
+func (s *Backtest) GetTruncated() bool {
+	return s.Truncated
+}
+
+// GetAnomalies returns the value of Anomalies.
+func (s *Backtest) GetAnomalies() []Anomaly {
+	return s.Anomalies
+}
+
+// SetRuleID sets the value of RuleID.
+func (s *Backtest) SetRuleID(val uuid.UUID) {
+	s.RuleID = val
+}
+
+// SetRuleVersion sets the value of RuleVersion.
+func (s *Backtest) SetRuleVersion(val int) {
+	s.RuleVersion = val
+}
+
+// SetFrom sets the value of From.
+func (s *Backtest) SetFrom(val time.Time) {
+	s.From = val
+}
+
+// SetTo sets the value of To.
+func (s *Backtest) SetTo(val time.Time) {
+	s.To = val
+}
+
+// SetEventsRead sets the value of EventsRead.
+func (s *Backtest) SetEventsRead(val int64) {
+	s.EventsRead = val
+}
+
+// SetEventsScanned sets the value of EventsScanned.
+func (s *Backtest) SetEventsScanned(val int64) {
+	s.EventsScanned = val
+}
+
+// SetLateEvents sets the value of LateEvents.
+func (s *Backtest) SetLateEvents(val int64) {
+	s.LateEvents = val
+}
+
+// SetTruncated sets the value of Truncated.
+func (s *Backtest) SetTruncated(val bool) {
+	s.Truncated = val
+}
+
+// SetAnomalies sets the value of Anomalies.
+func (s *Backtest) SetAnomalies(val []Anomaly) {
+	s.Anomalies = val
+}
+
+func (*Backtest) backtestRuleRes() {}
+
+// Ref: #/components/schemas/BacktestInput
+type BacktestInput struct {
+	Rule RuleInput `json:"rule"`
+	// The id the anomalies are computed for; a new random id when left out.
+	RuleID OptUUID `json:"rule_id"`
+	// Earliest `detected_at` reported, inclusive (RFC 3339, event time).
+	From time.Time `json:"from"`
+	// Latest `detected_at` reported, inclusive (RFC 3339, event time).
+	To time.Time `json:"to"`
+	// How many events of the log to read at most.
+	MaxEvents OptInt `json:"max_events"`
+}
+
+// GetRule returns the value of Rule.
+func (s *BacktestInput) GetRule() RuleInput {
+	return s.Rule
+}
+
+// GetRuleID returns the value of RuleID.
+func (s *BacktestInput) GetRuleID() OptUUID {
+	return s.RuleID
+}
+
+// GetFrom returns the value of From.
+func (s *BacktestInput) GetFrom() time.Time {
+	return s.From
+}
+
+// GetTo returns the value of To.
+func (s *BacktestInput) GetTo() time.Time {
+	return s.To
+}
+
+// GetMaxEvents returns the value of MaxEvents.
+func (s *BacktestInput) GetMaxEvents() OptInt {
+	return s.MaxEvents
+}
+
+// SetRule sets the value of Rule.
+func (s *BacktestInput) SetRule(val RuleInput) {
+	s.Rule = val
+}
+
+// SetRuleID sets the value of RuleID.
+func (s *BacktestInput) SetRuleID(val OptUUID) {
+	s.RuleID = val
+}
+
+// SetFrom sets the value of From.
+func (s *BacktestInput) SetFrom(val time.Time) {
+	s.From = val
+}
+
+// SetTo sets the value of To.
+func (s *BacktestInput) SetTo(val time.Time) {
+	s.To = val
+}
+
+// SetMaxEvents sets the value of MaxEvents.
+func (s *BacktestInput) SetMaxEvents(val OptInt) {
+	s.MaxEvents = val
+}
+
 // Ref: #/components/schemas/BatchAccepted
 type BatchAccepted struct {
 	Status BatchAcceptedStatus `json:"status"`
@@ -5143,6 +5316,7 @@ func (s *ValidationError) SetIssues(val []Issue) {
 	s.Issues = val
 }
 
+func (*ValidationError) backtestRuleRes()     {}
 func (*ValidationError) createRuleRes()       {}
 func (*ValidationError) ingestEventBatchRes() {}
 func (*ValidationError) ingestEventRes()      {}

@@ -40,6 +40,9 @@ func findAuthorization(h http.Header, prefix string) (string, bool) {
 
 // operationRolesApiKeyHeader is a private map storing roles per operation.
 var operationRolesApiKeyHeader = map[string][]string{
+	BacktestRuleOperation: []string{
+		"read",
+	},
 	CreateRuleOperation: []string{
 		"admin",
 	},
@@ -128,6 +131,9 @@ func GetRolesForApiKeyHeader(operation string) []string {
 
 // operationRolesBearerAuth is a private map storing roles per operation.
 var operationRolesBearerAuth = map[string][]string{
+	BacktestRuleOperation: []string{
+		"read",
+	},
 	CreateRuleOperation: []string{
 		"admin",
 	},

@@ -8,6 +8,19 @@ import (
 
 // Handler handles operations described by OpenAPI v3 specification.
 type Handler interface {
+	// BacktestRule implements backtestRule operation.
+	//
+	// Runs `rule` over the ingested events of the log, in log order, with the detector's semantics, as if
+	// the rule had been created before them, and returns the anomalies it would have raised with
+	// `detected_at` in `[from, to]` (event time). Nothing is stored and nobody is notified. Windows start
+	// complete at `from`: events from `from - window - lateness - cooldown` on are evaluated too, and
+	// their anomalies only set cooldowns. The rule id is `rule_id` when given (with the version of that
+	// rule when it exists, else 1), so a backtest of a live rule returns the ids of its anomalies;
+	// otherwise a new random id. Reading stops at `max_events` events, or at 10,000 anomalies, with
+	// `truncated` set.
+	//
+	// POST /api/v1/rules/backtest
+	BacktestRule(ctx context.Context, req *BacktestInput) (BacktestRuleRes, error)
 	// CreateRule implements createRule operation.
 	//
 	// The rule is created by a command handler, and the answer carries its outcome. `enabled` defaults to
