@@ -89,6 +89,29 @@ func (g *Guard) Middleware(req middleware.Request, next middleware.Next) (middle
 	return next(req)
 }
 
+// RequireKeyForSpec returns chi middleware for the routes of the generated
+// server: a request without a key to an operation with security is
+// answered 401 or 403 before the server decodes its body, so a client
+// without a key learns nothing about the body's validation. Requests with a
+// key go on to the security handler. operationOf finds the operation name
+// of a request, as oas.Server.FindRoute does.
+func (g *Guard) RequireKeyForSpec(operationOf func(method, path string) (string, bool)) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if KeyFromRequest(r) == "" {
+				if operation, ok := operationOf(r.Method, r.URL.Path); ok && secured(operation) {
+					if err := g.allowAnonymous(r.Context(), r); err != nil {
+						g.writeError(w, r, err)
+						return
+					}
+				}
+			}
+
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
 // secured reports whether the spec lists security for an operation; the
 // health operations have none.
 func secured(operation string) bool {

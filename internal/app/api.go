@@ -153,7 +153,11 @@ func newRouter(
 	dashboardHandler := http.StripPrefix("/dashboard", dashboard.Handler())
 	router.Handle("/dashboard", dashboardHandler)
 	router.Handle("/dashboard/*", dashboardHandler)
-	router.Handle("/*", server)
+	operationOf := func(method, path string) (string, bool) {
+		route, ok := server.FindRoute(method, path)
+		return route.Name(), ok
+	}
+	router.With(guard.RequireKeyForSpec(operationOf)).Handle("/*", server)
 
 	return router, nil
 }

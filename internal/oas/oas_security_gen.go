@@ -104,7 +104,7 @@ var operationRolesApiKeyHeader = map[string][]string{
 		"admin",
 	},
 	RequeueDeadLetterOperation: []string{
-		"read",
+		"admin",
 	},
 }
 
@@ -195,7 +195,7 @@ var operationRolesBearerAuth = map[string][]string{
 		"admin",
 	},
 	RequeueDeadLetterOperation: []string{
-		"read",
+		"admin",
 	},
 }
 
