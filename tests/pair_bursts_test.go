@@ -19,15 +19,16 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/eventpulse/eventpulse/internal/detect"
+	"github.com/eventpulse/eventpulse/internal/testapp"
 )
 
-// Paired bursts: batch b belongs to pair b/2. Each batch of a pair holds
+// Paired bursts: batch b belongs to pair b/2. Each batch of a pair contains
 // pairBurstSize "burst" events in each of pairGroups groups of that pair,
 // all at pairBase + pair seconds, among events the rule does not count.
-// The pair rule fires when a group holds more than 2*pairBurstSize-3
-// events, which happens once per group, in whichever batch of the pair
-// comes second in the log: the same groups, times and counts fire in any
-// order, and the windows of a group span two log records.
+// The pair rule fires once per group, on the 4th burst event of the group
+// in the batch of the pair that comes second in the log. So the groups,
+// times and counts that fire do not depend on the order of the batches,
+// and the window of a group spans two log records.
 const (
 	pairGroups    = 8
 	pairBurstSize = 6
@@ -84,7 +85,7 @@ func createPairRule(t *testing.T, addr string) referenceRule {
 	}
 }
 
-// burstKey is an anomaly without the event that triggered it, which
+// burstKey is an anomaly without its triggering event, because that event
 // depends on the order of the batches in the log.
 type burstKey struct {
 	GroupKey string
@@ -155,6 +156,7 @@ type wsCollector struct {
 	baseURL string
 
 	mu         sync.Mutex
+	conn       *websocket.Conn
 	seen       map[uuid.UUID]bool
 	messages   int
 	last       uuid.UUID
@@ -167,8 +169,8 @@ type wsCollector struct {
 func collectWS(t *testing.T, baseURL string) *wsCollector {
 	t.Helper()
 
-	c := &wsCollector{baseURL: baseURL, seen: map[uuid.UUID]bool{}}
 	conn := dialWS(t, baseURL, "")
+	c := &wsCollector{baseURL: baseURL, conn: conn, seen: map[uuid.UUID]bool{}}
 
 	ctx, cancel := context.WithCancel(background())
 	done := make(chan struct{})
@@ -207,7 +209,37 @@ func (c *wsCollector) run(ctx context.Context, conn *websocket.Conn) {
 				time.Sleep(100 * time.Millisecond)
 			}
 		}
+
+		c.mu.Lock()
+		c.conn = conn
+		c.mu.Unlock()
 	}
+}
+
+// drop closes the connection without a close handshake, as a network
+// failure would, once the client has received an anomaly. The client then
+// connects again with ?after=.
+func (c *wsCollector) drop(t *testing.T) {
+	t.Helper()
+
+	testapp.WaitFor(t, time.Minute, "an anomaly sent to "+c.baseURL, func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+
+		return len(c.seen) > 0
+	})
+
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_ = c.conn.CloseNow()
+}
+
+// reconnected returns how many times the client connected again.
+func (c *wsCollector) reconnected() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+
+	return c.reconnects
 }
 
 func (c *wsCollector) read(ctx context.Context, conn *websocket.Conn) error {
@@ -219,7 +251,7 @@ func (c *wsCollector) read(ctx context.Context, conn *websocket.Conn) error {
 
 		var message wsMessage
 		if err := json.Unmarshal(data, &message); err != nil {
-			return fmt.Errorf("error decoding %s: %w", data, err)
+			return fmt.Errorf("invalid WebSocket message %s: %w", data, err)
 		}
 
 		c.mu.Lock()
@@ -254,8 +286,8 @@ func (c *wsCollector) redial(ctx context.Context) *websocket.Conn {
 	return conn
 }
 
-// waitForAll waits until the client got every id in want, and fails when
-// it got another.
+// waitForAll waits until the client has received every id in want, and
+// fails when it received an id not in want.
 func (c *wsCollector) waitForAll(t *testing.T, want map[uuid.UUID]bool, timeout time.Duration) {
 	t.Helper()
 

@@ -16,6 +16,7 @@ import (
 
 	"github.com/eventpulse/eventpulse/internal/database"
 	"github.com/eventpulse/eventpulse/internal/testapp"
+	"github.com/eventpulse/eventpulse/projections/detector"
 	"github.com/eventpulse/eventpulse/projections/eventstable"
 )
 
@@ -94,10 +95,10 @@ func (c *cluster) count(t *testing.T, query string, args ...any) int {
 	return n
 }
 
-// projectorHolder returns the worker whose lock connection holds the events
-// projector's advisory lock, or "" when none does. Worker connections carry
-// the worker's name as application_name.
-func (c *cluster) projectorHolder(t *testing.T) string {
+// projectorHolder returns the worker whose lock connection holds the
+// advisory lock of the projector name, or "" when none does. Worker
+// connections carry the worker's name as application_name.
+func (c *cluster) projectorHolder(t *testing.T, name string) string {
 	t.Helper()
 	ctx := context.Background()
 
@@ -111,7 +112,7 @@ func (c *cluster) projectorHolder(t *testing.T) string {
 		WHERE l.locktype = 'advisory' AND l.granted AND l.database = (
 			SELECT oid FROM pg_database WHERE datname = current_database())
 		AND (l.classid::bigint << 32 | l.objid::bigint) =
-			hashtextextended('eventpulse.projection:' || $1, 0)`, eventstable.Name)
+			hashtextextended('eventpulse.projection:' || $1, 0)`, name)
 	require.NoError(t, err)
 	for rows.Next() {
 		var holder string
@@ -141,10 +142,10 @@ func TestScaleOutKillWorker(t *testing.T) {
 
 	c := startCluster(t)
 
-	var holder string
-	testapp.WaitFor(t, 30*time.Second, "a worker holds the events projector lock", func() bool {
-		holder = c.projectorHolder(t)
-		return holder != ""
+	var holder, detecting string
+	testapp.WaitFor(t, 30*time.Second, "a worker holds the events projector and detector locks", func() bool {
+		holder, detecting = c.projectorHolder(t, eventstable.Name), c.projectorHolder(t, detector.Name)
+		return holder != "" && detecting != ""
 	})
 
 	rule := createPairRule(t, c.apiAddrs[0])
@@ -171,7 +172,15 @@ func TestScaleOutKillWorker(t *testing.T) {
 
 	sendBatches(t, c.apiAddrs, ids, &sent)
 	require.NoError(t, <-killed)
-	t.Logf("%d events accepted in %s; killed %s half way", scaleOutEvents, time.Since(start), holder)
+
+	// Each client loses its connection while anomalies are still being
+	// detected and gets the ones it missed through ?after=.
+	for _, client := range clients {
+		client.drop(t)
+	}
+
+	t.Logf("%d events accepted in %s; killed %s half way (detector in %s)",
+		scaleOutEvents, time.Since(start), holder, detecting)
 
 	survivor := "worker-0"
 	if holder == survivor {
@@ -192,7 +201,8 @@ func TestScaleOutKillWorker(t *testing.T) {
 		`SELECT coalesce(sum(jsonb_array_length(payload -> 'events')), 0)::int FROM event_log
 		WHERE metadata->>'name' = 'EventsIngested'`),
 		"each event appended to the log once")
-	require.Equal(t, survivor, c.projectorHolder(t), "the surviving worker took over the projector")
+	require.Equal(t, survivor, c.projectorHolder(t, eventstable.Name), "the surviving worker took over the projector")
+	require.Equal(t, survivor, c.projectorHolder(t, detector.Name), "the surviving worker runs the detector")
 
 	testapp.WaitFor(t, 2*time.Minute, "detector and anomalies projection to reach the end of the log", func() bool {
 		return c.count(t, caughtUpQuery, []string{"detector", "projection.anomalies"}) == 2
@@ -213,6 +223,7 @@ func TestScaleOutKillWorker(t *testing.T) {
 
 	for i, client := range clients {
 		client.waitForAll(t, wantIDs, 2*time.Minute)
+		require.Equal(t, 1, client.reconnected(), "the client of api-%d connected again once", i)
 		t.Logf("WebSocket client of api-%d: %s", i, client)
 	}
 }

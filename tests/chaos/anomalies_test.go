@@ -19,11 +19,11 @@ import (
 )
 
 // Paired bursts: batch b belongs to pair b/2, and each batch of a pair
-// holds pairBurstSize "burst" events in each of pairGroups groups of that
-// pair, at pairBase + pair seconds. The pair rule fires once per group, on
-// the 4th burst event of the group in the second batch of the pair in the
-// log, so the groups, times and counts that fire do not depend on the
-// order of the batches, and each window spans two log records.
+// contains pairBurstSize "burst" events in each of pairGroups groups of
+// that pair, at pairBase + pair seconds. The pair rule fires once per
+// group, on the 4th burst event of the group in the batch of the pair that
+// comes second in the log. So the groups, times and counts that fire do not
+// depend on the order of the batches, and each window spans two log records.
 const (
 	pairGroups     = 8
 	pairBurstSize  = 6
