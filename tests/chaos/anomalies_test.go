@@ -33,8 +33,8 @@ const (
 
 var pairBase = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
-// pairEventID is the id of event i of batch b; a batch sent again keeps
-// its ids.
+// pairEventID returns the id of event i of batch b, so a batch sent again
+// keeps its ids.
 func pairEventID(b, i int) uuid.UUID {
 	return uuid.NewSHA1(uuid.NameSpaceURL, fmt.Appendf(nil, "chaos/pairs/%d/%d", b, i))
 }
@@ -114,7 +114,7 @@ func anomalyString(groupKey string, at time.Time, observed float64) string {
 }
 
 // storedAnomalies returns the anomalies table as group key, time and
-// count, sorted; nil when it is empty.
+// count, sorted, or nil when it is empty.
 func (inst *installation) storedAnomalies() []string {
 	inst.t.Helper()
 
@@ -138,9 +138,9 @@ func (inst *installation) storedAnomalies() []string {
 }
 
 // pairAnomalyIDs returns the ids of the anomalies that rule fires over the
-// events in the order of the log: the event that brings a group's count
-// above the threshold triggers it, and the cooldown holds off the rest of
-// the group, which shares one timestamp.
+// events in the order of the log. The event that brings a group's count
+// above the threshold triggers one, and the cooldown holds off the rest of
+// the group, because the group shares one timestamp.
 func (inst *installation) pairAnomalyIDs(rule uuid.UUID) []uuid.UUID {
 	inst.t.Helper()
 
