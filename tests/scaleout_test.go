@@ -16,6 +16,7 @@ import (
 
 	"github.com/eventpulse/eventpulse/internal/database"
 	"github.com/eventpulse/eventpulse/internal/testapp"
+	"github.com/eventpulse/eventpulse/projections/detector"
 	"github.com/eventpulse/eventpulse/projections/eventstable"
 )
 
@@ -94,10 +95,10 @@ func (c *cluster) count(t *testing.T, query string, args ...any) int {
 	return n
 }
 
-// projectorHolder returns the worker whose lock connection holds the events
-// projector's advisory lock, or "" when none does. Worker connections carry
-// the worker's name as application_name.
-func (c *cluster) projectorHolder(t *testing.T) string {
+// projectorHolder returns the worker whose lock connection holds the
+// advisory lock of the projector name, or "" when none does. Worker
+// connections carry the worker's name as application_name.
+func (c *cluster) projectorHolder(t *testing.T, name string) string {
 	t.Helper()
 	ctx := context.Background()
 
@@ -111,7 +112,7 @@ func (c *cluster) projectorHolder(t *testing.T) string {
 		WHERE l.locktype = 'advisory' AND l.granted AND l.database = (
 			SELECT oid FROM pg_database WHERE datname = current_database())
 		AND (l.classid::bigint << 32 | l.objid::bigint) =
-			hashtextextended('eventpulse.projection:' || $1, 0)`, eventstable.Name)
+			hashtextextended('eventpulse.projection:' || $1, 0)`, name)
 	require.NoError(t, err)
 	for rows.Next() {
 		var holder string
@@ -128,10 +129,11 @@ func (c *cluster) projectorHolder(t *testing.T) string {
 	return holders[0]
 }
 
-// TestScaleOutKillWorker runs two API and two worker processes, ingests
-// 100,000 events through both APIs, kills the worker running the events
-// projector with SIGKILL half way and checks that every event is stored
-// exactly once.
+// TestScaleOutKillWorker runs two API and two worker processes, creates a
+// rule, connects WebSocket clients to both APIs, ingests 100,000 events
+// through both APIs and kills the worker running the events projector with
+// SIGKILL half way. Every event is stored exactly once, and every anomaly
+// of the rule is recorded once and reaches the clients of both APIs.
 func TestScaleOutKillWorker(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and ingests 100,000 events")
@@ -140,11 +142,18 @@ func TestScaleOutKillWorker(t *testing.T) {
 
 	c := startCluster(t)
 
-	var holder string
-	testapp.WaitFor(t, 30*time.Second, "a worker holds the events projector lock", func() bool {
-		holder = c.projectorHolder(t)
-		return holder != ""
+	var holder, detecting string
+	testapp.WaitFor(t, 30*time.Second, "a worker holds the events projector and detector locks", func() bool {
+		holder, detecting = c.projectorHolder(t, eventstable.Name), c.projectorHolder(t, detector.Name)
+		return holder != "" && detecting != ""
 	})
+
+	rule := createPairRule(t, c.apiAddrs[0])
+	var clients []*wsCollector
+	for _, addr := range c.apiAddrs {
+		clients = append(clients, collectWS(t, "http://"+addr))
+	}
+	settle()
 
 	ids := make([]uuid.UUID, scaleOutEvents)
 	for i := range ids {
@@ -163,7 +172,15 @@ func TestScaleOutKillWorker(t *testing.T) {
 
 	sendBatches(t, c.apiAddrs, ids, &sent)
 	require.NoError(t, <-killed)
-	t.Logf("%d events accepted in %s; killed %s half way", scaleOutEvents, time.Since(start), holder)
+
+	// Each client loses its connection while anomalies are still being
+	// detected and gets the ones it missed through ?after=.
+	for _, client := range clients {
+		client.drop(t)
+	}
+
+	t.Logf("%d events accepted in %s; killed %s half way (detector in %s)",
+		scaleOutEvents, time.Since(start), holder, detecting)
 
 	survivor := "worker-0"
 	if holder == survivor {
@@ -181,16 +198,43 @@ func TestScaleOutKillWorker(t *testing.T) {
 	require.Equal(t, scaleOutEvents, c.count(t, `SELECT count(*) FROM events WHERE event_id = ANY($1)`, ids))
 	require.Equal(t, scaleOutEvents, c.count(t, `SELECT count(*) FROM event_claims`))
 	require.Equal(t, scaleOutEvents, c.count(t,
-		`SELECT coalesce(sum(jsonb_array_length(payload -> 'events')), 0)::int FROM event_log`),
+		`SELECT coalesce(sum(jsonb_array_length(payload -> 'events')), 0)::int FROM event_log
+		WHERE metadata->>'name' = 'EventsIngested'`),
 		"each event appended to the log once")
-	require.Equal(t, survivor, c.projectorHolder(t), "the surviving worker took over the projector")
+	require.Equal(t, survivor, c.projectorHolder(t, eventstable.Name), "the surviving worker took over the projector")
+	require.Equal(t, survivor, c.projectorHolder(t, detector.Name), "the surviving worker runs the detector")
 
-	// TODO: Once the worker runs the detector and the notifier, create a rule
-	// before ingesting and connect WebSocket clients to both APIs. Then check
-	// here that each expected anomaly is stored once and reaches the clients
-	// of each API once. Until then a double detection after the takeover
-	// would pass unnoticed.
+	testapp.WaitFor(t, 2*time.Minute, "detector and anomalies projection to reach the end of the log", func() bool {
+		return c.count(t, caughtUpQuery, []string{"detector", "projection.anomalies"}) == 2
+	})
+
+	pool := newPool(t, c.databaseURL)
+	want, late := referenceDetect(rule, loggedEvents(t, pool))
+	require.Zero(t, late)
+	require.Equal(t, expectedPairBursts(scaleOutEvents/scaleOutBatchSize), keysOf(want),
+		"one anomaly per group, whatever the order of the batches in the log")
+	require.Equal(t, sortFound(want), storedAnomalies(t, pool))
+
+	wantIDs := anomalyIDs(rule, want)
+	require.Equal(t, wantIDs, storedAnomalyIDs(t, pool), "each anomaly stored once under its id")
+	require.Equal(t, len(want), c.count(t, `SELECT count(*) FROM event_log WHERE metadata->>'name' = 'AnomalyDetected'`))
+	require.Equal(t, len(want), c.count(t, `SELECT count(DISTINCT payload->>'anomaly_id') FROM event_log
+		WHERE metadata->>'name' = 'AnomalyDetected'`), "each anomaly appended to the log once")
+
+	for i, client := range clients {
+		client.waitForAll(t, wantIDs, 2*time.Minute)
+		require.Equal(t, 1, client.reconnected(), "the client of api-%d connected again once", i)
+		t.Logf("WebSocket client of api-%d: %s", i, client)
+	}
 }
+
+// caughtUpQuery counts the consumer groups in $1 whose offset is at the
+// last record of the log.
+const caughtUpQuery = `SELECT count(*) FROM event_log_offsets o
+	WHERE consumer_group = ANY($1)
+	AND (o.last_processed_transaction_id, o.offset_acked) >= (
+		SELECT transaction_id, "offset" FROM event_log
+		ORDER BY transaction_id DESC, "offset" DESC LIMIT 1)`
 
 // sendBatches posts ids as batches of scaleOutBatchSize events over
 // scaleOutSenders connections, alternating between the APIs, and adds each
@@ -208,7 +252,7 @@ func sendBatches(t *testing.T, apiAddrs []string, ids []uuid.UUID, sent *atomic.
 			defer wg.Done()
 			for start := range batches {
 				addr := apiAddrs[(start/scaleOutBatchSize)%len(apiAddrs)]
-				if err := postBatch(addr, ids[start:start+scaleOutBatchSize], sender); err != nil {
+				if err := postBatch(addr, ids[start:start+scaleOutBatchSize], start, sender); err != nil {
 					errs <- err
 					return
 				}
@@ -229,16 +273,19 @@ func sendBatches(t *testing.T, apiAddrs []string, ids []uuid.UUID, sent *atomic.
 	}
 }
 
-// postBatch sends ids as one batch from sender.
-func postBatch(addr string, ids []uuid.UUID, sender int) error {
+// postBatch sends ids, which start at event number first, as one batch
+// from sender. The events of batch number first/scaleOutBatchSize are
+// pairBatchEvent events.
+func postBatch(addr string, ids []uuid.UUID, first, sender int) error {
 	var body strings.Builder
 	body.WriteByte('[')
 	for i, id := range ids {
 		if i > 0 {
 			body.WriteByte(',')
 		}
-		fmt.Fprintf(&body, `{"event_id":%q,"event_type":"scaleout","source":"sender-%d","payload":{"n":%d}}`,
-			id, sender, i)
+		eventType, group, at := pairBatchEvent(first/scaleOutBatchSize, i)
+		fmt.Fprintf(&body, `{"event_id":%q,"event_type":%q,"source":"sender-%d","timestamp":%q,"payload":{"n":%d,"group":%q}}`,
+			id, eventType, sender, at.Format(time.RFC3339Nano), i, group)
 	}
 	body.WriteByte(']')
 

@@ -21,15 +21,23 @@ import (
 type outcome struct {
 	events         int
 	distinctEvents int
-	// TODO: add the anomalies (rule, group key, time) once the detector
-	// writes them. Until then a crash that duplicates or loses an anomaly
-	// passes the SIGKILL test, because only the events table is compared.
+	// anomalies are the rows of the anomalies table as group key, time
+	// and count, sorted.
+	anomalies []string
+	// anomalyRecords counts the AnomalyDetected records in the log, and
+	// distinctAnomalyRecords their distinct anomaly ids.
+	anomalyRecords         int
+	distinctAnomalyRecords int
 }
 
 func (inst *installation) outcome() outcome {
 	return outcome{
 		events:         inst.count("SELECT count(*) FROM events"),
 		distinctEvents: inst.count("SELECT count(DISTINCT event_id) FROM events"),
+		anomalies:      inst.storedAnomalies(),
+		anomalyRecords: inst.count("SELECT count(*) FROM event_log WHERE metadata->>'name' = 'AnomalyDetected'"),
+		distinctAnomalyRecords: inst.count(`SELECT count(DISTINCT payload->>'anomaly_id') FROM event_log
+			WHERE metadata->>'name' = 'AnomalyDetected'`),
 	}
 }
 
@@ -80,12 +88,13 @@ func TestWorkerKilledDuringIngest(t *testing.T) {
 	inst := newInstallation(t)
 	inst.startAPI()
 	worker := inst.start("worker-1", "worker")
+	rule := inst.createPairRule()
 
 	traffic := newLoad(inst.apiURL, batchSize)
 	sent := make(chan struct{})
 	go func() {
 		defer close(sent)
-		traffic.sendBatches(batches, 4, "kill")
+		traffic.sendPairBatches(batches, 4, "kill")
 	}()
 
 	waitFor(t, 60*time.Second, "a fifth of the events stored", func() bool {
@@ -101,9 +110,23 @@ func TestWorkerKilledDuringIngest(t *testing.T) {
 	inst.waitForEvents(batches*batchSize, 2*time.Minute)
 	t.Logf("worker killed at %d events stored with %d commands pending; %s", stoppedAt, pendingAtKill, traffic)
 
-	require.Equal(t, outcome{events: batches * batchSize, distinctEvents: batches * batchSize}, inst.outcome())
+	inst.waitForDetection(time.Minute)
+
+	anomalies := batches / 2 * pairGroups
+	require.Equal(t, outcome{
+		events: batches * batchSize, distinctEvents: batches * batchSize,
+		anomalies: expectedPairAnomalies(batches), anomalyRecords: anomalies, distinctAnomalyRecords: anomalies,
+	}, inst.outcome())
 	inst.storedOnce(traffic.acceptedIDs())
 	require.Zero(t, inst.count("SELECT count(*) FROM dead_letters"))
+
+	// The ids name the event that triggered each anomaly, which depends on
+	// the order of the batches in the log.
+	want := inst.pairAnomalyIDs(rule)
+	require.Len(t, want, anomalies)
+	require.Equal(t, want, inst.ids("SELECT anomaly_id FROM anomalies"))
+	require.Equal(t, want, inst.ids(`SELECT (payload->>'anomaly_id')::uuid FROM event_log
+		WHERE metadata->>'name' = 'AnomalyDetected'`))
 }
 
 func TestRedisAndPostgresRestartDuringIngest(t *testing.T) {

@@ -49,6 +49,12 @@ func (l *load) sendBatch(source string) int {
 		}
 	}
 
+	return l.post(ids, items)
+}
+
+// post sends items, whose ids are ids, as one batch and returns the status,
+// 0 when the request failed before a response.
+func (l *load) post(ids []uuid.UUID, items []map[string]any) int {
 	body, _ := json.Marshal(items)
 	response, err := l.client.Post(l.url+"/api/v1/events/batch", "application/json", bytes.NewReader(body))
 	if err != nil {
@@ -78,13 +84,13 @@ func (l *load) record(status int, ids []uuid.UUID, retryAfterMissing bool) {
 	}
 }
 
-// sendBatches sends batches batches from workers goroutines, sending a
-// refused batch again with fresh events, so exactly batches*batchSize
-// events are accepted.
-func (l *load) sendBatches(batches, workers int, source string) {
-	jobs := make(chan struct{}, batches)
-	for range batches {
-		jobs <- struct{}{}
+// sendPairBatches sends batches 0 to batches-1 of pairBatch from workers
+// goroutines, sending a refused batch again with the same events, so
+// exactly batches*batchSize events are accepted.
+func (l *load) sendPairBatches(batches, workers int, source string) {
+	jobs := make(chan int, batches)
+	for b := range batches {
+		jobs <- b
 	}
 	close(jobs)
 
@@ -93,8 +99,9 @@ func (l *load) sendBatches(batches, workers int, source string) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for range jobs {
-				for l.sendBatch(source) != http.StatusAccepted {
+			for b := range jobs {
+				ids, items := pairBatch(b, l.batchSize, source)
+				for l.post(ids, items) != http.StatusAccepted {
 					time.Sleep(100 * time.Millisecond)
 				}
 			}
