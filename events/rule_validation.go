@@ -3,6 +3,7 @@ package events
 import (
 	"fmt"
 	"math"
+	"sort"
 	"strings"
 	"unicode/utf8"
 )
@@ -59,8 +60,44 @@ func (s RuleSpec) Validate() []FieldIssue {
 	}
 
 	s.Condition.validate(&v)
+	s.rejectNUL(&v)
 
 	return v.issues
+}
+
+// rejectNUL names every text field holding a NUL character, which
+// PostgreSQL cannot store in JSONB.
+func (s RuleSpec) rejectNUL(v *validator) {
+	texts := map[string]string{"name": s.Name, "condition.event_type": s.Condition.EventType}
+	if s.Condition.Filters != nil {
+		texts["condition.filters.event_type"] = s.Condition.Filters.EventType
+		texts["condition.filters.source"] = s.Condition.Filters.Source
+	}
+
+	for i, key := range s.Condition.GroupBy {
+		texts[fmt.Sprintf("condition.group_by.%d", i)] = key
+	}
+
+	for i, field := range s.Condition.Fields {
+		texts[fmt.Sprintf("condition.fields.%d", i)] = field
+	}
+
+	for _, field := range sortedKeys(texts) {
+		if strings.ContainsRune(texts[field], 0) {
+			v.add(field, "must not contain the NUL character (\\u0000)")
+		}
+	}
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for key := range m {
+		keys = append(keys, key)
+	}
+
+	sort.Strings(keys)
+
+	return keys
 }
 
 func (c Condition) validate(v *validator) {

@@ -24,6 +24,15 @@ func (a *API) BacktestRule(ctx context.Context, req *oas.BacktestInput) (oas.Bac
 		issues[i].Field = "rule." + issues[i].Field
 	}
 
+	for _, bound := range []struct {
+		field string
+		t     time.Time
+	}{{"from", req.From}, {"to", req.To}} {
+		if bound.t.Year() < 1970 || bound.t.Year() >= 2100 {
+			issues = append(issues, events.FieldIssue{Field: bound.field, Message: "must be from 1970 up to, not including, 2100"})
+		}
+	}
+
 	if req.From.After(req.To) {
 		issues = append(issues, events.FieldIssue{Field: "from", Message: "must not be after to"})
 	}

@@ -99,6 +99,9 @@ func ErrorHandler(logger *slog.Logger) ogenerrors.ErrorHandler {
 			if message == "" {
 				message = fmt.Sprintf("invalid parameter %s: %v", paramErr.Name, paramErr.Err)
 			}
+		case errors.As(err, &bodyErr) && errors.As(err, new(*http.MaxBytesError)):
+			writeJSON(w, http.StatusRequestEntityTooLarge, &oas.Error{Error: "request body is too large"})
+			return
 		case errors.As(err, &bodyErr):
 			writeJSON(w, http.StatusBadRequest, bodyValidationError(bodyErr.Err))
 			return

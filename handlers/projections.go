@@ -54,6 +54,8 @@ func (a *API) ReplayProjection(
 		return nil, Errorf(http.StatusNotFound, "Projection not found: %s", params.Name)
 	case errors.Is(err, projection.ErrNotRebuildable):
 		return nil, Errorf(http.StatusConflict, "projection %s cannot be replayed", params.Name)
+	case errors.Is(err, projection.ErrFromPastHead):
+		return nil, Errorf(http.StatusBadRequest, "from: %v", err)
 	case errors.Is(err, projection.ErrReplayRunning):
 		return nil, Errorf(http.StatusConflict, "a replay of projection %s is already running", params.Name)
 	case err != nil:

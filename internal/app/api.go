@@ -145,6 +145,8 @@ func newRouter(
 	router.Use(handlers.Correlate)
 	router.Use(observeRequests(deps.Logger, deps.Metrics, server))
 	router.Use(handlers.RetryAfter)
+	router.Use(handlers.CheckQuery)
+	router.Use(handlers.LimitBody(deps.Config.MaxBodyBytes))
 	router.Use(handlers.CORS(deps.Config.CORSOrigins))
 	router.With(guard.Require(auth.ScopeIngest)).Post("/api/v1/events", ingestHandlers.PostEvent)
 	router.With(guard.Require(auth.ScopeIngest)).Post("/api/v1/events/batch", ingestHandlers.PostBatch)

@@ -4793,7 +4793,7 @@ func (s *RuleConditionType) UnmarshalText(data []byte) error {
 	}
 }
 
-// Empty members match every event.
+// Empty members match every event. Other keys are rejected.
 // Ref: #/components/schemas/RuleFilters
 type RuleFilters struct {
 	EventType OptString `json:"event_type"`

@@ -111,6 +111,9 @@ func (j *Jobs) Start(ctx context.Context, name string, from *int64) (uuid.UUID, 
 	}
 
 	name = ProjectionName(projector.Name())
+	if err := checkFrom(ctx, j.pool, from); err != nil {
+		return uuid.Nil, err
+	}
 
 	j.mu.Lock()
 	defer j.mu.Unlock()

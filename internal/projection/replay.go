@@ -23,6 +23,29 @@ const ReplayBatchSizeDefault = 100
 // projection holds its lock.
 var ErrReplayRunning = errors.New("a replay of this projection is already running")
 
+// ErrFromPastHead is returned when a replay is asked to start after the
+// last record of the log, which would leave the projection empty.
+var ErrFromPastHead = errors.New("the start position is past the end of the log")
+
+// checkFrom rejects a start position past the log's last record.
+func checkFrom(ctx context.Context, pool *pgxpool.Pool, from *int64) error {
+	if from == nil {
+		return nil
+	}
+
+	var head int64
+	err := pool.QueryRow(ctx, `SELECT coalesce(max("offset"), 0) FROM event_log`).Scan(&head)
+	if err != nil {
+		return fmt.Errorf("error reading the log head: %w", err)
+	}
+
+	if *from > head {
+		return fmt.Errorf("%w: position %d, last record %d", ErrFromPastHead, *from, head)
+	}
+
+	return nil
+}
+
 // ReplayConfig configures Replay.
 type ReplayConfig struct {
 	// Pool connects to the database of the log. Required.
@@ -85,6 +108,10 @@ func Replay(ctx context.Context, config ReplayConfig) (ReplayProgress, error) {
 		batchSize: cmp.Or(config.BatchSize, ReplayBatchSizeDefault),
 	}
 	r.copy = config.Projector.WithTables(copyNames(r.tables))
+	if err := checkFrom(ctx, config.Pool, config.From); err != nil {
+		return ReplayProgress{}, err
+	}
+
 	if r.config.Logger == nil {
 		r.config.Logger = slog.New(slog.DiscardHandler)
 	}

@@ -1,0 +1,48 @@
+package handlers
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/eventpulse/eventpulse/internal/oas"
+)
+
+// LimitBody returns middleware that answers 413 to a request whose declared
+// body is larger than maxBytes, and stops reading any body at maxBytes, so
+// no route reads an unbounded body into memory.
+func LimitBody(maxBytes int64) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.ContentLength > maxBytes {
+				writeJSON(w, http.StatusRequestEntityTooLarge, &oas.Error{
+					Error: "request body is larger than " + strconv.FormatInt(maxBytes, 10) + " bytes",
+				})
+				return
+			}
+
+			r.Body = http.MaxBytesReader(w, r.Body, maxBytes)
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// CheckQuery returns 400 for a query parameter that is not valid UTF-8 or
+// holds a NUL character, neither of which PostgreSQL accepts in text.
+func CheckQuery(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for name, values := range r.URL.Query() {
+			for _, value := range values {
+				if !utf8.ValidString(name) || !utf8.ValidString(value) || strings.ContainsRune(value, 0) {
+					writeJSON(w, http.StatusBadRequest, &oas.Error{
+						Error: "query parameter " + strconv.Quote(name) + " must be valid UTF-8 without NUL characters",
+					})
+					return
+				}
+			}
+		}
+
+		next.ServeHTTP(w, r)
+	})
+}
