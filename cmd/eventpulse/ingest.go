@@ -21,7 +21,8 @@ events to POST /api/v1/events/batch over a few connections, showing
 progress. Prints a summary with every rejected line and exits with status 1
 when any line was rejected.
 
-The URL defaults to $EVENTPULSE_URL, then http://127.0.0.1:8080.`,
+The URL defaults to $EVENTPULSE_URL, then http://127.0.0.1:8080. Once API
+keys exist, give a key with the ingest scope in $EVENTPULSE_API_KEY.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, files []string) error {
 			opts.Files = files
