@@ -203,51 +203,44 @@ func (r *runner) measureWebSocket(ctx context.Context) Row {
 }
 
 func (r *runner) createTriggerRule(ctx context.Context) (string, error) {
-	var lastErr error
-
-	// The threshold operator is tried in both spellings an API may use.
-	for _, operator := range []string{">=", "gte"} {
-		rule := map[string]any{
-			"name":             "bench anomaly latency " + operator,
-			"severity":         "low",
-			"window_seconds":   10,
-			"cooldown_seconds": 0,
-			"condition": map[string]any{
-				"type":     "threshold",
-				"metric":   "count",
-				"filters":  map[string]any{"event_type": "bench.trigger"},
-				"operator": operator,
-				"value":    1,
-			},
-		}
-
-		body, _ := json.Marshal(rule)
-		request, err := http.NewRequestWithContext(ctx, http.MethodPost, r.server.URL+"/api/v1/rules", bytes.NewReader(body))
-		if err != nil {
-			return "", err
-		}
-		request.Header.Set("Content-Type", "application/json")
-
-		response, err := http.DefaultClient.Do(request)
-		if err != nil {
-			return "", fmt.Errorf("error creating the trigger rule: %w", err)
-		}
-
-		var created struct {
-			RuleID string `json:"rule_id"`
-		}
-		var answer bytes.Buffer
-		_, _ = answer.ReadFrom(response.Body)
-		_ = response.Body.Close()
-
-		if response.StatusCode == http.StatusCreated && json.Unmarshal(answer.Bytes(), &created) == nil && created.RuleID != "" {
-			return created.RuleID, nil
-		}
-
-		lastErr = fmt.Errorf("POST /api/v1/rules answered %d: %.300s", response.StatusCode, answer.String())
+	rule := map[string]any{
+		"name":             "bench anomaly latency",
+		"severity":         "info",
+		"window_seconds":   10,
+		"cooldown_seconds": 0,
+		"condition": map[string]any{
+			"type":     "threshold",
+			"metric":   "count",
+			"filters":  map[string]any{"event_type": "bench.trigger"},
+			"operator": ">=",
+			"value":    1,
+		},
 	}
 
-	return "", lastErr
+	body, _ := json.Marshal(rule)
+	request, err := http.NewRequestWithContext(ctx, http.MethodPost, r.server.URL+"/api/v1/rules", bytes.NewReader(body))
+	if err != nil {
+		return "", err
+	}
+	request.Header.Set("Content-Type", "application/json")
+
+	response, err := http.DefaultClient.Do(request)
+	if err != nil {
+		return "", fmt.Errorf("error creating the trigger rule: %w", err)
+	}
+
+	var created struct {
+		RuleID string `json:"rule_id"`
+	}
+	var answer bytes.Buffer
+	_, _ = answer.ReadFrom(response.Body)
+	_ = response.Body.Close()
+
+	if response.StatusCode == http.StatusCreated && json.Unmarshal(answer.Bytes(), &created) == nil && created.RuleID != "" {
+		return created.RuleID, nil
+	}
+
+	return "", fmt.Errorf("POST /api/v1/rules answered %d: %.300s", response.StatusCode, answer.String())
 }
 
 func readAnomalies(conn *websocket.Conn, ruleID string, arrivals chan<- time.Time) {

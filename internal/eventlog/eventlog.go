@@ -141,7 +141,8 @@ type SubscriberConfig struct {
 	// Default: SubscribeBatchSizeDefault.
 	BatchSize int
 	// PollInterval is how long to wait after finding no new record.
-	// Default: 100ms.
+	// Default: 25ms, which bounds how long a record waits before an idle
+	// projector reads it.
 	PollInterval time.Duration
 }
 
@@ -159,7 +160,7 @@ func NewSubscriber(
 
 	pollInterval := config.PollInterval
 	if pollInterval == 0 {
-		pollInterval = 100 * time.Millisecond
+		pollInterval = 25 * time.Millisecond
 	}
 
 	subscriber, err := wsql.NewSubscriber(wsql.BeginnerFromPgx(pool), wsql.SubscriberConfig{
