@@ -2,13 +2,11 @@ package handlers
 
 import (
 	"context"
-	"fmt"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/eventpulse/eventpulse/internal/bus"
 	"github.com/eventpulse/eventpulse/internal/deadletter"
+	"github.com/eventpulse/eventpulse/internal/eventlog"
 
 	"github.com/eventpulse/eventpulse/internal/oas"
 )
@@ -89,26 +87,17 @@ func (a *API) Readyz(ctx context.Context) (oas.ReadyzRes, error) {
 	return &response, nil
 }
 
-// projectionLags counts, per consumer group of the log, the records written
-// after the last one it applied. Records are counted by offset, which is
-// exact once every transaction that wrote them has committed.
+// projectionLags returns, per consumer group of the log, the records
+// written after the last one it applied.
 func (a *API) projectionLags(ctx context.Context) ([]oas.ProjectionLag, error) {
-	rows, err := a.pool.Query(ctx, `
-		SELECT o.consumer_group,
-			(SELECT count(*) FROM event_log l WHERE l."offset" > coalesce(o.offset_acked, 0))
-		FROM event_log_offsets o
-		ORDER BY o.consumer_group`)
+	groups, err := eventlog.Lags(ctx, a.pool)
 	if err != nil {
-		return nil, fmt.Errorf("error reading projection offsets: %w", err)
+		return nil, err
 	}
 
-	lags, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (oas.ProjectionLag, error) {
-		var lag oas.ProjectionLag
-		err := row.Scan(&lag.Name, &lag.LagEvents)
-		return lag, err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("error reading projection offsets: %w", err)
+	lags := make([]oas.ProjectionLag, 0, len(groups))
+	for _, group := range groups {
+		lags = append(lags, oas.ProjectionLag{Name: group.ConsumerGroup, LagEvents: group.Records})
 	}
 
 	return lags, nil

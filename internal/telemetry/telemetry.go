@@ -12,6 +12,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/eventpulse/eventpulse/internal/eventlog"
 )
 
 // Metrics holds every collector. A nil *Metrics records nothing, so code
@@ -153,24 +155,13 @@ func (c *lagCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 
-	rows, err := c.pool.Query(ctx, `
-		SELECT o.consumer_group,
-			(SELECT count(*) FROM event_log l WHERE l."offset" > coalesce(o.offset_acked, 0))
-		FROM event_log_offsets o`)
+	lags, err := eventlog.Lags(ctx, c.pool)
 	if err != nil {
 		c.logger.Warn("telemetry: error reading projection lag", slog.Any("error", err))
 		return
 	}
-	defer rows.Close()
 
-	for rows.Next() {
-		var group string
-		var lag float64
-		if err := rows.Scan(&group, &lag); err != nil {
-			c.logger.Warn("telemetry: error reading projection lag", slog.Any("error", err))
-			return
-		}
-
-		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, lag, group)
+	for _, lag := range lags {
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(lag.Records), lag.ConsumerGroup)
 	}
 }
