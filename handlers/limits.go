@@ -9,9 +9,9 @@ import (
 	"github.com/eventpulse/eventpulse/internal/oas"
 )
 
-// LimitBody returns middleware that answers 413 to a request whose declared
-// body is larger than maxBytes, and stops reading any body at maxBytes, so
-// no route reads an unbounded body into memory.
+// LimitBody returns middleware that rejects with 413 a request whose
+// declared body is larger than maxBytes and stops reading any body at
+// maxBytes, so no route reads an unbounded body into memory.
 func LimitBody(maxBytes int64) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -167,7 +167,7 @@ func newRouter(
 // Handler returns the HTTP handler of the API.
 func (a *API) Handler() http.Handler { return a.handler }
 
-// Serve answers requests on listener until ctx ends, then stops accepting,
+// Serve handles requests on listener until ctx ends, then stops accepting,
 // finishes in-flight requests and sends the events they accepted.
 func (a *API) Serve(ctx context.Context, listener net.Listener) error {
 	if err := a.checkExposure(ctx, listener.Addr()); err != nil {

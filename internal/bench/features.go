@@ -50,7 +50,7 @@ func (r *runner) measureMetrics(ctx context.Context) metricsLatency {
 		row := NotBuilt(metricsMeasure, targetMetrics, "GET /api/v1/metrics answers 404")
 		return metricsLatency{row: &row}
 	case status != http.StatusOK:
-		row := Failed(metricsMeasure, targetMetrics, fmt.Errorf("GET /api/v1/metrics answered %d: %.200s", status, body))
+		row := Failed(metricsMeasure, targetMetrics, fmt.Errorf("GET /api/v1/metrics returned status %d: %.200s", status, body))
 		return metricsLatency{row: &row}
 	}
 
@@ -140,10 +140,6 @@ func (r *runner) measureReplay(ctx context.Context) Row {
 }
 
 const webSocketMeasure = "ingest → anomaly on a WebSocket client"
-
-// NOTE: measureWebSocket and measureReplay follow the documented rules API,
-// /ws message shape and `eventpulse replay NAME`, but have not yet run
-// against a build that has them; a mismatch shows as a "failed:" row.
 
 // measureWebSocket creates a rule that fires on every event of type
 // bench.trigger, sends such events one at a time over a background of
@@ -240,7 +236,7 @@ func (r *runner) createTriggerRule(ctx context.Context) (string, error) {
 		return created.RuleID, nil
 	}
 
-	return "", fmt.Errorf("POST /api/v1/rules answered %d: %.300s", response.StatusCode, answer.String())
+	return "", fmt.Errorf("POST /api/v1/rules returned status %d: %.300s", response.StatusCode, answer.String())
 }
 
 func readAnomalies(conn *websocket.Conn, ruleID string, arrivals chan<- time.Time) {

@@ -238,7 +238,7 @@ func send(ctx context.Context, client *http.Client, baseURL string, request Requ
 	case err != nil:
 		return outcome{err: fmt.Errorf("error reading the answer to POST %s: %w", request.Path, err)}
 	case response.StatusCode != http.StatusAccepted:
-		return outcome{err: fmt.Errorf("POST %s answered %d: %.200s", request.Path, response.StatusCode, body)}
+		return outcome{err: fmt.Errorf("POST %s returned status %d: %.200s", request.Path, response.StatusCode, body)}
 	}
 
 	return outcome{events: request.Events, latency: latency}

@@ -1,6 +1,6 @@
 // Package eventlog is the append-only event log: a watermill-sql topic on
 // PostgreSQL that is the single source of truth. Command handlers append to
-// it inside their own transaction; projectors read it in order, each in its
+// it inside their own transaction. Projectors read it in order, each in its
 // own consumer group, and write their tables with the transaction that
 // moves their offset.
 package eventlog

@@ -1,6 +1,6 @@
 // Package notify sends anomalies to people over the channels of a YAML
 // file: Slack incoming webhooks and email over SMTP. The notifier projector
-// records one pending delivery per anomaly and channel; the Deliverer here
+// records one pending delivery per anomaly and channel. The Deliverer here
 // sends those rows, retrying with backoff, and marks them sent or failed.
 package notify
 

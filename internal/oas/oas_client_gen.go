@@ -33,10 +33,10 @@ type Invoker interface {
 	//
 	// Runs `rule` over the ingested events of the log, in log order, with the detector's semantics, as if
 	// the rule had been created before them, and returns the anomalies it would have raised with
-	// `detected_at` in `[from, to]` (event time). Nothing is stored and nobody is notified. Windows start
-	// complete at `from`: events from `from - window - lateness - cooldown` on are evaluated too, and
-	// their anomalies only set cooldowns. The rule id is `rule_id` when given (with the version of that
-	// rule when it exists, else 1), so a backtest of a live rule returns the ids of its anomalies;
+	// `detected_at` in `[from, to]` (event time). Nothing is stored and no notification is sent. Windows
+	// start complete at `from`: events from `from - window - lateness - cooldown` on are evaluated too,
+	// and their anomalies only set cooldowns. The rule id is `rule_id` when given (with the version of
+	// that rule when it exists, else 1), so a backtest of a live rule returns the ids of its anomalies;
 	// otherwise a new random id. Reading stops at `max_events` events, or at 10,000 anomalies, with
 	// `truncated` set.
 	//
@@ -44,8 +44,8 @@ type Invoker interface {
 	BacktestRule(ctx context.Context, request *BacktestInput) (BacktestRuleRes, error)
 	// CreateRule invokes createRule operation.
 	//
-	// The rule is created by a command handler, and the answer carries its outcome. `enabled` defaults to
-	// true and `cooldown_seconds` to 0.
+	// The rule is created by a command handler, and the response carries its outcome. `enabled` defaults
+	// to true and `cooldown_seconds` to 0.
 	//
 	// POST /api/v1/rules
 	CreateRule(ctx context.Context, request *RuleInput) (CreateRuleRes, error)
@@ -76,7 +76,7 @@ type Invoker interface {
 	// GetMetrics invokes getMetrics operation.
 	//
 	// Counts the events with an event time in `(to - window_seconds, to]`. Whole 10-second buckets inside
-	// the window come from the rollups; the parts of the two buckets that the window edges cut are counted
+	// the window come from the rollups. The parts of the two buckets that the window edges cut are counted
 	// from the stored events, so the counts are exact at any `to`.
 	//
 	// GET /api/v1/metrics
@@ -85,8 +85,8 @@ type Invoker interface {
 	//
 	// Buckets are `[start, start + bucket_seconds)` where `start` is a multiple of `bucket_seconds` since
 	// the Unix epoch. The series runs from the bucket holding `from` to the bucket holding the instant
-	// before `to`, so it covers at least `[from, to)`; the effective bounds are returned. Every series has
-	// one count per bucket, zero where no event fell.
+	// before `to`, so it covers at least `[from, to)`. The response carries the effective bounds. Every
+	// series has one count per bucket, zero where no event fell.
 	//
 	// GET /api/v1/metrics/timeseries
 	GetMetricsTimeseries(ctx context.Context, params GetMetricsTimeseriesParams) (*Timeseries, error)
@@ -104,7 +104,7 @@ type Invoker interface {
 	GetRule(ctx context.Context, params GetRuleParams) (*GetRuleOKHeaders, error)
 	// GetRuleHistory invokes getRuleHistory operation.
 	//
-	// Answers for deleted rules too.
+	// Deleted rules keep their history.
 	//
 	// GET /api/v1/rules/{rule_id}/history
 	GetRuleHistory(ctx context.Context, params GetRuleHistoryParams) ([]RuleChange, error)
@@ -116,7 +116,7 @@ type Invoker interface {
 	Healthz(ctx context.Context) (*Liveness, error)
 	// IngestEvent invokes ingestEvent operation.
 	//
-	// Answers 202 once the command that carries the event is in Redis. Single events that arrive together
+	// Returns 202 once the command that carries the event is in Redis. Single events that arrive together
 	// travel in one command.
 	//
 	// POST /api/v1/events
@@ -158,7 +158,7 @@ type Invoker interface {
 	ListNotifications(ctx context.Context, params ListNotificationsParams) (*NotificationList, error)
 	// ListProjections invokes listProjections operation.
 	//
-	// One entry per consumer group of the log and per projector this build knows, sorted by name.
+	// One entry per consumer group of the log and per projector built into this binary, sorted by name.
 	//
 	// GET /api/v1/projections
 	ListProjections(ctx context.Context) (*ProjectionList, error)
@@ -254,10 +254,10 @@ func (c *Client) requestURL(ctx context.Context) *url.URL {
 //
 // Runs `rule` over the ingested events of the log, in log order, with the detector's semantics, as if
 // the rule had been created before them, and returns the anomalies it would have raised with
-// `detected_at` in `[from, to]` (event time). Nothing is stored and nobody is notified. Windows start
-// complete at `from`: events from `from - window - lateness - cooldown` on are evaluated too, and
-// their anomalies only set cooldowns. The rule id is `rule_id` when given (with the version of that
-// rule when it exists, else 1), so a backtest of a live rule returns the ids of its anomalies;
+// `detected_at` in `[from, to]` (event time). Nothing is stored and no notification is sent. Windows
+// start complete at `from`: events from `from - window - lateness - cooldown` on are evaluated too,
+// and their anomalies only set cooldowns. The rule id is `rule_id` when given (with the version of
+// that rule when it exists, else 1), so a backtest of a live rule returns the ids of its anomalies;
 // otherwise a new random id. Reading stops at `max_events` events, or at 10,000 anomalies, with
 // `truncated` set.
 //
@@ -388,8 +388,8 @@ func (c *Client) sendBacktestRule(ctx context.Context, request *BacktestInput) (
 
 // CreateRule invokes createRule operation.
 //
-// The rule is created by a command handler, and the answer carries its outcome. `enabled` defaults to
-// true and `cooldown_seconds` to 0.
+// The rule is created by a command handler, and the response carries its outcome. `enabled` defaults
+// to true and `cooldown_seconds` to 0.
 //
 // POST /api/v1/rules
 func (c *Client) CreateRule(ctx context.Context, request *RuleInput) (CreateRuleRes, error) {
@@ -1048,7 +1048,7 @@ func (c *Client) sendGetEvent(ctx context.Context, params GetEventParams) (res *
 // GetMetrics invokes getMetrics operation.
 //
 // Counts the events with an event time in `(to - window_seconds, to]`. Whole 10-second buckets inside
-// the window come from the rollups; the parts of the two buckets that the window edges cut are counted
+// the window come from the rollups. The parts of the two buckets that the window edges cut are counted
 // from the stored events, so the counts are exact at any `to`.
 //
 // GET /api/v1/metrics
@@ -1266,8 +1266,8 @@ func (c *Client) sendGetMetrics(ctx context.Context, params GetMetricsParams) (r
 //
 // Buckets are `[start, start + bucket_seconds)` where `start` is a multiple of `bucket_seconds` since
 // the Unix epoch. The series runs from the bucket holding `from` to the bucket holding the instant
-// before `to`, so it covers at least `[from, to)`; the effective bounds are returned. Every series has
-// one count per bucket, zero where no event fell.
+// before `to`, so it covers at least `[from, to)`. The response carries the effective bounds. Every
+// series has one count per bucket, zero where no event fell.
 //
 // GET /api/v1/metrics/timeseries
 func (c *Client) GetMetricsTimeseries(ctx context.Context, params GetMetricsTimeseriesParams) (*Timeseries, error) {
@@ -1788,7 +1788,7 @@ func (c *Client) sendGetRule(ctx context.Context, params GetRuleParams) (res *Ge
 
 // GetRuleHistory invokes getRuleHistory operation.
 //
-// Answers for deleted rules too.
+// Deleted rules keep their history.
 //
 // GET /api/v1/rules/{rule_id}/history
 func (c *Client) GetRuleHistory(ctx context.Context, params GetRuleHistoryParams) ([]RuleChange, error) {
@@ -2013,7 +2013,7 @@ func (c *Client) sendHealthz(ctx context.Context) (res *Liveness, err error) {
 
 // IngestEvent invokes ingestEvent operation.
 //
-// Answers 202 once the command that carries the event is in Redis. Single events that arrive together
+// Returns 202 once the command that carries the event is in Redis. Single events that arrive together
 // travel in one command.
 //
 // POST /api/v1/events
@@ -3137,7 +3137,7 @@ func (c *Client) sendListNotifications(ctx context.Context, params ListNotificat
 
 // ListProjections invokes listProjections operation.
 //
-// One entry per consumer group of the log and per projector this build knows, sorted by name.
+// One entry per consumer group of the log and per projector built into this binary, sorted by name.
 //
 // GET /api/v1/projections
 func (c *Client) ListProjections(ctx context.Context) (*ProjectionList, error) {

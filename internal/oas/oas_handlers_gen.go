@@ -37,10 +37,10 @@ func (c *codeRecorder) Unwrap() http.ResponseWriter {
 //
 // Runs `rule` over the ingested events of the log, in log order, with the detector's semantics, as if
 // the rule had been created before them, and returns the anomalies it would have raised with
-// `detected_at` in `[from, to]` (event time). Nothing is stored and nobody is notified. Windows start
-// complete at `from`: events from `from - window - lateness - cooldown` on are evaluated too, and
-// their anomalies only set cooldowns. The rule id is `rule_id` when given (with the version of that
-// rule when it exists, else 1), so a backtest of a live rule returns the ids of its anomalies;
+// `detected_at` in `[from, to]` (event time). Nothing is stored and no notification is sent. Windows
+// start complete at `from`: events from `from - window - lateness - cooldown` on are evaluated too,
+// and their anomalies only set cooldowns. The rule id is `rule_id` when given (with the version of
+// that rule when it exists, else 1), so a backtest of a live rule returns the ids of its anomalies;
 // otherwise a new random id. Reading stops at `max_events` events, or at 10,000 anomalies, with
 // `truncated` set.
 //
@@ -262,8 +262,8 @@ func (s *Server) handleBacktestRuleRequest(args [0]string, argsEscaped bool, w h
 
 // handleCreateRuleRequest handles createRule operation.
 //
-// The rule is created by a command handler, and the answer carries its outcome. `enabled` defaults to
-// true and `cooldown_seconds` to 0.
+// The rule is created by a command handler, and the response carries its outcome. `enabled` defaults
+// to true and `cooldown_seconds` to 0.
 //
 // POST /api/v1/rules
 func (s *Server) handleCreateRuleRequest(args [0]string, argsEscaped bool, w http.ResponseWriter, r *http.Request) {
@@ -1283,7 +1283,7 @@ func (s *Server) handleGetEventRequest(args [1]string, argsEscaped bool, w http.
 // handleGetMetricsRequest handles getMetrics operation.
 //
 // Counts the events with an event time in `(to - window_seconds, to]`. Whole 10-second buckets inside
-// the window come from the rollups; the parts of the two buckets that the window edges cut are counted
+// the window come from the rollups. The parts of the two buckets that the window edges cut are counted
 // from the stored events, so the counts are exact at any `to`.
 //
 // GET /api/v1/metrics
@@ -1522,8 +1522,8 @@ func (s *Server) handleGetMetricsRequest(args [0]string, argsEscaped bool, w htt
 //
 // Buckets are `[start, start + bucket_seconds)` where `start` is a multiple of `bucket_seconds` since
 // the Unix epoch. The series runs from the bucket holding `from` to the bucket holding the instant
-// before `to`, so it covers at least `[from, to)`; the effective bounds are returned. Every series has
-// one count per bucket, zero where no event fell.
+// before `to`, so it covers at least `[from, to)`. The response carries the effective bounds. Every
+// series has one count per bucket, zero where no event fell.
 //
 // GET /api/v1/metrics/timeseries
 func (s *Server) handleGetMetricsTimeseriesRequest(args [0]string, argsEscaped bool, w http.ResponseWriter, r *http.Request) {
@@ -2203,7 +2203,7 @@ func (s *Server) handleGetRuleRequest(args [1]string, argsEscaped bool, w http.R
 
 // handleGetRuleHistoryRequest handles getRuleHistory operation.
 //
-// Answers for deleted rules too.
+// Deleted rules keep their history.
 //
 // GET /api/v1/rules/{rule_id}/history
 func (s *Server) handleGetRuleHistoryRequest(args [1]string, argsEscaped bool, w http.ResponseWriter, r *http.Request) {
@@ -2558,7 +2558,7 @@ func (s *Server) handleHealthzRequest(args [0]string, argsEscaped bool, w http.R
 
 // handleIngestEventRequest handles ingestEvent operation.
 //
-// Answers 202 once the command that carries the event is in Redis. Single events that arrive together
+// Returns 202 once the command that carries the event is in Redis. Single events that arrive together
 // travel in one command.
 //
 // POST /api/v1/events
@@ -3948,7 +3948,7 @@ func (s *Server) handleListNotificationsRequest(args [0]string, argsEscaped bool
 
 // handleListProjectionsRequest handles listProjections operation.
 //
-// One entry per consumer group of the log and per projector this build knows, sorted by name.
+// One entry per consumer group of the log and per projector built into this binary, sorted by name.
 //
 // GET /api/v1/projections
 func (s *Server) handleListProjectionsRequest(args [0]string, argsEscaped bool, w http.ResponseWriter, r *http.Request) {
