@@ -1,7 +1,6 @@
 package commands
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -136,7 +135,7 @@ func (c *IngestEvents) DecodeJSON(data []byte) error {
 
 			return d.Arr(func(d *jx.Decoder) error {
 				var event events.IngestedEvent
-				if err := decodeIngestedEvent(d, &event); err != nil {
+				if err := events.DecodeIngestedEvent(d, &event); err != nil {
 					return err
 				}
 				c.Events = append(c.Events, event)
@@ -154,48 +153,6 @@ func (c *IngestEvents) DecodeJSON(data []byte) error {
 	return nil
 }
 
-func decodeIngestedEvent(d *jx.Decoder, event *events.IngestedEvent) error {
-	return d.ObjBytes(func(d *jx.Decoder, key []byte) error {
-		if d.Next() == jx.Null {
-			// encoding/json keeps a null payload as the raw value null.
-			switch string(key) {
-			case "payload":
-				event.Payload = json.RawMessage("null")
-			case "metadata":
-				event.Metadata = json.RawMessage("null")
-			}
-
-			return d.Null()
-		}
-
-		switch string(key) {
-		case "event_id":
-			text, err := d.StrBytes()
-			if err != nil {
-				return err
-			}
-
-			return event.EventID.UnmarshalText(text)
-		case "event_type":
-			return decodeStr(d, &event.EventType)
-		case "source":
-			return decodeStr(d, &event.Source)
-		case "timestamp":
-			return decodeTime(d, &event.Timestamp)
-		case "received_at":
-			return decodeTime(d, &event.ReceivedAt)
-		case "payload":
-			return decodeRaw(d, &event.Payload)
-		case "metadata":
-			return decodeRaw(d, &event.Metadata)
-		case "correlation_id":
-			return decodeStr(d, &event.CorrelationID)
-		default:
-			return d.Skip()
-		}
-	})
-}
-
 func decodeStr(d *jx.Decoder, target *string) error {
 	s, err := d.Str()
 	if err != nil {
@@ -203,28 +160,6 @@ func decodeStr(d *jx.Decoder, target *string) error {
 	}
 
 	*target = s
-
-	return nil
-}
-
-func decodeTime(d *jx.Decoder, target *time.Time) error {
-	text, err := d.StrBytes()
-	if err != nil {
-		return err
-	}
-
-	return target.UnmarshalText(text)
-}
-
-// decodeRaw copies the value, because the decoder's buffer belongs to the
-// message.
-func decodeRaw(d *jx.Decoder, target *json.RawMessage) error {
-	raw, err := d.Raw()
-	if err != nil {
-		return err
-	}
-
-	*target = json.RawMessage(bytes.Clone(raw))
 
 	return nil
 }

@@ -117,7 +117,7 @@ type decoderKey struct {
 // decoders maps every known name and version to a function returning the
 // current Go type. An upcaster for an old version lives here too.
 var decoders = map[decoderKey]func([]byte) (Event, error){
-	{EventsIngestedName, 1}:  decodeInto[EventsIngested],
+	{EventsIngestedName, 1}:  decodeEventsIngested,
 	{RuleCreatedName, 1}:     decodeInto[RuleCreated],
 	{RuleReplacedName, 1}:    decodeInto[RuleReplaced],
 	{RulePatchedName, 1}:     decodeInto[RulePatched],
