@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -213,12 +214,20 @@ func plainJSON(raw json.RawMessage) bool {
 	return true
 }
 
+// claim inserts the batch's event ids into event_claims and returns those
+// that were new. Rows are inserted in event id order. Two transactions
+// claiming overlapping ids, such as a client retry handled on another lane,
+// then lock them in the same order, so one waits instead of deadlocking.
 func claim(ctx context.Context, tx pgx.Tx, batch []events.IngestedEvent, hashes [][]byte) (map[uuid.UUID]bool, error) {
+	ids, sortedHashes := sortedClaims(batch, hashes)
+
 	rows, err := tx.Query(ctx, `
 		INSERT INTO event_claims (event_id, body_hash)
-		SELECT * FROM unnest($1::uuid[], $2::bytea[])
+		SELECT event_id, body_hash
+		FROM unnest($1::uuid[], $2::bytea[]) WITH ORDINALITY AS c(event_id, body_hash, n)
+		ORDER BY n
 		ON CONFLICT (event_id) DO NOTHING
-		RETURNING event_id`, pgUUIDs(batch), hashes)
+		RETURNING event_id`, ids, sortedHashes)
 	if err != nil {
 		return nil, fmt.Errorf("error claiming %d event ids: %w", len(batch), err)
 	}
@@ -236,16 +245,25 @@ func claim(ctx context.Context, tx pgx.Tx, batch []events.IngestedEvent, hashes 
 	return claimed, nil
 }
 
-// pgUUIDs returns the event ids as pgtype.UUID, which pgx sends in binary.
-// pgx sends a uuid.UUID through its driver.Valuer as text instead, which
-// costs a formatting and a parse per id.
-func pgUUIDs(batch []events.IngestedEvent) []pgtype.UUID {
+// sortedClaims returns the event ids of batch, as pgx sends them in
+// binary, and their body hashes, both ordered by event id.
+func sortedClaims(batch []events.IngestedEvent, hashes [][]byte) ([]pgtype.UUID, [][]byte) {
+	order := make([]int, len(batch))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int {
+		return bytes.Compare(batch[a].EventID[:], batch[b].EventID[:])
+	})
+
 	ids := make([]pgtype.UUID, len(batch))
-	for i, event := range batch {
-		ids[i] = pgtype.UUID{Bytes: event.EventID, Valid: true}
+	sorted := make([][]byte, len(batch))
+	for i, j := range order {
+		ids[i] = pgtype.UUID{Bytes: batch[j].EventID, Valid: true}
+		sorted[i] = hashes[j]
 	}
 
-	return ids
+	return ids, sorted
 }
 
 func findConflicts(

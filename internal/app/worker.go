@@ -52,6 +52,7 @@ func NewWorker(deps *Deps) (*Worker, error) {
 		Logger:        watermillLogger,
 		SlogLogger:    deps.Logger,
 		Metrics:       deps.Metrics,
+		Lanes:         map[string]int{commands.IngestEventsHandlerName: deps.Config.IngestLanes},
 	})
 	if err != nil {
 		return nil, err

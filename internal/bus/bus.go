@@ -54,6 +54,10 @@ type Config struct {
 	Metrics *telemetry.Metrics
 	// SlogLogger receives the bus's own logs. Default: discard.
 	SlogLogger *slog.Logger
+	// Lanes maps a handler name to how many of its commands this process
+	// handles at once, each lane being one consumer of the handler's group
+	// (see LaneConsumer). Handlers not named have one lane.
+	Lanes map[string]int
 }
 
 func (c Config) withDefaults() Config {
@@ -116,33 +120,11 @@ func NewCommandProcessor(router *message.Router, config Config) (*cqrs.CommandPr
 			return CommandStream(config.StreamPrefix, params.CommandName), nil
 		},
 		SubscriberConstructor: func(params cqrs.CommandProcessorSubscriberConstructorParams) (message.Subscriber, error) {
-			policy := &claimPolicy{
-				client:        config.Client,
-				prefix:        config.StreamPrefix,
-				consumer:      config.Consumer,
-				started:       time.Now(),
-				stream:        CommandStream(config.StreamPrefix, params.CommandName),
-				group:         params.HandlerName,
-				maxDeliveries: config.MaxDeliveries,
-				deadLetter:    config.DeadLetter,
-				logger:        config.SlogLogger,
-			}
+			stream := CommandStream(config.StreamPrefix, params.CommandName)
 
-			return redisstream.NewSubscriber(redisstream.SubscriberConfig{
-				Client:                    config.Client,
-				Unmarshaller:              tolerantUnmarshaller{},
-				ConsumerGroup:             params.HandlerName,
-				Consumer:                  config.Consumer,
-				BlockTime:                 time.Second,
-				ClaimInterval:             config.ClaimIdle / 3,
-				MaxIdleTime:               config.ClaimIdle,
-				ShouldClaimPendingMessage: policy.shouldClaim,
-				NackResendSleep:           time.Second,
-				OldestId:                  "0",
-				// A blocking first read cannot be cancelled, which would
-				// hold up shutdown.
-				DisableIndefiniteInitialBlock: true,
-			}, config.Logger)
+			return newLanes(config.Lanes[params.HandlerName], func(lane int) (message.Subscriber, error) {
+				return newStreamSubscriber(config, stream, params.HandlerName, LaneConsumer(config.Consumer, lane))
+			})
 		},
 		OnHandle: func(params cqrs.CommandProcessorOnHandleParams) error {
 			start := time.Now()
@@ -164,6 +146,38 @@ func NewCommandProcessor(router *message.Router, config Config) (*cqrs.CommandPr
 	}
 
 	return processor, nil
+}
+
+// newStreamSubscriber returns a subscriber reading stream as consumer of
+// group.
+func newStreamSubscriber(config Config, stream, group, consumer string) (message.Subscriber, error) {
+	policy := &claimPolicy{
+		client:        config.Client,
+		prefix:        config.StreamPrefix,
+		worker:        config.Consumer,
+		started:       time.Now(),
+		stream:        stream,
+		group:         group,
+		maxDeliveries: config.MaxDeliveries,
+		deadLetter:    config.DeadLetter,
+		logger:        config.SlogLogger,
+	}
+
+	return redisstream.NewSubscriber(redisstream.SubscriberConfig{
+		Client:                    config.Client,
+		Unmarshaller:              tolerantUnmarshaller{},
+		ConsumerGroup:             group,
+		Consumer:                  consumer,
+		BlockTime:                 time.Second,
+		ClaimInterval:             config.ClaimIdle / 3,
+		MaxIdleTime:               config.ClaimIdle,
+		ShouldClaimPendingMessage: policy.shouldClaim,
+		NackResendSleep:           time.Second,
+		OldestId:                  "0",
+		// A blocking first read cannot be cancelled, which would hold up
+		// shutdown.
+		DisableIndefiniteInitialBlock: true,
+	}, config.Logger)
 }
 
 // Ping checks that Redis answers.

@@ -29,7 +29,7 @@ const claimTimeout = 5 * time.Second
 type claimPolicy struct {
 	client        redis.UniversalClient
 	prefix        string
-	consumer      string
+	worker        string // this process's consumer name, see LaneConsumer
 	started       time.Time
 	stream        string
 	group         string
@@ -63,14 +63,23 @@ func (p *claimPolicy) shouldClaim(pending redis.XPendingExt) bool {
 }
 
 // consumerAlive reports whether the consumer holding pending still runs. A
-// command pending with this consumer's own name since before this process
-// started was left by an earlier process of the same name, which is gone.
+// command pending with one of this worker's lanes since before this process
+// started was left by an earlier process of the same name, which is gone. A
+// lane of another worker is alive while that worker's heartbeat is fresh.
 func (p *claimPolicy) consumerAlive(ctx context.Context, pending redis.XPendingExt) (bool, error) {
-	if pending.Consumer == p.consumer {
+	worker := pending.Consumer
+	if name, ok := laneWorker(pending.Consumer); ok {
+		worker = name
+	}
+
+	if worker == p.worker || pending.Consumer == p.worker {
 		return pending.Idle < time.Since(p.started), nil
 	}
 
 	score, err := p.client.ZScore(ctx, WorkersKey(p.prefix), pending.Consumer).Result()
+	if errors.Is(err, redis.Nil) && worker != pending.Consumer {
+		score, err = p.client.ZScore(ctx, WorkersKey(p.prefix), worker).Result()
+	}
 	if errors.Is(err, redis.Nil) {
 		return false, nil
 	}

@@ -36,6 +36,7 @@ const (
 	ClaimIdleDefault             = 30 * time.Second
 	MaxDeliveriesDefault         = 5
 	TrimIntervalDefault          = time.Minute
+	IngestLanesDefault           = 4
 )
 
 // Config is the whole configuration of one process.
@@ -64,6 +65,10 @@ type Config struct {
 	// single event waits for others to share its command.
 	// Default: IngestLingerDefault.
 	IngestLinger time.Duration
+	// IngestLanes (EVENTPULSE_INGEST_LANES) is how many ingest commands one
+	// worker handles at once, each in its own PostgreSQL transaction, between
+	// 1 and 64. Default: IngestLanesDefault.
+	IngestLanes int
 	// IngestMaxBatch (EVENTPULSE_INGEST_MAX_BATCH) is the most events grouped
 	// into one command. Default: IngestMaxBatchDefault.
 	IngestMaxBatch int
@@ -134,6 +139,7 @@ func FromEnv() (Config, error) {
 		ConsumerName:          os.Getenv("EVENTPULSE_CONSUMER_NAME"),
 		IngestLinger:          envDuration("EVENTPULSE_INGEST_LINGER", &errs),
 		IngestMaxBatch:        envInt("EVENTPULSE_INGEST_MAX_BATCH", &errs),
+		IngestLanes:           envInt("EVENTPULSE_INGEST_LANES", &errs),
 		MaxBodyBytes:          int64(envInt("EVENTPULSE_MAX_BODY_BYTES", &errs)),
 		ShutdownTimeout:       envDuration("EVENTPULSE_SHUTDOWN_TIMEOUT", &errs),
 		IngestRate:            envFloat("EVENTPULSE_INGEST_RATE", &errs),
@@ -167,6 +173,7 @@ func (c Config) WithDefaults() Config {
 	c.ConsumerName = cmp.Or(c.ConsumerName, defaultConsumerName())
 	c.IngestLinger = cmp.Or(c.IngestLinger, IngestLingerDefault)
 	c.IngestMaxBatch = cmp.Or(c.IngestMaxBatch, IngestMaxBatchDefault)
+	c.IngestLanes = cmp.Or(c.IngestLanes, IngestLanesDefault)
 	c.MaxBodyBytes = cmp.Or(c.MaxBodyBytes, MaxBodyBytesDefault)
 	c.ShutdownTimeout = cmp.Or(c.ShutdownTimeout, ShutdownTimeoutDefault)
 	c.IngestBurst = cmp.Or(c.IngestBurst, IngestBurstDefault)
@@ -199,6 +206,10 @@ func (c Config) Validate() error {
 
 	if c.IngestMaxBatch < 1 || c.IngestMaxBatch > 1000 {
 		errs = append(errs, fmt.Errorf("invalid EVENTPULSE_INGEST_MAX_BATCH %d: must be between 1 and 1000", c.IngestMaxBatch))
+	}
+
+	if c.IngestLanes < 1 || c.IngestLanes > 64 {
+		errs = append(errs, fmt.Errorf("invalid EVENTPULSE_INGEST_LANES %d: must be between 1 and 64", c.IngestLanes))
 	}
 
 	if c.MaxBodyBytes < 1024 {
