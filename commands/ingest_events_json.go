@@ -1,9 +1,7 @@
 package commands
 
 import (
-	"encoding/json"
 	"fmt"
-	"time"
 
 	"github.com/go-faster/jx"
 
@@ -47,7 +45,7 @@ func (c *IngestEvents) AppendJSON(dst []byte) ([]byte, error) {
 
 			e.Arr(func(e *jx.Encoder) {
 				for i := range c.Events {
-					if appendErr := appendIngestedEvent(e, &c.Events[i]); appendErr != nil && err == nil {
+					if appendErr := events.AppendIngestedEvent(e, &c.Events[i]); appendErr != nil && err == nil {
 						err = appendErr
 					}
 				}
@@ -60,52 +58,6 @@ func (c *IngestEvents) AppendJSON(dst []byte) ([]byte, error) {
 	}
 
 	return e.Bytes(), nil
-}
-
-func appendIngestedEvent(e *jx.Encoder, event *events.IngestedEvent) error {
-	var err error
-
-	e.Obj(func(e *jx.Encoder) {
-		e.Field("event_id", func(e *jx.Encoder) { e.Str(event.EventID.String()) })
-		e.Field("event_type", func(e *jx.Encoder) { e.Str(event.EventType) })
-		e.Field("source", func(e *jx.Encoder) { e.Str(event.Source) })
-		e.Field("timestamp", func(e *jx.Encoder) { err = appendTime(e, event.Timestamp, err) })
-		e.Field("received_at", func(e *jx.Encoder) { err = appendTime(e, event.ReceivedAt, err) })
-		e.Field("payload", func(e *jx.Encoder) { appendRaw(e, event.Payload) })
-		e.Field("metadata", func(e *jx.Encoder) { appendRaw(e, event.Metadata) })
-		if event.CorrelationID != "" {
-			e.Field("correlation_id", func(e *jx.Encoder) { e.Str(event.CorrelationID) })
-		}
-	})
-
-	return err
-}
-
-// appendTime writes t as time.Time.MarshalJSON does, keeping the first
-// error in err.
-func appendTime(e *jx.Encoder, t time.Time, err error) error {
-	text, marshalErr := t.MarshalText()
-	if marshalErr != nil {
-		e.Null()
-		if err == nil {
-			return marshalErr
-		}
-
-		return err
-	}
-
-	e.ByteStr(text)
-
-	return err
-}
-
-func appendRaw(e *jx.Encoder, raw json.RawMessage) {
-	if raw == nil {
-		e.Null()
-		return
-	}
-
-	e.Raw(raw)
 }
 
 // DecodeJSON decodes what AppendJSON or encoding/json wrote. Like

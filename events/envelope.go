@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -51,7 +52,13 @@ type Envelope struct {
 
 // NewMessage encodes event as a log record with the envelope in its metadata.
 func NewMessage(event Event, env Envelope) (*message.Message, error) {
-	payload, err := json.Marshal(event)
+	var payload []byte
+	var err error
+	if ingested, ok := event.(EventsIngested); ok {
+		payload, err = ingested.appendJSON()
+	} else {
+		payload, err = json.Marshal(event)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("error encoding event %q: %w", event.EventName(), err)
 	}
@@ -107,6 +114,19 @@ func EnvelopeOf(msg *message.Message) Envelope {
 		StreamID:      msg.Metadata.Get(MetaStreamID),
 		StreamVersion: streamVersion,
 	}
+}
+
+// Names returns the name of every event this build decodes, sorted.
+func Names() []string {
+	var names []string
+	for key := range decoders {
+		if !slices.Contains(names, key.name) {
+			names = append(names, key.name)
+		}
+	}
+	slices.Sort(names)
+
+	return names
 }
 
 type decoderKey struct {

@@ -9,6 +9,43 @@ import (
 	"github.com/go-faster/jx"
 )
 
+// appendJSON encodes the record for NewMessage. encoding/json compacts
+// every json.RawMessage it writes, which cost more than the rest of the
+// ingest handler for a full command.
+func (e EventsIngested) appendJSON() ([]byte, error) {
+	size := 16
+	for i := range e.Events {
+		size += 256 + len(e.Events[i].EventType) + len(e.Events[i].Source) +
+			len(e.Events[i].Payload) + len(e.Events[i].Metadata)
+	}
+
+	var encoder jx.Encoder
+	encoder.SetBytes(make([]byte, 0, size))
+
+	var err error
+	encoder.Obj(func(encoder *jx.Encoder) {
+		encoder.Field("events", func(encoder *jx.Encoder) {
+			if e.Events == nil {
+				encoder.Null()
+				return
+			}
+
+			encoder.Arr(func(encoder *jx.Encoder) {
+				for i := range e.Events {
+					if appendErr := AppendIngestedEvent(encoder, &e.Events[i]); appendErr != nil && err == nil {
+						err = appendErr
+					}
+				}
+			})
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	return encoder.Bytes(), nil
+}
+
 // maxRecordEvents is the largest capacity decodeEventsIngested reserves,
 // because the API puts at most 1000 events in one command.
 const maxRecordEvents = 1000
@@ -52,6 +89,55 @@ func decodeEventsIngested(data []byte) (Event, error) {
 	}
 
 	return event, nil
+}
+
+// AppendIngestedEvent writes event as a JSON object that encoding/json
+// decodes to the same IngestedEvent. Payload and metadata are copied as
+// they are, not compacted.
+func AppendIngestedEvent(e *jx.Encoder, event *IngestedEvent) error {
+	var err error
+
+	e.Obj(func(e *jx.Encoder) {
+		e.Field("event_id", func(e *jx.Encoder) { e.Str(event.EventID.String()) })
+		e.Field("event_type", func(e *jx.Encoder) { e.Str(event.EventType) })
+		e.Field("source", func(e *jx.Encoder) { e.Str(event.Source) })
+		e.Field("timestamp", func(e *jx.Encoder) { err = appendTime(e, event.Timestamp, err) })
+		e.Field("received_at", func(e *jx.Encoder) { err = appendTime(e, event.ReceivedAt, err) })
+		e.Field("payload", func(e *jx.Encoder) { appendRaw(e, event.Payload) })
+		e.Field("metadata", func(e *jx.Encoder) { appendRaw(e, event.Metadata) })
+		if event.CorrelationID != "" {
+			e.Field("correlation_id", func(e *jx.Encoder) { e.Str(event.CorrelationID) })
+		}
+	})
+
+	return err
+}
+
+// appendTime writes t as time.Time.MarshalJSON does, keeping the first
+// error in err.
+func appendTime(e *jx.Encoder, t time.Time, err error) error {
+	text, marshalErr := t.MarshalText()
+	if marshalErr != nil {
+		e.Null()
+		if err == nil {
+			return marshalErr
+		}
+
+		return err
+	}
+
+	e.ByteStr(text)
+
+	return err
+}
+
+func appendRaw(e *jx.Encoder, raw json.RawMessage) {
+	if raw == nil {
+		e.Null()
+		return
+	}
+
+	e.Raw(raw)
 }
 
 // DecodeIngestedEvent decodes one event object as encoding/json writes

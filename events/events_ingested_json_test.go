@@ -92,6 +92,33 @@ func TestDecodeEventsIngestedRejectsBadInput(t *testing.T) {
 	}
 }
 
+func TestNewMessageEventsIngestedRoundTrip(t *testing.T) {
+	t.Parallel()
+
+	var want events.EventsIngested
+	require.NoError(t, json.Unmarshal([]byte(jsonbRecord), &want))
+
+	msg, err := events.NewMessage(want, events.Envelope{RecordedAt: time.Now()})
+	require.NoError(t, err)
+
+	var got events.EventsIngested
+	require.NoError(t, json.Unmarshal(msg.Payload, &got), "encoding/json reads the record")
+	require.Equal(t, want, got)
+	require.Contains(t, string(msg.Payload), `{"n": null, "nested": {"t": true`, "payload copied, not compacted")
+
+	decoded, err := events.Decode(msg)
+	require.NoError(t, err)
+	require.Equal(t, want, decoded)
+}
+
+func TestNewMessageEventsIngestedNull(t *testing.T) {
+	t.Parallel()
+
+	msg, err := events.NewMessage(events.EventsIngested{}, events.Envelope{RecordedAt: time.Now()})
+	require.NoError(t, err)
+	require.JSONEq(t, `{"events": null}`, string(msg.Payload))
+}
+
 // BenchmarkDecodeEventsIngested decodes a record of 500 events in the
 // form PostgreSQL prints jsonb, as every projector of the events does.
 func BenchmarkDecodeEventsIngested(b *testing.B) {
