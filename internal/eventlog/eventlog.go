@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
@@ -25,15 +26,20 @@ import (
 const Topic = "event_log"
 
 // SubscribeBatchSizeDefault is how many records a projector reads and
-// applies in one transaction.
-const SubscribeBatchSizeDefault = 100
+// applies in one transaction. The subscriber holds a whole batch in memory,
+// and a record of a full ingest command is about 200 kB, so 100 records per
+// projector made up most of the worker's peak RSS under a backlog.
+const SubscribeBatchSizeDefault = 20
 
-func schemaAdapter(batchSize int) schema {
-	return schema{wsql.DefaultPostgreSQLSchema{
-		GenerateMessagesTableName: func(string) string { return `"event_log"` },
-		GeneratePayloadType:       func(string) string { return "JSONB" },
-		SubscribeBatchSize:        batchSize,
-	}}
+func schemaAdapter(batchSize int, omitPayloadOf []string) schema {
+	return schema{
+		DefaultPostgreSQLSchema: wsql.DefaultPostgreSQLSchema{
+			GenerateMessagesTableName: func(string) string { return `"event_log"` },
+			GeneratePayloadType:       func(string) string { return "JSONB" },
+			SubscribeBatchSize:        batchSize,
+		},
+		omitPayloadOf: omitPayloadOf,
+	}
 }
 
 // Metadata keys that a subscriber adds to each record it reads; they are
@@ -72,9 +78,40 @@ func PositionOf(msg *message.Message) (Position, bool) {
 }
 
 // schema is watermill-sql's PostgreSQL schema that also puts each record's
-// position in the metadata of the message it reads.
+// position in the metadata of the message it reads, and reads records of
+// the events named in omitPayloadOf without their payload.
 type schema struct {
 	wsql.DefaultPostgreSQLSchema
+	omitPayloadOf []string
+}
+
+// selectedColumns is the column list of the query that watermill-sql v4.1.2
+// reads records with.
+const selectedColumns = `SELECT "offset", transaction_id, uuid, payload, metadata FROM`
+
+// SelectQuery returns watermill-sql's query, changed so that records of the
+// events in omitPayloadOf come with a NULL payload. PostgreSQL then neither
+// decompresses nor prints the jsonb of records the subscriber skips, such
+// as the large EventsIngested records for a projector of rules. When a
+// watermill-sql upgrade changes the column list, the query is returned
+// unchanged and every record comes whole.
+func (s schema) SelectQuery(params wsql.SelectQueryParams) (wsql.Query, error) {
+	query, err := s.DefaultPostgreSQLSchema.SelectQuery(params)
+	if err != nil || len(s.omitPayloadOf) == 0 {
+		return query, err
+	}
+
+	quoted := make([]string, len(s.omitPayloadOf))
+	for i, name := range s.omitPayloadOf {
+		quoted[i] = "'" + strings.ReplaceAll(name, "'", "''") + "'"
+	}
+
+	omitting := `SELECT "offset", transaction_id, uuid,
+			CASE WHEN metadata->>'name' IN (` + strings.Join(quoted, ", ") + `) THEN NULL ELSE payload END AS payload,
+			metadata FROM`
+	query.Query = strings.Replace(query.Query, selectedColumns, omitting, 1)
+
+	return query, nil
 }
 
 func (s schema) UnmarshalMessage(params wsql.UnmarshalMessageParams) (wsql.Row, error) {
@@ -110,7 +147,7 @@ const streamVersionIndex = "event_log_stream_version_idx"
 // readers when tx commits, in the order given.
 func Append(ctx context.Context, tx pgx.Tx, msgs ...*message.Message) error {
 	publisher, err := wsql.NewPublisher(wsql.TxFromPgx(tx), wsql.PublisherConfig{
-		SchemaAdapter: schemaAdapter(SubscribeBatchSizeDefault),
+		SchemaAdapter: schemaAdapter(SubscribeBatchSizeDefault, nil),
 	}, watermill.NopLogger{})
 	if err != nil {
 		return fmt.Errorf("error creating log publisher: %w", err)
@@ -140,6 +177,9 @@ type SubscriberConfig struct {
 	// BatchSize is how many records are applied per transaction.
 	// Default: SubscribeBatchSizeDefault.
 	BatchSize int
+	// OmitPayloadOf names the events whose records are delivered with an
+	// empty payload, because the subscriber skips them without reading it.
+	OmitPayloadOf []string
 	// PollInterval is how long to wait after finding no new record.
 	// Default: 25ms, which bounds how long a record waits before an idle
 	// projector reads it.
@@ -168,7 +208,7 @@ func NewSubscriber(
 		PollInterval:   pollInterval,
 		ResendInterval: 500 * time.Millisecond,
 		RetryInterval:  time.Second,
-		SchemaAdapter:  schemaAdapter(batchSize),
+		SchemaAdapter:  schemaAdapter(batchSize, config.OmitPayloadOf),
 		OffsetsAdapter: offsetsAdapter(),
 	}, logger)
 	if err != nil {
