@@ -11,9 +11,10 @@ import (
 // GroupLag is how far one consumer group is behind the log.
 type GroupLag struct {
 	ConsumerGroup string
-	// Records counts the records with an offset above the last one the
-	// group applied. It is exact once every transaction that wrote them has
-	// committed.
+	// Records counts the records after the last one the group applied, in
+	// log order: by transaction id, then offset. Offsets alone do not
+	// order records that concurrent transactions appended. It is exact once
+	// every transaction that wrote them has committed.
 	Records int64
 }
 
@@ -21,7 +22,9 @@ type GroupLag struct {
 func Lags(ctx context.Context, pool *pgxpool.Pool) ([]GroupLag, error) {
 	rows, err := pool.Query(ctx, `
 		SELECT o.consumer_group,
-			(SELECT count(*) FROM event_log l WHERE l."offset" > coalesce(o.offset_acked, 0))
+			(SELECT count(*) FROM event_log l
+				WHERE (l.transaction_id, l."offset") >
+					(coalesce(o.last_processed_transaction_id, '0'), coalesce(o.offset_acked, 0)))
 		FROM event_log_offsets o
 		ORDER BY o.consumer_group`)
 	if err != nil {

@@ -79,7 +79,7 @@ func Register(
 
 	subscriber, err := eventlog.NewSubscriber(pool, eventlog.SubscriberConfig{
 		ConsumerGroup: projector.Name(),
-		OmitPayloadOf: skippedEvents(projector),
+		OmitPayloadOf: skippedNames(projector),
 	}, watermillLogger)
 	if err != nil {
 		return err
@@ -102,19 +102,6 @@ func Register(
 	router.AddConsumerHandler(projector.Name(), eventlog.Topic, locked, handler.handle)
 
 	return nil
-}
-
-// skippedEvents returns the names of the known events that projector does
-// not handle, whose payloads its subscriber need not read.
-func skippedEvents(projector Projector) []string {
-	var skipped []string
-	for _, name := range events.Names() {
-		if !projector.Handles(name) {
-			skipped = append(skipped, name)
-		}
-	}
-
-	return skipped
 }
 
 type handler struct {

@@ -88,6 +88,9 @@ type replay struct {
 	runStart  time.Time
 	runFirst  int64
 	batchSize int
+	// skipped names the events the copy does not handle, read without
+	// their payload.
+	skipped []string
 }
 
 // Replay rebuilds config.Projector's tables from the log into new tables
@@ -108,6 +111,7 @@ func Replay(ctx context.Context, config ReplayConfig) (ReplayProgress, error) {
 		batchSize: cmp.Or(config.BatchSize, ReplayBatchSizeDefault),
 	}
 	r.copy = config.Projector.WithTables(copyNames(r.tables))
+	r.skipped = skippedNames(r.copy)
 	if err := checkFrom(ctx, config.Pool, config.From); err != nil {
 		return ReplayProgress{}, err
 	}
@@ -279,7 +283,7 @@ func (r *replay) prepare(ctx context.Context, tx pgx.Tx) error {
 // applyBatch applies the next batch of records after the replay's position
 // to the copies and returns how many records it read.
 func (r *replay) applyBatch(ctx context.Context, tx pgx.Tx) (int, error) {
-	records, err := readAfter(ctx, tx, r.state.Position, r.state.FromOffset, r.batchSize)
+	records, err := readAfter(ctx, tx, r.state.Position, r.state.FromOffset, r.batchSize, r.skipped)
 	if err != nil {
 		return 0, err
 	}
