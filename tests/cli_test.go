@@ -51,7 +51,10 @@ func TestIngestCLIRealLogs(t *testing.T) {
 
 	time.Sleep(time.Second)
 	testapp.WaitFor(t, 30*time.Second, "projection to catch up", func() bool {
-		return a.Count(`SELECT count(*) FROM event_log_offsets o WHERE o.offset_acked < (SELECT max("offset") FROM event_log)`) == 0
+		return a.Count(`SELECT count(*) FROM event_log_offsets o
+			WHERE (o.last_processed_transaction_id, o.offset_acked) < (
+				SELECT transaction_id, "offset" FROM event_log
+				ORDER BY transaction_id DESC, "offset" DESC LIMIT 1)`) == 0
 	})
 	require.Equal(t, 10000, a.Count("SELECT count(*) FROM events"), "sending the files again stores nothing new")
 }

@@ -444,9 +444,7 @@ func TestMetricRollupsSkipCountedRecords(t *testing.T) {
 	a.StartWorker()
 
 	testapp.WaitFor(t, 30*time.Second, "rollups to read the log again", func() bool {
-		return a.Count(`SELECT count(*) FROM event_log_offsets
-			WHERE consumer_group = $1 AND offset_acked >= (SELECT max("offset") FROM event_log)`,
-			metricrollups.Name) == 1
+		return a.Count(caughtUpQuery, []string{metricrollups.Name}) == 1
 	})
 
 	require.Equal(t, before, rollupRows(t, a))

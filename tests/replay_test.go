@@ -50,10 +50,8 @@ func ingestRealLogs(t testing.TB, a *testapp.App, dir string) {
 func waitForCaughtUp(t testing.TB, a *testapp.App, group string) {
 	t.Helper()
 
-	query := fmt.Sprintf(`SELECT count(*) FROM event_log_offsets
-		WHERE consumer_group = '%s' AND offset_acked = (SELECT max("offset") FROM event_log)`, group)
 	testapp.WaitFor(t, 60*time.Second, group+" to apply the whole log", func() bool {
-		return a.Count(query) == 1
+		return a.Count(caughtUpQuery, []string{group}) == 1
 	})
 }
 
@@ -175,7 +173,7 @@ func TestReplayEventsRowForRow(t *testing.T) {
 	require.Equal(t, int64(records), progress.RecordsRead)
 	require.Equal(t, int64(ingested), progress.RecordsApplied)
 	require.Greater(t, batches.Load(), int64(records/2-1))
-	require.Equal(t, a.Count(`SELECT max("offset") FROM event_log`), int(progress.Position.Offset))
+	require.Equal(t, a.Count(lastRecordQuery), int(progress.Position.Offset))
 	require.Equal(t, int(progress.Position.Offset), a.Count(fmt.Sprintf(
 		`SELECT offset_acked FROM event_log_offsets WHERE consumer_group = '%s'`, eventstable.Name)))
 

@@ -236,6 +236,11 @@ const caughtUpQuery = `SELECT count(*) FROM event_log_offsets o
 		SELECT transaction_id, "offset" FROM event_log
 		ORDER BY transaction_id DESC, "offset" DESC LIMIT 1)`
 
+// lastRecordQuery returns the offset of the last record in log order.
+// Workers append concurrently, so the highest offset need not be the last
+// record: records are ordered by transaction id first.
+const lastRecordQuery = `SELECT "offset" FROM event_log ORDER BY transaction_id DESC, "offset" DESC LIMIT 1`
+
 // sendBatches posts ids as batches of scaleOutBatchSize events over
 // scaleOutSenders connections, alternating between the APIs, and adds each
 // accepted batch to sent.
