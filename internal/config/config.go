@@ -36,7 +36,7 @@ const (
 	ClaimIdleDefault             = 30 * time.Second
 	MaxDeliveriesDefault         = 5
 	TrimIntervalDefault          = time.Minute
-	IngestLanesDefault           = 4
+	IngestLanesDefault           = 1
 )
 
 // Config is the whole configuration of one process.
@@ -67,7 +67,9 @@ type Config struct {
 	IngestLinger time.Duration
 	// IngestLanes (EVENTPULSE_INGEST_LANES) is how many ingest commands one
 	// worker handles at once, each in its own PostgreSQL transaction, between
-	// 1 and 64. Default: IngestLanesDefault.
+	// 1 and 64. With more than one, commands may reach the log in another
+	// order than the stream's, as with several workers, so the detector may
+	// skip events of a fast import as late. Default: IngestLanesDefault.
 	IngestLanes int
 	// IngestMaxBatch (EVENTPULSE_INGEST_MAX_BATCH) is the most events grouped
 	// into one command. Default: IngestMaxBatchDefault.

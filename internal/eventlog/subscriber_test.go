@@ -2,10 +2,13 @@ package eventlog_test
 
 import (
 	"context"
+	"crypto/rand"
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
+	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
@@ -58,4 +61,59 @@ func TestSubscriberOmitsPayloads(t *testing.T) {
 	require.Equal(t, deleted.UUID, second.UUID)
 	require.JSONEq(t, string(deleted.Payload), string(second.Payload), "payload of another event")
 	second.Ack()
+}
+
+func TestSubscriberCutsBatchAtBytes(t *testing.T) {
+	t.Parallel()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	pool, err := database.Open(ctx, testapp.NewDatabase(t), 4)
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+
+	// Random hex barely compresses, so each record stores more than half
+	// of SubscribeBatchBytes: two fit in a batch, a third does not.
+	var records []*message.Message
+	for range 3 {
+		blob := make([]byte, eventlog.SubscribeBatchBytes*6/10/2)
+		_, err := rand.Read(blob)
+		require.NoError(t, err)
+
+		msg := message.NewMessage(uuid.NewString(), fmt.Appendf(nil, `{"blob": "%x"}`, blob))
+		msg.Metadata.Set(events.MetaName, "Blob")
+		records = append(records, msg)
+	}
+	require.NoError(t, pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		return eventlog.Append(ctx, tx, records...)
+	}))
+
+	subscriber, err := eventlog.NewSubscriber(pool, eventlog.SubscriberConfig{ConsumerGroup: "bytes_test"},
+		watermill.NopLogger{})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = subscriber.Close() })
+
+	messages, err := subscriber.Subscribe(ctx, eventlog.Topic)
+	require.NoError(t, err)
+
+	acked := func() int {
+		var offset int
+		err := pool.QueryRow(ctx, `SELECT coalesce(max(offset_acked), 0)::int FROM event_log_offsets
+			WHERE consumer_group = 'bytes_test'`).Scan(&offset)
+		require.NoError(t, err)
+
+		return offset
+	}
+
+	for i, want := range records {
+		msg := <-messages
+		require.NotNil(t, msg, "record %d delivered", i)
+		require.Equal(t, want.UUID, msg.UUID)
+
+		if i == 2 {
+			require.Equal(t, 2, acked(), "the first batch, of two records, committed before the third is read")
+		}
+		msg.Ack()
+	}
 }
