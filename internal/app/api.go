@@ -78,7 +78,7 @@ func NewAPI(deps *Deps) (*API, error) {
 		return nil, err
 	}
 
-	replays := projection.NewJobs(deps.Pool, Catalog(), deps.Logger)
+	replays := projection.NewJobs(deps.Pool, Catalog(deps.Logger), deps.Logger)
 
 	handler, err := newRouter(deps, batchers, replays, authenticator, rules, hub)
 	if err != nil {

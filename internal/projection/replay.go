@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/eventpulse/eventpulse/events"
+	"github.com/eventpulse/eventpulse/internal/eventlog"
 )
 
 // ReplayBatchSizeDefault is how many log records a replay reads and
@@ -309,7 +310,11 @@ func (r *replay) apply(ctx context.Context, tx pgx.Tx, record logRecord) error {
 		return err
 	}
 
-	meta := Meta{RecordID: record.msg.UUID, Envelope: events.EnvelopeOf(record.msg)}
+	meta := Meta{
+		RecordID: record.msg.UUID,
+		Position: eventlog.Position{TransactionID: record.position.TransactionID, Offset: record.position.Offset},
+		Envelope: events.EnvelopeOf(record.msg),
+	}
 	if err := r.copy.Apply(ctx, tx, event, meta); err != nil {
 		return fmt.Errorf("error replaying record %q (offset %d) into %q: %w",
 			record.msg.UUID, record.position.Offset, r.name, err)
