@@ -80,7 +80,7 @@ func handledRecords(t *testing.T, a *testapp.App, projector projection.Projector
 	return handled
 }
 
-// startWithHistory starts an app whose log holds the real logs, the two
+// startWithHistory starts an app whose log contains the real logs, the two
 // Apache rules and their anomalies, a rule replaced and then deleted, and
 // waits until every replayable projector has applied all of it.
 func startWithHistory(t *testing.T) *testapp.App {
