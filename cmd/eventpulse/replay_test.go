@@ -53,6 +53,15 @@ func TestReplayCommand(t *testing.T) {
 	require.Equal(t, 2, a.Count("SELECT count(*) FROM events"))
 	require.Equal(t, 1, a.Count(`SELECT count(*) FROM projection_replays WHERE projection = 'events' AND status = 'completed'`))
 
+	for _, name := range []string{"rules", "anomalies", "metric_rollups", "detector"} {
+		stdout, stderr, err := runCommand(t, "replay", name)
+		require.NoError(t, err, "stderr: %s", stderr)
+		require.Contains(t, stdout, "replayed "+name+": 1 records read")
+		require.Equal(t, 1, a.Count(`SELECT count(*) FROM projection_replays WHERE projection = $1 AND status = 'completed'`,
+			name))
+	}
+	require.Equal(t, 2, a.Count(`SELECT sum(count) FROM metric_rollups`), "the rollups count both events")
+
 	_, _, err = runCommand(t, "replay", "nothing")
 	require.ErrorContains(t, err, `unknown projection "nothing"`)
 
