@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -35,6 +36,27 @@ func TestBadInputOutsideIngestion(t *testing.T) {
 	require.Equal(t, http.StatusBadRequest, status, "unknown filter key: %s", body)
 	require.Contains(t, string(body), "bogus")
 
+	typeErrors := []struct{ body, error string }{
+		{`{"name":"n","severity":"info","window_seconds":"60","condition":{}}`,
+			`{"error":"Validation failed: window_seconds: invalid type: got a string",` +
+				`"issues":[{"path":["window_seconds"],"message":"invalid type: got a string","code":"invalid"}]}`},
+		{rule("n", `{"source":5}`),
+			`{"error":"Validation failed: condition.filters.source: invalid type: got a number",` +
+				`"issues":[{"path":["condition","filters","source"],"message":"invalid type: got a number","code":"invalid"}]}`},
+		{`[` + rule("n", `{}`) + `]`, `{"error":"request body must be a JSON object, got an array","issues":[]}`},
+		{`{"name":"n"`, `{"error":"request body is not valid JSON: unexpected EOF","issues":[]}`},
+		{``, `{"error":"request body is required","issues":[]}`},
+	}
+	for _, c := range typeErrors {
+		status, _, body = postJSON(t, a, "/api/v1/rules", c.body)
+		require.Equal(t, http.StatusBadRequest, status, "rule body %s: %s", c.body, body)
+		require.JSONEq(t, c.error, string(body), "rule body %s", c.body)
+	}
+
+	status, _, body = post(t, a, "/api/v1/rules", "text/plain", []byte(rule("n", `{}`)))
+	require.Equal(t, http.StatusUnsupportedMediaType, status, "rule sent as text/plain: %s", body)
+	require.JSONEq(t, `{"error":"Content-Type must be application/json, got \"text/plain\""}`, string(body))
+
 	status, _, body = postJSON(t, a, "/api/v1/rules", rule(strings.Repeat("x", 70<<10), `{}`))
 	require.Equal(t, http.StatusRequestEntityTooLarge, status, "body over the limit: %.200s", body)
 
@@ -47,4 +69,31 @@ func TestBadInputOutsideIngestion(t *testing.T) {
 	require.Equal(t, http.StatusBadRequest, status, "backtest range beyond the clock: %s", body)
 	require.Contains(t, string(body), "from")
 	require.Contains(t, string(body), "to")
+}
+
+func TestHeadServesGetRoutes(t *testing.T) {
+	t.Parallel()
+
+	a := testapp.Start(t, testapp.Options{})
+	for _, path := range []string{"/api/v1/events", "/api/v1/rules", "/healthz", "/dashboard/"} {
+		get, err := http.Get(a.URL + path)
+		require.NoError(t, err)
+		require.NoError(t, get.Body.Close())
+
+		head, err := http.Head(a.URL + path)
+		require.NoError(t, err)
+		body, err := io.ReadAll(head.Body)
+		require.NoError(t, err)
+		require.NoError(t, head.Body.Close())
+
+		require.Equal(t, get.StatusCode, head.StatusCode, "HEAD %s", path)
+		require.Equal(t, http.StatusOK, head.StatusCode, "HEAD %s", path)
+		require.Equal(t, get.Header.Get("Content-Type"), head.Header.Get("Content-Type"), "HEAD %s", path)
+		require.Empty(t, body, "HEAD %s", path)
+	}
+
+	head, err := http.Head(a.URL + "/api/v1/events/" + newID().String())
+	require.NoError(t, err)
+	require.NoError(t, head.Body.Close())
+	require.Equal(t, http.StatusNotFound, head.StatusCode)
 }
