@@ -64,6 +64,11 @@ func TestBadInputOutsideIngestion(t *testing.T) {
 	require.Equal(t, http.StatusBadRequest, status, "replay past the log head: %s", body)
 	require.Contains(t, string(body), "past the end of the log")
 
+	status, _, body = postJSON(t, a, "/api/v1/projections/api_keys/replay", `{"from":1}`)
+	require.Equal(t, http.StatusBadRequest, status, "api_keys replay from a position: %s", body)
+	require.JSONEq(t, `{"error":"from: invalid start position: projection api_keys is only replayed from the start `+
+		`of the log, because its table is wrong without the earlier records"}`, string(body))
+
 	status, _, body = postJSON(t, a, "/api/v1/rules/backtest", `{"rule":`+rule("b", `{}`)+
 		`,"from":"1000-01-01T00:00:00Z","to":"2262-04-12T00:00:00Z"}`)
 	require.Equal(t, http.StatusBadRequest, status, "backtest range beyond the clock: %s", body)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -67,5 +68,16 @@ func TestReplayCommand(t *testing.T) {
 
 	_, _, err = runCommand(t, "replay", "events", "--from", "5")
 	require.ErrorContains(t, err, "past the end of the log", "a start after the last record would empty the table")
+
+	head := a.Count(`SELECT max("offset") FROM event_log`)
+	_, _, err = runCommand(t, "replay", "events", "--from", strconv.Itoa(head))
+	require.ErrorContains(t, err, "at or past the end of the log", "a start at the last record would empty the table")
+
+	for _, name := range []string{"api_keys", "rules"} {
+		_, _, err = runCommand(t, "replay", name, "--from", "1")
+		require.ErrorContains(t, err, "only replayed from the start of the log", name)
+	}
+	require.Equal(t, 4, a.Count(`SELECT count(*) FROM projection_replays WHERE projection IN ('rules', 'anomalies', 'metric_rollups', 'detector')`),
+		"rejected replays store no state")
 	require.Equal(t, 2, a.Count("SELECT count(*) FROM events"), "the live table is untouched")
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/eventpulse/eventpulse/internal/detect"
 	"github.com/eventpulse/eventpulse/internal/projection"
+	"github.com/eventpulse/eventpulse/internal/telemetry"
 	"github.com/eventpulse/eventpulse/projections/anomalies"
 	"github.com/eventpulse/eventpulse/projections/apikeys"
 	"github.com/eventpulse/eventpulse/projections/detector"
@@ -16,19 +17,23 @@ import (
 // Projectors returns the projectors that `eventpulse replay` and the
 // projections API know: every projector of the worker except the
 // notifier, whose effects leave the system and are never replayed. Each
-// call returns a new detector, which keeps its windows in memory.
-func Projectors(logger *slog.Logger) []projection.Projector {
+// call returns a new detector, which keeps its windows in memory and counts
+// late events in metrics (which may be nil).
+func Projectors(logger *slog.Logger, metrics *telemetry.Metrics) []projection.Projector {
+	detecting := detector.New(detect.Config{}, logger)
+	detecting.Metrics = metrics
+
 	return []projection.Projector{
 		eventstable.Projector{},
 		apikeys.Projector{},
 		rules.Projector{},
 		anomalies.Projector{},
 		metricrollups.Projector{},
-		detector.New(detect.Config{}, logger),
+		detecting,
 	}
 }
 
 // Catalog returns Projectors by projection name.
 func Catalog(logger *slog.Logger) projection.Catalog {
-	return projection.NewCatalog(Projectors(logger)...)
+	return projection.NewCatalog(Projectors(logger, nil)...)
 }

@@ -74,7 +74,7 @@ func NewWorker(deps *Deps) (*Worker, error) {
 		return nil, err
 	}
 
-	projectors := append(Projectors(deps.Logger), notifier.Projector{Channels: notifyConfig.Channels})
+	projectors := append(Projectors(deps.Logger, deps.Metrics), notifier.Projector{Channels: notifyConfig.Channels})
 
 	for _, projector := range projectors {
 		err := projection.Register(router, deps.Pool, projector, deps.Logger, watermillLogger,

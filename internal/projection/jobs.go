@@ -102,8 +102,8 @@ func NewJobs(pool *pgxpool.Pool, catalog Catalog, logger *slog.Logger) *Jobs {
 func (j *Jobs) Catalog() Catalog { return j.catalog }
 
 // Start begins a replay of the named projection in the background and
-// returns its job id. It returns ErrUnknownProjection, ErrNotRebuildable
-// or ErrReplayRunning when the replay cannot start.
+// returns its job id. It returns ErrUnknownProjection, ErrNotRebuildable,
+// ErrInvalidFrom or ErrReplayRunning when the replay cannot start.
 func (j *Jobs) Start(ctx context.Context, name string, from *int64) (uuid.UUID, error) {
 	projector, err := j.catalog.Rebuildable(name)
 	if err != nil {
@@ -111,7 +111,7 @@ func (j *Jobs) Start(ctx context.Context, name string, from *int64) (uuid.UUID, 
 	}
 
 	name = ProjectionName(projector.Name())
-	if err := checkFrom(ctx, j.pool, from); err != nil {
+	if err := checkFrom(ctx, j.pool, projector, from); err != nil {
 		return uuid.Nil, err
 	}
 

@@ -15,7 +15,7 @@ import (
 // insertDetections writes found, caused by the record causeID, to table (a
 // quoted name). A row that exists already is kept: anomaly ids are
 // deterministic, so it holds the same finding.
-func insertDetections(ctx context.Context, tx pgx.Tx, table string, found []events.AnomalyDetected, causeID string) error {
+func insertDetections(ctx context.Context, tx pgx.Tx, table string, found []finding, causeID string) error {
 	cause, err := uuid.Parse(causeID)
 	if err != nil {
 		return fmt.Errorf("detector: invalid record id %q: %w", causeID, err)

@@ -20,6 +20,7 @@
 package detector
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -32,6 +33,7 @@ import (
 	"github.com/eventpulse/eventpulse/internal/detect"
 	"github.com/eventpulse/eventpulse/internal/eventlog"
 	"github.com/eventpulse/eventpulse/internal/projection"
+	"github.com/eventpulse/eventpulse/internal/telemetry"
 )
 
 // Name is the projector's consumer group. Renaming it creates a fresh
@@ -48,6 +50,9 @@ const Table = "detections"
 // Projector is the detector. Create it with New; it keeps state between
 // records.
 type Projector struct {
+	// Metrics, when set, counts the events the live detector skips as late.
+	Metrics *telemetry.Metrics
+
 	config detect.Config
 	logger *slog.Logger
 	// table is the quoted name of the detections table written.
@@ -148,14 +153,21 @@ func (p *Projector) apply(ctx context.Context, tx pgx.Tx, event events.Event, me
 	}
 
 	late := p.engine.Stats().Late
-	var found []events.AnomalyDetected
+	var found []finding
 	for i := range ingested.Events {
-		found = append(found, p.engine.Observe(&ingested.Events[i])...)
+		event := &ingested.Events[i]
+		for _, anomaly := range p.engine.Observe(event) {
+			found = append(found, finding{AnomalyDetected: anomaly, correlationID: event.CorrelationID})
+		}
 	}
 
 	numLate := p.engine.Stats().Late - late
 	if len(found) == 0 && numLate == 0 {
 		return nil
+	}
+
+	if !projection.IsReplay(ctx) {
+		p.Metrics.CountLate(numLate)
 	}
 
 	if err := p.record(ctx, tx, found, meta); err != nil {
@@ -178,10 +190,19 @@ func (p *Projector) apply(ctx context.Context, tx pgx.Tx, event events.Event, me
 	return nil
 }
 
+// finding is an anomaly with the correlation id of the event that made
+// the rule fire.
+type finding struct {
+	events.AnomalyDetected
+	correlationID string
+}
+
 // record writes found to the detections table and, outside a replay,
 // appends them to the log as AnomalyDetected records caused by the record
-// of meta.
-func (p *Projector) record(ctx context.Context, tx pgx.Tx, found []events.AnomalyDetected, meta projection.Meta) error {
+// of meta. Each record carries the correlation id of its triggering event,
+// which differs from the record's when the API grouped events of several
+// requests into one command.
+func (p *Projector) record(ctx context.Context, tx pgx.Tx, found []finding, meta projection.Meta) error {
 	if len(found) == 0 {
 		return nil
 	}
@@ -196,8 +217,8 @@ func (p *Projector) record(ctx context.Context, tx pgx.Tx, found []events.Anomal
 
 	msgs := make([]*message.Message, 0, len(found))
 	for _, anomaly := range found {
-		msg, err := events.NewMessage(anomaly, events.Envelope{
-			CorrelationID: meta.CorrelationID,
+		msg, err := events.NewMessage(anomaly.AnomalyDetected, events.Envelope{
+			CorrelationID: cmp.Or(anomaly.correlationID, meta.CorrelationID),
 			CausationID:   meta.RecordID,
 			Actor:         Actor,
 			RecordedAt:    meta.RecordedAt,

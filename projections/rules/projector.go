@@ -35,6 +35,10 @@ var _ projection.Rebuildable = Projector{}
 // Tables implements projection.Rebuildable.
 func (Projector) Tables() []string { return []string{Table} }
 
+// WholeLogOnly implements projection.WholeLogOnly: a rule's later versions
+// cannot be applied without its earlier ones.
+func (Projector) WholeLogOnly() bool { return true }
+
 // WithTables implements projection.Rebuildable.
 func (Projector) WithTables(tables map[string]string) projection.Projector {
 	return Projector{Table: tables[Table]}
