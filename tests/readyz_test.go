@@ -17,7 +17,7 @@ import (
 
 // stallingProxy forwards TCP connections to a target until stall is
 // called; from then on it reads from both sides and forwards nothing, as a
-// server that stopped answering would.
+// server that stopped responding would.
 type stallingProxy struct {
 	listener net.Listener
 	target   string
