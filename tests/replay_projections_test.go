@@ -96,7 +96,7 @@ func startWithHistory(t *testing.T) *testapp.App {
 
 	ingestRealLogs(t, a, dataDir(t))
 	waitForDetection(t, a)
-	for _, name := range app.Catalog(slog.New(slog.DiscardHandler)).Names() {
+	for _, name := range app.Catalog(slog.New(slog.DiscardHandler)).RebuildableNames() {
 		waitForCaughtUp(t, a, replayable(t, name).Name())
 	}
 
@@ -118,7 +118,7 @@ func TestReplayEveryProjection(t *testing.T) {
 	anomalyRecords := a.Count(`SELECT count(*) FROM event_log WHERE metadata->>'name' = 'AnomalyDetected'`)
 	records := int64(a.Count(`SELECT count(*) FROM event_log`))
 
-	for _, name := range app.Catalog(slog.New(slog.DiscardHandler)).Names() {
+	for _, name := range app.Catalog(slog.New(slog.DiscardHandler)).RebuildableNames() {
 		t.Run(name, func(t *testing.T) {
 			projector := replayable(t, name)
 			before := checksums(t, a, projector)
@@ -263,6 +263,10 @@ func TestReplayDetectorThroughAPI(t *testing.T) {
 		require.True(t, names[name], "projection %s is listed as replayable", name)
 	}
 	require.False(t, names["notifier"], "the notifier is never replayed")
+
+	status, _, body := postJSON(t, a, "/api/v1/projections/notifier/replay", `{}`)
+	require.Equal(t, http.StatusConflict, status, "body: %s", body)
+	require.JSONEq(t, `{"error":"projection notifier cannot be replayed"}`, string(body))
 }
 
 func TestDetectionsMigrationBackfill(t *testing.T) {

@@ -27,7 +27,7 @@ func newReplayCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "replay NAME [--from POSITION]",
 		Short: "Rebuild one projection from the event log",
-		Long: `Rebuilds the tables of projection NAME (` + fmt.Sprint(app.Catalog(slog.New(slog.DiscardHandler)).Names()) + `)
+		Long: `Rebuilds the tables of projection NAME (` + fmt.Sprint(app.Catalog(slog.New(slog.DiscardHandler)).RebuildableNames()) + `)
 from the event log into new tables while the live ones keep serving, then
 swaps them in and moves the projector's offset in one transaction. Replays
 never notify.

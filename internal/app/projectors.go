@@ -11,6 +11,7 @@ import (
 	"github.com/eventpulse/eventpulse/projections/detector"
 	"github.com/eventpulse/eventpulse/projections/eventstable"
 	"github.com/eventpulse/eventpulse/projections/metricrollups"
+	"github.com/eventpulse/eventpulse/projections/notifier"
 	"github.com/eventpulse/eventpulse/projections/rules"
 )
 
@@ -33,7 +34,9 @@ func Projectors(logger *slog.Logger, metrics *telemetry.Metrics) []projection.Pr
 	}
 }
 
-// Catalog returns Projectors by projection name.
+// Catalog returns Projectors and the notifier by projection name. The
+// notifier is listed so that a request to replay it is rejected as not
+// replayable rather than as unknown.
 func Catalog(logger *slog.Logger) projection.Catalog {
-	return projection.NewCatalog(Projectors(logger, nil)...)
+	return projection.NewCatalog(append(Projectors(logger, nil), notifier.Projector{})...)
 }

@@ -45,6 +45,19 @@ func (c Catalog) Names() []string {
 	return names
 }
 
+// RebuildableNames returns the names of the projections a replay can
+// rebuild, sorted.
+func (c Catalog) RebuildableNames() []string {
+	var names []string
+	for _, name := range c.Names() {
+		if _, ok := c.projectors[name].(Rebuildable); ok {
+			names = append(names, name)
+		}
+	}
+
+	return names
+}
+
 // Lookup returns the projector of a projection name or of a consumer group.
 func (c Catalog) Lookup(name string) (Projector, bool) {
 	projector, ok := c.projectors[ProjectionName(name)]
