@@ -69,3 +69,10 @@ func TestReplayCommand(t *testing.T) {
 	require.ErrorContains(t, err, "past the end of the log", "a start after the last record would empty the table")
 	require.Equal(t, 2, a.Count("SELECT count(*) FROM events"), "the live table is untouched")
 }
+
+func TestReplayRejectsNegativeFrom(t *testing.T) {
+	t.Parallel()
+
+	_, _, err := runCommand(t, "replay", "events", "--from", "-5")
+	require.EqualError(t, err, "invalid --from -5: must be a log offset of 0 or more")
+}

@@ -66,7 +66,7 @@ func totalSize(files []string) (int64, error) {
 
 // ingest sends up to opts.Concurrency files at once, each with its own
 // reader and a single sender. A batch of a file is sent only after the
-// server accepted the previous one, so the log holds every file's events in
+// server accepted the previous one, so the log contains every file's events in
 // file order. The anomaly detector measures lateness against the newest
 // event time it has seen, so out-of-order batches would make it skip real
 // bursts as late.
