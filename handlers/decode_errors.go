@@ -1,8 +1,11 @@
 package handlers
 
 import (
+	"errors"
 	"regexp"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/eventpulse/eventpulse/events"
 	"github.com/eventpulse/eventpulse/internal/oas"
@@ -21,8 +24,9 @@ var (
 )
 
 // decodeError describes a request body that the generated decoder
-// rejected. A value of the wrong type becomes an issue at the field's path;
-// a body that is not JSON, or not an object, is named as such.
+// rejected. A value of the wrong type or format becomes an issue at the
+// field's path. A body that is not JSON, or not an object, is named as
+// such.
 func decodeError(err error) *oas.ValidationError {
 	message := err.Error()
 
@@ -36,16 +40,48 @@ func decodeError(err error) *oas.ValidationError {
 		got = jsonKind(match[1])
 	}
 
+	reason := ""
+	if got != "" {
+		reason = "invalid type: got " + got
+	} else {
+		reason = valueReason(err, message)
+	}
+
 	switch {
-	case len(path) > 0 && got != "":
+	case len(path) > 0 && reason != "":
 		return validationFailed([]events.FieldIssue{{
 			Field:   strings.Join(path, "."),
-			Message: "invalid type: got " + got,
+			Message: reason,
 		}})
 	case len(path) == 0 && got != "":
 		return &oas.ValidationError{Error: "request body must be a JSON object, got " + got, Issues: []oas.Issue{}}
 	default:
 		return &oas.ValidationError{Error: "request body is not valid JSON: " + lastPart(message), Issues: []oas.Issue{}}
+	}
+}
+
+// valueReason returns why a JSON value of the right kind does not fit its
+// field, or "" when err is of no known kind. The generated decoders wrap
+// time and strconv errors, so those are matched by type. The UUID parser
+// and jx's integer decoder return plain errors, so those are matched by
+// message.
+func valueReason(err error, message string) string {
+	var timeErr *time.ParseError
+	var numberErr *strconv.NumError
+
+	switch {
+	case errors.As(err, &timeErr):
+		return "must be an RFC 3339 timestamp"
+	case errors.Is(err, strconv.ErrRange):
+		return "is out of range"
+	case strings.Contains(message, "unexpected floating point character"):
+		return "must be an integer"
+	case strings.Contains(message, "invalid UUID"):
+		return "must be a UUID"
+	case errors.As(err, &numberErr):
+		return "must be a number"
+	default:
+		return ""
 	}
 }
 

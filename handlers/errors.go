@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"mime"
 	"net"
 	"net/http"
 	"strconv"
@@ -102,7 +103,8 @@ func ErrorHandler(logger *slog.Logger) ogenerrors.ErrorHandler {
 		case errors.As(err, &bodyErr) && errors.As(err, new(*http.MaxBytesError)):
 			writeJSON(w, http.StatusRequestEntityTooLarge, &oas.Error{Error: "request body is too large"})
 			return
-		case errors.As(err, new(*validate.InvalidContentTypeError)):
+		case errors.As(err, new(*validate.InvalidContentTypeError)),
+			errors.As(err, &bodyErr) && !hasMediaType(r):
 			writeJSON(w, http.StatusUnsupportedMediaType, &oas.Error{
 				Error: "Content-Type must be application/json, got " + strconv.Quote(r.Header.Get("Content-Type")),
 			})
@@ -117,6 +119,15 @@ func ErrorHandler(logger *slog.Logger) ogenerrors.ErrorHandler {
 
 		writeJSON(w, status, &oas.Error{Error: message})
 	}
+}
+
+// hasMediaType reports whether r has a Content-Type header that parses. The
+// generated server rejects a body without one as a decoding error, which
+// gets the same 415 as a wrong Content-Type here.
+func hasMediaType(r *http.Request) bool {
+	_, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+
+	return err == nil
 }
 
 // bodyValidationError describes a request body that failed ogen's decoding

@@ -53,9 +53,47 @@ func TestBadInputOutsideIngestion(t *testing.T) {
 		require.JSONEq(t, c.error, string(body), "rule body %s", c.body)
 	}
 
+	backtest := func(fields string) string {
+		return `{"rule":` + rule("b", `{}`) + `,` + fields + `}`
+	}
+	fieldIssue := func(field, path, message string) string {
+		return `{"error":"Validation failed: ` + field + `: ` + message + `",` +
+			`"issues":[{"path":` + path + `,"message":"` + message + `","code":"invalid"}]}`
+	}
+	valueErrors := []struct{ path, body, error string }{
+		{"/api/v1/rules", strings.Replace(rule("n", `{}`), `"window_seconds":60`, `"window_seconds":1.5`, 1),
+			fieldIssue("window_seconds", `["window_seconds"]`, "must be an integer")},
+		{"/api/v1/rules", strings.Replace(rule("n", `{}`), `"window_seconds":60`, `"window_seconds":6e1`, 1),
+			fieldIssue("window_seconds", `["window_seconds"]`, "must be an integer")},
+		{"/api/v1/rules", strings.Replace(rule("n", `{}`), `"window_seconds":60`,
+			`"window_seconds":99999999999999999999`, 1),
+			fieldIssue("window_seconds", `["window_seconds"]`, "is out of range")},
+		{"/api/v1/rules", strings.Replace(rule("n", `{}`), `"value":5`, `"value":1e400`, 1),
+			fieldIssue("condition.value", `["condition","value"]`, "is out of range")},
+		{"/api/v1/rules/backtest", backtest(`"from":"yesterday","to":"2024-01-02T00:00:00Z"`),
+			fieldIssue("from", `["from"]`, "must be an RFC 3339 timestamp")},
+		{"/api/v1/rules/backtest", backtest(`"from":"2024-01-01T00:00:00Z","to":"2024-13-02T00:00:00Z"`),
+			fieldIssue("to", `["to"]`, "must be an RFC 3339 timestamp")},
+		{"/api/v1/rules/backtest", backtest(`"rule_id":"nope","from":"2024-01-01T00:00:00Z","to":"2024-01-02T00:00:00Z"`),
+			fieldIssue("rule_id", `["rule_id"]`, "must be a UUID")},
+		{"/api/v1/rules/backtest", backtest(`"from":"2024-01-01T00:00:00Z","to":"2024-01-02T00:00:00Z","max_events":2.5`),
+			fieldIssue("max_events", `["max_events"]`, "must be an integer")},
+	}
+	for _, c := range valueErrors {
+		status, _, body = postJSON(t, a, c.path, c.body)
+		require.Equal(t, http.StatusBadRequest, status, "%s body %s: %s", c.path, c.body, body)
+		require.JSONEq(t, c.error, string(body), "%s body %s", c.path, c.body)
+	}
+
 	status, _, body = post(t, a, "/api/v1/rules", "text/plain", []byte(rule("n", `{}`)))
 	require.Equal(t, http.StatusUnsupportedMediaType, status, "rule sent as text/plain: %s", body)
 	require.JSONEq(t, `{"error":"Content-Type must be application/json, got \"text/plain\""}`, string(body))
+
+	for _, ruleBody := range []string{"", rule("n", `{}`)} {
+		status, _, body = post(t, a, "/api/v1/rules", "", []byte(ruleBody))
+		require.Equal(t, http.StatusUnsupportedMediaType, status, "rule %q without Content-Type: %s", ruleBody, body)
+		require.JSONEq(t, `{"error":"Content-Type must be application/json, got \"\""}`, string(body))
+	}
 
 	status, _, body = postJSON(t, a, "/api/v1/rules", rule(strings.Repeat("x", 70<<10), `{}`))
 	require.Equal(t, http.StatusRequestEntityTooLarge, status, "body over the limit: %.200s", body)

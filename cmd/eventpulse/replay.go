@@ -40,6 +40,10 @@ records whose offset is above POSITION are applied, to empty tables; a
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 
+			if from < 0 {
+				return fmt.Errorf("invalid --from %d: must be a log offset of 0 or more", from)
+			}
+
 			cfg, logger, err := setup()
 			if err != nil {
 				return err

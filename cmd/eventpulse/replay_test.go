@@ -81,3 +81,10 @@ func TestReplayCommand(t *testing.T) {
 		"rejected replays store no state")
 	require.Equal(t, 2, a.Count("SELECT count(*) FROM events"), "the live table is untouched")
 }
+
+func TestReplayRejectsNegativeFrom(t *testing.T) {
+	t.Parallel()
+
+	_, _, err := runCommand(t, "replay", "events", "--from", "-5")
+	require.EqualError(t, err, "invalid --from -5: must be a log offset of 0 or more")
+}
