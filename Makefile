@@ -49,11 +49,12 @@ run: build services/start ## start PostgreSQL, Redis and eventpulse run on 127.0
 	$(BIN) migrate
 	@# The server runs in the background so the example rules can be sent
 	@# once it is ready; Ctrl-C reaches it through the trap, and `wait`
-	@# keeps make in the foreground until it stops.
+	@# keeps make in the foreground until it stops. `rules apply` reads
+	@# EVENTPULSE_API_KEY from the environment that make passes on.
 	@$(BIN) run & pid=$$!; \
 	trap 'kill -INT $$pid 2>/dev/null; wait $$pid' INT TERM; \
 	$(BIN) rules apply --if-empty --wait 30s --url http://$${EVENTPULSE_HTTP_ADDR:-127.0.0.1:8080} examples/rules/*.json \
-		|| echo "example rules not applied; the server keeps running"; \
+		|| echo "example rules not applied; once API keys exist, set EVENTPULSE_API_KEY to a key with the admin scope; the server keeps running"; \
 	wait $$pid
 
 .PHONY: stop

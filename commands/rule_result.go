@@ -57,6 +57,10 @@ type RuleCommand struct {
 	ExpiresAt time.Time `json:"expires_at"`
 }
 
+// Correlation returns the id of the request that sent the command, which
+// the command processor adds to every log line of its handling.
+func (c RuleCommand) Correlation() string { return c.CorrelationID }
+
 func rejected(outcome, format string, args ...any) *RuleResult {
 	return &RuleResult{Outcome: outcome, Message: fmt.Sprintf(format, args...)}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"mime"
 	"net"
 	"net/http"
 	"strconv"
@@ -102,6 +103,12 @@ func ErrorHandler(logger *slog.Logger) ogenerrors.ErrorHandler {
 		case errors.As(err, &bodyErr) && errors.As(err, new(*http.MaxBytesError)):
 			writeJSON(w, http.StatusRequestEntityTooLarge, &oas.Error{Error: "request body is too large"})
 			return
+		case errors.As(err, new(*validate.InvalidContentTypeError)),
+			errors.As(err, &bodyErr) && !hasMediaType(r):
+			writeJSON(w, http.StatusUnsupportedMediaType, &oas.Error{
+				Error: "Content-Type must be application/json, got " + strconv.Quote(r.Header.Get("Content-Type")),
+			})
+			return
 		case errors.As(err, &bodyErr):
 			writeJSON(w, http.StatusBadRequest, bodyValidationError(bodyErr.Err))
 			return
@@ -114,12 +121,25 @@ func ErrorHandler(logger *slog.Logger) ogenerrors.ErrorHandler {
 	}
 }
 
+// hasMediaType reports whether r has a Content-Type header that parses. The
+// generated server rejects a body without one as a decoding error, which
+// gets the same 415 as a wrong Content-Type here.
+func hasMediaType(r *http.Request) bool {
+	_, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+
+	return err == nil
+}
+
 // bodyValidationError describes a request body that failed ogen's decoding
 // or schema checks, naming every failing field that ogen reports.
 func bodyValidationError(err error) *oas.ValidationError {
+	if errors.Is(err, validate.ErrBodyRequired) {
+		return &oas.ValidationError{Error: "request body is required", Issues: []oas.Issue{}}
+	}
+
 	var validateErr *validate.Error
 	if !errors.As(err, &validateErr) {
-		return &oas.ValidationError{Error: fmt.Sprintf("invalid request body: %v", err), Issues: []oas.Issue{}}
+		return decodeError(err)
 	}
 
 	var issues []events.FieldIssue
@@ -163,32 +183,39 @@ func writeJSON(w http.ResponseWriter, status int, body jsonEncoder) {
 	_, _ = w.Write(e.Bytes())
 }
 
-// RetryAfter adds a Retry-After header to every 503 response that has
-// none, so clients of any endpoint know when to come back.
-func RetryAfter(next http.Handler) http.Handler {
+// StatusHeaders adds the headers that some statuses call for when the
+// handler set none: Retry-After on 503, so clients of any endpoint know
+// when to come back, and WWW-Authenticate on 401, naming the bearer scheme
+// that the API accepts.
+func StatusHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		next.ServeHTTP(&retryAfterWriter{ResponseWriter: w}, r)
+		next.ServeHTTP(&statusHeaderWriter{ResponseWriter: w}, r)
 	})
 }
 
-type retryAfterWriter struct {
+type statusHeaderWriter struct {
 	http.ResponseWriter
 }
 
-func (w *retryAfterWriter) WriteHeader(status int) {
-	if status == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "" {
-		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds))
+func (w *statusHeaderWriter) WriteHeader(status int) {
+	header := w.Header()
+
+	switch {
+	case status == http.StatusServiceUnavailable && header.Get("Retry-After") == "":
+		header.Set("Retry-After", strconv.Itoa(retryAfterSeconds))
+	case status == http.StatusUnauthorized && header.Get("WWW-Authenticate") == "":
+		header.Set("WWW-Authenticate", `Bearer realm="eventpulse"`)
 	}
 
 	w.ResponseWriter.WriteHeader(status)
 }
 
 // Unwrap lets http.ResponseController reach the underlying writer.
-func (w *retryAfterWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+func (w *statusHeaderWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // Hijack lets the WebSocket upgrade take over the connection; the
 // WebSocket library asserts http.Hijacker instead of using Unwrap.
-func (w *retryAfterWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+func (w *statusHeaderWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	return http.NewResponseController(w.ResponseWriter).Hijack()
 }
 

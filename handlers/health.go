@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/eventpulse/eventpulse/internal/bus"
@@ -51,30 +52,43 @@ func (a *API) workerStatus(ctx context.Context) oas.IngestHealthWorker {
 	}
 }
 
+// readyTimeout bounds each dependency check of /readyz. The checks run
+// concurrently with a deadline each, so a stalled Redis is not reported as
+// a PostgreSQL failure.
+const readyTimeout = 2 * time.Second
+
 // Readyz implements oas.Handler.
 func (a *API) Readyz(ctx context.Context) (oas.ReadyzRes, error) {
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-
 	ready := oas.Readiness{Status: oas.ReadinessStatusOk, Postgres: "ok", Redis: "ok", Projections: []oas.ProjectionLag{}}
 
-	if err := a.redis.Ping(ctx).Err(); err != nil {
+	var redisErr error
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		redisCtx, cancel := context.WithTimeout(ctx, readyTimeout)
+		defer cancel()
+
+		redisErr = a.redis.Ping(redisCtx).Err()
+	})
+
+	postgresCtx, cancel := context.WithTimeout(ctx, readyTimeout)
+	defer cancel()
+
+	lags, err := a.projectionLags(postgresCtx)
+	if err == nil {
+		err = a.addDeadLetters(postgresCtx, lags)
+	}
+	wg.Wait()
+
+	if redisErr != nil {
 		ready.Status = oas.ReadinessStatusDegraded
-		ready.Redis = err.Error()
+		ready.Redis = redisErr.Error()
 	}
 
-	lags, err := a.projectionLags(ctx)
 	if err != nil {
 		ready.Status = oas.ReadinessStatusDegraded
 		ready.Postgres = err.Error()
-	}
-	ready.Projections = append(ready.Projections, lags...)
-
-	if err == nil {
-		if err := a.addDeadLetters(ctx, ready.Projections); err != nil {
-			ready.Status = oas.ReadinessStatusDegraded
-			ready.Postgres = err.Error()
-		}
+	} else {
+		ready.Projections = append(ready.Projections, lags...)
 	}
 
 	if ready.Status != oas.ReadinessStatusOk {

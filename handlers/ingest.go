@@ -167,11 +167,9 @@ func (h *Ingest) submit(w http.ResponseWriter, r *http.Request, batch []events.I
 
 	h.Metrics.CountIngest("unavailable", len(batch))
 	h.logger.WarnContext(r.Context(), "ingest: command bus unavailable, answering 503",
-		slog.Int("num_events", len(batch)), slog.Any("error", err))
+		slog.Int("num_events", len(batch)), slog.Bool("nothing_sent", nothingSent(err)), slog.Any("error", err))
 	w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds))
-	writeJSON(w, http.StatusServiceUnavailable, &oas.Error{
-		Error: "the event bus is unavailable; nothing was accepted, retry later",
-	})
+	writeJSON(w, http.StatusServiceUnavailable, &oas.Error{Error: unavailableMessage(err)})
 
 	return false
 }

@@ -54,7 +54,7 @@ func (a *API) ReplayProjection(
 		return nil, Errorf(http.StatusNotFound, "Projection not found: %s", params.Name)
 	case errors.Is(err, projection.ErrNotRebuildable):
 		return nil, Errorf(http.StatusConflict, "projection %s cannot be replayed", params.Name)
-	case errors.Is(err, projection.ErrFromPastHead):
+	case errors.Is(err, projection.ErrInvalidFrom):
 		return nil, Errorf(http.StatusBadRequest, "from: %v", err)
 	case errors.Is(err, projection.ErrReplayRunning):
 		return nil, Errorf(http.StatusConflict, "a replay of projection %s is already running", params.Name)

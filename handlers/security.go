@@ -173,9 +173,13 @@ func (g *Guard) writeError(w http.ResponseWriter, r *http.Request, err error) {
 
 // KeyFromRequest returns the API key sent as a bearer token, in
 // X-API-Key, or, for WebSocket upgrades, whose browser API cannot set
-// headers, in the api_key query parameter; "" when there is none.
+// headers, in the api_key query parameter; "" when there is none. The
+// scheme "Bearer" matches in any case, because RFC 9110 section 11.1 makes
+// authentication schemes case-insensitive. The generated server matches it
+// the same way.
 func KeyFromRequest(r *http.Request) string {
-	if token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
+	scheme, token, found := strings.Cut(r.Header.Get("Authorization"), " ")
+	if found && strings.EqualFold(scheme, "Bearer") {
 		return strings.TrimSpace(token)
 	}
 

@@ -122,11 +122,13 @@ func TestAuthEveryOperationOfTheSpec(t *testing.T) {
 			continue
 		}
 
-		status, _, response := request(t, a, op.method, path, "", "", body)
+		status, header, response := request(t, a, op.method, path, "", "", body)
 		require.Equal(t, http.StatusUnauthorized, status, "%s without a key: %s", name, response)
+		require.Equal(t, `Bearer realm="eventpulse"`, header.Get("WWW-Authenticate"), "%s without a key", name)
 
-		status, _, _ = request(t, a, op.method, path, "bearer", "ep_00000000000000000000000000000000_wrong", body)
+		status, header, _ = request(t, a, op.method, path, "bearer", "ep_00000000000000000000000000000000_wrong", body)
 		require.Equal(t, http.StatusUnauthorized, status, "%s with a wrong key", name)
+		require.Equal(t, `Bearer realm="eventpulse"`, header.Get("WWW-Authenticate"), "%s with a wrong key", name)
 
 		status, _, _ = request(t, a, op.method, path, "x-api-key", revokedKey, body)
 		require.Equal(t, http.StatusUnauthorized, status, "%s with a revoked key", name)

@@ -371,3 +371,36 @@ func secretOf(t *testing.T, key string) string {
 
 	return secret
 }
+
+// TestAuthBearerSchemeAnyCase sends the key with the scheme in several
+// cases to a hand-written route and to routes of the generated server.
+func TestAuthBearerSchemeAnyCase(t *testing.T) {
+	t.Parallel()
+
+	a := testapp.Start(t, testapp.Options{})
+	_, adminKey := createKey(t, a, "scheme-case", auth.ScopeAdmin)
+
+	routes := []struct {
+		method, path, body string
+		status             int
+	}{
+		{http.MethodPost, "/api/v1/events", `{"event_type":"e","source":"scheme"}`, http.StatusAccepted},
+		{http.MethodGet, "/api/v1/events", "", http.StatusOK},
+		{http.MethodGet, "/api/v1/rules", "", http.StatusOK},
+		{http.MethodGet, "/metrics", "", http.StatusOK},
+	}
+
+	for _, scheme := range []string{"Bearer", "bearer", "BEARER", "bEaReR"} {
+		for _, route := range routes {
+			req, err := http.NewRequest(route.method, a.URL+route.path, bytes.NewBufferString(route.body))
+			require.NoError(t, err)
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Authorization", scheme+" "+adminKey)
+
+			response, err := http.DefaultClient.Do(req)
+			require.NoError(t, err)
+			require.NoError(t, response.Body.Close())
+			require.Equal(t, route.status, response.StatusCode, "%s %s with scheme %q", route.method, route.path, scheme)
+		}
+	}
+}

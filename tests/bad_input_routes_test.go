@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -35,6 +36,65 @@ func TestBadInputOutsideIngestion(t *testing.T) {
 	require.Equal(t, http.StatusBadRequest, status, "unknown filter key: %s", body)
 	require.Contains(t, string(body), "bogus")
 
+	typeErrors := []struct{ body, error string }{
+		{`{"name":"n","severity":"info","window_seconds":"60","condition":{}}`,
+			`{"error":"Validation failed: window_seconds: invalid type: got a string",` +
+				`"issues":[{"path":["window_seconds"],"message":"invalid type: got a string","code":"invalid"}]}`},
+		{rule("n", `{"source":5}`),
+			`{"error":"Validation failed: condition.filters.source: invalid type: got a number",` +
+				`"issues":[{"path":["condition","filters","source"],"message":"invalid type: got a number","code":"invalid"}]}`},
+		{`[` + rule("n", `{}`) + `]`, `{"error":"request body must be a JSON object, got an array","issues":[]}`},
+		{`{"name":"n"`, `{"error":"request body is not valid JSON: unexpected EOF","issues":[]}`},
+		{``, `{"error":"request body is required","issues":[]}`},
+	}
+	for _, c := range typeErrors {
+		status, _, body = postJSON(t, a, "/api/v1/rules", c.body)
+		require.Equal(t, http.StatusBadRequest, status, "rule body %s: %s", c.body, body)
+		require.JSONEq(t, c.error, string(body), "rule body %s", c.body)
+	}
+
+	backtest := func(fields string) string {
+		return `{"rule":` + rule("b", `{}`) + `,` + fields + `}`
+	}
+	fieldIssue := func(field, path, message string) string {
+		return `{"error":"Validation failed: ` + field + `: ` + message + `",` +
+			`"issues":[{"path":` + path + `,"message":"` + message + `","code":"invalid"}]}`
+	}
+	valueErrors := []struct{ path, body, error string }{
+		{"/api/v1/rules", strings.Replace(rule("n", `{}`), `"window_seconds":60`, `"window_seconds":1.5`, 1),
+			fieldIssue("window_seconds", `["window_seconds"]`, "must be an integer")},
+		{"/api/v1/rules", strings.Replace(rule("n", `{}`), `"window_seconds":60`, `"window_seconds":6e1`, 1),
+			fieldIssue("window_seconds", `["window_seconds"]`, "must be an integer")},
+		{"/api/v1/rules", strings.Replace(rule("n", `{}`), `"window_seconds":60`,
+			`"window_seconds":99999999999999999999`, 1),
+			fieldIssue("window_seconds", `["window_seconds"]`, "is out of range")},
+		{"/api/v1/rules", strings.Replace(rule("n", `{}`), `"value":5`, `"value":1e400`, 1),
+			fieldIssue("condition.value", `["condition","value"]`, "is out of range")},
+		{"/api/v1/rules/backtest", backtest(`"from":"yesterday","to":"2024-01-02T00:00:00Z"`),
+			fieldIssue("from", `["from"]`, "must be an RFC 3339 timestamp")},
+		{"/api/v1/rules/backtest", backtest(`"from":"2024-01-01T00:00:00Z","to":"2024-13-02T00:00:00Z"`),
+			fieldIssue("to", `["to"]`, "must be an RFC 3339 timestamp")},
+		{"/api/v1/rules/backtest", backtest(`"rule_id":"nope","from":"2024-01-01T00:00:00Z","to":"2024-01-02T00:00:00Z"`),
+			fieldIssue("rule_id", `["rule_id"]`, "must be a UUID")},
+		{"/api/v1/rules/backtest", backtest(`"from":"2024-01-01T00:00:00Z","to":"2024-01-02T00:00:00Z","max_events":2.5`),
+			fieldIssue("max_events", `["max_events"]`, "must be an integer")},
+	}
+	for _, c := range valueErrors {
+		status, _, body = postJSON(t, a, c.path, c.body)
+		require.Equal(t, http.StatusBadRequest, status, "%s body %s: %s", c.path, c.body, body)
+		require.JSONEq(t, c.error, string(body), "%s body %s", c.path, c.body)
+	}
+
+	status, _, body = post(t, a, "/api/v1/rules", "text/plain", []byte(rule("n", `{}`)))
+	require.Equal(t, http.StatusUnsupportedMediaType, status, "rule sent as text/plain: %s", body)
+	require.JSONEq(t, `{"error":"Content-Type must be application/json, got \"text/plain\""}`, string(body))
+
+	for _, ruleBody := range []string{"", rule("n", `{}`)} {
+		status, _, body = post(t, a, "/api/v1/rules", "", []byte(ruleBody))
+		require.Equal(t, http.StatusUnsupportedMediaType, status, "rule %q without Content-Type: %s", ruleBody, body)
+		require.JSONEq(t, `{"error":"Content-Type must be application/json, got \"\""}`, string(body))
+	}
+
 	status, _, body = postJSON(t, a, "/api/v1/rules", rule(strings.Repeat("x", 70<<10), `{}`))
 	require.Equal(t, http.StatusRequestEntityTooLarge, status, "body over the limit: %.200s", body)
 
@@ -42,9 +102,41 @@ func TestBadInputOutsideIngestion(t *testing.T) {
 	require.Equal(t, http.StatusBadRequest, status, "replay past the log head: %s", body)
 	require.Contains(t, string(body), "past the end of the log")
 
+	status, _, body = postJSON(t, a, "/api/v1/projections/api_keys/replay", `{"from":1}`)
+	require.Equal(t, http.StatusBadRequest, status, "api_keys replay from a position: %s", body)
+	require.JSONEq(t, `{"error":"from: invalid start position: projection api_keys is only replayed from the start `+
+		`of the log, because its table is wrong without the earlier records"}`, string(body))
+
 	status, _, body = postJSON(t, a, "/api/v1/rules/backtest", `{"rule":`+rule("b", `{}`)+
 		`,"from":"1000-01-01T00:00:00Z","to":"2262-04-12T00:00:00Z"}`)
 	require.Equal(t, http.StatusBadRequest, status, "backtest range beyond the clock: %s", body)
 	require.Contains(t, string(body), "from")
 	require.Contains(t, string(body), "to")
+}
+
+func TestHeadServesGetRoutes(t *testing.T) {
+	t.Parallel()
+
+	a := testapp.Start(t, testapp.Options{})
+	for _, path := range []string{"/api/v1/events", "/api/v1/rules", "/healthz", "/dashboard/"} {
+		get, err := http.Get(a.URL + path)
+		require.NoError(t, err)
+		require.NoError(t, get.Body.Close())
+
+		head, err := http.Head(a.URL + path)
+		require.NoError(t, err)
+		body, err := io.ReadAll(head.Body)
+		require.NoError(t, err)
+		require.NoError(t, head.Body.Close())
+
+		require.Equal(t, get.StatusCode, head.StatusCode, "HEAD %s", path)
+		require.Equal(t, http.StatusOK, head.StatusCode, "HEAD %s", path)
+		require.Equal(t, get.Header.Get("Content-Type"), head.Header.Get("Content-Type"), "HEAD %s", path)
+		require.Empty(t, body, "HEAD %s", path)
+	}
+
+	head, err := http.Head(a.URL + "/api/v1/events/" + newID().String())
+	require.NoError(t, err)
+	require.NoError(t, head.Body.Close())
+	require.Equal(t, http.StatusNotFound, head.StatusCode)
 }

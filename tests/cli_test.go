@@ -3,12 +3,17 @@ package tests
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
+	"github.com/eventpulse/eventpulse/events"
 	"github.com/eventpulse/eventpulse/internal/ingestclient"
 	"github.com/eventpulse/eventpulse/internal/oas"
 	"github.com/eventpulse/eventpulse/internal/testapp"
@@ -57,4 +62,89 @@ func TestIngestCLIRealLogs(t *testing.T) {
 				ORDER BY transaction_id DESC, "offset" DESC LIMIT 1)`) == 0
 	})
 	require.Equal(t, 10000, a.Count("SELECT count(*) FROM events"), "sending the files again stores nothing new")
+}
+
+// TestIngestCLIKeepsFileOrder checks that the default options append every
+// file's events to the log in file order, even with several files in flight.
+func TestIngestCLIKeepsFileOrder(t *testing.T) {
+	t.Parallel()
+
+	files, err := filepath.Glob(filepath.Join(dataDir(t), "*.ndjson"))
+	require.NoError(t, err)
+	require.Len(t, files, 5)
+
+	a := testapp.Start(t, testapp.Options{})
+
+	summary, err := ingestclient.Run(context.Background(), ingestclient.Options{URL: a.URL, Files: files})
+	require.NoError(t, err)
+	require.True(t, summary.OK(), "rejections: %v", summary.Rejections)
+	waitForEvents(t, a, 10000)
+
+	fileOf := map[uuid.UUID]string{}
+	expected := map[string][]uuid.UUID{}
+	for _, file := range files {
+		for _, id := range eventIDsOfFile(t, file) {
+			fileOf[id] = file
+			expected[file] = append(expected[file], id)
+		}
+	}
+
+	logged := map[string][]uuid.UUID{}
+	for _, id := range loggedEventIDs(t, a) {
+		file, ok := fileOf[id]
+		require.True(t, ok, "event %s of the log is in no input file", id)
+		logged[file] = append(logged[file], id)
+	}
+
+	for _, file := range files {
+		require.Equal(t, expected[file], logged[file], "log order of %s", filepath.Base(file))
+	}
+}
+
+// eventIDsOfFile returns the event_id of each line of an NDJSON file, in
+// file order.
+func eventIDsOfFile(t *testing.T, file string) []uuid.UUID {
+	t.Helper()
+
+	data, err := os.ReadFile(file)
+	require.NoError(t, err)
+
+	var ids []uuid.UUID
+	for line := range bytes.Lines(data) {
+		var event struct {
+			EventID uuid.UUID `json:"event_id"`
+		}
+		require.NoError(t, json.Unmarshal(line, &event), "line of %s", file)
+		require.NotEqual(t, uuid.Nil, event.EventID, "every line of %s has an event_id", file)
+		ids = append(ids, event.EventID)
+	}
+
+	return ids
+}
+
+// loggedEventIDs returns the ids of the events of every EventsIngested
+// record, in log order.
+func loggedEventIDs(t *testing.T, a *testapp.App) []uuid.UUID {
+	t.Helper()
+
+	rows, err := a.Pool.Query(context.Background(), `
+		SELECT payload FROM event_log
+		WHERE metadata->>'name' = $1
+		ORDER BY transaction_id, "offset"`, events.EventsIngestedName)
+	require.NoError(t, err)
+
+	payloads, err := pgx.CollectRows(rows, pgx.RowTo[[]byte])
+	require.NoError(t, err)
+
+	var ids []uuid.UUID
+	for _, payload := range payloads {
+		var record events.EventsIngested
+		require.NoError(t, json.Unmarshal(payload, &record))
+
+		for _, event := range record.Events {
+			ids = append(ids, event.EventID)
+		}
+	}
+
+	return ids
 }

@@ -24,12 +24,16 @@ func postJSON(t *testing.T, a *testapp.App, path string, body string) (int, http
 	return post(t, a, path, "application/json", []byte(body))
 }
 
+// post sends body to path with contentType, or with no Content-Type header
+// when contentType is empty.
 func post(t *testing.T, a *testapp.App, path, contentType string, body []byte) (int, http.Header, []byte) {
 	t.Helper()
 
 	request, err := http.NewRequest(http.MethodPost, a.URL+path, bytes.NewReader(body))
 	require.NoError(t, err)
-	request.Header.Set("Content-Type", contentType)
+	if contentType != "" {
+		request.Header.Set("Content-Type", contentType)
+	}
 
 	response, err := http.DefaultClient.Do(request)
 	require.NoError(t, err)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/eventpulse/eventpulse/events"
 	"github.com/eventpulse/eventpulse/internal/testapp"
 )
 
@@ -43,4 +44,26 @@ func TestPrometheusMetricsCountTraffic(t *testing.T) {
 	require.Contains(t, text, `eventpulse_http_requests_total{method="POST",route="/api/v1/events",status="202"} 3`)
 	require.Contains(t, text, `eventpulse_ingest_duration_seconds_count 4`)
 	require.Contains(t, text, `eventpulse_projection_lag_records{projector="projection.events"} 0`)
+}
+
+func TestPrometheusCountsLateEvents(t *testing.T) {
+	t.Parallel()
+
+	a := testapp.Start(t, testapp.Options{})
+	spec := thresholdSpec("late count", &events.Filters{Source: "late"}, nil, 100, 60, 60)
+	lateness := 0
+	spec.AllowedLatenessSeconds = &lateness
+	appendRuleCreated(t, a.Pool, spec)
+
+	now := time.Now().UTC()
+	body := `[{"event_type":"e","source":"late","timestamp":"` + now.Format(time.RFC3339) + `"},` +
+		`{"event_type":"e","source":"late","timestamp":"` + now.Add(-time.Hour).Format(time.RFC3339) + `"},` +
+		`{"event_type":"e","source":"late","timestamp":"` + now.Add(-2*time.Hour).Format(time.RFC3339) + `"}]`
+	status, _, response := postJSON(t, a, "/api/v1/events/batch", body)
+	require.Equal(t, http.StatusAccepted, status, "body: %s", response)
+	waitForEvents(t, a, 3)
+	waitForDetection(t, a)
+
+	_, metrics := get(t, a, "/metrics")
+	require.Contains(t, string(metrics), "eventpulse_detector_late_events_total 2\n")
 }

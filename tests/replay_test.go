@@ -60,7 +60,7 @@ func tableChecksum(t testing.TB, a *testapp.App, table, key string) string {
 	t.Helper()
 
 	var sum string
-	query := fmt.Sprintf(`SELECT md5(string_agg(t::text, '|' ORDER BY %s)) FROM %s t`, key, table)
+	query := fmt.Sprintf(`SELECT coalesce(md5(string_agg(t::text, '|' ORDER BY %s)), 'no rows') FROM %s t`, key, table)
 	require.NoError(t, a.Pool.QueryRow(context.Background(), query).Scan(&sum))
 
 	return sum

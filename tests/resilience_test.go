@@ -34,11 +34,13 @@ func TestIngestRedisDownAnswers503(t *testing.T) {
 	status, header, body := postJSON(t, a, "/api/v1/events", `{"event_type":"e","source":"outage"}`)
 	require.Equal(t, http.StatusServiceUnavailable, status, "body: %s", body)
 	require.Equal(t, "1", header.Get("Retry-After"))
-	require.Contains(t, string(body), "retry later")
+	require.JSONEq(t, `{"error":"the event bus is unavailable; nothing was accepted, retry later"}`, string(body),
+		"a refused connection proves that nothing was sent")
 
-	status, header, _ = postJSON(t, a, "/api/v1/events/batch", `[{"event_type":"e","source":"outage"}]`)
+	status, header, body = postJSON(t, a, "/api/v1/events/batch", `[{"event_type":"e","source":"outage"}]`)
 	require.Equal(t, http.StatusServiceUnavailable, status)
 	require.NotEmpty(t, header.Get("Retry-After"))
+	require.JSONEq(t, `{"error":"the event bus is unavailable; nothing was accepted, retry later"}`, string(body))
 
 	healthStatus, healthBody := get(t, a, "/api/v1/events/health")
 	require.Equal(t, http.StatusServiceUnavailable, healthStatus)

@@ -17,9 +17,16 @@ func newIngestCommand() *cobra.Command {
 		Use:   "ingest [--url URL] FILE...",
 		Short: "Send NDJSON files of events to the API in batches",
 		Long: `Reads each FILE line by line (one JSON event per line) and sends the
-events to POST /api/v1/events/batch over a few connections, showing
-progress. Prints a summary with every rejected line and exits with status 1
-when any line was rejected.
+events to POST /api/v1/events/batch, showing progress. Prints a summary with
+every rejected line and exits with status 1 when any line was rejected.
+
+Up to --concurrency files are sent at once. Each file has one request in
+flight at a time: the next batch of a file is sent only after the server
+accepted the previous one with 202, so the log contains each file's events in
+file order and the detector does not skip bursts as late.
+
+Lines that carry an event_id are stored once however often they are sent.
+A line without one gets a new id on each send.
 
 The URL defaults to $EVENTPULSE_URL, then http://127.0.0.1:8080. Once API
 keys exist, give a key with the ingest scope in $EVENTPULSE_API_KEY.`,
@@ -47,7 +54,8 @@ keys exist, give a key with the ingest scope in $EVENTPULSE_API_KEY.`,
 
 	cmd.Flags().StringVar(&opts.URL, "url", "", "base URL of the EventPulse API")
 	cmd.Flags().IntVar(&opts.BatchSize, "batch-size", ingestclient.BatchSizeDefault, "events per request (at most 1000)")
-	cmd.Flags().IntVar(&opts.Concurrency, "concurrency", ingestclient.ConcurrencyDefault, "requests in flight at once")
+	cmd.Flags().IntVar(&opts.Concurrency, "concurrency", ingestclient.ConcurrencyDefault,
+		"files sent at once, each with one request in flight")
 
 	return cmd
 }

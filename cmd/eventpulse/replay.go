@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"time"
 
@@ -26,7 +27,7 @@ func newReplayCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "replay NAME [--from POSITION]",
 		Short: "Rebuild one projection from the event log",
-		Long: `Rebuilds the tables of projection NAME (` + fmt.Sprint(app.Catalog().Names()) + `)
+		Long: `Rebuilds the tables of projection NAME (` + fmt.Sprint(app.Catalog(slog.New(slog.DiscardHandler)).RebuildableNames()) + `)
 from the event log into new tables while the live ones keep serving, then
 swaps them in and moves the projector's offset in one transaction. Replays
 never notify.
@@ -39,12 +40,16 @@ records whose offset is above POSITION are applied, to empty tables; a
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 
-			projector, err := app.Catalog().Rebuildable(args[0])
+			if from < 0 {
+				return fmt.Errorf("invalid --from %d: must be a log offset of 0 or more", from)
+			}
+
+			cfg, logger, err := setup()
 			if err != nil {
 				return err
 			}
 
-			cfg, logger, err := setup()
+			projector, err := app.Catalog(logger).Rebuildable(args[0])
 			if err != nil {
 				return err
 			}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -53,10 +54,37 @@ func TestReplayCommand(t *testing.T) {
 	require.Equal(t, 2, a.Count("SELECT count(*) FROM events"))
 	require.Equal(t, 1, a.Count(`SELECT count(*) FROM projection_replays WHERE projection = 'events' AND status = 'completed'`))
 
+	for _, name := range []string{"rules", "anomalies", "metric_rollups", "detector"} {
+		stdout, stderr, err := runCommand(t, "replay", name)
+		require.NoError(t, err, "stderr: %s", stderr)
+		require.Contains(t, stdout, "replayed "+name+": 1 records read")
+		require.Equal(t, 1, a.Count(`SELECT count(*) FROM projection_replays WHERE projection = $1 AND status = 'completed'`,
+			name))
+	}
+	require.Equal(t, 2, a.Count(`SELECT sum(count) FROM metric_rollups`), "the rollups count both events")
+
 	_, _, err = runCommand(t, "replay", "nothing")
 	require.ErrorContains(t, err, `unknown projection "nothing"`)
 
 	_, _, err = runCommand(t, "replay", "events", "--from", "5")
 	require.ErrorContains(t, err, "past the end of the log", "a start after the last record would empty the table")
+
+	head := a.Count(`SELECT max("offset") FROM event_log`)
+	_, _, err = runCommand(t, "replay", "events", "--from", strconv.Itoa(head))
+	require.ErrorContains(t, err, "at or past the end of the log", "a start at the last record would empty the table")
+
+	for _, name := range []string{"api_keys", "rules"} {
+		_, _, err = runCommand(t, "replay", name, "--from", "1")
+		require.ErrorContains(t, err, "only replayed from the start of the log", name)
+	}
+	require.Equal(t, 4, a.Count(`SELECT count(*) FROM projection_replays WHERE projection IN ('rules', 'anomalies', 'metric_rollups', 'detector')`),
+		"rejected replays store no state")
 	require.Equal(t, 2, a.Count("SELECT count(*) FROM events"), "the live table is untouched")
+}
+
+func TestReplayRejectsNegativeFrom(t *testing.T) {
+	t.Parallel()
+
+	_, _, err := runCommand(t, "replay", "events", "--from", "-5")
+	require.EqualError(t, err, "invalid --from -5: must be a log offset of 0 or more")
 }

@@ -32,6 +32,7 @@ func newRulesCommand() *cobra.Command {
 
 type rulesApplyOptions struct {
 	url     string
+	apiKey  string
 	ifEmpty bool
 	wait    time.Duration
 }
@@ -49,10 +50,13 @@ With --if-empty, nothing is sent when the API already has rules, so a fresh
 installation gets the example rules once. With --wait, the command first
 waits up to that long for /readyz to answer 200.
 
-The URL defaults to $EVENTPULSE_URL, then http://127.0.0.1:8080.`,
+The URL defaults to $EVENTPULSE_URL, then http://127.0.0.1:8080. Once API
+keys exist, give a key with the admin scope in $EVENTPULSE_API_KEY. The
+command sends it as a bearer token and never prints it.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, files []string) error {
 			opts.url = strings.TrimRight(cmp.Or(opts.url, os.Getenv("EVENTPULSE_URL"), rulesURLDefault), "/")
+			opts.apiKey = os.Getenv("EVENTPULSE_API_KEY")
 
 			return applyRules(cmd.Context(), cmd.OutOrStdout(), opts, files)
 		},
@@ -75,7 +79,7 @@ func applyRules(ctx context.Context, out io.Writer, opts rulesApplyOptions, file
 	}
 
 	if opts.ifEmpty {
-		n, err := countRules(ctx, client, opts.url)
+		n, err := countRules(ctx, client, opts.url, opts.apiKey)
 		if err != nil {
 			return err
 		}
@@ -92,7 +96,7 @@ func applyRules(ctx context.Context, out io.Writer, opts rulesApplyOptions, file
 			return fmt.Errorf("error reading rule file: %w", err)
 		}
 
-		id, err := postRule(ctx, client, opts.url, body)
+		id, err := postRule(ctx, client, opts.url, opts.apiKey, body)
 		if err != nil {
 			return fmt.Errorf("error applying %s: %w", file, err)
 		}
@@ -132,11 +136,12 @@ func waitReady(ctx context.Context, client *http.Client, url string, wait time.D
 	}
 }
 
-func countRules(ctx context.Context, client *http.Client, url string) (int, error) {
+func countRules(ctx context.Context, client *http.Client, url, apiKey string) (int, error) {
 	request, err := http.NewRequestWithContext(ctx, http.MethodGet, url+"/api/v1/rules", nil)
 	if err != nil {
 		return 0, fmt.Errorf("error building rules request: %w", err)
 	}
+	setAPIKey(request, apiKey)
 
 	response, err := client.Do(request)
 	if err != nil {
@@ -161,12 +166,13 @@ func countRules(ctx context.Context, client *http.Client, url string) (int, erro
 	return len(rules), nil
 }
 
-func postRule(ctx context.Context, client *http.Client, url string, body []byte) (string, error) {
+func postRule(ctx context.Context, client *http.Client, url, apiKey string, body []byte) (string, error) {
 	request, err := http.NewRequestWithContext(ctx, http.MethodPost, url+"/api/v1/rules", bytes.NewReader(body))
 	if err != nil {
 		return "", fmt.Errorf("error building request: %w", err)
 	}
 	request.Header.Set("Content-Type", "application/json")
+	setAPIKey(request, apiKey)
 
 	response, err := client.Do(request)
 	if err != nil {
@@ -191,4 +197,11 @@ func postRule(ctx context.Context, client *http.Client, url string, body []byte)
 	}
 
 	return rule.RuleID, nil
+}
+
+// setAPIKey adds apiKey to request as a bearer token, unless it is empty.
+func setAPIKey(request *http.Request, apiKey string) {
+	if apiKey != "" {
+		request.Header.Set("Authorization", "Bearer "+apiKey)
+	}
 }

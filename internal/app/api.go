@@ -78,7 +78,7 @@ func NewAPI(deps *Deps) (*API, error) {
 		return nil, err
 	}
 
-	replays := projection.NewJobs(deps.Pool, Catalog(), deps.Logger)
+	replays := projection.NewJobs(deps.Pool, Catalog(deps.Logger), deps.Logger)
 
 	handler, err := newRouter(deps, batchers, replays, authenticator, rules, hub)
 	if err != nil {
@@ -144,7 +144,8 @@ func newRouter(
 	router.Use(middleware.Recoverer)
 	router.Use(handlers.Correlate)
 	router.Use(observeRequests(deps.Logger, deps.Metrics, server))
-	router.Use(handlers.RetryAfter)
+	router.Use(handlers.StatusHeaders)
+	router.Use(handlers.HeadAsGet)
 	router.Use(handlers.CheckQuery)
 	router.Use(handlers.LimitBody(deps.Config.MaxBodyBytes))
 	router.Use(handlers.CORS(deps.Config.CORSOrigins))

@@ -13,12 +13,10 @@ import (
 	"github.com/eventpulse/eventpulse/commands"
 	"github.com/eventpulse/eventpulse/internal/bus"
 	"github.com/eventpulse/eventpulse/internal/deadletter"
-	"github.com/eventpulse/eventpulse/internal/detect"
 	"github.com/eventpulse/eventpulse/internal/eventlog"
 	"github.com/eventpulse/eventpulse/internal/logging"
 	"github.com/eventpulse/eventpulse/internal/notify"
 	"github.com/eventpulse/eventpulse/internal/projection"
-	"github.com/eventpulse/eventpulse/projections/detector"
 	"github.com/eventpulse/eventpulse/projections/notifier"
 )
 
@@ -77,10 +75,7 @@ func NewWorker(deps *Deps) (*Worker, error) {
 		return nil, err
 	}
 
-	projectors := append(Projectors(),
-		detector.New(detect.Config{}, deps.Logger),
-		notifier.Projector{Channels: notifyConfig.Channels},
-	)
+	projectors := append(Projectors(deps.Logger, deps.Metrics), notifier.Projector{Channels: notifyConfig.Channels})
 
 	for _, projector := range projectors {
 		err := projection.Register(router, deps.Pool, projector, deps.Logger, watermillLogger,

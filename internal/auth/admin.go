@@ -15,8 +15,11 @@ import (
 	"github.com/eventpulse/eventpulse/internal/eventlog"
 )
 
-// ErrKeyNotFound is returned by RevokeKey for an unknown or revoked key.
-var ErrKeyNotFound = errors.New("API key not found")
+// Errors returned by RevokeKey.
+var (
+	ErrKeyNotFound       = errors.New("API key not found")
+	ErrKeyAlreadyRevoked = errors.New("API key is already revoked")
+)
 
 // KeyInfo describes a key without its secret.
 type KeyInfo struct {
@@ -61,9 +64,16 @@ func RevokeKey(ctx context.Context, pool *pgxpool.Pool, id uuid.UUID, actor stri
 	}
 
 	for _, key := range keys {
-		if key.KeyID == id && key.RevokedAt.IsZero() {
-			return appendRecord(ctx, pool, events.APIKeyRevoked{KeyID: id}, actor)
+		if key.KeyID != id {
+			continue
 		}
+
+		if !key.RevokedAt.IsZero() {
+			return fmt.Errorf("error revoking key %q: %w since %s", id, ErrKeyAlreadyRevoked,
+				key.RevokedAt.UTC().Format(time.RFC3339))
+		}
+
+		return appendRecord(ctx, pool, events.APIKeyRevoked{KeyID: id}, actor)
 	}
 
 	return fmt.Errorf("error revoking key %q: %w", id, ErrKeyNotFound)

@@ -64,18 +64,15 @@ func totalSize(files []string) (int64, error) {
 	return total, nil
 }
 
-// ingest runs one reader and opts.Concurrency senders until the input is
-// done or one of them fails.
+// ingest sends up to opts.Concurrency files at once, each with its own
+// reader and a single sender. A batch of a file is sent only after the
+// server accepted the previous one, so the log contains every file's events in
+// file order. The anomaly detector measures lateness against the newest
+// event time it has seen, so out-of-order batches would make it skip real
+// bursts as late.
 func ingest(ctx context.Context, opts Options, counts *tally, notify func(string)) error {
 	group, ctx := errgroup.WithContext(ctx)
-	batches := make(chan batch, opts.Concurrency)
-
-	reader := &batchReader{files: opts.Files, batchSize: opts.BatchSize, out: batches, tally: counts}
-	group.Go(func() error {
-		defer close(batches)
-
-		return reader.run(ctx)
-	})
+	group.SetLimit(opts.Concurrency)
 
 	worker := &batchWorker{
 		sender: &sender{
@@ -85,12 +82,17 @@ func ingest(ctx context.Context, opts Options, counts *tally, notify func(string
 			retry:    opts.retry,
 			notify:   notify,
 		},
-		tally: counts,
+		tally:     counts,
+		batchSize: opts.BatchSize,
 	}
 
-	for range opts.Concurrency {
+	for i, file := range opts.Files {
+		if ctx.Err() != nil {
+			break
+		}
+
 		group.Go(func() error {
-			return worker.drain(ctx, batches)
+			return worker.sendFile(ctx, i, file)
 		})
 	}
 
@@ -99,8 +101,29 @@ func ingest(ctx context.Context, opts Options, counts *tally, notify func(string
 
 // batchWorker sends batches and records the outcome of each event.
 type batchWorker struct {
-	sender *sender
-	tally  *tally
+	sender    *sender
+	tally     *tally
+	batchSize int
+}
+
+// sendFile reads one file and sends its batches one at a time, in file
+// order. The next batch is read while the current one is in flight.
+func (w *batchWorker) sendFile(ctx context.Context, fileIndex int, file string) error {
+	group, ctx := errgroup.WithContext(ctx)
+	batches := make(chan batch, 1)
+
+	reader := &batchReader{batchSize: w.batchSize, out: batches, tally: w.tally}
+	group.Go(func() error {
+		defer close(batches)
+
+		return reader.run(ctx, fileIndex, file)
+	})
+
+	group.Go(func() error {
+		return w.drain(ctx, batches)
+	})
+
+	return group.Wait()
 }
 
 func (w *batchWorker) drain(ctx context.Context, batches <-chan batch) error {

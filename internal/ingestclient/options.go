@@ -22,7 +22,7 @@ const (
 	// BatchSizeMax is the largest batch that the API accepts in one request.
 	BatchSizeMax = 1000
 
-	// ConcurrencyDefault is the number of requests in flight when
+	// ConcurrencyDefault is the number of files sent at once when
 	// Options.Concurrency is zero.
 	ConcurrencyDefault = 4
 
@@ -36,15 +36,16 @@ type Options struct {
 	// URL is the API base URL, without the /api/v1 path. Default URLDefault.
 	URL string
 
-	// Files are the NDJSON files to send, in order. At least one is required.
+	// Files are the NDJSON files to send. At least one is required.
 	Files []string
 
 	// BatchSize is the number of events per request, from 1 to BatchSizeMax.
 	// Default BatchSizeDefault.
 	BatchSize int
 
-	// Concurrency is the number of requests in flight at once. Default
-	// ConcurrencyDefault.
+	// Concurrency is the number of files sent at once. Each file has one
+	// request in flight at a time, so its events reach the log in file
+	// order. Default ConcurrencyDefault.
 	Concurrency int
 
 	// Progress receives progress output, normally os.Stderr. A terminal gets a

@@ -31,22 +31,19 @@ type batch struct {
 	size   int64
 }
 
-// batchReader splits the input files into batches and sends them on out.
+// batchReader splits one input file into batches and sends them on out.
 type batchReader struct {
-	files     []string
 	batchSize int
 	out       chan<- batch
 	tally     *tally
 	pending   batch
 }
 
-// run reads every file in order and sends the last, partial batch. The
-// caller closes out after run returns.
-func (r *batchReader) run(ctx context.Context) error {
-	for i, file := range r.files {
-		if err := r.readFile(ctx, i, file); err != nil {
-			return err
-		}
+// run reads the file in order and sends the last, partial batch. The caller
+// closes out after run returns.
+func (r *batchReader) run(ctx context.Context, fileIndex int, file string) error {
+	if err := r.readFile(ctx, fileIndex, file); err != nil {
+		return err
 	}
 
 	return r.flush(ctx)

@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/eventpulse/eventpulse/events"
+	"github.com/eventpulse/eventpulse/internal/logging"
 	"github.com/eventpulse/eventpulse/internal/telemetry"
 )
 
@@ -99,6 +100,9 @@ type claimedDelivery struct {
 	anomaly  events.AnomalyDetected
 	channel  string
 	attempts int
+	// correlationID is the id of the request whose events raised the
+	// anomaly, or empty.
+	correlationID string
 }
 
 // claim leases the channel's due deliveries and counts the attempt.
@@ -113,7 +117,7 @@ func (d *Deliverer) claim(ctx context.Context, channel string) ([]claimedDeliver
 			ORDER BY next_attempt_at
 			LIMIT $3
 			FOR UPDATE SKIP LOCKED)
-		RETURNING anomaly::text, attempts`,
+		RETURNING anomaly::text, attempts, coalesce(correlation_id, '')`,
 		channel, d.config.Delivery.Lease.Seconds(), claimBatchSize)
 	if err != nil {
 		return nil, fmt.Errorf("error claiming deliveries of channel %q: %w", channel, err)
@@ -122,7 +126,7 @@ func (d *Deliverer) claim(ctx context.Context, channel string) ([]claimedDeliver
 	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (claimedDelivery, error) {
 		var payload string
 		delivery := claimedDelivery{channel: channel}
-		if err := row.Scan(&payload, &delivery.attempts); err != nil {
+		if err := row.Scan(&payload, &delivery.attempts, &delivery.correlationID); err != nil {
 			return delivery, err
 		}
 
@@ -133,6 +137,7 @@ func (d *Deliverer) claim(ctx context.Context, channel string) ([]claimedDeliver
 func (d *Deliverer) deliver(ctx context.Context, logger *slog.Logger, sender Sender, delivery claimedDelivery) {
 	anomalyID := delivery.anomaly.AnomalyID
 	logger = logger.With(slog.String("anomaly_id", anomalyID.String()), slog.Int("attempt", delivery.attempts))
+	ctx = logging.WithCorrelationID(ctx, delivery.correlationID)
 
 	sendCtx, cancel := context.WithTimeout(ctx, d.config.Delivery.SendTimeout)
 	err := sender.Send(sendCtx, Notification{

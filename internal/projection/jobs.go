@@ -45,6 +45,19 @@ func (c Catalog) Names() []string {
 	return names
 }
 
+// RebuildableNames returns the names of the projections a replay can
+// rebuild, sorted.
+func (c Catalog) RebuildableNames() []string {
+	var names []string
+	for _, name := range c.Names() {
+		if _, ok := c.projectors[name].(Rebuildable); ok {
+			names = append(names, name)
+		}
+	}
+
+	return names
+}
+
 // Lookup returns the projector of a projection name or of a consumer group.
 func (c Catalog) Lookup(name string) (Projector, bool) {
 	projector, ok := c.projectors[ProjectionName(name)]
@@ -102,8 +115,8 @@ func NewJobs(pool *pgxpool.Pool, catalog Catalog, logger *slog.Logger) *Jobs {
 func (j *Jobs) Catalog() Catalog { return j.catalog }
 
 // Start begins a replay of the named projection in the background and
-// returns its job id. It returns ErrUnknownProjection, ErrNotRebuildable
-// or ErrReplayRunning when the replay cannot start.
+// returns its job id. It returns ErrUnknownProjection, ErrNotRebuildable,
+// ErrInvalidFrom or ErrReplayRunning when the replay cannot start.
 func (j *Jobs) Start(ctx context.Context, name string, from *int64) (uuid.UUID, error) {
 	projector, err := j.catalog.Rebuildable(name)
 	if err != nil {
@@ -111,7 +124,7 @@ func (j *Jobs) Start(ctx context.Context, name string, from *int64) (uuid.UUID, 
 	}
 
 	name = ProjectionName(projector.Name())
-	if err := checkFrom(ctx, j.pool, from); err != nil {
+	if err := checkFrom(ctx, j.pool, projector, from); err != nil {
 		return uuid.Nil, err
 	}
 

@@ -39,6 +39,17 @@ type Rebuildable interface {
 	WithTables(tables map[string]string) Projector
 }
 
+// OffsetKeeper is implemented by a Rebuildable whose live instance has an
+// effect that its replay copy must not have, such as the detector appending
+// AnomalyDetected records. When KeepsOffset returns true, the swap puts the
+// copies in place but leaves the live projector's offset where it is, so
+// the live projector still applies every record after it, with that
+// effect. Its Apply must then accept records whose effect on the tables the
+// replay has written already.
+type OffsetKeeper interface {
+	KeepsOffset() bool
+}
+
 // ProjectionName returns the name that replays and the projections API use
 // for a projector's consumer group: the group without its "projection."
 // prefix, so "projection.events" is "events".

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/eventpulse/eventpulse/events"
+	"github.com/eventpulse/eventpulse/internal/eventlog"
 )
 
 // ReplayBatchSizeDefault is how many log records a replay reads and
@@ -23,13 +24,38 @@ const ReplayBatchSizeDefault = 100
 // projection holds its lock.
 var ErrReplayRunning = errors.New("a replay of this projection is already running")
 
-// ErrFromPastHead is returned when a replay is asked to start after the
-// last record of the log, which would leave the projection empty.
-var ErrFromPastHead = errors.New("the start position is past the end of the log")
+// ErrInvalidFrom is returned when a replay's start position cannot give a
+// useful table: it is negative, it leaves no record to apply, or the
+// projection must be rebuilt from the whole log.
+var ErrInvalidFrom = errors.New("invalid start position")
 
-// checkFrom rejects a start position past the log's last record.
-func checkFrom(ctx context.Context, pool *pgxpool.Pool, from *int64) error {
+// WholeLogOnly is implemented by a Rebuildable whose tables are wrong when
+// built from part of the log, such as api_keys, where a table without the
+// earlier keys would turn authentication off. A replay of it rejects From.
+type WholeLogOnly interface {
+	WholeLogOnly() bool
+}
+
+// checkFrom rejects a start position that would leave the projection
+// without the effect of records it needs: any position for a WholeLogOnly
+// projection, a negative one, and one at or past the log's last record.
+// Position 0 replays the whole log.
+func checkFrom(ctx context.Context, pool *pgxpool.Pool, projector Rebuildable, from *int64) error {
 	if from == nil {
+		return nil
+	}
+
+	name := ProjectionName(projector.Name())
+	if whole, ok := projector.(WholeLogOnly); ok && whole.WholeLogOnly() && *from != 0 {
+		return fmt.Errorf("%w: projection %s is only replayed from the start of the log, "+
+			"because its table is wrong without the earlier records", ErrInvalidFrom, name)
+	}
+
+	if *from < 0 {
+		return fmt.Errorf("%w: position %d is negative", ErrInvalidFrom, *from)
+	}
+
+	if *from == 0 {
 		return nil
 	}
 
@@ -39,8 +65,9 @@ func checkFrom(ctx context.Context, pool *pgxpool.Pool, from *int64) error {
 		return fmt.Errorf("error reading the log head: %w", err)
 	}
 
-	if *from > head {
-		return fmt.Errorf("%w: position %d, last record %d", ErrFromPastHead, *from, head)
+	if *from >= head {
+		return fmt.Errorf("%w: position %d is at or past the end of the log (last record %d), "+
+			"so the rebuilt tables would be empty", ErrInvalidFrom, *from, head)
 	}
 
 	return nil
@@ -112,7 +139,7 @@ func Replay(ctx context.Context, config ReplayConfig) (ReplayProgress, error) {
 	}
 	r.copy = config.Projector.WithTables(copyNames(r.tables))
 	r.skipped = skippedNames(r.copy)
-	if err := checkFrom(ctx, config.Pool, config.From); err != nil {
+	if err := checkFrom(ctx, config.Pool, config.Projector, config.From); err != nil {
 		return ReplayProgress{}, err
 	}
 
@@ -313,7 +340,11 @@ func (r *replay) apply(ctx context.Context, tx pgx.Tx, record logRecord) error {
 		return err
 	}
 
-	meta := Meta{RecordID: record.msg.UUID, Envelope: events.EnvelopeOf(record.msg)}
+	meta := Meta{
+		RecordID: record.msg.UUID,
+		Position: eventlog.Position{TransactionID: record.position.TransactionID, Offset: record.position.Offset},
+		Envelope: events.EnvelopeOf(record.msg),
+	}
 	if err := r.copy.Apply(ctx, tx, event, meta); err != nil {
 		return fmt.Errorf("error replaying record %q (offset %d) into %q: %w",
 			record.msg.UUID, record.position.Offset, r.name, err)

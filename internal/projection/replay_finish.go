@@ -13,9 +13,14 @@ import (
 )
 
 // moveOffset sets the live projector's offset to the replay's last record,
-// so the live projector continues after it. A replay that read no record
-// leaves the offset alone.
+// so the live projector continues after it. A replay that read no record,
+// or of a projector that keeps its offset (OffsetKeeper), leaves the offset
+// alone.
 func (r *replay) moveOffset(ctx context.Context, tx pgx.Tx, group string) error {
+	if keeper, ok := r.config.Projector.(OffsetKeeper); ok && keeper.KeepsOffset() {
+		return nil
+	}
+
 	if r.state.RecordsRead == 0 {
 		return nil
 	}

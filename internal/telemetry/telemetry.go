@@ -37,6 +37,8 @@ type Metrics struct {
 	ProjectionDuration *prometheus.HistogramVec
 	// NotificationDeliveries counts delivery attempts by channel and status.
 	NotificationDeliveries *prometheus.CounterVec
+	// DetectorLateEvents counts events the live detector skipped as late.
+	DetectorLateEvents prometheus.Counter
 }
 
 // New registers every collector, plus Go runtime and process collectors,
@@ -80,10 +82,15 @@ func New() *Metrics {
 			Name: "eventpulse_notification_deliveries_total",
 			Help: "Notification delivery attempts by channel and status (sent, failed, retrying).",
 		}, []string{"channel", "status"}),
+		DetectorLateEvents: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "eventpulse_detector_late_events_total",
+			Help: "Event evaluations the detector skipped because the event was older than a rule's allowed lateness. " +
+				"A record applied again after a rolled-back batch is counted again.",
+		}),
 	}
 
 	registry.MustRegister(m.HTTPRequests, m.HTTPDuration, m.IngestEvents, m.IngestDuration,
-		m.CommandDuration, m.ProjectionDuration, m.NotificationDeliveries)
+		m.CommandDuration, m.ProjectionDuration, m.NotificationDeliveries, m.DetectorLateEvents)
 
 	return m
 }
@@ -123,6 +130,15 @@ func (m *Metrics) CountIngest(outcome string, n int) {
 	}
 
 	m.IngestEvents.WithLabelValues(outcome).Add(float64(n))
+}
+
+// CountLate adds n evaluations the detector skipped as late.
+func (m *Metrics) CountLate(n int64) {
+	if m == nil || n <= 0 {
+		return
+	}
+
+	m.DetectorLateEvents.Add(float64(n))
 }
 
 // CountDelivery adds one notification delivery attempt.

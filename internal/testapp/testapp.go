@@ -10,6 +10,7 @@ package testapp
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -64,6 +65,9 @@ type Options struct {
 	NoWorker bool
 	// Config changes the configuration before the App starts.
 	Config func(*config.Config)
+	// Log, when set, receives a copy of every log line the App writes, at
+	// every level.
+	Log io.Writer
 }
 
 // App is one EventPulse installation: a database, a stream prefix, an API
@@ -126,7 +130,7 @@ func Start(t testing.TB, opts Options) *App {
 		opts.Config(&cfg)
 	}
 
-	writer := &testWriter{t: t, level: mustLevel(t, cfg)}
+	writer := &testWriter{t: t, level: mustLevel(t, cfg), copy: opts.Log}
 	logger := logging.New(writer, slog.LevelDebug)
 	deps, err := app.Open(ctx, cfg, logger)
 	require.NoError(t, err)
@@ -347,6 +351,7 @@ func withPassword(t testing.TB, databaseURL string) string {
 type testWriter struct {
 	t      testing.TB
 	level  slog.Level
+	copy   io.Writer
 	closed atomic.Bool
 }
 
@@ -364,6 +369,10 @@ func (w *testWriter) Write(p []byte) (int, error) {
 
 	if lineLevel(p) >= w.level {
 		w.t.Log(strings.TrimRight(string(p), "\n"))
+	}
+
+	if w.copy != nil {
+		_, _ = w.copy.Write(p)
 	}
 
 	return len(p), nil

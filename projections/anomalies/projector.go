@@ -3,6 +3,7 @@
 package anomalies
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 
@@ -19,9 +20,23 @@ const Name = "projection.anomalies"
 
 // Projector writes each AnomalyDetected record as a row of the anomalies
 // table.
-type Projector struct{}
+type Projector struct {
+	// Table is the table written: Table unless a replay builds a copy.
+	Table string
+}
 
-var _ projection.Projector = Projector{}
+// Table is the read table the projector writes by default.
+const Table = "anomalies"
+
+var _ projection.Rebuildable = Projector{}
+
+// Tables implements projection.Rebuildable.
+func (Projector) Tables() []string { return []string{Table} }
+
+// WithTables implements projection.Rebuildable.
+func (Projector) WithTables(tables map[string]string) projection.Projector {
+	return Projector{Table: tables[Table]}
+}
 
 // Name implements projection.Projector.
 func (Projector) Name() string { return Name }
@@ -33,7 +48,7 @@ func (Projector) Handles(eventName string) bool {
 
 // Apply inserts the anomaly. A row with the same id is left alone: the
 // detector gives an anomaly the same id when a replay finds it again.
-func (Projector) Apply(ctx context.Context, tx pgx.Tx, event events.Event, _ projection.Meta) error {
+func (p Projector) Apply(ctx context.Context, tx pgx.Tx, event events.Event, _ projection.Meta) error {
 	a, ok := event.(events.AnomalyDetected)
 	if !ok {
 		return fmt.Errorf("anomalies: unexpected event %T", event)
@@ -44,7 +59,7 @@ func (Projector) Apply(ctx context.Context, tx pgx.Tx, event events.Event, _ pro
 		sample = []uuid.UUID{}
 	}
 
-	_, err := tx.Exec(ctx, `INSERT INTO anomalies (anomaly_id, rule_id, rule_version, rule_name, severity,
+	_, err := tx.Exec(ctx, `INSERT INTO `+pgx.Identifier{cmp.Or(p.Table, Table)}.Sanitize()+` (anomaly_id, rule_id, rule_version, rule_name, severity,
 			group_key, observed, threshold, operator, window_start, window_end, event_id,
 			sample_event_ids, message, detected_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)

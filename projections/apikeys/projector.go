@@ -27,6 +27,10 @@ var _ projection.Rebuildable = Projector{}
 // Tables implements projection.Rebuildable.
 func (Projector) Tables() []string { return []string{"api_keys"} }
 
+// WholeLogOnly implements projection.WholeLogOnly: a table without the
+// earlier keys would let requests without a key through.
+func (Projector) WholeLogOnly() bool { return true }
+
 // WithTables implements projection.Rebuildable.
 func (Projector) WithTables(tables map[string]string) projection.Projector {
 	return Projector{Table: tables["api_keys"]}

@@ -36,7 +36,9 @@ var ruleEventNames = []string{
 //     database clock of the log's created_at column.
 //  3. It restores cooldowns from the AnomalyDetected records the detector
 //     appended for those records, including the ones appended earlier in
-//     the transaction being applied.
+//     the transaction being applied, and from the rows of table caused by
+//     them. The two hold the same anomalies, except during a replay, which
+//     writes to a copy of table and appends nothing.
 //
 // Detection uses event time only; created_at only bounds how much is read.
 // NOTE: an EventsIngested record written more than that span before the
@@ -44,7 +46,9 @@ var ruleEventNames = []string{
 // than a window (an import paused for longer than the span and resumed).
 // Such a record is not read back, so a restart at that point can miss an
 // anomaly that a run without a restart finds.
-func rebuild(ctx context.Context, tx pgx.Tx, config detect.Config, before eventlog.Position) (*detect.Engine, error) {
+func rebuild(
+	ctx context.Context, tx pgx.Tx, config detect.Config, table string, before eventlog.Position,
+) (*detect.Engine, error) {
 	rules, err := readRecords(ctx, tx, `metadata->>'name' = ANY($3)
 		AND (transaction_id, "offset") < ($1::text::xid8, $2)`, before, ruleEventNames)
 	if err != nil {
@@ -80,7 +84,11 @@ func rebuild(ctx context.Context, tx pgx.Tx, config detect.Config, before eventl
 		return engine, nil
 	}
 
-	return engine, restoreCooldowns(ctx, tx, engine, recent[0].position, causes)
+	if err := restoreCooldowns(ctx, tx, engine, recent[0].position, causes); err != nil {
+		return nil, err
+	}
+
+	return engine, restoreDetections(ctx, tx, engine, table, causes)
 }
 
 // mergeByPosition applies the rule events before the first of recent to

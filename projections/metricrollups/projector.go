@@ -29,6 +29,9 @@ const BucketWidth = 10 * time.Second
 // Table is the read table the projector writes by default.
 const Table = "metric_rollups"
 
+// RecordsTable holds the ids of the records counted into Table.
+const RecordsTable = "metric_rollups_records"
+
 // Projector adds the events of each EventsIngested record to their buckets.
 //
 // Counting is additive, so a record must be counted once. Two things ensure
@@ -40,12 +43,23 @@ const Table = "metric_rollups"
 // they commit together. A rebuild truncates both tables and resets the
 // offset in one transaction.
 type Projector struct {
-	// Table is the table written, the package's Table unless a replay
-	// builds a copy. A copy also needs its own <Table>_records table.
+	// Table is the table of counts written, the package's Table unless a
+	// replay builds a copy.
 	Table string
+	// RecordsTable is the table of claimed records that goes with Table,
+	// the package's RecordsTable unless a replay builds a copy.
+	RecordsTable string
 }
 
-var _ projection.Projector = Projector{}
+var _ projection.Rebuildable = Projector{}
+
+// Tables implements projection.Rebuildable.
+func (Projector) Tables() []string { return []string{Table, RecordsTable} }
+
+// WithTables implements projection.Rebuildable.
+func (Projector) WithTables(tables map[string]string) projection.Projector {
+	return Projector{Table: tables[Table], RecordsTable: tables[RecordsTable]}
+}
 
 // Name implements projection.Projector.
 func (Projector) Name() string { return Name }
@@ -67,11 +81,16 @@ func (p Projector) Apply(ctx context.Context, tx pgx.Tx, event events.Event, met
 		return fmt.Errorf("metricrollups: invalid record id %q: %w", meta.RecordID, err)
 	}
 
-	return Add(ctx, tx, p.table(), recordID, Aggregate(ingested.Events))
+	return Add(ctx, tx, Tables{Counts: cmp.Or(p.Table, Table), Records: cmp.Or(p.RecordsTable, RecordsTable)},
+		recordID, Aggregate(ingested.Events))
 }
 
-func (p Projector) table() string {
-	return cmp.Or(p.Table, Table)
+// Tables names the pair of tables Add writes.
+type Tables struct {
+	// Counts holds the rollup rows.
+	Counts string
+	// Records holds the ids of the records counted into Counts.
+	Records string
 }
 
 // BucketStart returns the start of the 10-second bucket holding t: the
@@ -129,10 +148,10 @@ func Aggregate(batch []events.IngestedEvent) []Row {
 	return rows
 }
 
-// Add claims recordID in <table>_records and, if the claim is new, adds
-// rows to the counts in table. Both happen in one statement, so no commit
+// Add claims recordID in tables.Records and, if the claim is new, adds
+// rows to the counts in tables.Counts. Both happen in one statement, so no commit
 // can keep the claim without the counts or the counts without the claim.
-func Add(ctx context.Context, tx pgx.Tx, table string, recordID uuid.UUID, rows []Row) error {
+func Add(ctx context.Context, tx pgx.Tx, tables Tables, recordID uuid.UUID, rows []Row) error {
 	buckets := make([]time.Time, len(rows))
 	types := make([]string, len(rows))
 	sources := make([]string, len(rows))
@@ -146,18 +165,18 @@ func Add(ctx context.Context, tx pgx.Tx, table string, recordID uuid.UUID, rows 
 	}
 
 	query := `WITH claim AS (
-			INSERT INTO ` + pgx.Identifier{table + "_records"}.Sanitize() + ` (record_id)
+			INSERT INTO ` + pgx.Identifier{tables.Records}.Sanitize() + ` (record_id)
 			VALUES ($5) ON CONFLICT (record_id) DO NOTHING
 			RETURNING record_id
 		)
-		INSERT INTO ` + pgx.Identifier{table}.Sanitize() + ` AS r (bucket_start, event_type, source, count)
+		INSERT INTO ` + pgx.Identifier{tables.Counts}.Sanitize() + ` AS r (bucket_start, event_type, source, count)
 		SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::bigint[])
 		WHERE EXISTS (SELECT FROM claim)
 		ON CONFLICT (bucket_start, event_type, source)
 		DO UPDATE SET count = r.count + EXCLUDED.count`
 
 	if _, err := tx.Exec(ctx, query, buckets, types, sources, counts, recordID); err != nil {
-		return fmt.Errorf("error adding record %s (%d rows) to %q: %w", recordID, len(rows), table, err)
+		return fmt.Errorf("error adding record %s (%d rows) to %q: %w", recordID, len(rows), tables.Counts, err)
 	}
 
 	return nil

@@ -43,7 +43,7 @@ func (Projector) Handles(eventName string) bool {
 // Apply inserts a pending delivery per matching channel. A delivery already
 // recorded for the anomaly and channel, whatever its status, is left alone,
 // which is what keeps a redelivered or replayed record from sending again.
-func (p Projector) Apply(ctx context.Context, tx pgx.Tx, event events.Event, _ projection.Meta) error {
+func (p Projector) Apply(ctx context.Context, tx pgx.Tx, event events.Event, meta projection.Meta) error {
 	anomaly, ok := event.(events.AnomalyDetected)
 	if !ok {
 		return fmt.Errorf("notifier: unexpected event %T", event)
@@ -70,10 +70,10 @@ func (p Projector) Apply(ctx context.Context, tx pgx.Tx, event events.Event, _ p
 	}
 
 	_, err = tx.Exec(ctx, `
-		INSERT INTO notification_deliveries (anomaly_id, channel, rule_id, severity, anomaly)
-		SELECT $1, channel, $2, $3, $4::jsonb FROM unnest($5::text[]) AS channel
+		INSERT INTO notification_deliveries (anomaly_id, channel, rule_id, severity, anomaly, correlation_id)
+		SELECT $1, channel, $2, $3, $4::jsonb, nullif($6, '') FROM unnest($5::text[]) AS channel
 		ON CONFLICT (anomaly_id, channel) DO NOTHING`,
-		anomaly.AnomalyID, anomaly.RuleID, anomaly.Severity, string(payload), channels)
+		anomaly.AnomalyID, anomaly.RuleID, anomaly.Severity, string(payload), channels, meta.CorrelationID)
 	if err != nil {
 		return fmt.Errorf("error recording deliveries of anomaly %s: %w", anomaly.AnomalyID, err)
 	}

@@ -3,6 +3,7 @@
 package rules
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -19,11 +20,34 @@ import (
 // group, which replays the whole log into the rules table.
 const Name = "projection.rules"
 
+// Table is the read table the projector writes by default.
+const Table = "rules"
+
 // Projector keeps one row per rule. A deleted rule keeps its row with
 // deleted_at set, so records at or below its version are still skipped.
-type Projector struct{}
+type Projector struct {
+	// Table is the table written: Table unless a replay builds a copy.
+	Table string
+}
 
-var _ projection.Projector = Projector{}
+var _ projection.Rebuildable = Projector{}
+
+// Tables implements projection.Rebuildable.
+func (Projector) Tables() []string { return []string{Table} }
+
+// WholeLogOnly implements projection.WholeLogOnly: a rule's later versions
+// cannot be applied without its earlier ones.
+func (Projector) WholeLogOnly() bool { return true }
+
+// WithTables implements projection.Rebuildable.
+func (Projector) WithTables(tables map[string]string) projection.Projector {
+	return Projector{Table: tables[Table]}
+}
+
+// table returns the quoted name of the table written.
+func (p Projector) table() string {
+	return pgx.Identifier{cmp.Or(p.Table, Table)}.Sanitize()
+}
 
 // Name implements projection.Projector.
 func (Projector) Name() string { return Name }
@@ -62,7 +86,7 @@ func (p Projector) Apply(ctx context.Context, tx pgx.Tx, event events.Event, met
 		return err
 	}
 
-	applied, err := appliedVersion(ctx, tx, ruleID)
+	applied, err := p.appliedVersion(ctx, tx, ruleID)
 	if err != nil {
 		return err
 	}
@@ -77,13 +101,13 @@ func (p Projector) Apply(ctx context.Context, tx pgx.Tx, event events.Event, met
 
 	switch e := event.(type) {
 	case events.RuleCreated:
-		return insert(ctx, tx, e, meta)
+		return p.insert(ctx, tx, e, meta)
 	case events.RuleReplaced:
-		return update(ctx, tx, e.RuleID, e.Version, e.Spec, meta)
+		return p.update(ctx, tx, e.RuleID, e.Version, e.Spec, meta)
 	case events.RulePatched:
-		return update(ctx, tx, e.RuleID, e.Version, e.Spec, meta)
+		return p.update(ctx, tx, e.RuleID, e.Version, e.Spec, meta)
 	case events.RuleDeleted:
-		return markDeleted(ctx, tx, e, meta)
+		return p.markDeleted(ctx, tx, e, meta)
 	}
 
 	return nil
@@ -106,10 +130,10 @@ func ruleVersion(event events.Event) (uuid.UUID, int, error) {
 
 // appliedVersion returns the rule's version in the table, 0 when absent,
 // and locks its row for the rest of the transaction.
-func appliedVersion(ctx context.Context, tx pgx.Tx, ruleID uuid.UUID) (int, error) {
+func (p Projector) appliedVersion(ctx context.Context, tx pgx.Tx, ruleID uuid.UUID) (int, error) {
 	var version int
 
-	err := tx.QueryRow(ctx, `SELECT version FROM rules WHERE rule_id = $1 FOR UPDATE`, ruleID).Scan(&version)
+	err := tx.QueryRow(ctx, `SELECT version FROM `+p.table()+` WHERE rule_id = $1 FOR UPDATE`, ruleID).Scan(&version)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return 0, nil
 	}
@@ -120,14 +144,14 @@ func appliedVersion(ctx context.Context, tx pgx.Tx, ruleID uuid.UUID) (int, erro
 	return version, nil
 }
 
-func insert(ctx context.Context, tx pgx.Tx, e events.RuleCreated, meta projection.Meta) error {
+func (p Projector) insert(ctx context.Context, tx pgx.Tx, e events.RuleCreated, meta projection.Meta) error {
 	condition, err := json.Marshal(e.Spec.Condition)
 	if err != nil {
 		return fmt.Errorf("error encoding condition of rule %q: %w", e.RuleID, err)
 	}
 
 	_, err = tx.Exec(ctx, `
-		INSERT INTO rules (rule_id, version, name, enabled, severity, window_seconds, cooldown_seconds,
+		INSERT INTO `+p.table()+` (rule_id, version, name, enabled, severity, window_seconds, cooldown_seconds,
 			allowed_lateness_seconds, condition, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)`,
 		e.RuleID, e.Version, e.Spec.Name, e.Spec.Enabled, e.Spec.Severity, e.Spec.WindowSeconds,
@@ -139,14 +163,14 @@ func insert(ctx context.Context, tx pgx.Tx, e events.RuleCreated, meta projectio
 	return nil
 }
 
-func update(ctx context.Context, tx pgx.Tx, ruleID uuid.UUID, version int, spec events.RuleSpec, meta projection.Meta) error {
+func (p Projector) update(ctx context.Context, tx pgx.Tx, ruleID uuid.UUID, version int, spec events.RuleSpec, meta projection.Meta) error {
 	condition, err := json.Marshal(spec.Condition)
 	if err != nil {
 		return fmt.Errorf("error encoding condition of rule %q: %w", ruleID, err)
 	}
 
 	_, err = tx.Exec(ctx, `
-		UPDATE rules SET version = $2, name = $3, enabled = $4, severity = $5, window_seconds = $6,
+		UPDATE `+p.table()+` SET version = $2, name = $3, enabled = $4, severity = $5, window_seconds = $6,
 			cooldown_seconds = $7, allowed_lateness_seconds = $8, condition = $9, updated_at = $10
 		WHERE rule_id = $1`,
 		ruleID, version, spec.Name, spec.Enabled, spec.Severity, spec.WindowSeconds,
@@ -158,8 +182,8 @@ func update(ctx context.Context, tx pgx.Tx, ruleID uuid.UUID, version int, spec 
 	return nil
 }
 
-func markDeleted(ctx context.Context, tx pgx.Tx, e events.RuleDeleted, meta projection.Meta) error {
-	_, err := tx.Exec(ctx, `UPDATE rules SET version = $2, updated_at = $3, deleted_at = $3 WHERE rule_id = $1`,
+func (p Projector) markDeleted(ctx context.Context, tx pgx.Tx, e events.RuleDeleted, meta projection.Meta) error {
+	_, err := tx.Exec(ctx, `UPDATE `+p.table()+` SET version = $2, updated_at = $3, deleted_at = $3 WHERE rule_id = $1`,
 		e.RuleID, e.Version, meta.RecordedAt)
 	if err != nil {
 		return fmt.Errorf("error marking rule %q deleted at version %d: %w", e.RuleID, e.Version, err)

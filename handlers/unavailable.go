@@ -1,0 +1,48 @@
+package handlers
+
+import (
+	"errors"
+	"net"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/eventpulse/eventpulse/internal/ingest"
+)
+
+// The 503 messages of the ingestion routes. The client resends in both
+// cases, but only the first one promises that nothing was stored.
+const (
+	messageNothingAccepted = "the event bus is unavailable; nothing was accepted, retry later"
+	messageOutcomeUnknown  = "timed out waiting for the event bus; the events may have been accepted. " +
+		"Retry later with the same event_id values, which are deduplicated; " +
+		"events sent without event_id may be stored twice"
+)
+
+// nothingSent reports whether err from the command bus proves that the
+// command never reached Redis: no connection could be made, none was free
+// in the pool, or the batcher was closed. Any other error, such as a
+// timeout, leaves the outcome unknown, because Redis may have stored the
+// XADD that was written before the error.
+//
+// NOTE: go-redis retries a failed command once (MaxRetries in
+// app.OpenRedis), and err is the last attempt's error. A first attempt that
+// Redis stored just before it went down, followed by a refused connection,
+// is reported as nothing sent.
+func nothingSent(err error) bool {
+	if errors.Is(err, ingest.ErrBatcherClosed) || errors.Is(err, redis.ErrPoolTimeout) {
+		return true
+	}
+
+	var opErr *net.OpError
+
+	return errors.As(err, &opErr) && opErr.Op == "dial"
+}
+
+// unavailableMessage returns the 503 message for a command bus error.
+func unavailableMessage(err error) string {
+	if nothingSent(err) {
+		return messageNothingAccepted
+	}
+
+	return messageOutcomeUnknown
+}

@@ -1,0 +1,123 @@
+package tests
+
+import (
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/eventpulse/eventpulse/internal/config"
+	"github.com/eventpulse/eventpulse/internal/testapp"
+)
+
+// stallingProxy forwards TCP connections to a target until stall is
+// called; from then on it reads from both sides and forwards nothing, as a
+// server that stopped responding would.
+type stallingProxy struct {
+	listener net.Listener
+	target   string
+	stalled  atomic.Bool
+	mu       sync.Mutex
+	conns    []net.Conn
+}
+
+func newStallingProxy(t *testing.T, target string) *stallingProxy {
+	t.Helper()
+
+	listener, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+
+	p := &stallingProxy{listener: listener, target: target}
+	go p.accept()
+	t.Cleanup(p.close)
+
+	return p
+}
+
+func (p *stallingProxy) addr() string { return p.listener.Addr().String() }
+
+func (p *stallingProxy) stall() { p.stalled.Store(true) }
+
+func (p *stallingProxy) accept() {
+	for {
+		client, err := p.listener.Accept()
+		if err != nil {
+			return
+		}
+
+		server, err := net.Dial("tcp", p.target)
+		if err != nil {
+			_ = client.Close()
+			continue
+		}
+
+		p.mu.Lock()
+		p.conns = append(p.conns, client, server)
+		p.mu.Unlock()
+
+		go p.pipe(server, client)
+		go p.pipe(client, server)
+	}
+}
+
+// pipe copies from src to dst while the proxy is not stalled.
+func (p *stallingProxy) pipe(dst, src net.Conn) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 && !p.stalled.Load() {
+			if _, err := dst.Write(buf[:n]); err != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+func (p *stallingProxy) close() {
+	_ = p.listener.Close()
+
+	p.mu.Lock()
+	defer p.mu.Unlock()
+
+	for _, conn := range p.conns {
+		_ = conn.Close()
+	}
+}
+
+func TestReadyzNamesStalledRedis(t *testing.T) {
+	t.Parallel()
+
+	proxy := newStallingProxy(t, testapp.Env(t).RedisAddr())
+	a := testapp.Start(t, testapp.Options{NoWorker: true, Config: func(c *config.Config) {
+		c.RedisURL = "redis://" + proxy.addr() + "/0"
+	}})
+
+	status, body := get(t, a, "/readyz")
+	require.Equal(t, http.StatusOK, status, "body: %s", body)
+
+	proxy.stall()
+	response, err := http.Get(a.URL + "/readyz")
+	require.NoError(t, err)
+	raw, err := io.ReadAll(response.Body)
+	require.NoError(t, err)
+	require.NoError(t, response.Body.Close())
+	require.Equal(t, http.StatusServiceUnavailable, response.StatusCode, "body: %s", raw)
+
+	var ready struct {
+		Status   string `json:"status"`
+		Postgres string `json:"postgres"`
+		Redis    string `json:"redis"`
+	}
+	require.NoError(t, json.Unmarshal(raw, &ready))
+	require.Equal(t, "degraded", ready.Status)
+	require.Equal(t, "ok", ready.Postgres, "PostgreSQL answers while Redis stalls")
+	require.NotEqual(t, "ok", ready.Redis)
+}
