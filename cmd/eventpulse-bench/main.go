@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"syscall"
@@ -23,7 +24,8 @@ import (
 func main() {
 	config := bench.Config{}
 	flag.StringVar(&config.Binary, "bin", "bin/eventpulse", "eventpulse binary to measure")
-	flag.StringVar(&config.DataDir, "data", "/work/shared/data", "directory of *.ndjson events to send; synthetic events when it has none")
+	flag.StringVar(&config.DataDir, "data", defaultDataDir(),
+		"directory of *.ndjson events to send; synthetic events when it has none")
 	flag.StringVar(&config.WorkDir, "out", ".run/bench", "directory for the server log and the profiles")
 	flag.BoolVar(&config.Profiles, "pprof", true, "save CPU, allocation, mutex and block profiles of the single-event, batch and sustained runs")
 	flag.DurationVar(&config.Duration, "duration", 10*time.Second, "length of the single-event and batch runs")
@@ -130,4 +132,14 @@ func commit() string {
 	}
 
 	return strings.TrimSpace(string(output))
+}
+
+// defaultDataDir is EVENTPULSE_TEST_DATA, or else the shared/data directory
+// beside the checkout, which is where the tests look too.
+func defaultDataDir() string {
+	if dir := os.Getenv("EVENTPULSE_TEST_DATA"); dir != "" {
+		return dir
+	}
+
+	return filepath.Join("..", "shared", "data")
 }

@@ -13,16 +13,23 @@ import (
 	"github.com/eventpulse/eventpulse/internal/ingest"
 )
 
-// benchDataDir holds the real events the benchmarks decode; they fall back
-// to a synthetic event when it is absent.
-const benchDataDir = "/work/shared/data"
+// benchDataDir returns the directory of real events the benchmarks decode:
+// EVENTPULSE_TEST_DATA, or else the shared/data directory beside the
+// checkout. The benchmarks fall back to a synthetic event when it is absent.
+func benchDataDir() string {
+	if dir := os.Getenv("EVENTPULSE_TEST_DATA"); dir != "" {
+		return dir
+	}
+
+	return filepath.Join("..", "..", "..", "shared", "data")
+}
 
 // benchEvents returns up to n event lines from the Loghub samples in
 // benchDataDir, or n copies of a synthetic event of about 300 bytes.
 func benchEvents(b *testing.B, n int) [][]byte {
 	b.Helper()
 
-	paths, _ := filepath.Glob(filepath.Join(benchDataDir, "*.ndjson"))
+	paths, _ := filepath.Glob(filepath.Join(benchDataDir(), "*.ndjson"))
 	var lines [][]byte
 
 	for _, path := range paths {
