@@ -53,6 +53,9 @@ func decodeError(err error) *oas.ValidationError {
 			Field:   strings.Join(path, "."),
 			Message: reason,
 		}})
+	case len(path) == 0 && got == "null":
+		// The decoder reports "null" and "nope" alike, by their first byte.
+		return &oas.ValidationError{Error: "request body must be a JSON object", Issues: []oas.Issue{}}
 	case len(path) == 0 && got != "":
 		return &oas.ValidationError{Error: "request body must be a JSON object, got " + got, Issues: []oas.Issue{}}
 	default:

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/go-faster/jx"
 	"github.com/ogen-go/ogen/ogenerrors"
@@ -142,17 +143,28 @@ func bodyValidationError(err error) *oas.ValidationError {
 		return decodeError(err)
 	}
 
+	// A required field missing in a nested object is reported by the
+	// decoder of that object, inside the decode chain of its parents.
+	message := err.Error()
+	var parents []string
+	if i := strings.Index(message, validateErr.Error()); i > 0 {
+		for _, match := range decodeFieldPattern.FindAllStringSubmatch(message[:i], -1) {
+			parents = append(parents, match[1])
+		}
+	}
+
 	var issues []events.FieldIssue
-	collectFieldErrors(&issues, "", validateErr)
+	collectFieldErrors(&issues, strings.Join(parents, "."), validateErr)
 
 	return validationFailed(issues)
 }
 
 func collectFieldErrors(issues *[]events.FieldIssue, prefix string, err *validate.Error) {
 	for _, field := range err.Fields {
-		name := field.Name
+		// Array elements are named "[0]"; the path element is the index.
+		name := strings.TrimSuffix(strings.TrimPrefix(field.Name, "["), "]")
 		if prefix != "" {
-			name = prefix + "." + field.Name
+			name = prefix + "." + name
 		}
 
 		var nested *validate.Error
@@ -161,12 +173,7 @@ func collectFieldErrors(issues *[]events.FieldIssue, prefix string, err *validat
 			continue
 		}
 
-		message := field.Error.Error()
-		if errors.Is(field.Error, validate.ErrFieldRequired) {
-			message = "is required"
-		}
-
-		*issues = append(*issues, events.FieldIssue{Field: name, Message: message})
+		*issues = append(*issues, events.FieldIssue{Field: name, Message: validationReason(field.Error)})
 	}
 }
 

@@ -78,6 +78,25 @@ func TestBadInputOutsideIngestion(t *testing.T) {
 			fieldIssue("rule_id", `["rule_id"]`, "must be a UUID")},
 		{"/api/v1/rules/backtest", backtest(`"from":"2024-01-01T00:00:00Z","to":"2024-01-02T00:00:00Z","max_events":2.5`),
 			fieldIssue("max_events", `["max_events"]`, "must be an integer")},
+		{"/api/v1/rules/backtest", backtest(`"from":"2024-01-01T00:00:00Z","to":"2024-01-02T00:00:00Z","max_events":100000000000`),
+			fieldIssue("max_events", `["max_events"]`, "must be at most 10000000")},
+		{"/api/v1/rules", `{"name":"n","severity":"info","window_seconds":60,"condition":{}}`,
+			fieldIssue("condition.type", `["condition","type"]`, "is required")},
+		{"/api/v1/rules/backtest", `{"rule":{"name":"t","severity":"info","window_seconds":60},` +
+			`"from":"2024-01-01T00:00:00Z","to":"2024-01-02T00:00:00Z"}`,
+			fieldIssue("rule.condition", `["rule","condition"]`, "is required")},
+		{"/api/v1/rules", strings.Replace(rule("n", `{}`), `"window_seconds":60`, `"window_seconds":0`, 1),
+			fieldIssue("window_seconds", `["window_seconds"]`, "must be at least 1")},
+		{"/api/v1/rules", rule("", `{}`), fieldIssue("name", `["name"]`, "must not be empty")},
+		{"/api/v1/rules", strings.Replace(rule("n", `{}`), `"severity":"info"`, `"severity":"bad"`, 1),
+			fieldIssue("severity", `["severity"]`, `\"bad\" is not one of the allowed values`)},
+		{"/api/v1/rules", `{"name":"n","severity":"info","window_seconds":60,` +
+			`"condition":{"type":"timestamp_drift","max_drift_seconds":-1}}`,
+			fieldIssue("condition.max_drift_seconds", `["condition","max_drift_seconds"]`, "must be at least 0")},
+		{"/api/v1/rules", `{"name":"n","severity":"info","window_seconds":60,` +
+			`"condition":{"type":"required_fields","fields":[""]}}`,
+			fieldIssue("condition.fields.0", `["condition","fields",0]`, "must not be empty")},
+		{"/api/v1/rules", `nope`, `{"error":"request body must be a JSON object","issues":[]}`},
 	}
 	for _, c := range valueErrors {
 		status, _, body = postJSON(t, a, c.path, c.body)
