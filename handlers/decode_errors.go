@@ -21,6 +21,7 @@ import (
 var (
 	decodeFieldPattern    = regexp.MustCompile(`decode field "([^"]*)"`)
 	unexpectedBytePattern = regexp.MustCompile(`unexpected byte \d+ '(.+?)' at \d+$`)
+	unknownFieldPattern   = regexp.MustCompile(`unexpected field "([^"]*)"`)
 )
 
 // decodeError describes a request body that the generated decoder
@@ -38,6 +39,15 @@ func decodeError(err error) *oas.ValidationError {
 	got := ""
 	if match := unexpectedBytePattern.FindStringSubmatch(message); match != nil {
 		got = jsonKind(match[1])
+	}
+
+	// An object whose schema allows no other members reports the first
+	// unknown one by name.
+	if match := unknownFieldPattern.FindStringSubmatch(message); match != nil {
+		return validationFailed([]events.FieldIssue{{
+			Field:   strings.Join(append(path, match[1]), "."),
+			Message: "is not a known field",
+		}})
 	}
 
 	reason := ""

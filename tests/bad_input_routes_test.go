@@ -97,6 +97,9 @@ func TestBadInputOutsideIngestion(t *testing.T) {
 			`"condition":{"type":"required_fields","fields":[""]}}`,
 			fieldIssue("condition.fields.0", `["condition","fields",0]`, "must not be empty")},
 		{"/api/v1/rules", `nope`, `{"error":"request body must be a JSON object","issues":[]}`},
+		{"/api/v1/rules", rule("n", `{"bogus":"x"}`),
+			fieldIssue("condition.filters.bogus", `["condition","filters","bogus"]`, "is not a known field")},
+		{"/api/v1/projections/events/replay", `{"frm":3}`, fieldIssue("frm", `["frm"]`, "is not a known field")},
 	}
 	for _, c := range valueErrors {
 		status, _, body = postJSON(t, a, c.path, c.body)

@@ -401,3 +401,19 @@ func pathOf(issue oas.Issue) []any {
 
 	return path
 }
+
+func TestEventTimesKeepFractions(t *testing.T) {
+	t.Parallel()
+
+	a := testapp.Start(t, testapp.Options{})
+	status, _, body := postJSON(t, a, "/api/v1/events",
+		`{"event_type":"e","source":"frac","timestamp":"2015-10-18T18:01:47.978Z"}`)
+	require.Equal(t, http.StatusAccepted, status, "body: %s", body)
+	waitForEvents(t, a, 1)
+
+	status, list := get(t, a, "/api/v1/events?source=frac")
+	require.Equal(t, http.StatusOK, status)
+	require.Contains(t, string(list), `"timestamp":"2015-10-18T18:01:47.978Z"`)
+	require.Regexp(t, `"received_at":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z"`, string(list),
+		"received_at keeps its fraction of a second")
+}

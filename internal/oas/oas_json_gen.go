@@ -65,11 +65,11 @@ func (s *Anomaly) encodeFields(e *jx.Encoder) {
 	}
 	{
 		e.FieldStart("window_start")
-		json.EncodeDateTime(e, s.WindowStart)
+		json.EncodeTimeFormat(e, s.WindowStart, "2006-01-02T15:04:05.999999999Z07:00")
 	}
 	{
 		e.FieldStart("window_end")
-		json.EncodeDateTime(e, s.WindowEnd)
+		json.EncodeTimeFormat(e, s.WindowEnd, "2006-01-02T15:04:05.999999999Z07:00")
 	}
 	{
 		e.FieldStart("sample_event_ids")
@@ -85,7 +85,7 @@ func (s *Anomaly) encodeFields(e *jx.Encoder) {
 	}
 	{
 		e.FieldStart("detected_at")
-		json.EncodeDateTime(e, s.DetectedAt)
+		json.EncodeTimeFormat(e, s.DetectedAt, "2006-01-02T15:04:05.999999999Z07:00")
 	}
 }
 
@@ -239,7 +239,7 @@ func (s *Anomaly) Decode(d *jx.Decoder) error {
 		case "window_start":
 			requiredBitSet[1] |= 1 << 2
 			if err := func() error {
-				v, err := json.DecodeDateTime(d)
+				v, err := json.DecodeTimeFormat(d, "2006-01-02T15:04:05.999999999Z07:00")
 				s.WindowStart = v
 				if err != nil {
 					return err
@@ -251,7 +251,7 @@ func (s *Anomaly) Decode(d *jx.Decoder) error {
 		case "window_end":
 			requiredBitSet[1] |= 1 << 3
 			if err := func() error {
-				v, err := json.DecodeDateTime(d)
+				v, err := json.DecodeTimeFormat(d, "2006-01-02T15:04:05.999999999Z07:00")
 				s.WindowEnd = v
 				if err != nil {
 					return err
@@ -295,7 +295,7 @@ func (s *Anomaly) Decode(d *jx.Decoder) error {
 		case "detected_at":
 			requiredBitSet[1] |= 1 << 6
 			if err := func() error {
-				v, err := json.DecodeDateTime(d)
+				v, err := json.DecodeTimeFormat(d, "2006-01-02T15:04:05.999999999Z07:00")
 				s.DetectedAt = v
 				if err != nil {
 					return err
@@ -501,11 +501,11 @@ func (s *Backtest) encodeFields(e *jx.Encoder) {
 	}
 	{
 		e.FieldStart("from")
-		json.EncodeDateTime(e, s.From)
+		json.EncodeTimeFormat(e, s.From, "2006-01-02T15:04:05.999999999Z07:00")
 	}
 	{
 		e.FieldStart("to")
-		json.EncodeDateTime(e, s.To)
+		json.EncodeTimeFormat(e, s.To, "2006-01-02T15:04:05.999999999Z07:00")
 	}
 	{
 		e.FieldStart("events_read")
@@ -581,7 +581,7 @@ func (s *Backtest) Decode(d *jx.Decoder) error {
 		case "from":
 			requiredBitSet[0] |= 1 << 2
 			if err := func() error {
-				v, err := json.DecodeDateTime(d)
+				v, err := json.DecodeTimeFormat(d, "2006-01-02T15:04:05.999999999Z07:00")
 				s.From = v
 				if err != nil {
 					return err
@@ -593,7 +593,7 @@ func (s *Backtest) Decode(d *jx.Decoder) error {
 		case "to":
 			requiredBitSet[0] |= 1 << 3
 			if err := func() error {
-				v, err := json.DecodeDateTime(d)
+				v, err := json.DecodeTimeFormat(d, "2006-01-02T15:04:05.999999999Z07:00")
 				s.To = v
 				if err != nil {
 					return err
@@ -746,11 +746,11 @@ func (s *BacktestInput) encodeFields(e *jx.Encoder) {
 	}
 	{
 		e.FieldStart("from")
-		json.EncodeDateTime(e, s.From)
+		json.EncodeTimeFormat(e, s.From, "2006-01-02T15:04:05.999999999Z07:00")
 	}
 	{
 		e.FieldStart("to")
-		json.EncodeDateTime(e, s.To)
+		json.EncodeTimeFormat(e, s.To, "2006-01-02T15:04:05.999999999Z07:00")
 	}
 	{
 		if s.MaxEvents.Set {
@@ -801,7 +801,7 @@ func (s *BacktestInput) Decode(d *jx.Decoder) error {
 		case "from":
 			requiredBitSet[0] |= 1 << 2
 			if err := func() error {
-				v, err := json.DecodeDateTime(d)
+				v, err := json.DecodeTimeFormat(d, "2006-01-02T15:04:05.999999999Z07:00")
 				s.From = v
 				if err != nil {
 					return err
@@ -813,7 +813,7 @@ func (s *BacktestInput) Decode(d *jx.Decoder) error {
 		case "to":
 			requiredBitSet[0] |= 1 << 3
 			if err := func() error {
-				v, err := json.DecodeDateTime(d)
+				v, err := json.DecodeTimeFormat(d, "2006-01-02T15:04:05.999999999Z07:00")
 				s.To = v
 				if err != nil {
 					return err
@@ -1109,12 +1109,12 @@ func (s *DeadLetter) encodeFields(e *jx.Encoder) {
 	}
 	{
 		e.FieldStart("created_at")
-		json.EncodeDateTime(e, s.CreatedAt)
+		json.EncodeTimeFormat(e, s.CreatedAt, "2006-01-02T15:04:05.999999999Z07:00")
 	}
 	{
 		if s.RequeuedAt.Set {
 			e.FieldStart("requeued_at")
-			s.RequeuedAt.Encode(e, json.EncodeDateTime)
+			s.RequeuedAt.Encode(e, json.NewTimeEncoder("2006-01-02T15:04:05.999999999Z07:00"))
 		}
 	}
 }
@@ -1238,7 +1238,7 @@ func (s *DeadLetter) Decode(d *jx.Decoder) error {
 		case "created_at":
 			requiredBitSet[1] |= 1 << 0
 			if err := func() error {
-				v, err := json.DecodeDateTime(d)
+				v, err := json.DecodeTimeFormat(d, "2006-01-02T15:04:05.999999999Z07:00")
 				s.CreatedAt = v
 				if err != nil {
 					return err
@@ -1250,7 +1250,7 @@ func (s *DeadLetter) Decode(d *jx.Decoder) error {
 		case "requeued_at":
 			if err := func() error {
 				s.RequeuedAt.Reset()
-				if err := s.RequeuedAt.Decode(d, json.DecodeDateTime); err != nil {
+				if err := s.RequeuedAt.Decode(d, json.NewTimeDecoder("2006-01-02T15:04:05.999999999Z07:00")); err != nil {
 					return err
 				}
 				return nil
@@ -1610,11 +1610,11 @@ func (s *Event) encodeFields(e *jx.Encoder) {
 	}
 	{
 		e.FieldStart("timestamp")
-		json.EncodeDateTime(e, s.Timestamp)
+		json.EncodeTimeFormat(e, s.Timestamp, "2006-01-02T15:04:05.999999999Z07:00")
 	}
 	{
 		e.FieldStart("received_at")
-		json.EncodeDateTime(e, s.ReceivedAt)
+		json.EncodeTimeFormat(e, s.ReceivedAt, "2006-01-02T15:04:05.999999999Z07:00")
 	}
 	{
 		if len(s.Payload) != 0 {
@@ -1630,7 +1630,7 @@ func (s *Event) encodeFields(e *jx.Encoder) {
 	}
 	{
 		e.FieldStart("created_at")
-		json.EncodeDateTime(e, s.CreatedAt)
+		json.EncodeTimeFormat(e, s.CreatedAt, "2006-01-02T15:04:05.999999999Z07:00")
 	}
 }
 
@@ -1693,7 +1693,7 @@ func (s *Event) Decode(d *jx.Decoder) error {
 		case "timestamp":
 			requiredBitSet[0] |= 1 << 3
 			if err := func() error {
-				v, err := json.DecodeDateTime(d)
+				v, err := json.DecodeTimeFormat(d, "2006-01-02T15:04:05.999999999Z07:00")
 				s.Timestamp = v
 				if err != nil {
 					return err
@@ -1705,7 +1705,7 @@ func (s *Event) Decode(d *jx.Decoder) error {
 		case "received_at":
 			requiredBitSet[0] |= 1 << 4
 			if err := func() error {
-				v, err := json.DecodeDateTime(d)
+				v, err := json.DecodeTimeFormat(d, "2006-01-02T15:04:05.999999999Z07:00")
 				s.ReceivedAt = v
 				if err != nil {
 					return err
@@ -1741,7 +1741,7 @@ func (s *Event) Decode(d *jx.Decoder) error {
 		case "created_at":
 			requiredBitSet[0] |= 1 << 7
 			if err := func() error {
-				v, err := json.DecodeDateTime(d)
+				v, err := json.DecodeTimeFormat(d, "2006-01-02T15:04:05.999999999Z07:00")
 				s.CreatedAt = v
 				if err != nil {
 					return err
@@ -1981,7 +1981,7 @@ func (s *EventInput) encodeFields(e *jx.Encoder) {
 	{
 		if s.Timestamp.Set {
 			e.FieldStart("timestamp")
-			s.Timestamp.Encode(e, json.EncodeDateTime)
+			s.Timestamp.Encode(e, json.NewTimeEncoder("2006-01-02T15:04:05.999999999Z07:00"))
 		}
 	}
 	{
@@ -2053,7 +2053,7 @@ func (s *EventInput) Decode(d *jx.Decoder) error {
 		case "timestamp":
 			if err := func() error {
 				s.Timestamp.Reset()
-				if err := s.Timestamp.Decode(d, json.DecodeDateTime); err != nil {
+				if err := s.Timestamp.Decode(d, json.NewTimeDecoder("2006-01-02T15:04:05.999999999Z07:00")); err != nil {
 					return err
 				}
 				return nil
@@ -3445,20 +3445,20 @@ func (s *NotificationDelivery) encodeFields(e *jx.Encoder) {
 	}
 	{
 		e.FieldStart("next_attempt_at")
-		json.EncodeDateTime(e, s.NextAttemptAt)
+		json.EncodeTimeFormat(e, s.NextAttemptAt, "2006-01-02T15:04:05.999999999Z07:00")
 	}
 	{
 		e.FieldStart("created_at")
-		json.EncodeDateTime(e, s.CreatedAt)
+		json.EncodeTimeFormat(e, s.CreatedAt, "2006-01-02T15:04:05.999999999Z07:00")
 	}
 	{
 		e.FieldStart("updated_at")
-		json.EncodeDateTime(e, s.UpdatedAt)
+		json.EncodeTimeFormat(e, s.UpdatedAt, "2006-01-02T15:04:05.999999999Z07:00")
 	}
 	{
 		if s.SentAt.Set {
 			e.FieldStart("sent_at")
-			s.SentAt.Encode(e, json.EncodeDateTime)
+			s.SentAt.Encode(e, json.NewTimeEncoder("2006-01-02T15:04:05.999999999Z07:00"))
 		}
 	}
 }
@@ -3569,7 +3569,7 @@ func (s *NotificationDelivery) Decode(d *jx.Decoder) error {
 		case "next_attempt_at":
 			requiredBitSet[0] |= 1 << 7
 			if err := func() error {
-				v, err := json.DecodeDateTime(d)
+				v, err := json.DecodeTimeFormat(d, "2006-01-02T15:04:05.999999999Z07:00")
 				s.NextAttemptAt = v
 				if err != nil {
 					return err
@@ -3581,7 +3581,7 @@ func (s *NotificationDelivery) Decode(d *jx.Decoder) error {
 		case "created_at":
 			requiredBitSet[1] |= 1 << 0
 			if err := func() error {
-				v, err := json.DecodeDateTime(d)
+				v, err := json.DecodeTimeFormat(d, "2006-01-02T15:04:05.999999999Z07:00")
 				s.CreatedAt = v
 				if err != nil {
 					return err
@@ -3593,7 +3593,7 @@ func (s *NotificationDelivery) Decode(d *jx.Decoder) error {
 		case "updated_at":
 			requiredBitSet[1] |= 1 << 1
 			if err := func() error {
-				v, err := json.DecodeDateTime(d)
+				v, err := json.DecodeTimeFormat(d, "2006-01-02T15:04:05.999999999Z07:00")
 				s.UpdatedAt = v
 				if err != nil {
 					return err
@@ -3605,7 +3605,7 @@ func (s *NotificationDelivery) Decode(d *jx.Decoder) error {
 		case "sent_at":
 			if err := func() error {
 				s.SentAt.Reset()
-				if err := s.SentAt.Decode(d, json.DecodeDateTime); err != nil {
+				if err := s.SentAt.Decode(d, json.NewTimeDecoder("2006-01-02T15:04:05.999999999Z07:00")); err != nil {
 					return err
 				}
 				return nil
@@ -3892,14 +3892,14 @@ func (o *OptDateTime) Decode(d *jx.Decoder, format func(*jx.Decoder) (time.Time,
 // MarshalJSON implements stdjson.Marshaler.
 func (s OptDateTime) MarshalJSON() ([]byte, error) {
 	e := jx.Encoder{}
-	s.Encode(&e, json.EncodeDateTime)
+	s.Encode(&e, json.NewTimeEncoder("2006-01-02T15:04:05.999999999Z07:00"))
 	return e.Bytes(), nil
 }
 
 // UnmarshalJSON implements stdjson.Unmarshaler.
 func (s *OptDateTime) UnmarshalJSON(data []byte) error {
 	d := jx.DecodeBytes(data)
-	return s.Decode(d, json.DecodeDateTime)
+	return s.Decode(d, json.NewTimeDecoder("2006-01-02T15:04:05.999999999Z07:00"))
 }
 
 // Encode encodes EventInputMetadata as json.
@@ -4200,14 +4200,14 @@ func (o *OptNilDateTime) Decode(d *jx.Decoder, format func(*jx.Decoder) (time.Ti
 // MarshalJSON implements stdjson.Marshaler.
 func (s OptNilDateTime) MarshalJSON() ([]byte, error) {
 	e := jx.Encoder{}
-	s.Encode(&e, json.EncodeDateTime)
+	s.Encode(&e, json.NewTimeEncoder("2006-01-02T15:04:05.999999999Z07:00"))
 	return e.Bytes(), nil
 }
 
 // UnmarshalJSON implements stdjson.Unmarshaler.
 func (s *OptNilDateTime) UnmarshalJSON(data []byte) error {
 	d := jx.DecodeBytes(data)
-	return s.Decode(d, json.DecodeDateTime)
+	return s.Decode(d, json.NewTimeDecoder("2006-01-02T15:04:05.999999999Z07:00"))
 }
 
 // Encode encodes float64 as json.
@@ -5228,13 +5228,13 @@ func (s *Projection) encodeFields(e *jx.Encoder) {
 	{
 		if s.LastErrorAt.Set {
 			e.FieldStart("last_error_at")
-			s.LastErrorAt.Encode(e, json.EncodeDateTime)
+			s.LastErrorAt.Encode(e, json.NewTimeEncoder("2006-01-02T15:04:05.999999999Z07:00"))
 		}
 	}
 	{
 		if s.LastAdvancedAt.Set {
 			e.FieldStart("last_advanced_at")
-			s.LastAdvancedAt.Encode(e, json.EncodeDateTime)
+			s.LastAdvancedAt.Encode(e, json.NewTimeEncoder("2006-01-02T15:04:05.999999999Z07:00"))
 		}
 	}
 }
@@ -5369,7 +5369,7 @@ func (s *Projection) Decode(d *jx.Decoder) error {
 		case "last_error_at":
 			if err := func() error {
 				s.LastErrorAt.Reset()
-				if err := s.LastErrorAt.Decode(d, json.DecodeDateTime); err != nil {
+				if err := s.LastErrorAt.Decode(d, json.NewTimeDecoder("2006-01-02T15:04:05.999999999Z07:00")); err != nil {
 					return err
 				}
 				return nil
@@ -5379,7 +5379,7 @@ func (s *Projection) Decode(d *jx.Decoder) error {
 		case "last_advanced_at":
 			if err := func() error {
 				s.LastAdvancedAt.Reset()
-				if err := s.LastAdvancedAt.Decode(d, json.DecodeDateTime); err != nil {
+				if err := s.LastAdvancedAt.Decode(d, json.NewTimeDecoder("2006-01-02T15:04:05.999999999Z07:00")); err != nil {
 					return err
 				}
 				return nil
@@ -6215,16 +6215,16 @@ func (s *ReplayProgress) encodeFields(e *jx.Encoder) {
 	}
 	{
 		e.FieldStart("started_at")
-		json.EncodeDateTime(e, s.StartedAt)
+		json.EncodeTimeFormat(e, s.StartedAt, "2006-01-02T15:04:05.999999999Z07:00")
 	}
 	{
 		e.FieldStart("updated_at")
-		json.EncodeDateTime(e, s.UpdatedAt)
+		json.EncodeTimeFormat(e, s.UpdatedAt, "2006-01-02T15:04:05.999999999Z07:00")
 	}
 	{
 		if s.FinishedAt.Set {
 			e.FieldStart("finished_at")
-			s.FinishedAt.Encode(e, json.EncodeDateTime)
+			s.FinishedAt.Encode(e, json.NewTimeEncoder("2006-01-02T15:04:05.999999999Z07:00"))
 		}
 	}
 }
@@ -6386,7 +6386,7 @@ func (s *ReplayProgress) Decode(d *jx.Decoder) error {
 		case "started_at":
 			requiredBitSet[1] |= 1 << 3
 			if err := func() error {
-				v, err := json.DecodeDateTime(d)
+				v, err := json.DecodeTimeFormat(d, "2006-01-02T15:04:05.999999999Z07:00")
 				s.StartedAt = v
 				if err != nil {
 					return err
@@ -6398,7 +6398,7 @@ func (s *ReplayProgress) Decode(d *jx.Decoder) error {
 		case "updated_at":
 			requiredBitSet[1] |= 1 << 4
 			if err := func() error {
-				v, err := json.DecodeDateTime(d)
+				v, err := json.DecodeTimeFormat(d, "2006-01-02T15:04:05.999999999Z07:00")
 				s.UpdatedAt = v
 				if err != nil {
 					return err
@@ -6410,7 +6410,7 @@ func (s *ReplayProgress) Decode(d *jx.Decoder) error {
 		case "finished_at":
 			if err := func() error {
 				s.FinishedAt.Reset()
-				if err := s.FinishedAt.Decode(d, json.DecodeDateTime); err != nil {
+				if err := s.FinishedAt.Decode(d, json.NewTimeDecoder("2006-01-02T15:04:05.999999999Z07:00")); err != nil {
 					return err
 				}
 				return nil
@@ -6558,7 +6558,7 @@ func (s *ReplayRequest) Decode(d *jx.Decoder) error {
 				return errors.Wrap(err, "decode field \"from\"")
 			}
 		default:
-			return d.Skip()
+			return errors.Errorf("unexpected field %q", k)
 		}
 		return nil
 	}); err != nil {
@@ -6630,11 +6630,11 @@ func (s *Rule) encodeFields(e *jx.Encoder) {
 	}
 	{
 		e.FieldStart("created_at")
-		json.EncodeDateTime(e, s.CreatedAt)
+		json.EncodeTimeFormat(e, s.CreatedAt, "2006-01-02T15:04:05.999999999Z07:00")
 	}
 	{
 		e.FieldStart("updated_at")
-		json.EncodeDateTime(e, s.UpdatedAt)
+		json.EncodeTimeFormat(e, s.UpdatedAt, "2006-01-02T15:04:05.999999999Z07:00")
 	}
 }
 
@@ -6766,7 +6766,7 @@ func (s *Rule) Decode(d *jx.Decoder) error {
 		case "created_at":
 			requiredBitSet[1] |= 1 << 1
 			if err := func() error {
-				v, err := json.DecodeDateTime(d)
+				v, err := json.DecodeTimeFormat(d, "2006-01-02T15:04:05.999999999Z07:00")
 				s.CreatedAt = v
 				if err != nil {
 					return err
@@ -6778,7 +6778,7 @@ func (s *Rule) Decode(d *jx.Decoder) error {
 		case "updated_at":
 			requiredBitSet[1] |= 1 << 2
 			if err := func() error {
-				v, err := json.DecodeDateTime(d)
+				v, err := json.DecodeTimeFormat(d, "2006-01-02T15:04:05.999999999Z07:00")
 				s.UpdatedAt = v
 				if err != nil {
 					return err
@@ -6871,7 +6871,7 @@ func (s *RuleChange) encodeFields(e *jx.Encoder) {
 	}
 	{
 		e.FieldStart("recorded_at")
-		json.EncodeDateTime(e, s.RecordedAt)
+		json.EncodeTimeFormat(e, s.RecordedAt, "2006-01-02T15:04:05.999999999Z07:00")
 	}
 	{
 		e.FieldStart("actor")
@@ -6939,7 +6939,7 @@ func (s *RuleChange) Decode(d *jx.Decoder) error {
 		case "recorded_at":
 			requiredBitSet[0] |= 1 << 3
 			if err := func() error {
-				v, err := json.DecodeDateTime(d)
+				v, err := json.DecodeTimeFormat(d, "2006-01-02T15:04:05.999999999Z07:00")
 				s.RecordedAt = v
 				if err != nil {
 					return err
@@ -8529,11 +8529,11 @@ func (s *Timeseries) Encode(e *jx.Encoder) {
 func (s *Timeseries) encodeFields(e *jx.Encoder) {
 	{
 		e.FieldStart("from")
-		json.EncodeDateTime(e, s.From)
+		json.EncodeTimeFormat(e, s.From, "2006-01-02T15:04:05.999999999Z07:00")
 	}
 	{
 		e.FieldStart("to")
-		json.EncodeDateTime(e, s.To)
+		json.EncodeTimeFormat(e, s.To, "2006-01-02T15:04:05.999999999Z07:00")
 	}
 	{
 		e.FieldStart("bucket_seconds")
@@ -8547,7 +8547,7 @@ func (s *Timeseries) encodeFields(e *jx.Encoder) {
 		e.FieldStart("buckets")
 		e.ArrStart()
 		for _, elem := range s.Buckets {
-			json.EncodeDateTime(e, elem)
+			json.EncodeTimeFormat(e, elem, "2006-01-02T15:04:05.999999999Z07:00")
 		}
 		e.ArrEnd()
 	}
@@ -8583,7 +8583,7 @@ func (s *Timeseries) Decode(d *jx.Decoder) error {
 		case "from":
 			requiredBitSet[0] |= 1 << 0
 			if err := func() error {
-				v, err := json.DecodeDateTime(d)
+				v, err := json.DecodeTimeFormat(d, "2006-01-02T15:04:05.999999999Z07:00")
 				s.From = v
 				if err != nil {
 					return err
@@ -8595,7 +8595,7 @@ func (s *Timeseries) Decode(d *jx.Decoder) error {
 		case "to":
 			requiredBitSet[0] |= 1 << 1
 			if err := func() error {
-				v, err := json.DecodeDateTime(d)
+				v, err := json.DecodeTimeFormat(d, "2006-01-02T15:04:05.999999999Z07:00")
 				s.To = v
 				if err != nil {
 					return err
@@ -8632,7 +8632,7 @@ func (s *Timeseries) Decode(d *jx.Decoder) error {
 				s.Buckets = make([]time.Time, 0)
 				if err := d.Arr(func(d *jx.Decoder) error {
 					var elem time.Time
-					v, err := json.DecodeDateTime(d)
+					v, err := json.DecodeTimeFormat(d, "2006-01-02T15:04:05.999999999Z07:00")
 					elem = v
 					if err != nil {
 						return err

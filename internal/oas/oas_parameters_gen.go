@@ -1444,7 +1444,7 @@ func decodeListAnomaliesParams(args [0]string, argsEscaped bool, r *http.Request
 						return err
 					}
 
-					c, err := conv.ToDateTime(val)
+					c, err := time.Parse("2006-01-02T15:04:05.999999999Z07:00", val)
 					if err != nil {
 						return err
 					}
@@ -1485,7 +1485,7 @@ func decodeListAnomaliesParams(args [0]string, argsEscaped bool, r *http.Request
 						return err
 					}
 
-					c, err := conv.ToDateTime(val)
+					c, err := time.Parse("2006-01-02T15:04:05.999999999Z07:00", val)
 					if err != nil {
 						return err
 					}
@@ -1904,7 +1904,7 @@ func decodeListEventsParams(args [0]string, argsEscaped bool, r *http.Request) (
 						return err
 					}
 
-					c, err := conv.ToDateTime(val)
+					c, err := time.Parse("2006-01-02T15:04:05.999999999Z07:00", val)
 					if err != nil {
 						return err
 					}
@@ -1945,7 +1945,7 @@ func decodeListEventsParams(args [0]string, argsEscaped bool, r *http.Request) (
 						return err
 					}
 
-					c, err := conv.ToDateTime(val)
+					c, err := time.Parse("2006-01-02T15:04:05.999999999Z07:00", val)
 					if err != nil {
 						return err
 					}
