@@ -227,6 +227,7 @@ func NewSubscriber(
 		PollInterval:   pollInterval,
 		ResendInterval: 500 * time.Millisecond,
 		RetryInterval:  time.Second,
+		BackoffManager: stopAwareBackoff{wsql.NewDefaultBackoffManager(pollInterval, time.Second)},
 		SchemaAdapter:  schemaAdapter(batchSize, config.OmitPayloadOf),
 		OffsetsAdapter: offsetsAdapter(),
 	}, logger)
@@ -235,6 +236,26 @@ func NewSubscriber(
 	}
 
 	return subscriber, nil
+}
+
+// stopAwareBackoff is watermill-sql's backoff, except that a query
+// interrupted because the subscription's context ended, as on shutdown or
+// when the projector's lock is lost, is logged at Info rather than as an
+// Error. The interrupted batch rolls back with its offset, so it is
+// applied again by the next active instance.
+type stopAwareBackoff struct {
+	wsql.BackoffManager
+}
+
+func (b stopAwareBackoff) HandleError(logger watermill.LoggerAdapter, noMsg bool, err error) time.Duration {
+	if errors.Is(err, context.Canceled) {
+		logger.Info("log subscriber: query interrupted by the end of the subscription; the batch rolls back",
+			watermill.LogFields{"error": err.Error()})
+
+		return 0
+	}
+
+	return b.BackoffManager.HandleError(logger, noMsg, err)
 }
 
 // TxFromContext returns the transaction a log subscriber delivered the
