@@ -18,8 +18,10 @@ type levelRecorder struct {
 	levels []string
 }
 
-func (r *levelRecorder) Error(string, error, watermill.LogFields) { r.levels = append(r.levels, "error") }
-func (r *levelRecorder) Info(string, watermill.LogFields)         { r.levels = append(r.levels, "info") }
+func (r *levelRecorder) Error(string, error, watermill.LogFields) {
+	r.levels = append(r.levels, "error")
+}
+func (r *levelRecorder) Info(string, watermill.LogFields) { r.levels = append(r.levels, "info") }
 
 func TestBackoffCanceledQueryLogsInfo(t *testing.T) {
 	backoff := stopAwareBackoff{wsql.NewDefaultBackoffManager(25*time.Millisecond, time.Second)}
