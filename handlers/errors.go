@@ -106,9 +106,7 @@ func ErrorHandler(logger *slog.Logger) ogenerrors.ErrorHandler {
 			return
 		case errors.As(err, new(*validate.InvalidContentTypeError)),
 			errors.As(err, &bodyErr) && !hasMediaType(r):
-			writeJSON(w, http.StatusUnsupportedMediaType, &oas.Error{
-				Error: "Content-Type must be application/json, got " + strconv.Quote(r.Header.Get("Content-Type")),
-			})
+			writeUnsupportedMediaType(w, r)
 			return
 		case errors.As(err, &bodyErr):
 			writeJSON(w, http.StatusBadRequest, bodyValidationError(bodyErr.Err))
@@ -161,7 +159,8 @@ func bodyValidationError(err error) *oas.ValidationError {
 
 func collectFieldErrors(issues *[]events.FieldIssue, prefix string, err *validate.Error) {
 	for _, field := range err.Fields {
-		// Array elements are named "[0]"; the path element is the index.
+		// Array elements are named like "[0]", and the path element is the
+		// index.
 		name := strings.TrimSuffix(strings.TrimPrefix(field.Name, "["), "]")
 		if prefix != "" {
 			name = prefix + "." + name
@@ -224,6 +223,14 @@ func (w *statusHeaderWriter) Unwrap() http.ResponseWriter { return w.ResponseWri
 // WebSocket library asserts http.Hijacker instead of using Unwrap.
 func (w *statusHeaderWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	return http.NewResponseController(w.ResponseWriter).Hijack()
+}
+
+// writeUnsupportedMediaType answers a request whose body is not sent as
+// application/json with 415, naming the Content-Type it had.
+func writeUnsupportedMediaType(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusUnsupportedMediaType, &oas.Error{
+		Error: "Content-Type must be application/json, got " + strconv.Quote(r.Header.Get("Content-Type")),
+	})
 }
 
 // NotFound answers unknown routes in the spec's error shape.

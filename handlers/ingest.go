@@ -111,9 +111,7 @@ func (h *Ingest) PostBatch(w http.ResponseWriter, r *http.Request) {
 func (h *Ingest) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 	mediaType, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mediaType != "application/json" {
-		writeJSON(w, http.StatusUnsupportedMediaType, &oas.Error{
-			Error: "Content-Type must be application/json, got " + strconv.Quote(r.Header.Get("Content-Type")),
-		})
+		writeUnsupportedMediaType(w, r)
 		return nil, false
 	}
 

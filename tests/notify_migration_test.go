@@ -4,23 +4,34 @@ import (
 	"log/slog"
 	"testing"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
 	"github.com/eventpulse/eventpulse/internal/database"
 	"github.com/eventpulse/eventpulse/internal/testapp"
 )
 
-func TestNotificationMigrationDownUp(t *testing.T) {
-	t.Parallel()
+// openMigrator returns a pool on a new migrated database and a migrator
+// for it, both closed when the test ends.
+func openMigrator(t *testing.T) (*pgxpool.Pool, *database.Migrator) {
+	t.Helper()
 
-	ctx := background()
-	pool, err := database.Open(ctx, testapp.NewDatabase(t), 4)
+	pool, err := database.Open(background(), testapp.NewDatabase(t), 4)
 	require.NoError(t, err)
 	t.Cleanup(pool.Close)
 
 	migrator, err := database.NewMigrator(pool)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = migrator.Close() })
+
+	return pool, migrator
+}
+
+func TestNotificationMigrationDownUp(t *testing.T) {
+	t.Parallel()
+
+	ctx := background()
+	pool, migrator := openMigrator(t)
 
 	exists := func(name string) bool {
 		var found bool

@@ -16,8 +16,8 @@ import (
 )
 
 // stallingProxy forwards TCP connections to a target until stall is
-// called; from then on it reads from both sides and forwards nothing, as a
-// server that stopped responding would.
+// called. After that it reads from both sides and forwards nothing, like a
+// server that stopped responding.
 type stallingProxy struct {
 	listener net.Listener
 	target   string

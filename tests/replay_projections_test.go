@@ -16,7 +16,6 @@ import (
 
 	"github.com/eventpulse/eventpulse/events"
 	"github.com/eventpulse/eventpulse/internal/app"
-	"github.com/eventpulse/eventpulse/internal/database"
 	"github.com/eventpulse/eventpulse/internal/eventlog"
 	"github.com/eventpulse/eventpulse/internal/oas"
 	"github.com/eventpulse/eventpulse/internal/projection"
@@ -273,13 +272,7 @@ func TestDetectionsMigrationBackfill(t *testing.T) {
 	t.Parallel()
 
 	ctx := background()
-	pool, err := database.Open(ctx, testapp.NewDatabase(t), 4)
-	require.NoError(t, err)
-	t.Cleanup(pool.Close)
-
-	migrator, err := database.NewMigrator(pool)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = migrator.Close() })
+	pool, migrator := openMigrator(t)
 
 	logger := slog.New(slog.DiscardHandler)
 	require.NoError(t, migrator.DownTo(ctx, 89, logger))

@@ -161,9 +161,9 @@ func (r *runner) sampleEverySecond(ctx context.Context, offset int64) []sample {
 }
 
 // insertedEvents returns the rows inserted into the events table minus the
-// rows deleted, from PostgreSQL's cumulative statistics. A backend reports
-// its counts when a transaction ends, at most once a second while it is
-// busy, so the figure trails the table by up to about a second.
+// rows deleted, from PostgreSQL's cumulative statistics. Backends report
+// their counts from time to time rather than at every commit, so the figure
+// can trail the table. The sustained rate itself comes from exact counts.
 func (r *runner) insertedEvents(ctx context.Context) (int64, error) {
 	var n int64
 	err := r.pool.QueryRow(ctx, `
