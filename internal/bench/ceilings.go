@@ -217,6 +217,9 @@ func StartBareServer(ctx context.Context, command string) (*BareServer, error) {
 	}
 }
 
+// PID is the process id.
+func (s *BareServer) PID() int { return s.cmd.Process.Pid }
+
 // Close stops the process.
 func (s *BareServer) Close() error {
 	_ = s.cmd.Process.Kill()

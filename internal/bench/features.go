@@ -174,7 +174,7 @@ func (r *runner) measureWebSocket(ctx context.Context) Row {
 	var background Result
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		background = RunOpen(backgroundCtx, NewClient(16), r.server.URL, backgroundRate, 256, time.Hour,
+		background = RunOpen(backgroundCtx, r.server.URL, backgroundRate, 256, time.Hour,
 			func(i int) Request { return r.singleRequest(0, i) })
 	})
 
@@ -261,7 +261,14 @@ var errWebSocketClosed = errors.New("the WebSocket closed during the measurement
 // sendTriggers posts one trigger event at a time and waits up to a second
 // for its anomaly; one that does not arrive in time is counted as missed.
 func (r *runner) sendTriggers(ctx context.Context, arrivals <-chan time.Time) ([]time.Duration, int, error) {
-	client := NewClient(1)
+	target, err := parseTarget(r.server.URL)
+	if err != nil {
+		return nil, 0, err
+	}
+
+	conn := newLoadConn(ctx, target)
+	defer conn.close()
+
 	trigger := []byte(`{"event_type":"bench.trigger","source":"bench/ws","payload":{"probe":true}}`)
 	var latencies []time.Duration
 	missed := 0
@@ -271,7 +278,7 @@ func (r *runner) sendTriggers(ctx context.Context, arrivals <-chan time.Time) ([
 		drain(arrivals)
 
 		start := time.Now()
-		o := send(ctx, client, r.server.URL, Request{Path: "/api/v1/events", Body: trigger, Events: 1})
+		o := conn.send(ctx, Request{Path: "/api/v1/events", Body: trigger, Events: 1})
 		if o.err != nil {
 			return nil, 0, o.err
 		}

@@ -4,11 +4,8 @@
 package bench
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"io"
-	"net/http"
 	"slices"
 	"sync"
 	"time"
@@ -67,31 +64,22 @@ func (r *Result) merge(other Result) {
 	}
 }
 
-// NewClient returns an HTTP client that keeps up to conns connections
-// alive to one host, so every request after the first reuses a connection.
-func NewClient(conns int) *http.Client {
-	transport := &http.Transport{
-		MaxIdleConns:        conns,
-		MaxIdleConnsPerHost: conns,
-		MaxConnsPerHost:     conns,
-		IdleConnTimeout:     time.Minute,
-		DisableCompression:  true,
-	}
-
-	return &http.Client{Transport: transport, Timeout: 30 * time.Second}
-}
-
-// RunClosed sends requests from conns workers, each sending its next
-// request as soon as the previous one is answered, for duration. next
-// returns the i-th request of a worker.
+// RunClosed sends requests from conns workers, each on its own keep-alive
+// connection and sending its next request as soon as the previous one is
+// answered, for duration. next returns the i-th request of a worker.
+// Requests pending when duration ends are cut short and not counted.
 func RunClosed(
 	ctx context.Context,
-	client *http.Client,
 	baseURL string,
 	conns int,
 	duration time.Duration,
 	next func(worker, i int) Request,
 ) Result {
+	target, err := parseTarget(baseURL)
+	if err != nil {
+		return failedRun(err)
+	}
+
 	ctx, cancel := context.WithTimeout(ctx, duration)
 	defer cancel()
 
@@ -101,9 +89,12 @@ func RunClosed(
 
 	for worker := range conns {
 		wg.Go(func() {
+			conn := newLoadConn(ctx, target)
+			defer conn.close()
+
 			res := &results[worker]
 			for i := 0; ctx.Err() == nil; i++ {
-				res.record(send(ctx, client, baseURL, next(worker, i)))
+				res.record(conn.send(ctx, next(worker, i)))
 			}
 		})
 	}
@@ -121,24 +112,35 @@ func RunClosed(
 
 // RunOpen sends requests at a fixed rate per second for duration,
 // whatever the answers' latency, so a slow server cannot lower the offered
-// load. At most maxInFlight requests are outstanding; a request that would
-// exceed it is counted as an error.
+// load. At most maxInFlight requests are outstanding, each on a keep-alive
+// connection taken from a pool of at most maxInFlight; a request that would
+// exceed it is counted as an error. Requests outstanding when duration ends
+// run to their end or to requestTimeout.
 func RunOpen(
 	ctx context.Context,
-	client *http.Client,
 	baseURL string,
 	rate float64,
 	maxInFlight int,
 	duration time.Duration,
 	next func(i int) Request,
 ) Result {
+	target, err := parseTarget(baseURL)
+	if err != nil {
+		return failedRun(err)
+	}
+
 	ctx, cancel := context.WithTimeout(ctx, duration)
 	defer cancel()
 
+	// The requests may outlive the run's deadline by their own latency.
+	requestCtx := context.WithoutCancel(ctx)
 	var mu sync.Mutex
 	var total Result
 	var wg sync.WaitGroup
 	slots := make(chan struct{}, maxInFlight)
+	// idle never holds more than maxInFlight connections, because a new one
+	// is made only when idle is empty and its sender holds a slot.
+	idle := make(chan *loadConn, maxInFlight)
 	interval := time.Duration(float64(time.Second) / rate)
 	start := time.Now()
 
@@ -165,11 +167,13 @@ func RunOpen(
 			continue
 		}
 
+		conn := takeIdle(requestCtx, idle, target)
 		request := next(i)
 		wg.Go(func() {
-			defer func() { <-slots }()
-			// The request may outlive the run's deadline by its own latency.
-			o := send(context.WithoutCancel(ctx), client, baseURL, request)
+			o := conn.send(requestCtx, request)
+			idle <- conn
+			<-slots
+
 			mu.Lock()
 			total.record(o)
 			mu.Unlock()
@@ -179,7 +183,30 @@ func RunOpen(
 	wg.Wait()
 	total.Elapsed = time.Since(start)
 
+	close(idle)
+	for conn := range idle {
+		conn.close()
+	}
+
 	return total
+}
+
+// takeIdle returns a connection from idle, or a new one when idle is empty.
+func takeIdle(ctx context.Context, idle chan *loadConn, t target) *loadConn {
+	select {
+	case conn := <-idle:
+		return conn
+	default:
+		return newLoadConn(ctx, t)
+	}
+}
+
+// failedRun is the result of a run that could not send a request.
+func failedRun(err error) Result {
+	var res Result
+	res.record(outcome{err: err})
+
+	return res
 }
 
 type outcome struct {
@@ -208,38 +235,4 @@ func (r *Result) record(o outcome) {
 
 	r.Events += o.events
 	r.Latencies = append(r.Latencies, o.latency)
-}
-
-func send(ctx context.Context, client *http.Client, baseURL string, request Request) outcome {
-	httpRequest, err := http.NewRequestWithContext(ctx, http.MethodPost, baseURL+request.Path, bytes.NewReader(request.Body))
-	if err != nil {
-		return outcome{err: err}
-	}
-	httpRequest.Header.Set("Content-Type", "application/json")
-
-	start := time.Now()
-	response, err := client.Do(httpRequest)
-	if err != nil {
-		if ctx.Err() != nil {
-			return outcome{aborted: true}
-		}
-
-		return outcome{err: err}
-	}
-
-	// Reading the body to its end lets the transport reuse the connection.
-	body, err := io.ReadAll(response.Body)
-	_ = response.Body.Close()
-	latency := time.Since(start)
-
-	switch {
-	case err != nil && ctx.Err() != nil:
-		return outcome{aborted: true}
-	case err != nil:
-		return outcome{err: fmt.Errorf("error reading the answer to POST %s: %w", request.Path, err)}
-	case response.StatusCode != http.StatusAccepted:
-		return outcome{err: fmt.Errorf("POST %s returned status %d: %.200s", request.Path, response.StatusCode, body)}
-	}
-
-	return outcome{events: request.Events, latency: latency}
 }

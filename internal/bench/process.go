@@ -236,3 +236,14 @@ func SchedStat(pid int) (onCPU, waiting time.Duration, err error) {
 
 	return onCPU, waiting, nil
 }
+
+// SelfCPU returns the CPU time, user plus system, that this process and all
+// its threads have used so far (getrusage RUSAGE_SELF).
+func SelfCPU() (time.Duration, error) {
+	var usage syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &usage); err != nil {
+		return 0, fmt.Errorf("error reading the CPU time of this process: %w", err)
+	}
+
+	return time.Duration(usage.Utime.Nano() + usage.Stime.Nano()), nil
+}

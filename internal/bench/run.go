@@ -265,17 +265,24 @@ func (r *runner) measureServer(ctx context.Context) ([]Row, error) {
 }
 
 func (r *runner) seed(ctx context.Context, n int) error {
-	client := NewClient(1)
+	target, err := parseTarget(r.server.URL)
+	if err != nil {
+		return err
+	}
+
+	conn := newLoadConn(ctx, target)
+	defer conn.close()
+
 	for i := 0; i < n; i += batchSize {
 		var res Result
-		res.record(send(ctx, client, r.server.URL, r.batchRequest(0, i/batchSize)))
+		res.record(conn.send(ctx, r.batchRequest(0, i/batchSize)))
 		if res.Errors > 0 {
 			return fmt.Errorf("error seeding events: %s", res.FirstError)
 		}
 		r.accepted += int64(res.Events)
 	}
 
-	_, err := r.waitDrained(ctx, 2*time.Minute)
+	_, err = r.waitDrained(ctx, 2*time.Minute)
 
 	return err
 }
@@ -318,13 +325,13 @@ func (r *runner) waitDrained(ctx context.Context, limit time.Duration) (time.Dur
 }
 
 func (r *runner) measureSingle(ctx context.Context) Row {
-	client := NewClient(singleConns)
-	bare := r.bracket(ctx, "bare handler, single events", "req", func() float64 {
-		return RunClosed(ctx, client, r.bare.URL, singleConns, r.config.Duration/2, r.singleRequest).RequestsPerSecond()
-	}, func() {
+	name := "bare handler, single events"
+	bare := r.bracket(ctx, name, "req", r.bareCeiling(name, func() float64 {
+		return RunClosed(ctx, r.bare.URL, singleConns, r.config.Duration/2, r.singleRequest).RequestsPerSecond()
+	}), func() {
 		r.logf("single-event ingest, %d connections, %s", singleConns, r.config.Duration)
 		r.single = r.runProfiled(ctx, "single", func() Result {
-			return RunClosed(ctx, client, r.server.URL, singleConns, r.config.Duration, r.singleRequest)
+			return RunClosed(ctx, r.server.URL, singleConns, r.config.Duration, r.singleRequest)
 		})
 	})
 
@@ -342,13 +349,13 @@ func (r *runner) measureSingle(ctx context.Context) Row {
 }
 
 func (r *runner) measureBatch(ctx context.Context) Row {
-	client := NewClient(batchConns)
-	bare := r.bracket(ctx, "bare handler, batches", "events", func() float64 {
-		return RunClosed(ctx, client, r.bare.URL, batchConns, r.config.Duration/2, r.batchRequest).EventsPerSecond()
-	}, func() {
+	name := "bare handler, batches"
+	bare := r.bracket(ctx, name, "events", r.bareCeiling(name, func() float64 {
+		return RunClosed(ctx, r.bare.URL, batchConns, r.config.Duration/2, r.batchRequest).EventsPerSecond()
+	}), func() {
 		r.logf("batch ingest, %d connections, %s", batchConns, r.config.Duration)
 		r.batch = r.runProfiled(ctx, "batch", func() Result {
-			return RunClosed(ctx, client, r.server.URL, batchConns, r.config.Duration, r.batchRequest)
+			return RunClosed(ctx, r.server.URL, batchConns, r.config.Duration, r.batchRequest)
 		})
 	})
 
@@ -369,9 +376,9 @@ func (r *runner) measureBatch(ctx context.Context) Row {
 // accepted events.
 func (r *runner) runProfiled(ctx context.Context, name string, load func() Result) Result {
 	finish := r.profiler.Start(ctx, name, max(int(r.config.Duration.Seconds())-1, 1))
-	stopSched := r.schedNote(name)
+	stopNote := r.cpuNote(name+" run", "eventpulse", r.server.PID(), "the load generator")
 	res := load()
-	stopSched()
+	stopNote()
 	r.accepted += int64(res.Events)
 
 	if err := finish(); err != nil {
@@ -381,27 +388,54 @@ func (r *runner) runProfiled(ctx context.Context, name string, load func() Resul
 	return res
 }
 
-// schedNote reads the scheduler statistics of the server now and returns a
-// function that notes how long the server ran on a CPU and waited for one
-// since. The wait time separates a busy machine from a slow server.
-func (r *runner) schedNote(name string) func() {
+// cpuNote reads the scheduler statistics of process pid, named process,
+// and the CPU time of this process now. It returns a function that notes
+// how long that process ran on a CPU and waited for one since, and how much
+// CPU this process, described by self, used meanwhile. The wait time
+// separates a busy machine from a slow server.
+func (r *runner) cpuNote(name, process string, pid int, self string) func() {
 	start := time.Now()
-	cpuBefore, waitBefore, err := SchedStat(r.server.PID())
+	cpuBefore, waitBefore, err := SchedStat(pid)
 	if err != nil {
 		return func() {}
 	}
+	selfBefore, selfErr := SelfCPU()
 
 	return func() {
-		cpuAfter, waitAfter, err := SchedStat(r.server.PID())
+		cpuAfter, waitAfter, err := SchedStat(pid)
 		if err != nil {
 			return
 		}
 
 		elapsed := time.Since(start)
+		machine := elapsed.Seconds() * float64(runtime.NumCPU())
 		onCPU := cpuAfter - cpuBefore
-		r.note("%s run: eventpulse ran %.1f s on a CPU and waited %.1f s for one in %.1f s (%.0f%% of the machine's CPU time)",
-			name, onCPU.Seconds(), (waitAfter - waitBefore).Seconds(), elapsed.Seconds(),
-			100*onCPU.Seconds()/(elapsed.Seconds()*float64(runtime.NumCPU())))
+		note := fmt.Sprintf("%s: %s ran %.1f s on a CPU and waited %.1f s for one in %.1f s (%.0f%% of the machine's CPU time)",
+			name, process, onCPU.Seconds(), (waitAfter - waitBefore).Seconds(), elapsed.Seconds(),
+			100*onCPU.Seconds()/machine)
+
+		if selfAfter, err := SelfCPU(); err == nil && selfErr == nil {
+			used := selfAfter - selfBefore
+			note += fmt.Sprintf("; %s used %.1f s of CPU (%.0f%%)", self, used.Seconds(), 100*used.Seconds()/machine)
+		}
+
+		r.report.Notes = append(r.report.Notes, note)
+	}
+}
+
+// bareCeiling wraps load, a run against the bare handler measured before
+// and after one of ours, so that each run also notes the CPU time of the
+// bare handler and of the load generator.
+func (r *runner) bareCeiling(name string, load func() float64) func() float64 {
+	when := "before"
+
+	return func() float64 {
+		stopNote := r.cpuNote(fmt.Sprintf("%s ceiling (%s)", name, when), "the bare handler", r.bare.PID(), "the load generator")
+		perSecond := load()
+		stopNote()
+		when = "after"
+
+		return perSecond
 	}
 }
 

@@ -81,11 +81,11 @@ func (r *runner) runSustained(ctx context.Context) (Result, int64, int64, []samp
 	wg.Go(func() { samples = r.sampleEverySecond(samplerCtx, start-inserted) })
 
 	finish := r.profiler.Start(ctx, "sustained", max(int(r.config.SustainedDuration.Seconds())-1, 1))
-	stopSched := r.schedNote("sustained")
+	stopNote := r.cpuNote("sustained run", "eventpulse", r.server.PID(), "the bench process (load generator and sampler)")
 	requestsPerSecond := float64(r.config.SustainedRate) / batchSize
-	res := RunOpen(ctx, NewClient(batchConns*2), r.server.URL, requestsPerSecond, batchConns*4, r.config.SustainedDuration,
+	res := RunOpen(ctx, r.server.URL, requestsPerSecond, batchConns*4, r.config.SustainedDuration,
 		func(i int) Request { return r.batchRequest(0, i) })
-	stopSched()
+	stopNote()
 	r.accepted += int64(res.Events)
 
 	end, err := r.countEvents(ctx)
