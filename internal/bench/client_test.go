@@ -375,7 +375,9 @@ func TestLoadConnAbortsWhenContextEnds(t *testing.T) {
 	conn := newLoadConn(ctx, target)
 	defer conn.close()
 
+	start := time.Now()
 	o := conn.send(ctx, Request{Path: "/api/v1/events", Body: []byte(`{}`), Events: 1})
+	require.Less(t, time.Since(start), requestTimeout/3, "the request ends with ctx, not at the request timeout")
 	require.True(t, o.aborted)
 	require.NoError(t, o.err)
 
