@@ -16,11 +16,11 @@ import (
 )
 
 // testServer is an httptest server on 127.0.0.1 that counts the
-// connections it accepted and the requests it answered.
+// connections it accepted and the requests it responded to.
 type testServer struct {
 	*httptest.Server
-	conns    atomic.Int64
-	answered atomic.Int64
+	conns     atomic.Int64
+	responded atomic.Int64
 }
 
 func startTestServer(t *testing.T, handler http.HandlerFunc) *testServer {
@@ -30,7 +30,7 @@ func startTestServer(t *testing.T, handler http.HandlerFunc) *testServer {
 	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
 		handler(w, r)
-		s.answered.Add(1)
+		s.responded.Add(1)
 	}))
 	s.Config.ConnState = func(_ net.Conn, state http.ConnState) {
 		if state == http.StateNew {
@@ -90,8 +90,8 @@ func TestRunClosedCountsAccepted(t *testing.T) {
 	require.Equal(t, int64(2), server.conns.Load(), "each worker keeps one connection alive")
 	// A request cut short by the end of the run reached the server but is
 	// not counted, at most one for each worker.
-	require.GreaterOrEqual(t, server.answered.Load(), int64(res.Requests))
-	require.LessOrEqual(t, server.answered.Load(), int64(res.Requests+2))
+	require.GreaterOrEqual(t, server.responded.Load(), int64(res.Requests))
+	require.LessOrEqual(t, server.responded.Load(), int64(res.Requests+2))
 	require.Equal(t, "application/json", contentType.Load())
 	require.Equal(t, int64(len(`{"event_type":"t","source":"s"}`)), body.Load())
 }
@@ -254,9 +254,9 @@ func TestRunOpenPoolsConnections(t *testing.T) {
 	})
 
 	require.Positive(t, res.Requests)
-	// A request refused for lack of a slot never reaches the server and
+	// A request rejected for lack of a slot never reaches the server and
 	// every other one finishes before RunOpen returns.
-	require.Equal(t, server.answered.Load(), int64(res.Requests-res.Errors))
+	require.Equal(t, server.responded.Load(), int64(res.Requests-res.Errors))
 	require.Equal(t, 3*(res.Requests-res.Errors), res.Events)
 	require.LessOrEqual(t, server.conns.Load(), int64(4))
 	require.Positive(t, server.conns.Load())
@@ -272,8 +272,8 @@ func TestRunClosedInvalidURL(t *testing.T) {
 	require.Contains(t, res.FirstError, `invalid base URL "https://127.0.0.1:1"`)
 }
 
-// rawServer answers every request on 127.0.0.1 with the bytes of reply and
-// then closes the connection when closeAfter is set.
+// rawServer responds to every request on 127.0.0.1 with the bytes of reply
+// and then closes the connection when closeAfter is set.
 func rawServer(t *testing.T, reply string, closeAfter bool) string {
 	t.Helper()
 

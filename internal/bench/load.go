@@ -64,9 +64,9 @@ func (r *Result) merge(other Result) {
 	}
 }
 
-// RunClosed sends requests from conns workers, each on its own keep-alive
-// connection and sending its next request as soon as the previous one is
-// answered, for duration. next returns the i-th request of a worker.
+// RunClosed sends requests from conns workers for duration. Each worker
+// has its own keep-alive connection and sends its next request as soon as
+// the response to the previous one has arrived. next returns the i-th request of a worker.
 // Requests pending when duration ends are cut short and not counted.
 func RunClosed(
 	ctx context.Context,
@@ -112,10 +112,10 @@ func RunClosed(
 
 // RunOpen sends requests at a fixed rate per second for duration,
 // whatever the answers' latency, so a slow server cannot lower the offered
-// load. At most maxInFlight requests are outstanding, each on a keep-alive
-// connection taken from a pool of at most maxInFlight; a request that would
-// exceed it is counted as an error. Requests outstanding when duration ends
-// run to their end or to requestTimeout.
+// load. At most maxInFlight requests are outstanding, and a request that
+// would exceed it is counted as an error. Each request takes a keep-alive
+// connection from a pool of at most maxInFlight. Requests outstanding when
+// duration ends run until they finish or reach requestTimeout.
 func RunOpen(
 	ctx context.Context,
 	baseURL string,

@@ -13,7 +13,7 @@ import (
 // bodyPrefix is how many bytes of a response body an error message keeps.
 const bodyPrefix = 200
 
-// response is what the load generator keeps of an HTTP/1.x response.
+// response is the part of an HTTP/1.x response that the load generator keeps.
 type response struct {
 	status int
 	// body is the start of the body, at most bodyPrefix bytes.
@@ -23,7 +23,8 @@ type response struct {
 	close bool
 }
 
-// framing is how the end of a response body is found (RFC 9112, section 6).
+// framing is the rule that marks the end of a response body (RFC 9112,
+// section 6.3).
 type framing struct {
 	chunked bool
 	// length is the Content-Length, or -1 when the body ends where the
@@ -184,8 +185,8 @@ func readBody(r *bufio.Reader, frame framing, body []byte) ([]byte, error) {
 	return body, nil
 }
 
-// readChunked reads a chunked body and its trailer section (RFC 9112,
-// section 7.1).
+// readChunked reads a body in the chunked transfer coding of RFC 9112 and
+// its trailer section.
 func readChunked(r *bufio.Reader, body []byte) ([]byte, error) {
 	for {
 		line, err := readLine(r)
