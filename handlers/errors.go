@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/go-faster/jx"
 	"github.com/ogen-go/ogen/ogenerrors"
@@ -180,13 +181,32 @@ type jsonEncoder interface {
 	Encode(e *jx.Encoder)
 }
 
-func writeJSON(w http.ResponseWriter, status int, body jsonEncoder) {
-	var e jx.Encoder
-	body.Encode(&e)
+// encoders holds the *jx.Encoder of writeJSON between responses, so a
+// response body costs no buffer growth once the pool is warm. Write copies
+// the bytes, because io.Writer implementations must not retain them.
+var encoders = sync.Pool{New: func() any { return new(jx.Encoder) }}
 
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+// maxPooledEncoder is the largest buffer returned to encoders, so that one
+// large body does not stay in memory.
+const maxPooledEncoder = 64 << 10
+
+// jsonContentType is the Content-Type of writeJSON's responses. Every
+// response shares the slice, which is safe because http.Header's methods
+// replace or copy a value slice and never write into it.
+var jsonContentType = []string{"application/json; charset=utf-8"}
+
+func writeJSON(w http.ResponseWriter, status int, body jsonEncoder) {
+	e := encoders.Get().(*jx.Encoder)
+	e.Reset()
+	body.Encode(e)
+
+	w.Header()["Content-Type"] = jsonContentType
 	w.WriteHeader(status)
 	_, _ = w.Write(e.Bytes())
+
+	if cap(e.Bytes()) <= maxPooledEncoder {
+		encoders.Put(e)
+	}
 }
 
 // StatusHeaders adds the headers that some statuses call for when the

@@ -32,6 +32,12 @@ func LimitBody(maxBytes int64) func(http.Handler) http.Handler {
 // holds a NUL character, neither of which PostgreSQL accepts in text.
 func CheckQuery(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Parsing an empty query would still allocate a map.
+		if r.URL.RawQuery == "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+
 		for name, values := range r.URL.Query() {
 			for _, value := range values {
 				if !utf8.ValidString(name) || !utf8.ValidString(value) || strings.ContainsRune(value, 0) {

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 
 	"github.com/ogen-go/ogen/middleware"
@@ -149,7 +150,13 @@ func (g *Guard) Require(scope auth.Scope) func(http.Handler) http.Handler {
 				return
 			}
 
-			next.ServeHTTP(w, r.WithContext(ctx))
+			// An anonymous request keeps its context, and copying the
+			// request for it would cost an allocation.
+			if ctx != r.Context() {
+				r = r.WithContext(ctx)
+			}
+
+			next.ServeHTTP(w, r)
 		})
 	}
 }
@@ -171,6 +178,10 @@ func (g *Guard) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	writeJSON(w, status.StatusCode, &status.Response)
 }
 
+// apiKeyHeader is "X-API-Key" in canonical form, which Header.Get finds
+// without allocating a canonical copy of the name.
+var apiKeyHeader = http.CanonicalHeaderKey("X-API-Key")
+
 // KeyFromRequest returns the API key sent as a bearer token, in
 // X-API-Key, or, for WebSocket upgrades, whose browser API cannot set
 // headers, in the api_key query parameter; "" when there is none. The
@@ -183,7 +194,7 @@ func KeyFromRequest(r *http.Request) string {
 		return strings.TrimSpace(token)
 	}
 
-	if key := strings.TrimSpace(r.Header.Get("X-API-Key")); key != "" {
+	if key := strings.TrimSpace(r.Header.Get(apiKeyHeader)); key != "" {
 		return key
 	}
 
@@ -206,7 +217,13 @@ func IsLoopback(addr string) bool {
 		return true
 	}
 
-	ip := net.ParseIP(host)
+	// netip parses without allocating, unlike net.ParseIP. An address with
+	// a zone, as in "::1%lo", is not loopback here, as before, because
+	// net.ParseIP rejects zones.
+	ip, err := netip.ParseAddr(host)
+	if err != nil || ip.Zone() != "" {
+		return false
+	}
 
-	return ip != nil && ip.IsLoopback()
+	return ip.Unmap().IsLoopback()
 }

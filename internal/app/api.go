@@ -7,8 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"strconv"
-	"time"
 
 	"github.com/ThreeDotsLabs/watermill-redisstream/pkg/redisstream"
 	"github.com/go-chi/chi/v5"
@@ -24,7 +22,6 @@ import (
 	"github.com/eventpulse/eventpulse/internal/logging"
 	"github.com/eventpulse/eventpulse/internal/oas"
 	"github.com/eventpulse/eventpulse/internal/projection"
-	"github.com/eventpulse/eventpulse/internal/telemetry"
 )
 
 // API is the HTTP side of EventPulse.
@@ -97,9 +94,11 @@ func NewAPI(deps *Deps) (*API, error) {
 	}, nil
 }
 
+// newRouter builds the chi router in front of the generated server.
+// submitter receives the events of the ingest routes.
 func newRouter(
 	deps *Deps,
-	batchers *actorBatchers,
+	submitter handlers.Submitter,
 	replays *projection.Jobs,
 	authenticator *auth.Authenticator,
 	rules handlers.RuleCommandSender,
@@ -137,7 +136,7 @@ func newRouter(
 	}
 
 	limiter := auth.NewIngestLimiter(deps.Config.IngestRate, deps.Config.IngestBurst)
-	ingestHandlers := handlers.NewIngest(batchers, limiter, deps.Config.MaxBodyBytes, deps.Logger)
+	ingestHandlers := handlers.NewIngest(submitter, limiter, deps.Config.MaxBodyBytes, deps.Logger)
 	ingestHandlers.Metrics = deps.Metrics
 
 	router := chi.NewRouter()
@@ -251,53 +250,4 @@ func (a *API) checkExposure(ctx context.Context, addr net.Addr) error {
 		slog.String("addr", addr.String()))
 
 	return nil
-}
-
-// observeRequests logs each request at Debug and each server error at
-// Error, and counts it by route pattern, so that ids in paths do not
-// create a label value per request.
-func observeRequests(logger *slog.Logger, metrics *telemetry.Metrics, server *oas.Server) func(http.Handler) http.Handler {
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			start := time.Now()
-			ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
-			next.ServeHTTP(ww, r)
-
-			elapsed := time.Since(start)
-			route := routePattern(r, server)
-			metrics.HTTPRequests.WithLabelValues(route, r.Method, strconv.Itoa(ww.Status())).Inc()
-			metrics.HTTPDuration.WithLabelValues(route, r.Method).Observe(elapsed.Seconds())
-
-			level := slog.LevelDebug
-			if ww.Status() >= http.StatusInternalServerError {
-				level = slog.LevelError
-			}
-
-			logger.Log(r.Context(), level, "api: request",
-				slog.String("method", r.Method),
-				slog.String("route", route),
-				slog.String("path", r.URL.Path),
-				slog.Int("status", ww.Status()),
-				slog.Duration("duration", elapsed))
-		})
-	}
-}
-
-// routePattern returns the chi pattern that matched r or, for requests
-// handed to the generated server, its spec path.
-func routePattern(r *http.Request, server *oas.Server) string {
-	pattern := ""
-	if rctx := chi.RouteContext(r.Context()); rctx != nil {
-		pattern = rctx.RoutePattern()
-	}
-
-	if pattern != "" && pattern != "/*" {
-		return pattern
-	}
-
-	if route, ok := server.FindRoute(r.Method, r.URL.Path); ok {
-		return route.PathPattern()
-	}
-
-	return "unmatched"
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -26,7 +27,7 @@ func DecodeEvent(body []byte, receivedAt time.Time) (events.IngestedEvent, error
 		return events.IngestedEvent{}, &ValidationError{Issues: []Issue{*issue}}
 	}
 
-	event, issues := decodeEvent(body, nil, receivedAt, newIDGenerator(receivedAt, 1))
+	event, issues := decodeEvent(body, nil, receivedAt, nil)
 	if len(issues) > 0 {
 		return events.IngestedEvent{}, &ValidationError{Issues: issues}
 	}
@@ -86,11 +87,35 @@ func checkBody(body []byte) *Issue {
 		return &Issue{Path: []any{}, Message: "body is not valid UTF-8", Code: CodeInvalidJSON}
 	}
 
-	if err := jx.DecodeBytes(body).Validate(); err != nil {
+	d := newDecoder(body)
+	defer freeDecoder(d)
+
+	if err := d.Validate(); err != nil {
 		return &Issue{Path: []any{}, Message: describeSyntaxError(body, err), Code: CodeInvalidJSON}
 	}
 
 	return nil
+}
+
+// decoders holds idle decoders. Decoding a request takes up to four, and
+// each jx.DecodeBytes allocates one. jx's own pool is not used because
+// jx.PutDecoder gives a decoder without a buffer a new 512-byte one.
+var decoders = sync.Pool{New: func() any { return new(jx.Decoder) }}
+
+// newDecoder returns a pooled decoder of data. Values that the decoder
+// returns, such as Raw, are slices of data, never of the decoder, so
+// nothing decoded refers to it once it is freed.
+func newDecoder(data []byte) *jx.Decoder {
+	d := decoders.Get().(*jx.Decoder)
+	d.ResetBytes(data)
+
+	return d
+}
+
+// freeDecoder returns d to the pool without a reference to its data.
+func freeDecoder(d *jx.Decoder) {
+	d.ResetBytes(nil)
+	decoders.Put(d)
 }
 
 func describeSyntaxError(body []byte, err error) string {
@@ -174,8 +199,13 @@ func (f *eventFields) failField(key string, code, format string, args ...any) {
 	f.fail(appendPath(f.base, key), code, format, args...)
 }
 
+// decodeEvent decodes one event. ids assigns the event's id when it has
+// none. A nil ids stands for a request of a single event, whose id
+// newSingleID makes.
 func decodeEvent(body []byte, path []any, receivedAt time.Time, ids *idGenerator) (events.IngestedEvent, []Issue) {
-	d := jx.DecodeBytes(body)
+	d := newDecoder(body)
+	defer freeDecoder(d)
+
 	if d.Next() != jx.Object {
 		return events.IngestedEvent{}, []Issue{{Path: appendPath(path), Message: "must be a JSON object", Code: CodeInvalidType}}
 	}
@@ -201,7 +231,11 @@ func decodeEvent(body []byte, path []any, receivedAt time.Time, ids *idGenerator
 		f.fail(appendPath(path, "source"), CodeRequired, "is required")
 	}
 
-	if !f.sawID {
+	switch {
+	case f.sawID:
+	case ids == nil:
+		f.event.EventID = newSingleID(receivedAt)
+	default:
 		f.event.EventID = ids.next()
 	}
 
@@ -340,7 +374,11 @@ func (f *eventFields) decodeObject(d *jx.Decoder, key string, target *json.RawMe
 		return err
 	}
 
-	if issue := checkValue(jx.DecodeBytes(raw), 1); issue != nil {
+	valueDecoder := newDecoder(raw)
+	issue := checkValue(valueDecoder, 1)
+	freeDecoder(valueDecoder)
+
+	if issue != nil {
 		issue.Path = appendPath(appendPath(f.base, key), issue.Path...)
 		f.issues = append(f.issues, *issue)
 		return nil

@@ -32,17 +32,35 @@ func newIDGenerator(now time.Time, expected int) *idGenerator {
 	return &idGenerator{millis: now.UnixMilli(), expected: expected}
 }
 
+// newSingleID returns the id of a request's only event, made as the first
+// id of newIDGenerator(now, 1) is. Its random bytes and generator stay on
+// the stack, where newIDGenerator allocates both.
+func newSingleID(now time.Time) uuid.UUID {
+	var random [16]byte
+	_, _ = rand.Read(random[:]) // crypto/rand.Read never returns an error.
+
+	g := idGenerator{millis: now.UnixMilli(), expected: 1, random: random[:]}
+	g.start()
+
+	return g.next()
+}
+
+// start draws the first sequence number from the unused random bytes.
+func (g *idGenerator) start() {
+	// A random start of at most 2047 keeps requests of the same
+	// millisecond apart in rand_a too, and leaves room for the
+	// MaxBatchEvents ids of a batch before rand_a overflows.
+	g.sequence = binary.BigEndian.Uint16(g.random[0:2]) & 0x07ff
+	g.started = true
+}
+
 func (g *idGenerator) next() uuid.UUID {
 	if len(g.random) < 16 {
 		g.random = make([]byte, 16*min(max(g.expected, 1), idsPerRead))
 		_, _ = rand.Read(g.random) // crypto/rand.Read never returns an error.
 
 		if !g.started {
-			// A random start of at most 2047 keeps requests of the same
-			// millisecond apart in rand_a too, and leaves room for the
-			// MaxBatchEvents ids of a batch before rand_a overflows.
-			g.sequence = binary.BigEndian.Uint16(g.random[0:2]) & 0x07ff
-			g.started = true
+			g.start()
 		}
 	}
 

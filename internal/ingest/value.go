@@ -56,6 +56,10 @@ func checkValue(d *jx.Decoder, depth int) *Issue {
 		}
 	case jx.Number:
 		n, _ := d.Num()
+		if fitsNumeric(n) {
+			break
+		}
+
 		if msg := checkNumber(n.String()); msg != "" {
 			issue = &Issue{Path: []any{}, Message: msg, Code: CodeInvalidValue}
 		}
@@ -82,6 +86,17 @@ func depthIssue(path []any) *Issue {
 		Message: fmt.Sprintf("nests objects and arrays deeper than %d levels", MaxDepth),
 		Code:    CodeTooBig,
 	}
+}
+
+// maxPlainNumberLength bounds the numbers that fitsNumeric accepts.
+const maxPlainNumberLength = 1000
+
+// fitsNumeric reports, without allocating, that checkNumber accepts a JSON
+// number. A number without an exponent and shorter than
+// maxPlainNumberLength has fewer digits on each side of the decimal point
+// than PostgreSQL's limits. A false result means checkNumber must decide.
+func fitsNumeric(n jx.Num) bool {
+	return len(n) < maxPlainNumberLength && !bytes.ContainsAny(n, "eE")
 }
 
 // checkNumber returns why a JSON number cannot be stored exactly as a

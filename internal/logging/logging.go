@@ -5,19 +5,10 @@ package logging
 import (
 	"io"
 	"log/slog"
-
-	"github.com/ThreeDotsLabs/watermill"
 )
 
 // New returns a JSON logger writing to w at level and above. Lines logged
 // with a context that carries a correlation id include it.
 func New(w io.Writer, level slog.Level) *slog.Logger {
 	return slog.New(contextHandler{slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level})})
-}
-
-// Watermill adapts logger for Watermill, lowering its chatty Info messages
-// (subscriptions starting, handlers added) to Debug.
-func Watermill(logger *slog.Logger) watermill.LoggerAdapter {
-	return watermill.NewSlogLoggerWithLevelMapping(logger.With(slog.String("component", "watermill")),
-		map[slog.Level]slog.Level{slog.LevelInfo: slog.LevelDebug})
 }

@@ -178,9 +178,13 @@ func (h *handler) handle(msg *message.Message) error {
 	}
 
 	h.metrics.ObserveProjection(h.projector.Name(), start)
-	h.logger.DebugContext(ctx, "projection: record applied",
-		slog.String("record_id", msg.UUID), slog.String("event", name),
-		slog.Duration("duration", time.Since(start)))
+	// This runs for each record that each projector applies, so the Debug
+	// line is built only when Debug is on.
+	if h.logger.Enabled(ctx, slog.LevelDebug) {
+		h.logger.LogAttrs(ctx, slog.LevelDebug, "projection: record applied",
+			slog.String("record_id", msg.UUID), slog.String("event", name),
+			slog.Duration("duration", time.Since(start)))
+	}
 
 	return nil
 }
