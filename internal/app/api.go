@@ -48,6 +48,7 @@ func NewAPI(deps *Deps) (*API, error) {
 
 	batchers := newActorBatchers(ingest.BatcherConfig{
 		Linger:    deps.Config.IngestLinger,
+		Quiet:     deps.Config.IngestQuiet,
 		MaxEvents: deps.Config.IngestMaxBatch,
 	}, commandBus)
 	authenticator := auth.NewAuthenticator(deps.Pool)

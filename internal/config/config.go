@@ -22,6 +22,7 @@ const (
 	LogLevelDefault              = "info"
 	StreamPrefixDefault          = "eventpulse"
 	IngestLingerDefault          = 2 * time.Millisecond
+	IngestQuietDefault           = 250 * time.Microsecond
 	IngestMaxBatchDefault        = 500
 	MaxBodyBytesDefault          = 8 << 20
 	ShutdownTimeoutDefault       = 15 * time.Second
@@ -65,6 +66,11 @@ type Config struct {
 	// single event waits for others to share its command.
 	// Default: IngestLingerDefault.
 	IngestLinger time.Duration
+	// IngestQuiet (EVENTPULSE_INGEST_QUIET, a Go duration) sends a group of
+	// single events before its linger is over once no other event arrived
+	// for this long. Values above IngestLinger act as IngestLinger.
+	// Default: IngestQuietDefault.
+	IngestQuiet time.Duration
 	// IngestLanes (EVENTPULSE_INGEST_LANES) is how many ingest commands one
 	// worker handles at once, each in its own PostgreSQL transaction, between
 	// 1 and 64. With more than one, commands may reach the log in another
@@ -140,6 +146,7 @@ func FromEnv() (Config, error) {
 		StreamPrefix:          os.Getenv("EVENTPULSE_STREAM_PREFIX"),
 		ConsumerName:          os.Getenv("EVENTPULSE_CONSUMER_NAME"),
 		IngestLinger:          envDuration("EVENTPULSE_INGEST_LINGER", &errs),
+		IngestQuiet:           envDuration("EVENTPULSE_INGEST_QUIET", &errs),
 		IngestMaxBatch:        envInt("EVENTPULSE_INGEST_MAX_BATCH", &errs),
 		IngestLanes:           envInt("EVENTPULSE_INGEST_LANES", &errs),
 		MaxBodyBytes:          int64(envInt("EVENTPULSE_MAX_BODY_BYTES", &errs)),
@@ -174,6 +181,7 @@ func (c Config) WithDefaults() Config {
 	c.StreamPrefix = cmp.Or(c.StreamPrefix, StreamPrefixDefault)
 	c.ConsumerName = cmp.Or(c.ConsumerName, defaultConsumerName())
 	c.IngestLinger = cmp.Or(c.IngestLinger, IngestLingerDefault)
+	c.IngestQuiet = cmp.Or(c.IngestQuiet, IngestQuietDefault)
 	c.IngestMaxBatch = cmp.Or(c.IngestMaxBatch, IngestMaxBatchDefault)
 	c.IngestLanes = cmp.Or(c.IngestLanes, IngestLanesDefault)
 	c.MaxBodyBytes = cmp.Or(c.MaxBodyBytes, MaxBodyBytesDefault)

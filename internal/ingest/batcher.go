@@ -13,6 +13,7 @@ import (
 // Batcher defaults.
 const (
 	LingerDefault      = 2 * time.Millisecond
+	QuietDefault       = 250 * time.Microsecond
 	MaxEventsDefault   = 500
 	MaxInFlightDefault = 8
 	SendTimeoutDefault = 5 * time.Second
@@ -27,9 +28,13 @@ type SendFunc func(ctx context.Context, batch []events.IngestedEvent) error
 
 // BatcherConfig configures a Batcher.
 type BatcherConfig struct {
-	// Linger is how long the first event of a group waits for others
+	// Linger is the longest the first event of a group waits for others
 	// before the group is sent. Default: LingerDefault.
 	Linger time.Duration
+	// Quiet sends a group before its linger is over when no submission
+	// arrived for this long, so a burst of requests is sent as soon as it
+	// ends. Default: QuietDefault, or Linger when Linger is shorter.
+	Quiet time.Duration
 	// MaxEvents sends a group as soon as it holds this many events; a
 	// submission of at least MaxEvents events is sent on its own.
 	// Default: MaxEventsDefault.
@@ -43,6 +48,7 @@ type BatcherConfig struct {
 
 func (c BatcherConfig) withDefaults() BatcherConfig {
 	c.Linger = cmp.Or(c.Linger, LingerDefault)
+	c.Quiet = min(cmp.Or(c.Quiet, QuietDefault), c.Linger)
 	c.MaxEvents = cmp.Or(c.MaxEvents, MaxEventsDefault)
 	c.MaxInFlight = cmp.Or(c.MaxInFlight, MaxInFlightDefault)
 	c.SendTimeout = cmp.Or(c.SendTimeout, SendTimeoutDefault)
@@ -61,6 +67,9 @@ type Batcher struct {
 	slots    chan struct{}
 	closing  chan struct{}
 	closed   sync.Once
+	// mu guards isClosed; Submit holds it for reading while it enqueues.
+	mu       sync.RWMutex
+	isClosed bool
 	loopDone chan struct{}
 	inFlight sync.WaitGroup
 }
@@ -96,24 +105,8 @@ func NewBatcher(config BatcherConfig, send SendFunc) *Batcher {
 // but the events may still be sent.
 func (b *Batcher) Submit(ctx context.Context, batch []events.IngestedEvent) error {
 	sub := &submission{events: batch, done: make(chan error, 1)}
-
-	if len(batch) >= b.config.MaxEvents {
-		select {
-		case <-b.closing:
-			return ErrBatcherClosed
-		case b.slots <- struct{}{}:
-		}
-
-		b.inFlight.Add(1)
-		go b.sendGroup([]*submission{sub})
-	} else {
-		select {
-		case <-b.closing:
-			return ErrBatcherClosed
-		case b.requests <- sub:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
+	if err := b.enqueue(ctx, sub); err != nil {
+		return err
 	}
 
 	select {
@@ -124,10 +117,48 @@ func (b *Batcher) Submit(ctx context.Context, batch []events.IngestedEvent) erro
 	}
 }
 
+// enqueue hands sub to the loop, or starts its send when it fills a
+// command on its own. It holds the read lock, so Close, which takes the
+// write lock, waits for it and the loop then drains every queued
+// submission.
+func (b *Batcher) enqueue(ctx context.Context, sub *submission) error {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+
+	if b.isClosed {
+		return ErrBatcherClosed
+	}
+
+	if len(sub.events) >= b.config.MaxEvents {
+		select {
+		case b.slots <- struct{}{}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+
+		b.inFlight.Add(1)
+		go b.sendGroup([]*submission{sub})
+
+		return nil
+	}
+
+	select {
+	case b.requests <- sub:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 // Close stops accepting submissions, sends what is queued and waits for
 // every send to finish.
 func (b *Batcher) Close() {
-	b.closed.Do(func() { close(b.closing) })
+	b.closed.Do(func() {
+		b.mu.Lock()
+		b.isClosed = true
+		close(b.closing)
+		b.mu.Unlock()
+	})
 	<-b.loopDone
 	b.inFlight.Wait()
 }
@@ -148,20 +179,30 @@ func (b *Batcher) loop() {
 	}
 }
 
-// collect gathers submissions until the group is full or the linger of
-// its first submission is over.
+// collect gathers submissions until the group is full, no submission
+// arrived for the quiet period, the linger of its first submission is
+// over, or the Batcher is closing. Requests that arrive together, such as the next round of a set of
+// clients that each wait for their answer, share a command without waiting
+// the whole linger; a steady stream fills groups up to the linger.
 func (b *Batcher) collect(first *submission) []*submission {
 	group := []*submission{first}
 	count := len(first.events)
-	timer := time.NewTimer(b.config.Linger)
-	defer timer.Stop()
+	linger := time.NewTimer(b.config.Linger)
+	defer linger.Stop()
+	quiet := time.NewTimer(b.config.Quiet)
+	defer quiet.Stop()
 
 	for count < b.config.MaxEvents {
 		select {
 		case sub := <-b.requests:
 			group = append(group, sub)
 			count += len(sub.events)
-		case <-timer.C:
+			quiet.Reset(b.config.Quiet)
+		case <-quiet.C:
+			return group
+		case <-linger.C:
+			return group
+		case <-b.closing:
 			return group
 		}
 	}
