@@ -67,8 +67,8 @@ type Config struct {
 	// Default: IngestLingerDefault.
 	IngestLinger time.Duration
 	// IngestQuiet (EVENTPULSE_INGEST_QUIET, a Go duration) sends a group of
-	// single events before its linger is over once no other event arrived
-	// for this long. Values above IngestLinger act as IngestLinger.
+	// at least ingest.QuietMinDefault single events before its linger is
+	// over once no other event arrived for this long. Values above IngestLinger act as IngestLinger.
 	// Default: IngestQuietDefault.
 	IngestQuiet time.Duration
 	// IngestLanes (EVENTPULSE_INGEST_LANES) is how many ingest commands one

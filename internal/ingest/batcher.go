@@ -14,6 +14,7 @@ import (
 const (
 	LingerDefault      = 2 * time.Millisecond
 	QuietDefault       = 250 * time.Microsecond
+	QuietMinDefault    = 16
 	MaxEventsDefault   = 500
 	MaxInFlightDefault = 8
 	SendTimeoutDefault = 5 * time.Second
@@ -35,6 +36,11 @@ type BatcherConfig struct {
 	// arrived for this long, so a burst of requests is sent as soon as it
 	// ends. Default: QuietDefault, or Linger when Linger is shorter.
 	Quiet time.Duration
+	// QuietMin is how many events a group holds before the quiet period
+	// may end it. Smaller groups wait for the linger, so a moderate
+	// stream of single events does not become one command per event.
+	// Default: QuietMinDefault.
+	QuietMin int
 	// MaxEvents sends a group as soon as it holds this many events; a
 	// submission of at least MaxEvents events is sent on its own.
 	// Default: MaxEventsDefault.
@@ -49,6 +55,7 @@ type BatcherConfig struct {
 func (c BatcherConfig) withDefaults() BatcherConfig {
 	c.Linger = cmp.Or(c.Linger, LingerDefault)
 	c.Quiet = min(cmp.Or(c.Quiet, QuietDefault), c.Linger)
+	c.QuietMin = cmp.Or(c.QuietMin, QuietMinDefault)
 	c.MaxEvents = cmp.Or(c.MaxEvents, MaxEventsDefault)
 	c.MaxInFlight = cmp.Or(c.MaxInFlight, MaxInFlightDefault)
 	c.SendTimeout = cmp.Or(c.SendTimeout, SendTimeoutDefault)
@@ -179,26 +186,35 @@ func (b *Batcher) loop() {
 	}
 }
 
-// collect gathers submissions until the group is full, no submission
-// arrived for the quiet period, the linger of its first submission is
-// over, or the Batcher is closing. Requests that arrive together, such as the next round of a set of
-// clients that each wait for their answer, share a command without waiting
-// the whole linger; a steady stream fills groups up to the linger.
+// collect gathers submissions until the group is full, the linger of its
+// first submission is over, the Batcher is closing, or the group holds
+// QuietMin events and no submission arrived for the quiet period. Requests
+// that arrive together, such as the next round of clients that each wait
+// for their answer, share a command without waiting the whole linger, while
+// a steady stream fills groups up to the linger.
 func (b *Batcher) collect(first *submission) []*submission {
 	group := []*submission{first}
 	count := len(first.events)
 	linger := time.NewTimer(b.config.Linger)
 	defer linger.Stop()
+
 	quiet := time.NewTimer(b.config.Quiet)
 	defer quiet.Stop()
+	var quietOver <-chan time.Time
+	if count >= b.config.QuietMin {
+		quietOver = quiet.C
+	}
 
 	for count < b.config.MaxEvents {
 		select {
 		case sub := <-b.requests:
 			group = append(group, sub)
 			count += len(sub.events)
-			quiet.Reset(b.config.Quiet)
-		case <-quiet.C:
+			if count >= b.config.QuietMin {
+				quiet.Reset(b.config.Quiet)
+				quietOver = quiet.C
+			}
+		case <-quietOver:
 			return group
 		case <-linger.C:
 			return group

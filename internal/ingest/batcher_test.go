@@ -68,7 +68,7 @@ func TestBatcherSendsBurstAfterQuietPeriod(t *testing.T) {
 
 	var rec recorder
 	// With a linger of an hour, only the quiet period can end the group.
-	batcher := ingest.NewBatcher(ingest.BatcherConfig{Linger: time.Hour, Quiet: 200 * time.Millisecond}, rec.send)
+	batcher := ingest.NewBatcher(ingest.BatcherConfig{Linger: time.Hour, Quiet: 200 * time.Millisecond, QuietMin: 1}, rec.send)
 	defer batcher.Close()
 
 	done := make(chan []error, 1)
@@ -86,6 +86,25 @@ func TestBatcherSendsBurstAfterQuietPeriod(t *testing.T) {
 	sizes := rec.sizes()
 	require.Equal(t, 8, sum(sizes))
 	require.Less(t, len(sizes), 8, "submissions of one burst must share commands: %v", sizes)
+}
+
+func TestBatcherSmallGroupWaitsForLinger(t *testing.T) {
+	t.Parallel()
+
+	var rec recorder
+	const linger = 300 * time.Millisecond
+	batcher := ingest.NewBatcher(ingest.BatcherConfig{Linger: linger, Quiet: 10 * time.Millisecond, QuietMin: 4}, rec.send)
+	defer batcher.Close()
+
+	start := time.Now()
+	for _, err := range submitAll(t, batcher, 3) {
+		require.NoError(t, err)
+	}
+
+	// Three events are fewer than QuietMin, so the quiet period cannot
+	// end their group and only the linger does.
+	require.GreaterOrEqual(t, time.Since(start), linger)
+	require.Equal(t, 3, sum(rec.sizes()))
 }
 
 func TestBatcherLingerEndsSteadyStream(t *testing.T) {
@@ -123,7 +142,7 @@ func TestBatcherMaxEventsSplitsGroups(t *testing.T) {
 	t.Parallel()
 
 	var rec recorder
-	batcher := ingest.NewBatcher(ingest.BatcherConfig{Linger: time.Hour, Quiet: 200 * time.Millisecond, MaxEvents: 3}, rec.send)
+	batcher := ingest.NewBatcher(ingest.BatcherConfig{Linger: time.Hour, Quiet: 200 * time.Millisecond, QuietMin: 1, MaxEvents: 3}, rec.send)
 	defer batcher.Close()
 
 	for _, err := range submitAll(t, batcher, 10) {
@@ -153,7 +172,7 @@ func TestBatcherSendErrorReachesEveryRequest(t *testing.T) {
 	t.Parallel()
 
 	rec := recorder{err: errors.New("redis is down")}
-	batcher := ingest.NewBatcher(ingest.BatcherConfig{Linger: time.Hour, Quiet: 100 * time.Millisecond}, rec.send)
+	batcher := ingest.NewBatcher(ingest.BatcherConfig{Linger: time.Hour, Quiet: 100 * time.Millisecond, QuietMin: 1}, rec.send)
 	defer batcher.Close()
 
 	for _, err := range submitAll(t, batcher, 5) {
