@@ -2,6 +2,7 @@ package bench
 
 import (
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -79,4 +80,33 @@ func TestLoadEventsSyntheticWithoutData(t *testing.T) {
 
 	batch := events.Batch(1999, 3)
 	require.True(t, strings.HasPrefix(string(batch), "["+string(events.Bodies[1999])+","+string(events.Bodies[0])+","))
+}
+
+func TestTreeCPUCountsRunningChildren(t *testing.T) {
+	t.Parallel()
+
+	// The child burns CPU in a shell loop, then sleeps until killed.
+	child := exec.Command("sh", "-c", "i=0; while [ $i -lt 100000 ]; do i=$((i+1)); done; exec sleep 60")
+	require.NoError(t, child.Start())
+	t.Cleanup(func() {
+		_ = child.Process.Kill()
+		_ = child.Wait()
+	})
+
+	var childCPU time.Duration
+	require.Eventually(t, func() bool {
+		var err error
+		childCPU, err = TreeCPU(child.Process.Pid)
+		return err == nil && childCPU >= 30*time.Millisecond
+	}, time.Minute, 20*time.Millisecond)
+
+	self, err := SelfCPU()
+	require.NoError(t, err)
+	tree, err := TreeCPU(os.Getpid())
+	require.NoError(t, err)
+	// Ticks are 10 ms, so allow two of them for rounding.
+	require.GreaterOrEqual(t, tree, self+childCPU-20*time.Millisecond)
+
+	_, err = TreeCPU(0)
+	require.Error(t, err)
 }

@@ -237,6 +237,79 @@ func SchedStat(pid int) (onCPU, waiting time.Duration, err error) {
 	return onCPU, waiting, nil
 }
 
+// clockTicks is the unit of the CPU times in /proc/PID/stat (USER_HZ),
+// 100 on Linux.
+const clockTicks = 100
+
+// TreeCPU returns the CPU time, user plus system, used so far by process
+// pid, by its children that exited and were waited for, and by its
+// children that are still running, such as PostgreSQL's backends under
+// the postmaster.
+func TreeCPU(pid int) (time.Duration, error) {
+	fields, err := procStat(pid)
+	if err != nil {
+		return 0, err
+	}
+
+	// Fields after the command name, from field 3 (state) on: utime,
+	// stime, cutime and cstime are fields 14 to 17 of proc(5).
+	ticks := sumFields(fields, 11, 12, 13, 14)
+
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0, fmt.Errorf("error listing processes: %w", err)
+	}
+
+	parent := strconv.Itoa(pid)
+	for _, entry := range entries {
+		child, err := strconv.Atoi(entry.Name())
+		if err != nil || child == pid {
+			continue
+		}
+
+		fields, err := procStat(child)
+		if err != nil || len(fields) < 13 || fields[1] != parent {
+			continue
+		}
+
+		ticks += sumFields(fields, 11, 12)
+	}
+
+	return time.Duration(ticks) * time.Second / clockTicks, nil
+}
+
+// procStat returns the fields of /proc/PID/stat that follow the command
+// name, which may itself hold spaces: fields[0] is the state, fields[1]
+// the parent's pid.
+func procStat(pid int) ([]string, error) {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return nil, fmt.Errorf("error reading the statistics of process %d: %w", pid, err)
+	}
+
+	end := strings.LastIndexByte(string(data), ')')
+	if end < 0 {
+		return nil, fmt.Errorf("unexpected /proc/%d/stat: %.80s", pid, data)
+	}
+
+	fields := strings.Fields(string(data[end+1:]))
+	if len(fields) < 15 {
+		return nil, fmt.Errorf("unexpected /proc/%d/stat: %.80s", pid, data)
+	}
+
+	return fields, nil
+}
+
+func sumFields(fields []string, indexes ...int) int64 {
+	var total int64
+	for _, i := range indexes {
+		n, _ := strconv.ParseInt(fields[i], 10, 64)
+		total += n
+	}
+
+	return total
+}
+
 // SelfCPU returns the CPU time, user plus system, that this process and all
 // its threads have used so far (getrusage RUSAGE_SELF).
 func SelfCPU() (time.Duration, error) {

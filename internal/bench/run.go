@@ -400,6 +400,7 @@ func (r *runner) cpuNote(name, process string, pid int, self string) func() {
 		return func() {}
 	}
 	selfBefore, selfErr := SelfCPU()
+	servers := r.serverCPU()
 
 	return func() {
 		cpuAfter, waitAfter, err := SchedStat(pid)
@@ -419,7 +420,32 @@ func (r *runner) cpuNote(name, process string, pid int, self string) func() {
 			note += fmt.Sprintf("; %s used %.1f s of CPU (%.0f%%)", self, used.Seconds(), 100*used.Seconds()/machine)
 		}
 
+		note += servers()
+
 		r.report.Notes = append(r.report.Notes, note)
+	}
+}
+
+// serverCPU reads the CPU time used so far by PostgreSQL (the postmaster
+// and its backends) and by Redis. It returns a function that describes
+// how much each used since, or nothing when either cannot be read.
+func (r *runner) serverCPU() func() string {
+	postgres, redis := r.env.ServerPIDs()
+	pgBefore, pgErr := TreeCPU(postgres)
+	redisBefore, redisErr := TreeCPU(redis)
+	if postgres == 0 || redis == 0 || pgErr != nil || redisErr != nil {
+		return func() string { return "" }
+	}
+
+	return func() string {
+		pgAfter, pgErr := TreeCPU(postgres)
+		redisAfter, redisErr := TreeCPU(redis)
+		if pgErr != nil || redisErr != nil {
+			return ""
+		}
+
+		return fmt.Sprintf("; PostgreSQL used %.1f s and Redis %.1f s",
+			(pgAfter - pgBefore).Seconds(), (redisAfter - redisBefore).Seconds())
 	}
 }
 

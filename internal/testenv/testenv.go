@@ -196,6 +196,23 @@ func (e *Env) startOnFreePort(ctx context.Context, port *int, start func(context
 	return err
 }
 
+// ServerPIDs returns the process ids of the PostgreSQL postmaster and of
+// redis-server, or 0 for a server that is not running.
+func (e *Env) ServerPIDs() (postgres, redis int) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+
+	if e.postgres != nil && !e.postgres.exited() {
+		postgres = e.postgres.pid()
+	}
+
+	if e.redis != nil && !e.redis.exited() {
+		redis = e.redis.pid()
+	}
+
+	return postgres, redis
+}
+
 // AdminURL returns the URL of the postgres database as the postgres superuser.
 func (e *Env) AdminURL() string {
 	return e.DatabaseURL("postgres")
