@@ -14,6 +14,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -31,11 +32,23 @@ func main() {
 	flag.DurationVar(&config.Duration, "duration", 10*time.Second, "length of the single-event and batch runs")
 	flag.DurationVar(&config.SustainedDuration, "sustained", 30*time.Second, "length of the sustained run")
 	flag.IntVar(&config.SustainedRate, "rate", 20_000, "offered load of the sustained run, in events per second")
+	only := flag.String("only", "", "comma-separated measures to run, of "+strings.Join(bench.Measures, ", ")+" (default: all)")
 	serveBare := flag.String("serve-bare", "", "serve only the bare handlers on this address (used by the benchmark itself)")
 	flag.Parse()
 
 	if *serveBare != "" {
 		log.Fatal(bench.ServeBare(*serveBare))
+	}
+
+	for _, measure := range strings.Split(*only, ",") {
+		measure = strings.TrimSpace(measure)
+		if measure == "" {
+			continue
+		}
+		if !slices.Contains(bench.Measures, measure) {
+			log.Fatalf("unknown measure %q in -only: use %s", measure, strings.Join(bench.Measures, ", "))
+		}
+		config.Only = append(config.Only, measure)
 	}
 
 	logger := log.New(os.Stderr, "bench: ", log.Ltime)

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -50,8 +51,19 @@ type Config struct {
 	// BareCommand is a program that serves the bare handlers when run with
 	// -serve-bare ADDR; see StartBareServer.
 	BareCommand string
+	// Only, when not empty, names the measures to run: single, batch,
+	// sustained, websocket, replay and metrics. The peak RSS is always
+	// reported.
+	Only []string
 	// Logf receives progress lines.
 	Logf func(format string, args ...any)
+}
+
+// Measures lists the names Config.Only accepts, in the order they run.
+var Measures = []string{"single", "batch", "sustained", "websocket", "replay", "metrics"}
+
+func (c Config) runs(measure string) bool {
+	return len(c.Only) == 0 || slices.Contains(c.Only, measure)
 }
 
 // Report is the outcome of Run: the table rows and notes.
@@ -232,32 +244,48 @@ func (r *runner) measureServer(ctx context.Context) ([]Row, error) {
 	if err := r.seed(ctx, seedEvents); err != nil {
 		return nil, err
 	}
-	smallMetrics := r.measureMetrics(ctx)
+	var smallMetrics metricsLatency
+	if r.config.runs("metrics") {
+		smallMetrics = r.measureMetrics(ctx)
+	}
 
-	rows = append(rows, r.measureSingle(ctx))
-	rows = append(rows, r.measureBatch(ctx))
+	if r.config.runs("single") {
+		rows = append(rows, r.measureSingle(ctx))
+	}
+
+	if r.config.runs("batch") {
+		rows = append(rows, r.measureBatch(ctx))
+	}
 
 	r.logf("waiting for the pipeline to drain")
 	drained, err := r.waitDrained(ctx, 5*time.Minute)
 	if err != nil {
 		return nil, err
 	}
-	r.note("after the batch run the events table caught up in %s", drained.Round(100*time.Millisecond))
+	r.note("after the single-event and batch runs the events table caught up in %s", drained.Round(100*time.Millisecond))
 
-	rows = append(rows, r.measureSustained(ctx))
+	if r.config.runs("sustained") {
+		rows = append(rows, r.measureSustained(ctx))
 
-	if _, err := r.waitDrained(ctx, 5*time.Minute); err != nil {
-		return nil, err
+		if _, err := r.waitDrained(ctx, 5*time.Minute); err != nil {
+			return nil, err
+		}
 	}
 
-	r.logf("WebSocket anomaly latency")
-	rows = append(rows, r.measureWebSocket(ctx))
+	if r.config.runs("websocket") {
+		r.logf("WebSocket anomaly latency")
+		rows = append(rows, r.measureWebSocket(ctx))
+	}
 
-	rows = append(rows, r.measureReplay(ctx))
+	if r.config.runs("replay") {
+		rows = append(rows, r.measureReplay(ctx))
+	}
 
-	r.logf("metrics query at the final size")
-	largeMetrics := r.measureMetrics(ctx)
-	rows = append(rows, metricsRows(smallMetrics, largeMetrics)...)
+	if r.config.runs("metrics") {
+		r.logf("metrics query at the final size")
+		largeMetrics := r.measureMetrics(ctx)
+		rows = append(rows, metricsRows(smallMetrics, largeMetrics)...)
+	}
 
 	rows = append(rows, r.peakMemoryRow())
 
