@@ -43,6 +43,11 @@ func TestPrometheusMetricsCountTraffic(t *testing.T) {
 	require.Contains(t, text, `eventpulse_http_requests_total{method="GET",route="/api/v1/events/{event_id}",status="404"} 2`)
 	require.Contains(t, text, `eventpulse_http_requests_total{method="POST",route="/api/v1/events",status="202"} 3`)
 	require.Contains(t, text, `eventpulse_ingest_duration_seconds_count 4`)
+	// Each request waited for its 202 before the next was sent, so none
+	// shared a command: three single events and one batch of two.
+	require.Contains(t, text, "eventpulse_ingest_command_events_sum 5\n")
+	require.Contains(t, text, "eventpulse_ingest_command_events_count 4\n")
+	require.Contains(t, text, `eventpulse_ingest_command_events_bucket{le="1"} 3`)
 	require.Contains(t, text, `eventpulse_projection_lag_records{projector="projection.events"} 0`)
 }
 

@@ -50,7 +50,7 @@ func NewAPI(deps *Deps) (*API, error) {
 		Linger:    deps.Config.IngestLinger,
 		Quiet:     deps.Config.IngestQuiet,
 		MaxEvents: deps.Config.IngestMaxBatch,
-	}, commandBus)
+	}, commandBus, deps.Metrics)
 	authenticator := auth.NewAuthenticator(deps.Pool)
 
 	replyBackend, err := bus.NewReplyBackend[commands.RuleResult](bus.Config{

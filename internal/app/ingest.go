@@ -11,6 +11,7 @@ import (
 	"github.com/eventpulse/eventpulse/events"
 	"github.com/eventpulse/eventpulse/internal/auth"
 	"github.com/eventpulse/eventpulse/internal/ingest"
+	"github.com/eventpulse/eventpulse/internal/telemetry"
 )
 
 // actorBatchers keeps one ingest.Batcher per actor, because a command
@@ -18,14 +19,15 @@ import (
 type actorBatchers struct {
 	config     ingest.BatcherConfig
 	commandBus *cqrs.CommandBus
+	metrics    *telemetry.Metrics
 
 	mu       sync.Mutex
 	closed   bool
 	batchers map[string]*ingest.Batcher
 }
 
-func newActorBatchers(config ingest.BatcherConfig, commandBus *cqrs.CommandBus) *actorBatchers {
-	return &actorBatchers{config: config, commandBus: commandBus, batchers: map[string]*ingest.Batcher{}}
+func newActorBatchers(config ingest.BatcherConfig, commandBus *cqrs.CommandBus, metrics *telemetry.Metrics) *actorBatchers {
+	return &actorBatchers{config: config, commandBus: commandBus, metrics: metrics, batchers: map[string]*ingest.Batcher{}}
 }
 
 // Submit implements handlers.Submitter.
@@ -51,13 +53,17 @@ func (b *actorBatchers) Submit(ctx context.Context, batch []events.IngestedEvent
 func (b *actorBatchers) sender(actor string) ingest.SendFunc {
 	return func(ctx context.Context, batch []events.IngestedEvent) error {
 		id := uuid.NewString()
-
-		return b.commandBus.Send(ctx, &commands.IngestEvents{
+		err := b.commandBus.Send(ctx, &commands.IngestEvents{
 			CommandID:     id,
 			CorrelationID: sharedCorrelationID(batch, id),
 			Actor:         actor,
 			Events:        batch,
 		})
+		if err == nil {
+			b.metrics.ObserveIngestCommand(len(batch))
+		}
+
+		return err
 	}
 }
 

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -405,15 +407,68 @@ func (r *runner) measureBatch(ctx context.Context) Row {
 func (r *runner) runProfiled(ctx context.Context, name string, load func() Result) Result {
 	finish := r.profiler.Start(ctx, name, max(int(r.config.Duration.Seconds())-1, 1))
 	stopNote := r.cpuNote(name+" run", "eventpulse", r.server.PID(), "the load generator")
+	sumBefore, countBefore, commandsErr := r.commandSizes(ctx)
 	res := load()
 	stopNote()
 	r.accepted += int64(res.Events)
+
+	if sumAfter, countAfter, err := r.commandSizes(ctx); err == nil && commandsErr == nil && countAfter > countBefore {
+		r.note("%s run: the API sent %s ingest commands of %.1f events on average", name,
+			thousands(int64(countAfter-countBefore)), (sumAfter-sumBefore)/(countAfter-countBefore))
+	}
 
 	if err := finish(); err != nil {
 		r.note("profiles of the %s run: %v", name, err)
 	}
 
 	return res
+}
+
+// commandSizes reads the sum and the count of eventpulse_ingest_command_events
+// from the server's /metrics.
+func (r *runner) commandSizes(ctx context.Context) (sum, count float64, err error) {
+	request, err := http.NewRequestWithContext(ctx, http.MethodGet, r.server.URL+"/metrics", nil)
+	if err != nil {
+		return 0, 0, err
+	}
+
+	response, err := http.DefaultClient.Do(request)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer response.Body.Close()
+
+	body, err := io.ReadAll(response.Body)
+	if err != nil {
+		return 0, 0, err
+	}
+
+	found := 0
+	for line := range strings.Lines(string(body)) {
+		name, value, ok := strings.Cut(strings.TrimSpace(line), " ")
+		if !ok {
+			continue
+		}
+
+		switch name {
+		case "eventpulse_ingest_command_events_sum":
+			sum, err = strconv.ParseFloat(value, 64)
+			found++
+		case "eventpulse_ingest_command_events_count":
+			count, err = strconv.ParseFloat(value, 64)
+			found++
+		}
+
+		if err != nil {
+			return 0, 0, fmt.Errorf("error reading %s from /metrics: %w", name, err)
+		}
+	}
+
+	if found != 2 {
+		return 0, 0, errors.New("/metrics has no eventpulse_ingest_command_events")
+	}
+
+	return sum, count, nil
 }
 
 // cpuNote reads the scheduler statistics of process pid, named process,

@@ -28,6 +28,9 @@ type Metrics struct {
 	// IngestEvents counts events by outcome: accepted, rejected,
 	// rate_limited or unavailable.
 	IngestEvents *prometheus.CounterVec
+	// IngestCommandEvents observes how many events each ingest command
+	// sent by the API carries.
+	IngestCommandEvents prometheus.Histogram
 	// IngestDuration observes the time from request to 202, which includes
 	// the linger and the XADD.
 	IngestDuration prometheus.Histogram
@@ -63,6 +66,11 @@ func New() *Metrics {
 			Name: "eventpulse_ingest_events_total",
 			Help: "Events received by outcome: accepted, rejected, rate_limited, unavailable.",
 		}, []string{"outcome"}),
+		IngestCommandEvents: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "eventpulse_ingest_command_events",
+			Help:    "Events in each ingest command the API sent: one batch request, or single-event requests grouped together.",
+			Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256, 500, 1000},
+		}),
 		IngestDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "eventpulse_ingest_duration_seconds",
 			Help:    "Time from an ingest request's arrival to its 202, including the XADD.",
@@ -89,7 +97,7 @@ func New() *Metrics {
 		}),
 	}
 
-	registry.MustRegister(m.HTTPRequests, m.HTTPDuration, m.IngestEvents, m.IngestDuration,
+	registry.MustRegister(m.HTTPRequests, m.HTTPDuration, m.IngestEvents, m.IngestCommandEvents, m.IngestDuration,
 		m.CommandDuration, m.ProjectionDuration, m.NotificationDeliveries, m.DetectorLateEvents)
 
 	return m
@@ -121,6 +129,15 @@ func (m *Metrics) ObserveProjection(projector string, start time.Time) {
 	}
 
 	m.ProjectionDuration.WithLabelValues(projector).Observe(time.Since(start).Seconds())
+}
+
+// ObserveIngestCommand records the size of one ingest command sent.
+func (m *Metrics) ObserveIngestCommand(events int) {
+	if m == nil {
+		return
+	}
+
+	m.IngestCommandEvents.Observe(float64(events))
 }
 
 // CountIngest adds n events with outcome.
