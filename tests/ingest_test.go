@@ -122,7 +122,7 @@ func TestIngestDuplicateIDsStoreOnce(t *testing.T) {
 		return a.Count("SELECT count(*) FROM events WHERE source = 'marker'") == 1
 	})
 	require.Equal(t, 1, a.Count("SELECT count(*) FROM events WHERE event_id = $1", id))
-	require.Equal(t, 1, a.Count(`SELECT count(*) FROM events WHERE event_id = $1 AND payload = '{"n":1}'`, id),
+	require.Equal(t, 1, a.Count(`SELECT count(*) FROM events WHERE event_id = $1 AND payload::jsonb = '{"n":1}'`, id),
 		"the first body wins")
 	require.Equal(t, 2, a.Count("SELECT count(*) FROM event_log"),
 		"only commands with new events append a record")

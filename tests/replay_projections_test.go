@@ -44,6 +44,22 @@ func replayable(t *testing.T, name string) projection.Rebuildable {
 	return projector
 }
 
+// storageParameters returns the storage parameters (reloptions) of each
+// table of projector, such as "fillfactor=50".
+func storageParameters(t *testing.T, a *testapp.App, projector projection.Rebuildable) map[string][]string {
+	t.Helper()
+
+	parameters := map[string][]string{}
+	for _, table := range projector.Tables() {
+		var options []string
+		require.NoError(t, a.Pool.QueryRow(background(),
+			`SELECT coalesce(reloptions, '{}') FROM pg_class WHERE oid = $1::regclass`, table).Scan(&options))
+		parameters[table] = options
+	}
+
+	return parameters
+}
+
 // checksums returns tableChecksum of each table of projector.
 func checksums(t *testing.T, a *testapp.App, projector projection.Rebuildable) map[string]string {
 	t.Helper()
@@ -121,6 +137,7 @@ func TestReplayEveryProjection(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			projector := replayable(t, name)
 			before := checksums(t, a, projector)
+			parametersBefore := storageParameters(t, a, projector)
 			group := projector.Name()
 			offset := fmt.Sprintf(`SELECT offset_acked FROM event_log_offsets WHERE consumer_group = '%s'`, group)
 			offsetBefore := a.Count(offset)
@@ -140,6 +157,8 @@ func TestReplayEveryProjection(t *testing.T) {
 				require.Equal(t, http.StatusOK, status, "read %d during the replay", i)
 			}
 			require.Equal(t, before, checksums(t, a, projector), "replayed tables equal the live ones")
+			require.Equal(t, parametersBefore, storageParameters(t, a, projector),
+				"replayed tables keep the storage parameters")
 			require.Equal(t, offsetBefore, a.Count(offset), "the offset stays at the end of the log")
 
 			ctx, cancel := context.WithCancel(context.Background())

@@ -482,7 +482,7 @@ func TestEventsBulkApplyIsIdempotent(t *testing.T) {
 	}
 
 	require.Equal(t, 2, a.Count("SELECT count(*) FROM events"))
-	require.Equal(t, 1, a.Count(`SELECT count(*) FROM events WHERE payload = '{"n":2}' AND metadata = '{"k":"v"}'`))
+	require.Equal(t, 1, a.Count(`SELECT count(*) FROM events WHERE payload::jsonb = '{"n":2}' AND metadata::jsonb = '{"k":"v"}'`))
 }
 
 func TestReplayNeedsAdminScope(t *testing.T) {

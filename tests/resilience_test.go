@@ -124,6 +124,50 @@ func TestIngestCommandRedeliveryAppendsNothing(t *testing.T) {
 	require.Equal(t, 2, a.Count(`SELECT jsonb_array_length(payload->'events') FROM event_log`))
 }
 
+// TestIngestClaimsMixedBatches sends commands that the plain claim cannot
+// take whole: one repeating an id inside itself, one mixing a claimed id
+// with new ones. Each new id is appended once, in command order, with the
+// first body.
+func TestIngestClaimsMixedBatches(t *testing.T) {
+	t.Parallel()
+
+	a := testapp.Start(t, testapp.Options{NoWorker: true})
+	handler := commands.NewIngestEventsHandler(a.Pool, a.Deps.Logger)
+	now := time.Now().UTC()
+	event := func(id uuid.UUID, payload string) events.IngestedEvent {
+		return events.IngestedEvent{EventID: id, EventType: "e", Source: "s", Timestamp: now, ReceivedAt: now,
+			Payload: []byte(payload), Metadata: []byte(`{}`)}
+	}
+	first, second, third := uuid.New(), uuid.New(), uuid.New()
+
+	repeated := &commands.IngestEvents{CommandID: uuid.NewString(), Actor: events.ActorAnonymous,
+		Events: []events.IngestedEvent{event(first, `{"n":1}`), event(first, `{"n":2}`)}}
+	require.NoError(t, handler.Handle(background(), repeated))
+
+	mixed := &commands.IngestEvents{CommandID: uuid.NewString(), Actor: events.ActorAnonymous,
+		Events: []events.IngestedEvent{event(third, `{"n":3}`), event(first, `{"n":4}`), event(second, `{"n":5}`)}}
+	require.NoError(t, handler.Handle(background(), mixed))
+
+	require.Equal(t, 3, a.Count("SELECT count(*) FROM event_claims"))
+	require.Equal(t, 2, a.Count("SELECT count(*) FROM event_log"))
+
+	var appended []string
+	rows, err := a.Pool.Query(background(), `SELECT e->>'event_id' || ' ' || (e->'payload')::text
+		FROM event_log l, jsonb_array_elements(l.payload->'events') e ORDER BY l."offset"`)
+	require.NoError(t, err)
+	for rows.Next() {
+		var line string
+		require.NoError(t, rows.Scan(&line))
+		appended = append(appended, line)
+	}
+	require.NoError(t, rows.Err())
+	require.Equal(t, []string{
+		first.String() + ` {"n": 1}`,
+		third.String() + ` {"n": 3}`,
+		second.String() + ` {"n": 5}`,
+	}, appended)
+}
+
 func TestIngestBatchIsOneLogRecord(t *testing.T) {
 	t.Parallel()
 

@@ -3,6 +3,7 @@ package projection
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -62,9 +63,39 @@ func createCopies(ctx context.Context, tx pgx.Tx, tables []string) error {
 			return fmt.Errorf("error creating table %s: %w", copyName, err)
 		}
 
+		if err := copyStorageParameters(ctx, tx, table, copyName); err != nil {
+			return err
+		}
+
 		if err := dropPlainIndexes(ctx, tx, table+replaySuffix); err != nil {
 			return err
 		}
+	}
+
+	return nil
+}
+
+// copyStorageParameters gives the copy the storage parameters of table,
+// such as the fillfactor of metric_rollups, which LIKE does not copy. The
+// copy replaces the live table, so it must keep them.
+func copyStorageParameters(ctx context.Context, tx pgx.Tx, table, copyName string) error {
+	var options []string
+
+	err := tx.QueryRow(ctx, `SELECT coalesce(reloptions, '{}') FROM pg_class WHERE oid = $1::regclass`,
+		quote(table)).Scan(&options)
+	if err != nil {
+		return fmt.Errorf("error reading the storage parameters of %q: %w", table, err)
+	}
+
+	if len(options) == 0 {
+		return nil
+	}
+
+	// reloptions contains "name=value" entries that PostgreSQL has validated,
+	// so they can be written back as they are.
+	_, err = tx.Exec(ctx, `ALTER TABLE `+copyName+` SET (`+strings.Join(options, ", ")+`)`)
+	if err != nil {
+		return fmt.Errorf("error setting storage parameters %v on %s: %w", options, copyName, err)
 	}
 
 	return nil
