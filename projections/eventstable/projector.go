@@ -69,9 +69,7 @@ func (p Projector) table() string {
 	return p.Table
 }
 
-// Insert writes batch into table with one multi-row statement. Payload and
-// metadata go in as json, which PostgreSQL only validates. They come from
-// the log's jsonb, so their text is normalized already.
+// Insert writes batch into table with one multi-row statement.
 func Insert(ctx context.Context, tx pgx.Tx, table string, batch []events.IngestedEvent) error {
 	n := len(batch)
 	ids := make([]uuid.UUID, n)
@@ -95,7 +93,7 @@ func Insert(ctx context.Context, tx pgx.Tx, table string, batch []events.Ingeste
 	query := `INSERT INTO ` + pgx.Identifier{table}.Sanitize() + `
 		(event_id, event_type, source, "timestamp", received_at, payload, metadata)
 		SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[],
-			$5::timestamptz[], $6::json[], $7::json[])
+			$5::timestamptz[], $6::jsonb[], $7::jsonb[])
 		ON CONFLICT (event_id) DO NOTHING`
 
 	if _, err := tx.Exec(ctx, query, ids, types, sources, timestamps, received, payloads, metadata); err != nil {
