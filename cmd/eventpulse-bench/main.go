@@ -32,6 +32,8 @@ func main() {
 	flag.DurationVar(&config.Duration, "duration", 10*time.Second, "length of the single-event and batch runs")
 	flag.DurationVar(&config.SustainedDuration, "sustained", 30*time.Second, "length of the sustained run")
 	flag.IntVar(&config.SustainedRate, "rate", 20_000, "offered load of the sustained run, in events per second")
+	flag.BoolVar(&config.KeepTimestamps, "keep-timestamps", false,
+		"send the events' own timestamps instead of the time of the run (the Loghub samples date from 2005 to 2015)")
 	only := flag.String("only", "", "comma-separated measures to run, of "+strings.Join(bench.Measures, ", ")+" (default: all)")
 	serveBare := flag.String("serve-bare", "", "serve only the bare handlers on this address (used by the benchmark itself)")
 	flag.Parse()

@@ -73,7 +73,7 @@ func TestTableEscapesCells(t *testing.T) {
 func TestLoadEventsSyntheticWithoutData(t *testing.T) {
 	t.Parallel()
 
-	events, err := LoadEvents(t.TempDir())
+	events, err := LoadEvents(t.TempDir(), true, time.Time{})
 	require.NoError(t, err)
 	require.Len(t, events.Bodies, 2000)
 	require.NotContains(t, string(events.Bodies[0]), "event_id")
@@ -109,4 +109,16 @@ func TestTreeCPUCountsRunningChildren(t *testing.T) {
 
 	_, err = TreeCPU(0)
 	require.Error(t, err)
+}
+
+func TestLoadEventsSetsTimestampsOfTheRun(t *testing.T) {
+	t.Parallel()
+
+	now := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
+	events, err := LoadEvents(t.TempDir(), false, now)
+	require.NoError(t, err)
+	require.Contains(t, string(events.Bodies[0]), `"timestamp":"2026-12-04T10:00:00Z"`)
+	require.Contains(t, string(events.Bodies[3]), `"timestamp":"2026-12-04T10:00:00.000003Z"`)
+	require.Contains(t, string(events.Bodies[3]), `"source":"bench/web-3"`)
+	require.NotContains(t, string(events.Bodies[3]), "2026-01-02T03:04:05")
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"time"
 )
 
 // Events are request bodies of single events, without event_id so the
@@ -20,8 +21,11 @@ type Events struct {
 
 // LoadEvents reads every *.ndjson file in dir and drops each event's
 // event_id. When dir is empty or holds no such file it returns synthetic
-// events of about 300 bytes instead.
-func LoadEvents(dir string) (Events, error) {
+// events of about 300 bytes instead. With keepTimestamps false, the
+// timestamp of the i-th event becomes now plus i microseconds, as for a
+// service that reports events as they happen.
+func LoadEvents(dir string, keepTimestamps bool, now time.Time) (Events, error) {
+	var events Events
 	if dir != "" {
 		paths, err := filepath.Glob(filepath.Join(dir, "*.ndjson"))
 		if err != nil {
@@ -29,11 +33,43 @@ func LoadEvents(dir string) (Events, error) {
 		}
 
 		if len(paths) > 0 {
-			return readEventFiles(paths)
+			events, err = readEventFiles(paths)
+			if err != nil {
+				return Events{}, err
+			}
 		}
 	}
 
-	return syntheticEvents(2000), nil
+	if len(events.Bodies) == 0 {
+		events = syntheticEvents(2000)
+	}
+
+	if keepTimestamps {
+		return events, nil
+	}
+
+	for i, body := range events.Bodies {
+		stamp := now.Add(time.Duration(i) * time.Microsecond).UTC().Format(time.RFC3339Nano)
+		retimed, err := withTimestamp(body, stamp)
+		if err != nil {
+			return Events{}, fmt.Errorf("error setting the timestamp of event %d: %w", i, err)
+		}
+		events.Bodies[i] = retimed
+	}
+	events.Source += ", timestamps set to the time of the run"
+
+	return events, nil
+}
+
+func withTimestamp(body []byte, stamp string) ([]byte, error) {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(body, &fields); err != nil {
+		return nil, err
+	}
+
+	fields["timestamp"] = json.RawMessage(strconv.Quote(stamp))
+
+	return json.Marshal(fields)
 }
 
 func readEventFiles(paths []string) (Events, error) {

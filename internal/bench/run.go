@@ -53,6 +53,9 @@ type Config struct {
 	// BareCommand is a program that serves the bare handlers when run with
 	// -serve-bare ADDR; see StartBareServer.
 	BareCommand string
+	// KeepTimestamps sends the events with the timestamps of DataDir
+	// instead of the time of the run.
+	KeepTimestamps bool
 	// Only, when not empty, names the measures to run: single, batch,
 	// sustained, websocket, replay and metrics. The peak RSS is always
 	// reported.
@@ -107,7 +110,7 @@ const (
 // Run starts PostgreSQL, Redis and eventpulse, measures the ceilings and
 // every row of the table, and stops everything it started.
 func Run(ctx context.Context, config Config) (*Report, error) {
-	events, err := LoadEvents(config.DataDir)
+	events, err := LoadEvents(config.DataDir, config.KeepTimestamps, time.Now())
 	if err != nil {
 		return nil, err
 	}
