@@ -223,6 +223,14 @@ func plainJSON(raw json.RawMessage) bool {
 	return true
 }
 
+// insertClaims inserts ids ($1) with their body hashes ($2) into
+// event_claims, in the order given.
+const insertClaims = `
+	INSERT INTO event_claims (event_id, body_hash)
+	SELECT event_id, body_hash
+	FROM unnest($1::uuid[], $2::bytea[]) WITH ORDINALITY AS c(event_id, body_hash, n)
+	ORDER BY n`
+
 // claim inserts the batch's event ids into event_claims and returns those
 // that were new. Rows are inserted in event id order. Two transactions
 // claiming overlapping ids, such as a client retry handled on another lane,
@@ -250,11 +258,7 @@ func claim(ctx context.Context, tx pgx.Tx, batch []events.IngestedEvent, hashes 
 		return claimed, nil
 	}
 
-	rows, err := tx.Query(ctx, `
-		INSERT INTO event_claims (event_id, body_hash)
-		SELECT event_id, body_hash
-		FROM unnest($1::uuid[], $2::bytea[]) WITH ORDINALITY AS c(event_id, body_hash, n)
-		ORDER BY n
+	rows, err := tx.Query(ctx, insertClaims+`
 		ON CONFLICT (event_id) DO NOTHING
 		RETURNING event_id`, ids, sortedHashes)
 	if err != nil {
@@ -278,11 +282,7 @@ func claim(ctx context.Context, tx pgx.Tx, batch []events.IngestedEvent, hashes 
 // new. On a unique violation it rolls the savepoint back and returns false.
 func claimAllNew(ctx context.Context, tx pgx.Tx, ids []pgtype.UUID, hashes [][]byte) (bool, error) {
 	err := pgx.BeginFunc(ctx, tx, func(savepoint pgx.Tx) error {
-		_, err := savepoint.Exec(ctx, `
-			INSERT INTO event_claims (event_id, body_hash)
-			SELECT event_id, body_hash
-			FROM unnest($1::uuid[], $2::bytea[]) WITH ORDINALITY AS c(event_id, body_hash, n)
-			ORDER BY n`, ids, hashes)
+		_, err := savepoint.Exec(ctx, insertClaims, ids, hashes)
 
 		return err
 	})

@@ -122,3 +122,24 @@ func TestLoadEventsSetsTimestampsOfTheRun(t *testing.T) {
 	require.Contains(t, string(events.Bodies[3]), `"source":"bench/web-3"`)
 	require.NotContains(t, string(events.Bodies[3]), "2026-01-02T03:04:05")
 }
+
+func TestLoadEventsFromFiles(t *testing.T) {
+	t.Parallel()
+
+	dir := t.TempDir()
+	lines := `{"event_id":"0b8e6c4e-0d0c-4c39-9a4f-5b1f1c1d2e3f","event_type":"sshd","source":"host-1","timestamp":"2015-01-02T03:04:05Z"}` + "\n" +
+		`{"event_type":"sshd","source":"host-2","timestamp":"2015-01-02T03:04:06Z"}` + "\n"
+	require.NoError(t, os.WriteFile(dir+"/auth.ndjson", []byte(lines), 0o600))
+
+	now := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
+	retimed, err := LoadEvents(dir, false, now)
+	require.NoError(t, err)
+	require.Len(t, retimed.Bodies, 2)
+	require.Equal(t, `{"event_type":"sshd","source":"host-1","timestamp":"2026-12-04T10:00:00Z"}`, string(retimed.Bodies[0]))
+	require.Equal(t, `{"event_type":"sshd","source":"host-2","timestamp":"2026-12-04T10:00:00.000001Z"}`, string(retimed.Bodies[1]))
+
+	kept, err := LoadEvents(dir, true, now)
+	require.NoError(t, err)
+	require.Equal(t, `{"event_type":"sshd","source":"host-1","timestamp":"2015-01-02T03:04:05Z"}`, string(kept.Bodies[0]))
+	require.Equal(t, "2 events from 1 files", kept.Source)
+}

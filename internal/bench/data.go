@@ -25,7 +25,15 @@ type Events struct {
 // timestamp of the i-th event becomes now plus i microseconds, as for a
 // service that reports events as they happen.
 func LoadEvents(dir string, keepTimestamps bool, now time.Time) (Events, error) {
-	var events Events
+	retime := func(i int) string {
+		if keepTimestamps {
+			return ""
+		}
+
+		return now.Add(time.Duration(i) * time.Microsecond).UTC().Format(time.RFC3339Nano)
+	}
+
+	events := Events{}
 	if dir != "" {
 		paths, err := filepath.Glob(filepath.Join(dir, "*.ndjson"))
 		if err != nil {
@@ -33,7 +41,7 @@ func LoadEvents(dir string, keepTimestamps bool, now time.Time) (Events, error) 
 		}
 
 		if len(paths) > 0 {
-			events, err = readEventFiles(paths)
+			events, err = readEventFiles(paths, retime)
 			if err != nil {
 				return Events{}, err
 			}
@@ -42,37 +50,27 @@ func LoadEvents(dir string, keepTimestamps bool, now time.Time) (Events, error) 
 
 	if len(events.Bodies) == 0 {
 		events = syntheticEvents(2000)
-	}
-
-	if keepTimestamps {
-		return events, nil
-	}
-
-	for i, body := range events.Bodies {
-		stamp := now.Add(time.Duration(i) * time.Microsecond).UTC().Format(time.RFC3339Nano)
-		retimed, err := withTimestamp(body, stamp)
-		if err != nil {
-			return Events{}, fmt.Errorf("error setting the timestamp of event %d: %w", i, err)
+		if !keepTimestamps {
+			for i, body := range events.Bodies {
+				retimed, err := rewriteEvent(body, retime(i))
+				if err != nil {
+					return Events{}, fmt.Errorf("error setting the timestamp of synthetic event %d: %w", i, err)
+				}
+				events.Bodies[i] = retimed
+			}
 		}
-		events.Bodies[i] = retimed
 	}
-	events.Source += ", timestamps set to the time of the run"
+
+	if !keepTimestamps {
+		events.Source += ", timestamps set to the time of the run"
+	}
 
 	return events, nil
 }
 
-func withTimestamp(body []byte, stamp string) ([]byte, error) {
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(body, &fields); err != nil {
-		return nil, err
-	}
-
-	fields["timestamp"] = json.RawMessage(strconv.Quote(stamp))
-
-	return json.Marshal(fields)
-}
-
-func readEventFiles(paths []string) (Events, error) {
+// readEventFiles reads the events of paths, drops their event_id and, when
+// retime returns a time for the i-th event, sets its timestamp to it.
+func readEventFiles(paths []string, retime func(i int) string) (Events, error) {
 	var bodies [][]byte
 
 	for _, path := range paths {
@@ -85,7 +83,7 @@ func readEventFiles(paths []string) (Events, error) {
 		scanner.Buffer(make([]byte, 0, 64*1024), 1024*1024)
 
 		for scanner.Scan() {
-			body, err := withoutEventID(scanner.Bytes())
+			body, err := rewriteEvent(scanner.Bytes(), retime(len(bodies)))
 			if err != nil {
 				_ = file.Close()
 				return Events{}, fmt.Errorf("error reading an event in %q: %w", path, err)
@@ -105,13 +103,18 @@ func readEventFiles(paths []string) (Events, error) {
 	return Events{Bodies: bodies, Source: fmt.Sprintf("%d events from %d files", len(bodies), len(paths))}, nil
 }
 
-func withoutEventID(line []byte) ([]byte, error) {
+// rewriteEvent drops the event_id of one event and, when timestamp is not
+// empty, sets its timestamp.
+func rewriteEvent(line []byte, timestamp string) ([]byte, error) {
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(line, &fields); err != nil {
 		return nil, err
 	}
 
 	delete(fields, "event_id")
+	if timestamp != "" {
+		fields["timestamp"] = json.RawMessage(strconv.Quote(timestamp))
+	}
 
 	return json.Marshal(fields)
 }

@@ -279,8 +279,8 @@ func TreeCPU(pid int) (time.Duration, error) {
 }
 
 // procStat returns the fields of /proc/PID/stat that follow the command
-// name, which may itself hold spaces: fields[0] is the state, fields[1]
-// the parent's pid.
+// name, which may contain spaces. fields[0] is the state and fields[1] the
+// parent's pid.
 func procStat(pid int) ([]string, error) {
 	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {

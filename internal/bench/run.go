@@ -415,7 +415,11 @@ func (r *runner) runProfiled(ctx context.Context, name string, load func() Resul
 	stopNote()
 	r.accepted += int64(res.Events)
 
-	if sumAfter, countAfter, err := r.commandSizes(ctx); err == nil && commandsErr == nil && countAfter > countBefore {
+	sumAfter, countAfter, err := r.commandSizes(ctx)
+	switch {
+	case err != nil || commandsErr != nil:
+		r.note("%s run: sizes of the ingest commands not read: %v", name, errors.Join(commandsErr, err))
+	case countAfter > countBefore:
 		r.note("%s run: the API sent %s ingest commands of %.1f events on average", name,
 			thousands(int64(countAfter-countBefore)), (sumAfter-sumBefore)/(countAfter-countBefore))
 	}

@@ -73,8 +73,7 @@ type Batcher struct {
 	requests chan *submission
 	slots    chan struct{}
 	closing  chan struct{}
-	closed   sync.Once
-	// mu guards isClosed; Submit holds it for reading while it enqueues.
+	// mu guards isClosed. Submit holds it for reading while it enqueues.
 	mu       sync.RWMutex
 	isClosed bool
 	loopDone chan struct{}
@@ -160,12 +159,13 @@ func (b *Batcher) enqueue(ctx context.Context, sub *submission) error {
 // Close stops accepting submissions, sends what is queued and waits for
 // every send to finish.
 func (b *Batcher) Close() {
-	b.closed.Do(func() {
-		b.mu.Lock()
+	b.mu.Lock()
+	if !b.isClosed {
 		b.isClosed = true
 		close(b.closing)
-		b.mu.Unlock()
-	})
+	}
+	b.mu.Unlock()
+
 	<-b.loopDone
 	b.inFlight.Wait()
 }
@@ -190,8 +190,8 @@ func (b *Batcher) loop() {
 // first submission is over, the Batcher is closing, or the group holds
 // QuietMin events and no submission arrived for the quiet period. Requests
 // that arrive together, such as the next round of clients that each wait
-// for their answer, share a command without waiting the whole linger, while
-// a steady stream fills groups up to the linger.
+// for their response, share a command without waiting the whole linger. A
+// steady stream fills groups up to the linger.
 func (b *Batcher) collect(first *submission) []*submission {
 	group := []*submission{first}
 	count := len(first.events)

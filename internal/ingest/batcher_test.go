@@ -197,6 +197,9 @@ func TestBatcherCloseSendsQueuedEvents(t *testing.T) {
 	require.NoError(t, <-result)
 	require.Equal(t, []int{1}, rec.sizes())
 	require.ErrorIs(t, batcher.Submit(context.Background(), oneEvent("late")), ingest.ErrBatcherClosed)
+
+	batcher.Close() // A second Close returns at once.
+	require.Equal(t, []int{1}, rec.sizes())
 }
 
 func TestBatcherSubmitRacingCloseReturns(t *testing.T) {

@@ -34,11 +34,6 @@ type Options struct {
 	// tests faster and only risks data if the operating system crashes.
 	Fsync bool
 
-	// Settings are extra PostgreSQL settings, each "name=value" as the
-	// server's -c flag takes it, such as
-	// "shared_preload_libraries=pg_stat_statements". Nil adds none.
-	Settings []string
-
 	// Logf receives progress messages, such as server starts and stops.
 	// Nil discards them.
 	Logf func(format string, args ...any)
