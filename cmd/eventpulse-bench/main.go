@@ -34,6 +34,8 @@ func main() {
 	flag.IntVar(&config.SustainedRate, "rate", 20_000, "offered load of the sustained run, in events per second")
 	flag.BoolVar(&config.KeepTimestamps, "keep-timestamps", false,
 		"send the events' own timestamps instead of the time of the run (the Loghub samples date from 2005 to 2015)")
+	flag.BoolVar(&config.Statements, "statements", false,
+		"track PostgreSQL's statements with pg_stat_statements and report their time per event for the single-event and batch runs")
 	only := flag.String("only", "", "comma-separated measures to run, of "+strings.Join(bench.Measures, ", ")+" (default: all)")
 	serveBare := flag.String("serve-bare", "", "serve only the bare handlers on this address (used by the benchmark itself)")
 	flag.Parse()

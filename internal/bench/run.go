@@ -60,6 +60,9 @@ type Config struct {
 	// sustained, websocket, replay and metrics. The peak RSS is always
 	// reported.
 	Only []string
+	// Statements tracks PostgreSQL's statements with pg_stat_statements
+	// and reports their time per event for the single-event and batch runs.
+	Statements bool
 	// Logf receives progress lines.
 	Logf func(format string, args ...any)
 }
@@ -118,7 +121,11 @@ func Run(ctx context.Context, config Config) (*Report, error) {
 	r := &runner{config: config, events: events, report: &Report{}}
 	r.note("events: %s, %d bytes on average; batches of %d", events.Source, events.MeanSize(), batchSize)
 
-	r.env, err = testenv.Start(ctx, testenv.Options{Fsync: true, Logf: config.Logf})
+	options := testenv.Options{Fsync: true, Logf: config.Logf}
+	if config.Statements {
+		options.PostgresSettings = statementSettings
+	}
+	r.env, err = testenv.Start(ctx, options)
 	if err != nil {
 		return nil, fmt.Errorf("error starting PostgreSQL and Redis: %w", err)
 	}
@@ -179,6 +186,12 @@ func (r *runner) prepareDatabases(ctx context.Context) error {
 		return fmt.Errorf("error connecting to the eventpulse database: %w", err)
 	}
 	r.pool = pool
+
+	if r.config.Statements {
+		if _, err := pool.Exec(ctx, `CREATE EXTENSION IF NOT EXISTS pg_stat_statements`); err != nil {
+			return fmt.Errorf("error creating pg_stat_statements: %w", err)
+		}
+	}
 
 	return nil
 }
@@ -411,9 +424,28 @@ func (r *runner) runProfiled(ctx context.Context, name string, load func() Resul
 	finish := r.profiler.Start(ctx, name, max(int(r.config.Duration.Seconds())-1, 1))
 	stopNote := r.cpuNote(name+" run", "eventpulse", r.server.PID(), "the load generator")
 	sumBefore, countBefore, commandsErr := r.commandSizes(ctx)
+	var statementsErr error
+	if r.config.Statements {
+		statementsErr = r.resetStatements(ctx)
+	}
+	storedBefore, countErr := r.countEvents(ctx)
 	res := load()
 	stopNote()
 	r.accepted += int64(res.Events)
+
+	storedAfter, err := r.countEvents(ctx)
+	if countErr == nil && err == nil && res.Events > 0 {
+		r.note("%s run: %s of the %s accepted events (%.0f%%) were in `events` when the load stopped; the rest waited in Redis or the log",
+			name, thousands(storedAfter-storedBefore), thousands(int64(res.Events)),
+			100*float64(storedAfter-storedBefore)/float64(res.Events))
+	}
+
+	if r.config.Statements && statementsErr == nil {
+		statementsErr = r.reportStatements(ctx, name, int64(res.Events))
+	}
+	if statementsErr != nil {
+		r.note("%s run: statements not reported: %v", name, statementsErr)
+	}
 
 	sumAfter, countAfter, err := r.commandSizes(ctx)
 	switch {

@@ -23,8 +23,17 @@ func (r *levelRecorder) Error(string, error, watermill.LogFields) {
 }
 func (r *levelRecorder) Info(string, watermill.LogFields) { r.levels = append(r.levels, "info") }
 
+func newTestBackoff(batch *batchCount) gatheringBackoff {
+	return gatheringBackoff{
+		BackoffManager: wsql.NewDefaultBackoffManager(25*time.Millisecond, time.Second),
+		batch:          batch,
+		batchSize:      100,
+		pollInterval:   25 * time.Millisecond,
+	}
+}
+
 func TestBackoffCanceledQueryLogsInfo(t *testing.T) {
-	backoff := stopAwareBackoff{wsql.NewDefaultBackoffManager(25*time.Millisecond, time.Second)}
+	backoff := newTestBackoff(&batchCount{})
 	logger := &levelRecorder{}
 
 	wait := backoff.HandleError(logger, false,
@@ -35,4 +44,37 @@ func TestBackoffCanceledQueryLogsInfo(t *testing.T) {
 	wait = backoff.HandleError(logger, false, errors.New("connection refused"))
 	require.Equal(t, time.Second, wait, "other errors keep the retry interval")
 	require.Equal(t, []string{"info", "error"}, logger.levels)
+}
+
+func TestBackoffWaitsAfterShortBatch(t *testing.T) {
+	batch := &batchCount{}
+	backoff := newTestBackoff(batch)
+	logger := &levelRecorder{}
+
+	for range 3 {
+		batch.add(1000)
+	}
+	require.Equal(t, 25*time.Millisecond, backoff.HandleError(logger, false, nil),
+		"a batch of 3 small records held every record there was")
+
+	for range 100 {
+		batch.add(1000)
+	}
+	require.Zero(t, backoff.HandleError(logger, false, nil), "a full batch is followed at once")
+
+	for range 10 {
+		batch.add(SubscribeBatchBytes / 8)
+	}
+	require.Zero(t, backoff.HandleError(logger, false, nil), "a batch that may have been cut by size is followed at once")
+
+	require.Equal(t, 25*time.Millisecond, backoff.HandleError(logger, true, nil), "an empty query waits the poll interval")
+
+	batch.add(10)
+	require.Equal(t, time.Second, backoff.HandleError(logger, false, errors.New("connection refused")),
+		"a failed query waits the retry interval")
+
+	records, bytes := batch.take()
+	require.Zero(t, records, "each call starts the count of the next batch")
+	require.Zero(t, bytes)
+	require.Empty(t, logger.levels[:len(logger.levels)-1])
 }

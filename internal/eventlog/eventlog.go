@@ -37,7 +37,7 @@ const SubscribeBatchSizeDefault = 100
 // small records of grouped single events still come 100 at a time.
 const SubscribeBatchBytes = 2 << 20
 
-func schemaAdapter(batchSize int, omitPayloadOf []string) schema {
+func schemaAdapter(batchSize int, omitPayloadOf []string, batch *batchCount) schema {
 	return schema{
 		DefaultPostgreSQLSchema: wsql.DefaultPostgreSQLSchema{
 			GenerateMessagesTableName: func(string) string { return `"event_log"` },
@@ -45,7 +45,32 @@ func schemaAdapter(batchSize int, omitPayloadOf []string) schema {
 			SubscribeBatchSize:        batchSize,
 		},
 		omitPayloadOf: omitPayloadOf,
+		batch:         batch,
 	}
+}
+
+// batchCount counts the records of the batch a subscriber read last and
+// the bytes of their payloads as text. The subscriber reads them in its
+// query, before it applies them, and calls its backoff after the batch
+// committed, in the same goroutine.
+type batchCount struct {
+	records int
+	bytes   int
+}
+
+func (c *batchCount) add(payloadBytes int) {
+	if c != nil {
+		c.records++
+		c.bytes += payloadBytes
+	}
+}
+
+// take returns the counts and resets them.
+func (c *batchCount) take() (records, bytes int) {
+	records, bytes = c.records, c.bytes
+	c.records, c.bytes = 0, 0
+
+	return records, bytes
 }
 
 // Metadata keys that a subscriber adds to each record it reads; they are
@@ -89,6 +114,8 @@ func PositionOf(msg *message.Message) (Position, bool) {
 type schema struct {
 	wsql.DefaultPostgreSQLSchema
 	omitPayloadOf []string
+	// batch, when not nil, counts the records read.
+	batch *batchCount
 }
 
 // selectedColumns is the column list of the query that watermill-sql v4.1.2
@@ -139,6 +166,8 @@ func (s schema) UnmarshalMessage(params wsql.UnmarshalMessageParams) (wsql.Row, 
 		return row, err
 	}
 
+	s.batch.add(len(row.Msg.Payload))
+
 	if txID, ok := row.ExtraData["transaction_id"].(wsql.XID8); ok {
 		row.Msg.Metadata.Set(MetaLogTransactionID, strconv.FormatUint(uint64(txID), 10))
 		row.Msg.Metadata.Set(MetaLogOffset, strconv.FormatInt(row.Offset, 10))
@@ -165,27 +194,60 @@ const streamVersionIndex = "event_log_stream_version_idx"
 // Append writes msgs to the log within tx. The records become visible to
 // readers when tx commits, in the order given.
 func Append(ctx context.Context, tx pgx.Tx, msgs ...*message.Message) error {
-	publisher, err := wsql.NewPublisher(wsql.TxFromPgx(tx), wsql.PublisherConfig{
-		SchemaAdapter: schemaAdapter(SubscribeBatchSizeDefault, nil),
-	}, watermill.NopLogger{})
+	query, err := insertQuery(msgs)
 	if err != nil {
-		return fmt.Errorf("error creating log publisher: %w", err)
+		return err
 	}
 
 	for _, msg := range msgs {
 		msg.SetContext(ctx)
 	}
 
-	if err := publisher.Publish(Topic, msgs...); err != nil {
-		var pgErr *pgconn.PgError
-		if errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.ConstraintName == streamVersionIndex {
-			return fmt.Errorf("error appending to the log: %w: %s", ErrConcurrency, pgErr.Detail)
-		}
-
-		return fmt.Errorf("error appending %d records to the log: %w", len(msgs), err)
+	if _, err := tx.Exec(ctx, query.Query, query.Args...); err != nil {
+		return AppendError(err, len(msgs))
 	}
 
 	return nil
+}
+
+// QueueAppend queues the statement that appends msgs to the log in batch.
+// Sent with a transaction's SendBatch, it appends them within that
+// transaction, as Append does, in the round trip of the batch's other
+// statements. Pass the statement's error to AppendError.
+func QueueAppend(batch *pgx.Batch, msgs ...*message.Message) error {
+	query, err := insertQuery(msgs)
+	if err != nil {
+		return err
+	}
+
+	batch.Queue(query.Query, query.Args...)
+
+	return nil
+}
+
+// AppendError describes the failed append of n records, as ErrConcurrency
+// when a stream version was taken.
+func AppendError(err error, n int) error {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.ConstraintName == streamVersionIndex {
+		return fmt.Errorf("error appending to the log: %w: %s", ErrConcurrency, pgErr.Detail)
+	}
+
+	return fmt.Errorf("error appending %d records to the log: %w", n, err)
+}
+
+// insertQuery is watermill-sql's statement that appends msgs, the one its
+// publisher runs.
+func insertQuery(msgs []*message.Message) (wsql.Query, error) {
+	query, err := schemaAdapter(SubscribeBatchSizeDefault, nil, nil).InsertQuery(wsql.InsertQueryParams{
+		Topic: Topic,
+		Msgs:  msgs,
+	})
+	if err != nil {
+		return query, fmt.Errorf("error building the append of %d records: %w", len(msgs), err)
+	}
+
+	return query, nil
 }
 
 // SubscriberConfig configures a projector's subscription to the log.
@@ -199,9 +261,13 @@ type SubscriberConfig struct {
 	// OmitPayloadOf names the events whose records are delivered with an
 	// empty payload, because the subscriber skips them without reading it.
 	OmitPayloadOf []string
-	// PollInterval is how long to wait after finding no new record.
-	// Default: 25ms, which bounds how long a record waits before an idle
-	// projector reads it.
+	// PollInterval is the wait before the next query after a query that
+	// found no new record or less than a full batch. Default: 25ms, which
+	// bounds how long a record waits before a projector that keeps up
+	// reads it. Each batch costs four round trips to PostgreSQL, so
+	// waiting after a short batch lets a steady stream gather into fewer,
+	// larger batches. A full batch is followed at once by the next, so a
+	// projector behind the log catches up at full speed.
 	PollInterval time.Duration
 }
 
@@ -222,13 +288,20 @@ func NewSubscriber(
 		pollInterval = 25 * time.Millisecond
 	}
 
+	batch := &batchCount{}
+	backoff := gatheringBackoff{
+		BackoffManager: wsql.NewDefaultBackoffManager(pollInterval, time.Second),
+		batch:          batch,
+		batchSize:      batchSize,
+		pollInterval:   pollInterval,
+	}
 	subscriber, err := wsql.NewSubscriber(wsql.BeginnerFromPgx(pool), wsql.SubscriberConfig{
 		ConsumerGroup:  config.ConsumerGroup,
 		PollInterval:   pollInterval,
 		ResendInterval: 500 * time.Millisecond,
 		RetryInterval:  time.Second,
-		BackoffManager: stopAwareBackoff{wsql.NewDefaultBackoffManager(pollInterval, time.Second)},
-		SchemaAdapter:  schemaAdapter(batchSize, config.OmitPayloadOf),
+		BackoffManager: backoff,
+		SchemaAdapter:  schemaAdapter(batchSize, config.OmitPayloadOf, batch),
 		OffsetsAdapter: offsetsAdapter(),
 	}, logger)
 	if err != nil {
@@ -238,16 +311,22 @@ func NewSubscriber(
 	return subscriber, nil
 }
 
-// stopAwareBackoff is watermill-sql's backoff, except that a query
-// interrupted because the subscription's context ended, as on shutdown or
-// when the projector's lock is lost, is logged at Info rather than as an
-// Error. The interrupted batch rolls back with its offset, so it is
-// applied again by the next active instance.
-type stopAwareBackoff struct {
+// gatheringBackoff is watermill-sql's backoff with two changes. After a
+// batch that contained every record there was, it waits the poll interval
+// (see SubscriberConfig.PollInterval). And it logs a query interrupted by
+// the end of the subscription's context, as on shutdown or a lost
+// projector lock, at Info rather than as an Error. The interrupted batch
+// rolls back with its offset, so the next active instance applies it.
+type gatheringBackoff struct {
 	wsql.BackoffManager
+	batch        *batchCount
+	batchSize    int
+	pollInterval time.Duration
 }
 
-func (b stopAwareBackoff) HandleError(logger watermill.LoggerAdapter, noMsg bool, err error) time.Duration {
+func (b gatheringBackoff) HandleError(logger watermill.LoggerAdapter, noMsg bool, err error) time.Duration {
+	records, bytes := b.batch.take()
+
 	if errors.Is(err, context.Canceled) {
 		logger.Info("log subscriber: query interrupted by the end of the subscription; the batch rolls back",
 			watermill.LogFields{"error": err.Error()})
@@ -255,7 +334,16 @@ func (b stopAwareBackoff) HandleError(logger watermill.LoggerAdapter, noMsg bool
 		return 0
 	}
 
-	return b.BackoffManager.HandleError(logger, noMsg, err)
+	wait := b.BackoffManager.HandleError(logger, noMsg, err)
+	// A batch ends at batchSize records or SubscribeBatchBytes of stored
+	// payload. Large payloads are stored compressed, smaller than as text,
+	// and 100 small ones stay far below the byte limit, so a batch under
+	// both limits as text contained every record there was.
+	if wait == 0 && err == nil && !noMsg && records < b.batchSize && bytes < SubscribeBatchBytes {
+		return b.pollInterval
+	}
+
+	return wait
 }
 
 // TxFromContext returns the transaction a log subscriber delivered the

@@ -109,6 +109,15 @@ type handler struct {
 	pool      *pgxpool.Pool
 	logger    *slog.Logger
 	metrics   *telemetry.Metrics
+
+	// The subscriber delivers one record at a time, so these fields need no
+	// lock. tx is the transaction of the last record. Holding it keeps a
+	// new transaction from reusing its address.
+	tx pgx.Tx
+	// savepointOpen reports that the last record's savepoint in tx is open.
+	savepointOpen bool
+	// advanced reports that projection_status was written in tx.
+	advanced bool
 }
 
 // Option adjusts a projector's handler.
@@ -119,9 +128,21 @@ func WithMetrics(metrics *telemetry.Metrics) Option {
 	return func(h *handler) { h.metrics = metrics }
 }
 
+// Statements that bracket each record. A record's savepoint stays open
+// until the next record releases it in the round trip that opens its own,
+// or until the batch commits. A failed record rolls back to it, which
+// keeps it open.
+const (
+	savepointStatement  = `SAVEPOINT projection_record`
+	releaseAndSavepoint = `RELEASE SAVEPOINT projection_record; SAVEPOINT projection_record`
+	rollbackToStatement = `ROLLBACK TO SAVEPOINT projection_record`
+)
+
 // handle applies one record inside a savepoint of the subscriber's
 // transaction. A failed record rolls back to the savepoint, so its retry
 // starts clean and the records before it in the batch still commit.
+// projection_status is written once per batch, with the first record
+// applied, and commits with the batch's offset.
 //
 // A record that cannot be applied for a reason other than an unavailable
 // dependency is skipped. It is stored as a dead letter in the transaction
@@ -160,15 +181,27 @@ func (h *handler) handle(msg *message.Message) error {
 
 	meta := Meta{RecordID: msg.UUID, Position: position, Envelope: events.EnvelopeOf(msg)}
 	ctx = logging.WithCorrelationID(ctx, meta.CorrelationID)
-	err = pgx.BeginFunc(ctx, tx, func(savepoint pgx.Tx) error {
-		if err := h.projector.Apply(ctx, savepoint, event, meta); err != nil {
-			return err
-		}
+	if err := h.openSavepoint(ctx, tx); err != nil {
+		return deadletter.RetryLater(fmt.Errorf("error applying record %q to %q: %w", msg.UUID, h.projector.Name(), err))
+	}
 
-		return recordAdvanced(ctx, savepoint, h.projector.Name())
-	})
-	if err != nil {
+	err = h.projector.Apply(ctx, tx, event, meta)
+	if err == nil && !h.advanced {
+		err = recordAdvanced(ctx, tx, h.projector.Name())
+	}
+	if err == nil {
+		h.advanced = true
+	} else {
 		recordFailure(h.pool, h.projector.Name(), err, h.logger)
+		if _, rollbackErr := tx.Exec(ctx, rollbackToStatement); rollbackErr != nil {
+			// NOTE: tx is unusable now, so each retry of the record fails
+			// until the subscriber's transaction ends, as when its
+			// connection closes.
+			h.tx = nil
+
+			return deadletter.RetryLater(fmt.Errorf("error applying record %q to %q: %w",
+				msg.UUID, h.projector.Name(), errors.Join(err, rollbackErr)))
+		}
 	}
 	if err != nil && (deadletter.IsTransient(err) || ctx.Err() != nil) {
 		return deadletter.RetryLater(fmt.Errorf("error applying record %q to %q: %w", msg.UUID, h.projector.Name(), err))
@@ -185,6 +218,25 @@ func (h *handler) handle(msg *message.Message) error {
 			slog.String("record_id", msg.UUID), slog.String("event", name),
 			slog.Duration("duration", time.Since(start)))
 	}
+
+	return nil
+}
+
+// openSavepoint opens the savepoint of the next record in tx, releasing
+// the previous record's in the same round trip.
+func (h *handler) openSavepoint(ctx context.Context, tx pgx.Tx) error {
+	statement := releaseAndSavepoint
+	if tx != h.tx || !h.savepointOpen {
+		h.tx, h.savepointOpen, h.advanced = tx, false, false
+		statement = savepointStatement
+	}
+
+	if _, err := tx.Exec(ctx, statement); err != nil {
+		h.tx = nil
+
+		return err
+	}
+	h.savepointOpen = true
 
 	return nil
 }

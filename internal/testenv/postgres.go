@@ -179,7 +179,7 @@ func (e *Env) postgresArgs() []string {
 		fsync = "on"
 	}
 
-	return []string{
+	args := []string{
 		"-D", e.pgDataDir(),
 		"-p", strconv.Itoa(e.pgPort),
 		"-k", e.pgSocketDir(),
@@ -187,6 +187,11 @@ func (e *Env) postgresArgs() []string {
 		"-c", "max_connections=200",
 		"-c", "fsync=" + fsync,
 	}
+	for _, setting := range e.opts.PostgresSettings {
+		args = append(args, "-c", setting)
+	}
+
+	return args
 }
 
 // stopPostgres stops the server. The caller must hold e.mu.

@@ -34,6 +34,10 @@ type Options struct {
 	// tests faster and only risks data if the operating system crashes.
 	Fsync bool
 
+	// PostgresSettings are extra server settings, each "name=value", passed
+	// to postgres with -c after the defaults, which they can override.
+	PostgresSettings []string
+
 	// Logf receives progress messages, such as server starts and stops.
 	// Nil discards them.
 	Logf func(format string, args ...any)
