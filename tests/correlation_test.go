@@ -39,7 +39,7 @@ func TestCorrelationIDReachesTheLog(t *testing.T) {
 		return a.Count("SELECT count(*) FROM event_log") == 1
 	})
 	require.Equal(t, 1, a.Count(`SELECT count(*) FROM event_log WHERE metadata->>'correlation_id' = 'req-7f3a9'`))
-	require.Equal(t, 2, a.Count(`SELECT count(*) FROM event_log, jsonb_array_elements(payload->'events') e
+	require.Equal(t, 2, a.Count(`SELECT count(*) FROM event_log, json_array_elements(payload->'events') e
 		WHERE e->>'correlation_id' = 'req-7f3a9'`))
 
 	status, header, _ := postJSON(t, a, "/api/v1/events", `{"event_type":"e","source":"corr"}`)
@@ -163,7 +163,7 @@ func TestCorrelationIDOfGroupedSingleEvents(t *testing.T) {
 		SELECT payload->>'anomaly_id', metadata->>'correlation_id' FROM event_log
 		WHERE metadata->>'name' = 'AnomalyDetected'`).Scan(&anomalyID, &recorded))
 	require.NoError(t, a.Pool.QueryRow(background(), `
-		SELECT e->>'correlation_id' FROM event_log l, jsonb_array_elements(l.payload->'events') e
+		SELECT e->>'correlation_id' FROM event_log l, json_array_elements(l.payload->'events') e
 		WHERE l.metadata->>'name' = 'EventsIngested'
 			AND e->>'event_id' = (SELECT event_id::text FROM anomalies)`).Scan(&triggering))
 	require.Regexp(t, `^single-[0-7]$`, triggering)

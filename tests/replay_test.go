@@ -265,7 +265,7 @@ func TestReplayFromOffset(t *testing.T) {
 	ingestRealLogs(t, a, dataDir(t))
 
 	from := int64(a.Count(`SELECT "offset" FROM event_log ORDER BY transaction_id, "offset" OFFSET 9 LIMIT 1`))
-	expected := a.Count(fmt.Sprintf(`SELECT coalesce(sum(jsonb_array_length(payload->'events')), 0)
+	expected := a.Count(fmt.Sprintf(`SELECT coalesce(sum(json_array_length(payload->'events')), 0)
 		FROM event_log WHERE "offset" > %d AND metadata->>'name' = 'EventsIngested'`, from))
 	require.Positive(t, expected)
 	require.Less(t, expected, 10000)

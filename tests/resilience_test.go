@@ -121,7 +121,7 @@ func TestIngestCommandRedeliveryAppendsNothing(t *testing.T) {
 
 	require.Equal(t, 1, a.Count("SELECT count(*) FROM event_log"))
 	require.Equal(t, 2, a.Count("SELECT count(*) FROM event_claims"))
-	require.Equal(t, 2, a.Count(`SELECT jsonb_array_length(payload->'events') FROM event_log`))
+	require.Equal(t, 2, a.Count(`SELECT json_array_length(payload->'events') FROM event_log`))
 }
 
 // TestIngestClaimsMixedBatches sends commands that the plain claim cannot
@@ -153,7 +153,7 @@ func TestIngestClaimsMixedBatches(t *testing.T) {
 
 	var appended []string
 	rows, err := a.Pool.Query(background(), `SELECT e->>'event_id' || ' ' || (e->'payload')::text
-		FROM event_log l, jsonb_array_elements(l.payload->'events') e ORDER BY l."offset"`)
+		FROM event_log l, json_array_elements(l.payload->'events') e ORDER BY l."offset"`)
 	require.NoError(t, err)
 	for rows.Next() {
 		var line string
@@ -162,9 +162,9 @@ func TestIngestClaimsMixedBatches(t *testing.T) {
 	}
 	require.NoError(t, rows.Err())
 	require.Equal(t, []string{
-		first.String() + ` {"n": 1}`,
-		third.String() + ` {"n": 3}`,
-		second.String() + ` {"n": 5}`,
+		first.String() + ` {"n":1}`,
+		third.String() + ` {"n":3}`,
+		second.String() + ` {"n":5}`,
 	}, appended)
 }
 

@@ -198,7 +198,7 @@ func TestScaleOutKillWorker(t *testing.T) {
 	require.Equal(t, scaleOutEvents, c.count(t, `SELECT count(*) FROM events WHERE event_id = ANY($1)`, ids))
 	require.Equal(t, scaleOutEvents, c.count(t, `SELECT count(*) FROM event_claims`))
 	require.Equal(t, scaleOutEvents, c.count(t,
-		`SELECT coalesce(sum(jsonb_array_length(payload -> 'events')), 0)::int FROM event_log
+		`SELECT coalesce(sum(json_array_length(payload -> 'events')), 0)::int FROM event_log
 		WHERE metadata->>'name' = 'EventsIngested'`),
 		"each event appended to the log once")
 	require.Equal(t, survivor, c.projectorHolder(t, eventstable.Name), "the surviving worker took over the projector")

@@ -41,7 +41,7 @@ func schemaAdapter(batchSize int, omitPayloadOf []string, batch *batchCount) sch
 	return schema{
 		DefaultPostgreSQLSchema: wsql.DefaultPostgreSQLSchema{
 			GenerateMessagesTableName: func(string) string { return `"event_log"` },
-			GeneratePayloadType:       func(string) string { return "JSONB" },
+			GeneratePayloadType:       func(string) string { return "JSON" },
 			SubscribeBatchSize:        batchSize,
 		},
 		omitPayloadOf: omitPayloadOf,

@@ -128,16 +128,6 @@ func WithMetrics(metrics *telemetry.Metrics) Option {
 	return func(h *handler) { h.metrics = metrics }
 }
 
-// Statements that bracket each record. A record's savepoint stays open
-// until the next record releases it in the round trip that opens its own,
-// or until the batch commits. A failed record rolls back to it, which
-// keeps it open.
-const (
-	savepointStatement  = `SAVEPOINT projection_record`
-	releaseAndSavepoint = `RELEASE SAVEPOINT projection_record; SAVEPOINT projection_record`
-	rollbackToStatement = `ROLLBACK TO SAVEPOINT projection_record`
-)
-
 // handle applies one record inside a savepoint of the subscriber's
 // transaction. A failed record rolls back to the savepoint, so its retry
 // starts clean and the records before it in the batch still commit.
@@ -181,24 +171,23 @@ func (h *handler) handle(msg *message.Message) error {
 
 	meta := Meta{RecordID: msg.UUID, Position: position, Envelope: events.EnvelopeOf(msg)}
 	ctx = logging.WithCorrelationID(ctx, meta.CorrelationID)
-	if err := h.openSavepoint(ctx, tx); err != nil {
-		return deadletter.RetryLater(fmt.Errorf("error applying record %q to %q: %w", msg.UUID, h.projector.Name(), err))
+	if tx != h.tx {
+		h.tx, h.savepointOpen, h.advanced = tx, false, false
 	}
+	record := newRecordTx(tx, h.savepointOpen)
 
-	err = h.projector.Apply(ctx, tx, event, meta)
+	err = h.projector.Apply(ctx, record, event, meta)
 	if err == nil && !h.advanced {
-		err = recordAdvanced(ctx, tx, h.projector.Name())
+		err = recordAdvanced(ctx, record, h.projector.Name())
+	}
+	if record.opened {
+		h.savepointOpen = true
 	}
 	if err == nil {
 		h.advanced = true
 	} else {
 		recordFailure(h.pool, h.projector.Name(), err, h.logger)
-		if _, rollbackErr := tx.Exec(ctx, rollbackToStatement); rollbackErr != nil {
-			// NOTE: tx is unusable now, so each retry of the record fails
-			// until the subscriber's transaction ends, as when its
-			// connection closes.
-			h.tx = nil
-
+		if rollbackErr := h.rollBack(ctx, record); rollbackErr != nil {
 			return deadletter.RetryLater(fmt.Errorf("error applying record %q to %q: %w",
 				msg.UUID, h.projector.Name(), errors.Join(err, rollbackErr)))
 		}
@@ -222,23 +211,24 @@ func (h *handler) handle(msg *message.Message) error {
 	return nil
 }
 
-// openSavepoint opens the savepoint of the next record in tx, releasing
-// the previous record's in the same round trip.
-func (h *handler) openSavepoint(ctx context.Context, tx pgx.Tx) error {
-	statement := releaseAndSavepoint
-	if tx != h.tx || !h.savepointOpen {
-		h.tx, h.savepointOpen, h.advanced = tx, false, false
-		statement = savepointStatement
+// rollBack undoes what record wrote, back to its savepoint. A record that
+// sent no statement wrote nothing.
+func (h *handler) rollBack(ctx context.Context, record *recordTx) error {
+	var err error
+	switch {
+	case record.opened:
+		_, err = record.Tx.Exec(ctx, rollbackToStatement)
+	case record.failedOpening:
+		err = errors.New("the record's savepoint was not opened")
 	}
-
-	if _, err := tx.Exec(ctx, statement); err != nil {
+	if err != nil {
+		// NOTE: the transaction is unusable now, so each retry of the
+		// record fails until the subscriber's transaction ends, as when
+		// its connection closes.
 		h.tx = nil
-
-		return err
 	}
-	h.savepointOpen = true
 
-	return nil
+	return err
 }
 
 // skip records msg as a dead letter of the projector with tx, so the letter
