@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
@@ -52,25 +53,24 @@ func schemaAdapter(batchSize int, omitPayloadOf []string, batch *batchCount) sch
 // batchCount counts the records of the batch a subscriber read last and
 // the bytes of their payloads as text. The subscriber reads them in its
 // query, before it applies them, and calls its backoff after the batch
-// committed, in the same goroutine.
+// committed. The counters are atomic because a subscription that ends as
+// another starts, as when a projector's lock is lost and taken again, can
+// overlap with it for a moment.
 type batchCount struct {
-	records int
-	bytes   int
+	records atomic.Int64
+	bytes   atomic.Int64
 }
 
 func (c *batchCount) add(payloadBytes int) {
 	if c != nil {
-		c.records++
-		c.bytes += payloadBytes
+		c.records.Add(1)
+		c.bytes.Add(int64(payloadBytes))
 	}
 }
 
 // take returns the counts and resets them.
 func (c *batchCount) take() (records, bytes int) {
-	records, bytes = c.records, c.bytes
-	c.records, c.bytes = 0, 0
-
-	return records, bytes
+	return int(c.records.Swap(0)), int(c.bytes.Swap(0))
 }
 
 // Metadata keys that a subscriber adds to each record it reads; they are

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
@@ -110,9 +111,12 @@ type handler struct {
 	logger    *slog.Logger
 	metrics   *telemetry.Metrics
 
-	// The subscriber delivers one record at a time, so these fields need no
-	// lock. tx is the transaction of the last record. Holding it keeps a
-	// new transaction from reusing its address.
+	// mu guards the fields below. The subscriber delivers one record at a
+	// time, but a subscription that ends as the next starts, as when the
+	// projector's lock is lost and taken again, can overlap with it.
+	mu sync.Mutex
+	// tx is the transaction of the last record. Holding it keeps a new
+	// transaction from reusing its address.
 	tx pgx.Tx
 	// savepointOpen reports that the last record's savepoint in tx is open.
 	savepointOpen bool
@@ -145,6 +149,9 @@ func (h *handler) handle(msg *message.Message) error {
 	if !h.projector.Handles(name) {
 		return nil
 	}
+
+	h.mu.Lock()
+	defer h.mu.Unlock()
 
 	ctx := msg.Context()
 	start := time.Now()
