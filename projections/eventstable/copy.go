@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/eventpulse/eventpulse/events"
 )
@@ -24,7 +25,7 @@ func copyOrInsert(ctx context.Context, tx pgx.Tx, table string, batch []events.I
 		_, err := savepoint.CopyFrom(ctx, pgx.Identifier{table}, copyColumns, pgx.CopyFromSlice(len(batch),
 			func(i int) ([]any, error) {
 				e := batch[i]
-				return []any{e.EventID, e.EventType, e.Source, e.Timestamp, e.ReceivedAt,
+				return []any{pgtype.UUID{Bytes: e.EventID, Valid: true}, e.EventType, e.Source, e.Timestamp, e.ReceivedAt,
 					string(e.Payload), string(e.Metadata)}, nil
 			}))
 

@@ -5,9 +5,10 @@ package eventstable
 import (
 	"context"
 	"fmt"
+	"time"
 
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/eventpulse/eventpulse/events"
 	"github.com/eventpulse/eventpulse/internal/projection"
@@ -72,16 +73,19 @@ func (p Projector) table() string {
 // Insert writes batch into table with one multi-row statement.
 func Insert(ctx context.Context, tx pgx.Tx, table string, batch []events.IngestedEvent) error {
 	n := len(batch)
-	ids := make([]uuid.UUID, n)
+	// pgtype.UUID goes out in binary as it is. uuid.UUID is a
+	// driver.Valuer, which pgx formats as text, fails to encode, and parses
+	// back, once per element.
+	ids := make([]pgtype.UUID, n)
 	types := make([]string, n)
 	sources := make([]string, n)
-	timestamps := make([]any, n)
-	received := make([]any, n)
+	timestamps := make([]time.Time, n)
+	received := make([]time.Time, n)
 	payloads := make([]string, n)
 	metadata := make([]string, n)
 
 	for i, e := range batch {
-		ids[i] = e.EventID
+		ids[i] = pgtype.UUID{Bytes: e.EventID, Valid: true}
 		types[i] = e.EventType
 		sources[i] = e.Source
 		timestamps[i] = e.Timestamp

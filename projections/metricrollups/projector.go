@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/eventpulse/eventpulse/events"
 	"github.com/eventpulse/eventpulse/internal/projection"
@@ -175,7 +176,8 @@ func Add(ctx context.Context, tx pgx.Tx, tables Tables, recordID uuid.UUID, rows
 		ON CONFLICT (bucket_start, event_type, source)
 		DO UPDATE SET count = r.count + EXCLUDED.count`
 
-	if _, err := tx.Exec(ctx, query, buckets, types, sources, counts, recordID); err != nil {
+	record := pgtype.UUID{Bytes: recordID, Valid: true}
+	if _, err := tx.Exec(ctx, query, buckets, types, sources, counts, record); err != nil {
 		return fmt.Errorf("error adding record %s (%d rows) to %q: %w", recordID, len(rows), tables.Counts, err)
 	}
 
