@@ -77,9 +77,10 @@ func NewWorker(deps *Deps) (*Worker, error) {
 
 	projectors := append(Projectors(deps.Logger, deps.Metrics), notifier.Projector{Channels: notifyConfig.Channels})
 
+	decoded := projection.NewDecoded(0)
 	for _, projector := range projectors {
 		err := projection.Register(router, deps.Pool, projector, deps.Logger, watermillLogger,
-			projection.WithMetrics(deps.Metrics))
+			projection.WithMetrics(deps.Metrics), projection.WithDecoded(decoded))
 		if err != nil {
 			return nil, err
 		}

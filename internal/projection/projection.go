@@ -110,6 +110,7 @@ type handler struct {
 	pool      *pgxpool.Pool
 	logger    *slog.Logger
 	metrics   *telemetry.Metrics
+	decoded   *Decoded
 
 	// mu guards the fields below. The subscriber delivers one record at a
 	// time, but a subscription that ends as the next starts, as when the
@@ -130,6 +131,12 @@ type Option func(*handler)
 // WithMetrics observes how long each applied record takes.
 func WithMetrics(metrics *telemetry.Metrics) Option {
 	return func(h *handler) { h.metrics = metrics }
+}
+
+// WithDecoded shares decoded records with the other projectors given the
+// same Decoded.
+func WithDecoded(decoded *Decoded) Option {
+	return func(h *handler) { h.decoded = decoded }
 }
 
 // handle applies one record inside a savepoint of the subscriber's
@@ -161,7 +168,7 @@ func (h *handler) handle(msg *message.Message) error {
 		return deadletter.RetryLater(err)
 	}
 
-	event, err := events.Decode(msg)
+	event, err := h.decoded.Decode(msg)
 	if errors.Is(err, events.ErrUnknownEvent) {
 		h.logger.ErrorContext(ctx, "projection: record of an unknown event; a newer build must apply it",
 			slog.String("record_id", msg.UUID), slog.String("event", name), slog.Any("error", err))
