@@ -55,38 +55,3 @@ func TestRebuildEventsProjection(t *testing.T) {
 	require.Equal(t, 5, a.Count(`SELECT offset_acked::int FROM event_log_offsets WHERE consumer_group = $1`,
 		eventstable.Name), "offset back at the last record")
 }
-
-// TestRewoundEventsProjectionKeepsRows rewinds the events projector
-// without emptying its table: each record is applied again over rows that
-// exist, which the projector must skip rather than fail on.
-func TestRewoundEventsProjectionKeepsRows(t *testing.T) {
-	t.Parallel()
-
-	a := testapp.Start(t, testapp.Options{})
-	ctx := context.Background()
-
-	for range 3 {
-		batch := make([]oas.EventInput, 10)
-		for i := range batch {
-			batch[i] = oas.EventInput{EventType: "rewind", Source: "operations"}
-		}
-		_, err := a.Client.IngestEventBatch(ctx, batch)
-		require.NoError(t, err)
-	}
-	waitForEvents(t, a, 30)
-	lastOffset := a.Count(`SELECT max("offset")::int FROM event_log`)
-
-	a.StopWorker()
-	_, err := a.Pool.Exec(ctx, `UPDATE event_log_offsets SET offset_acked = 0, last_processed_transaction_id = '0'
-		WHERE consumer_group = $1`, eventstable.Name)
-	require.NoError(t, err)
-	a.StartWorker()
-
-	testapp.WaitFor(t, 30*time.Second, "the events projector to read the log again", func() bool {
-		return a.Count(`SELECT offset_acked::int FROM event_log_offsets WHERE consumer_group = $1`,
-			eventstable.Name) == lastOffset
-	})
-	require.Equal(t, 30, a.Count(`SELECT count(*) FROM events`))
-	require.Zero(t, a.Count(`SELECT count(*) FROM dead_letters WHERE handler = $1`, eventstable.Name),
-		"no record failed on the rows already there")
-}

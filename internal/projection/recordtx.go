@@ -20,8 +20,8 @@ const (
 
 // recordTx is the transaction a projector applies one record with. The
 // record's savepoint is opened lazily: its statements go to PostgreSQL in
-// one batch with the projector's first Exec or SendBatch, so opening it
-// costs no round trip of its own. A record that sends no statement opens no savepoint,
+// one batch with the projector's first Exec, so opening it costs no round
+// trip of its own. A record that sends no statement opens no savepoint,
 // because it has nothing to roll back.
 type recordTx struct {
 	pgx.Tx
@@ -127,30 +127,13 @@ func (t *recordTx) QueryRow(ctx context.Context, sql string, args ...any) pgx.Ro
 	return t.Tx.QueryRow(ctx, sql, args...)
 }
 
-// SendBatch sends the pending savepoint statements and b as one batch. The
-// results returned are those of b's queries.
+// SendBatch sends b after the pending savepoint statements.
 func (t *recordTx) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
-	if len(t.pending) == 0 {
-		return t.Tx.SendBatch(ctx, b)
+	if err := t.sendPending(ctx); err != nil {
+		return errorBatchResults{err: err}
 	}
 
-	combined := &pgx.Batch{}
-	for _, statement := range t.pending {
-		combined.Queue(statement)
-	}
-	combined.QueuedQueries = append(combined.QueuedQueries, b.QueuedQueries...)
-
-	results := t.Tx.SendBatch(ctx, combined)
-	for range t.pending {
-		if _, err := results.Exec(); err != nil {
-			t.pending, t.failedOpening = nil, true
-
-			return errorBatchResults{err: errors.Join(err, results.Close())}
-		}
-	}
-	t.pending, t.opened = nil, true
-
-	return results
+	return t.Tx.SendBatch(ctx, b)
 }
 
 // CopyFrom copies rows after the pending savepoint statements.

@@ -4,12 +4,10 @@ package eventstable
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/eventpulse/eventpulse/events"
@@ -42,7 +40,7 @@ func (Projector) Handles(eventName string) bool {
 }
 
 // Apply inserts the record's events with one statement. Rows already there
-// (a replay over a filled table, an offset reset) are left alone.
+// (a replay over a filled table) are left alone.
 func (p Projector) Apply(ctx context.Context, tx pgx.Tx, event events.Event, _ projection.Meta) error {
 	ingested, ok := event.(events.EventsIngested)
 	if !ok {
@@ -53,7 +51,7 @@ func (p Projector) Apply(ctx context.Context, tx pgx.Tx, event events.Event, _ p
 		return copyOrInsert(ctx, tx, p.table(), ingested.Events)
 	}
 
-	return insertNew(ctx, tx, p.table(), ingested.Events)
+	return Insert(ctx, tx, p.table(), ingested.Events)
 }
 
 // Tables implements projection.Rebuildable.
@@ -72,50 +70,8 @@ func (p Projector) table() string {
 	return p.Table
 }
 
-// Insert writes batch into table with one multi-row statement, leaving
-// rows already there alone.
+// Insert writes batch into table with one multi-row statement.
 func Insert(ctx context.Context, tx pgx.Tx, table string, batch []events.IngestedEvent) error {
-	query, args := insertStatement(table, batch, true)
-	if _, err := tx.Exec(ctx, query, args...); err != nil {
-		return fmt.Errorf("error inserting %d rows into %q: %w", len(batch), table, err)
-	}
-
-	return nil
-}
-
-// insertNew writes batch into table with a plain INSERT in a savepoint,
-// all sent in one batch. When an event is in the table already, as when a
-// reset offset applies a record again, it falls back to Insert. A live
-// record is new, and ON CONFLICT cost about 1.5 µs of backend CPU per row
-// more than a plain INSERT (PostgreSQL 15, 205,000 rows).
-func insertNew(ctx context.Context, tx pgx.Tx, table string, batch []events.IngestedEvent) error {
-	query, args := insertStatement(table, batch, false)
-
-	statements := &pgx.Batch{}
-	statements.Queue(`SAVEPOINT events_insert`)
-	statements.Queue(query, args...)
-	statements.Queue(`RELEASE SAVEPOINT events_insert`)
-
-	err := tx.SendBatch(ctx, statements).Close()
-
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && pgErr.Code == uniqueViolation {
-		if _, err := tx.Exec(ctx, `ROLLBACK TO SAVEPOINT events_insert`); err != nil {
-			return fmt.Errorf("error rolling back the insert of %d rows into %q: %w", len(batch), table, err)
-		}
-
-		return Insert(ctx, tx, table, batch)
-	}
-	if err != nil {
-		return fmt.Errorf("error inserting %d rows into %q: %w", len(batch), table, err)
-	}
-
-	return nil
-}
-
-// insertStatement returns the multi-row INSERT of batch into table and its
-// arguments, with ON CONFLICT DO NOTHING when skipExisting is set.
-func insertStatement(table string, batch []events.IngestedEvent, skipExisting bool) (string, []any) {
 	n := len(batch)
 	// pgtype.UUID goes out in binary as it is. uuid.UUID is a
 	// driver.Valuer, which pgx formats as text, fails to encode, and parses
@@ -141,11 +97,12 @@ func insertStatement(table string, batch []events.IngestedEvent, skipExisting bo
 	query := `INSERT INTO ` + pgx.Identifier{table}.Sanitize() + `
 		(event_id, event_type, source, "timestamp", received_at, payload, metadata)
 		SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[],
-			$5::timestamptz[], $6::jsonb[], $7::jsonb[])`
-	if skipExisting {
-		query += `
+			$5::timestamptz[], $6::jsonb[], $7::jsonb[])
 		ON CONFLICT (event_id) DO NOTHING`
+
+	if _, err := tx.Exec(ctx, query, ids, types, sources, timestamps, received, payloads, metadata); err != nil {
+		return fmt.Errorf("error inserting %d rows into %q: %w", n, table, err)
 	}
 
-	return query, []any{ids, types, sources, timestamps, received, payloads, metadata}
+	return nil
 }
