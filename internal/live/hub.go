@@ -21,7 +21,8 @@ import (
 // HubConfig configures a Hub.
 type HubConfig struct {
 	// BufferSize is how many messages wait for a slow client before it is
-	// dropped. Default: 256.
+	// dropped. Default: 1024, so a reconnecting client passing after can
+	// be sent the 512 anomalies it missed most recently.
 	BufferSize int
 	// PingPeriod is the interval of pings to every client. A client that
 	// sends no pong within PongWait is dropped.
@@ -82,7 +83,7 @@ func (c *client) accepts(a Anomaly) bool {
 // NewHub returns a hub; pool serves the catch-up of clients passing after.
 func NewHub(pool *pgxpool.Pool, config HubConfig, logger *slog.Logger) *Hub {
 	m := melody.New()
-	m.Config.MessageBufferSize = cmpOr(config.BufferSize, 256)
+	m.Config.MessageBufferSize = cmpOr(config.BufferSize, 1024)
 	m.Config.PingPeriod = cmpOr(config.PingPeriod, 30*time.Second)
 	m.Config.PongWait = cmpOr(config.PongWait, 60*time.Second)
 	m.Config.WriteWait = cmpOr(config.WriteWait, 10*time.Second)
