@@ -55,8 +55,8 @@ func (mixedProjector) Apply(ctx context.Context, tx pgx.Tx, event events.Event, 
 	case "silent_fail":
 		return errors.New("silent_fail fails without writing")
 	case "query":
-		var one int
-		if err := tx.QueryRow(ctx, `SELECT 1`).Scan(&one); err != nil {
+		var selected int
+		if err := tx.QueryRow(ctx, `SELECT 1`).Scan(&selected); err != nil {
 			return err
 		}
 

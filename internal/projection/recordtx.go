@@ -62,10 +62,7 @@ func (t *recordTx) Exec(ctx context.Context, sql string, args ...any) (pgconn.Co
 		}
 	}
 
-	batch := &pgx.Batch{}
-	for _, statement := range t.pending {
-		batch.Queue(statement)
-	}
+	batch := t.pendingBatch()
 	batch.Queue(sql, args...)
 
 	results := t.Tx.SendBatch(ctx, batch)
@@ -87,6 +84,16 @@ func (t *recordTx) Exec(ctx context.Context, sql string, args ...any) (pgconn.Co
 	return tag, closeErr
 }
 
+// pendingBatch returns a batch of the pending savepoint statements.
+func (t *recordTx) pendingBatch() *pgx.Batch {
+	batch := &pgx.Batch{}
+	for _, statement := range t.pending {
+		batch.Queue(statement)
+	}
+
+	return batch
+}
+
 // sendPending sends the pending savepoint statements before a statement
 // that cannot share their batch.
 func (t *recordTx) sendPending(ctx context.Context) error {
@@ -94,12 +101,7 @@ func (t *recordTx) sendPending(ctx context.Context) error {
 		return nil
 	}
 
-	batch := &pgx.Batch{}
-	for _, statement := range t.pending {
-		batch.Queue(statement)
-	}
-
-	if err := t.Tx.SendBatch(ctx, batch).Close(); err != nil {
+	if err := t.Tx.SendBatch(ctx, t.pendingBatch()).Close(); err != nil {
 		t.pending, t.failedOpening = nil, true
 
 		return err
