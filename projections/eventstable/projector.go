@@ -97,7 +97,7 @@ func Insert(ctx context.Context, tx pgx.Tx, table string, batch []events.Ingeste
 	query := `INSERT INTO ` + pgx.Identifier{table}.Sanitize() + `
 		(event_id, event_type, source, "timestamp", received_at, payload, metadata)
 		SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[],
-			$5::timestamptz[], $6::jsonb[], $7::jsonb[])
+			$5::timestamptz[], $6::json[], $7::json[])
 		ON CONFLICT (event_id) DO NOTHING`
 
 	if _, err := tx.Exec(ctx, query, ids, types, sources, timestamps, received, payloads, metadata); err != nil {
