@@ -250,7 +250,12 @@ func (b *Batcher) sendGroup(group []*submission) {
 
 	batch := group[0].events
 	if len(group) > 1 {
-		batch = make([]events.IngestedEvent, 0, b.config.MaxEvents)
+		count := 0
+		for _, sub := range group {
+			count += len(sub.events)
+		}
+
+		batch = make([]events.IngestedEvent, 0, count)
 		for _, sub := range group {
 			batch = append(batch, sub.events...)
 		}
