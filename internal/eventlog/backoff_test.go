@@ -9,6 +9,7 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill"
 	wsql "github.com/ThreeDotsLabs/watermill-sql/v4/pkg/sql"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/stretchr/testify/require"
 )
 
@@ -77,4 +78,18 @@ func TestBackoffWaitsAfterShortBatch(t *testing.T) {
 	require.Zero(t, records, "each call starts the count of the next batch")
 	require.Zero(t, bytes)
 	require.Empty(t, logger.levels[:len(logger.levels)-1])
+}
+
+func TestClosedConnLoggerLowersClosedConnection(t *testing.T) {
+	recorder := &levelRecorder{}
+	logger := closedConnLogger{recorder}
+
+	logger.Error("could not commit tx for querying message", fmt.Errorf("commit: %w", pgconn.ErrConnClosed), nil)
+	require.Equal(t, []string{"info"}, recorder.levels)
+
+	logger.Error("could not commit tx for querying message", errors.New("connection refused"), nil)
+	require.Equal(t, []string{"info", "error"}, recorder.levels, "other errors stay errors")
+
+	with := logger.With(watermill.LogFields{"consumer_group": "projection.events"})
+	require.IsType(t, closedConnLogger{}, with, "loggers derived with fields keep the lowering")
 }

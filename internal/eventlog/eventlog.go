@@ -303,7 +303,7 @@ func NewSubscriber(
 		BackoffManager: backoff,
 		SchemaAdapter:  schemaAdapter(batchSize, config.OmitPayloadOf, batch),
 		OffsetsAdapter: offsetsAdapter(),
-	}, logger)
+	}, closedConnLogger{logger})
 	if err != nil {
 		return nil, fmt.Errorf("error creating log subscriber %q: %w", config.ConsumerGroup, err)
 	}
@@ -344,6 +344,32 @@ func (b gatheringBackoff) HandleError(logger watermill.LoggerAdapter, noMsg bool
 	}
 
 	return wait
+}
+
+// closedConnLogger logs watermill-sql's errors about a connection that pgx
+// already closed at Info. pgx closes a connection whose query is cancelled,
+// so the end of a subscription during a batch, on shutdown or when another
+// instance takes the projector's lock, made the commit that follows fail
+// with an Error line. The batch rolls back with its offset, so the next
+// query, here or in the next active instance, reads it again. A connection
+// lost to a PostgreSQL restart also ends here, and the failed queries that
+// follow are logged as errors.
+type closedConnLogger struct {
+	watermill.LoggerAdapter
+}
+
+func (l closedConnLogger) Error(msg string, err error, fields watermill.LogFields) {
+	if !errors.Is(err, pgconn.ErrConnClosed) {
+		l.LoggerAdapter.Error(msg, err, fields)
+		return
+	}
+
+	l.LoggerAdapter.Info("log subscriber: connection closed before the batch ended; the batch rolls back",
+		fields.Add(watermill.LogFields{"error": err.Error(), "step": msg}))
+}
+
+func (l closedConnLogger) With(fields watermill.LogFields) watermill.LoggerAdapter {
+	return closedConnLogger{l.LoggerAdapter.With(fields)}
 }
 
 // TxFromContext returns the transaction a log subscriber delivered the
