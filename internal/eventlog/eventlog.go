@@ -38,7 +38,7 @@ const SubscribeBatchSizeDefault = 100
 // small records of grouped single events still come 100 at a time.
 const SubscribeBatchBytes = 2 << 20
 
-func schemaAdapter(batchSize int, omitPayloadOf []string, batch *batchCount) schema {
+func schemaAdapter(batchSize int, omitPayloadOf []string, held func() []string, batch *batchCount) schema {
 	return schema{
 		DefaultPostgreSQLSchema: wsql.DefaultPostgreSQLSchema{
 			GenerateMessagesTableName: func(string) string { return `"event_log"` },
@@ -46,6 +46,7 @@ func schemaAdapter(batchSize int, omitPayloadOf []string, batch *batchCount) sch
 			SubscribeBatchSize:        batchSize,
 		},
 		omitPayloadOf: omitPayloadOf,
+		held:          held,
 		batch:         batch,
 	}
 }
@@ -78,6 +79,9 @@ func (c *batchCount) take() (records, bytes int) {
 const (
 	MetaLogTransactionID = "log_transaction_id"
 	MetaLogOffset        = "log_offset"
+	// MetaPayloadOmitted is set on a record delivered with an empty
+	// payload (see SubscriberConfig.OmitPayloadOf and HeldRecords).
+	MetaPayloadOmitted = "log_payload_omitted"
 )
 
 // Position is the place of a record in log order: records are read by
@@ -110,10 +114,14 @@ func PositionOf(msg *message.Message) (Position, bool) {
 
 // schema is watermill-sql's PostgreSQL schema that also puts each record's
 // position in the metadata of the message it reads, and reads records of
-// the events named in omitPayloadOf without their payload.
+// the events named in omitPayloadOf, and the records that held returns,
+// without their payload.
 type schema struct {
 	wsql.DefaultPostgreSQLSchema
 	omitPayloadOf []string
+	// held, when not nil, returns the ids of records to read without
+	// their payload.
+	held func() []string
 	// batch, when not nil, counts the records read.
 	batch *batchCount
 }
@@ -135,15 +143,25 @@ func (s schema) SelectQuery(params wsql.SelectQueryParams) (wsql.Query, error) {
 		return query, err
 	}
 
+	payload := "payload"
 	if len(s.omitPayloadOf) > 0 {
 		quoted := make([]string, len(s.omitPayloadOf))
 		for i, name := range s.omitPayloadOf {
 			quoted[i] = "'" + strings.ReplaceAll(name, "'", "''") + "'"
 		}
 
-		omitting := `SELECT "offset", transaction_id, uuid,
-			CASE WHEN metadata->>'name' IN (` + strings.Join(quoted, ", ") + `) THEN NULL ELSE payload END AS payload,
-			metadata FROM`
+		payload = `CASE WHEN metadata->>'name' IN (` + strings.Join(quoted, ", ") + `) THEN NULL ELSE payload END`
+	}
+
+	// The ids are a parameter, so the query's text, and the statement
+	// pgx prepared for it, stay the same from one batch to the next.
+	if s.held != nil {
+		query.Args = append(query.Args, s.held())
+		payload = `CASE WHEN uuid = ANY($` + strconv.Itoa(len(query.Args)) + `::text[]) THEN NULL ELSE ` + payload + ` END`
+	}
+
+	if payload != "payload" {
+		omitting := `SELECT "offset", transaction_id, uuid, ` + payload + ` AS payload, metadata FROM`
 		query.Query = strings.Replace(query.Query, selectedColumns, omitting, 1)
 	}
 
@@ -167,6 +185,10 @@ func (s schema) UnmarshalMessage(params wsql.UnmarshalMessageParams) (wsql.Row, 
 	}
 
 	s.batch.add(len(row.Msg.Payload))
+
+	if len(row.Msg.Payload) == 0 {
+		row.Msg.Metadata.Set(MetaPayloadOmitted, "true")
+	}
 
 	if txID, ok := row.ExtraData["transaction_id"].(wsql.XID8); ok {
 		row.Msg.Metadata.Set(MetaLogTransactionID, strconv.FormatUint(uint64(txID), 10))
@@ -239,7 +261,7 @@ func AppendError(err error, n int) error {
 // insertQuery is watermill-sql's statement that appends msgs, the one its
 // publisher runs.
 func insertQuery(msgs []*message.Message) (wsql.Query, error) {
-	query, err := schemaAdapter(SubscribeBatchSizeDefault, nil, nil).InsertQuery(wsql.InsertQueryParams{
+	query, err := schemaAdapter(SubscribeBatchSizeDefault, nil, nil, nil).InsertQuery(wsql.InsertQueryParams{
 		Topic: Topic,
 		Msgs:  msgs,
 	})
@@ -261,6 +283,13 @@ type SubscriberConfig struct {
 	// OmitPayloadOf names the events whose records are delivered with an
 	// empty payload, because the subscriber skips them without reading it.
 	OmitPayloadOf []string
+	// HeldRecords, when set, is called before each batch is read and
+	// returns the ids of records whose payload the subscriber's handler
+	// already has in decoded form. Those records are delivered with an
+	// empty payload and MetaPayloadOmitted set, so PostgreSQL neither
+	// decompresses nor sends them again. A handler that no longer has one
+	// of them reads its payload with ReadPayload.
+	HeldRecords func() []string
 	// PollInterval is the wait before the next query after a query that
 	// found no new record or less than a full batch. Default: 25ms, which
 	// bounds how long a record waits before a projector that keeps up
@@ -301,7 +330,7 @@ func NewSubscriber(
 		ResendInterval: 500 * time.Millisecond,
 		RetryInterval:  time.Second,
 		BackoffManager: backoff,
-		SchemaAdapter:  schemaAdapter(batchSize, config.OmitPayloadOf, batch),
+		SchemaAdapter:  schemaAdapter(batchSize, config.OmitPayloadOf, config.HeldRecords, batch),
 		OffsetsAdapter: offsetsAdapter(),
 	}, closedConnLogger{logger})
 	if err != nil {
@@ -370,6 +399,25 @@ func (l closedConnLogger) Error(msg string, err error, fields watermill.LogField
 
 func (l closedConnLogger) With(fields watermill.LogFields) watermill.LoggerAdapter {
 	return closedConnLogger{l.LoggerAdapter.With(fields)}
+}
+
+// ReadPayload returns the stored payload of msg, a record a subscriber
+// delivered, as for one delivered with MetaPayloadOmitted.
+func ReadPayload(ctx context.Context, tx pgx.Tx, msg *message.Message) ([]byte, error) {
+	position, ok := PositionOf(msg)
+	if !ok {
+		return nil, fmt.Errorf("record %q carries no log position", msg.UUID)
+	}
+
+	var payload []byte
+	err := tx.QueryRow(ctx, `SELECT payload::text FROM "event_log" WHERE transaction_id = $1::text::xid8 AND "offset" = $2`,
+		strconv.FormatUint(position.TransactionID, 10), position.Offset).Scan(&payload)
+	if err != nil {
+		return nil, fmt.Errorf("error reading the payload of record %q at %d/%d: %w",
+			msg.UUID, position.TransactionID, position.Offset, err)
+	}
+
+	return payload, nil
 }
 
 // TxFromContext returns the transaction a log subscriber delivered the

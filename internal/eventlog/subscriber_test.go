@@ -117,3 +117,58 @@ func TestSubscriberCutsBatchAtBytes(t *testing.T) {
 		msg.Ack()
 	}
 }
+
+func TestSubscriberOmitsHeldPayloads(t *testing.T) {
+	t.Parallel()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	pool, err := database.Open(ctx, testapp.NewDatabase(t), 4)
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+
+	var records []*message.Message
+	for i := range 3 {
+		msg := message.NewMessage(uuid.NewString(), fmt.Appendf(nil, `{"n": %d}`, i))
+		msg.Metadata.Set(events.MetaName, "Numbered")
+		records = append(records, msg)
+	}
+	require.NoError(t, pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		return eventlog.Append(ctx, tx, records...)
+	}))
+
+	subscriber, err := eventlog.NewSubscriber(pool, eventlog.SubscriberConfig{
+		ConsumerGroup: "held_test",
+		HeldRecords:   func() []string { return []string{records[1].UUID, uuid.NewString()} },
+	}, watermill.NopLogger{})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = subscriber.Close() })
+
+	messages, err := subscriber.Subscribe(ctx, eventlog.Topic)
+	require.NoError(t, err)
+
+	for i, want := range records {
+		msg := <-messages
+		require.NotNil(t, msg, "record %d delivered", i)
+		require.Equal(t, want.UUID, msg.UUID)
+
+		if i != 1 {
+			require.JSONEq(t, string(want.Payload), string(msg.Payload), "payload of record %d", i)
+			require.Empty(t, msg.Metadata.Get(eventlog.MetaPayloadOmitted))
+			msg.Ack()
+
+			continue
+		}
+
+		require.Empty(t, msg.Payload, "payload of the held record")
+		require.Equal(t, "true", msg.Metadata.Get(eventlog.MetaPayloadOmitted))
+
+		tx, err := eventlog.TxFromContext(msg.Context())
+		require.NoError(t, err)
+		payload, err := eventlog.ReadPayload(msg.Context(), tx, msg)
+		require.NoError(t, err)
+		require.JSONEq(t, `{"n": 1}`, string(payload), "the held record's payload read from the log")
+		msg.Ack()
+	}
+}

@@ -15,6 +15,13 @@ import (
 // MiB, the peak RSS of `make bench` rose from 187 to 231 MiB.
 const DecodedDefaultBytes = 4 << 20
 
+// Bounds of the ids Held returns. An EventsIngested record of 40 events of
+// 400 bytes has about 20 KiB of payload, so 4 MiB keeps about 200 of them.
+const (
+	heldMinBytes = 4 << 10
+	heldMaxIDs   = 256
+)
+
 // Decoded keeps the events decoded from the latest log records, so the
 // projectors of one process that read the same record decode it once.
 // Three projectors read every EventsIngested record, and decoding took a
@@ -53,11 +60,8 @@ func (d *Decoded) Decode(msg *message.Message) (events.Event, error) {
 		return events.Decode(msg)
 	}
 
-	d.mu.Lock()
-	entry, ok := d.entries[msg.UUID]
-	d.mu.Unlock()
-	if ok {
-		return entry.event, nil
+	if event, ok := d.Lookup(msg.UUID); ok {
+		return event, nil
 	}
 
 	event, err := events.Decode(msg)
@@ -97,6 +101,39 @@ func (d *Decoded) add(id string, event events.Event, bytes int) {
 	// append moves the rest to a new array once this one is full, so the
 	// evicted prefix does not accumulate.
 	d.order = d.order[evicted:]
+}
+
+// Held returns the ids of the newest records kept whose payload had at
+// least heldMinBytes, at most heldMaxIDs of them. A log subscriber reads
+// these records without their payload (see eventlog.SubscriberConfig), so
+// smaller ones, which cost little to read again, are left out to keep the
+// list short.
+func (d *Decoded) Held() []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+
+	var ids []string
+	for i := len(d.order) - 1; i >= 0 && len(ids) < heldMaxIDs; i-- {
+		if id := d.order[i]; d.entries[id].bytes >= heldMinBytes {
+			ids = append(ids, id)
+		}
+	}
+
+	return ids
+}
+
+// Lookup returns the event of the record id if it is kept.
+func (d *Decoded) Lookup(id string) (events.Event, bool) {
+	if d == nil {
+		return nil, false
+	}
+
+	d.mu.Lock()
+	defer d.mu.Unlock()
+
+	entry, ok := d.entries[id]
+
+	return entry.event, ok
 }
 
 // Len returns the number of records kept.

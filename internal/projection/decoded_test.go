@@ -1,7 +1,9 @@
 package projection
 
 import (
+	"bytes"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -86,4 +88,29 @@ func TestDecodedNilDecodesEachTime(t *testing.T) {
 
 	_, err = decoded.Decode(spoiled(msg))
 	require.Error(t, err)
+}
+
+func TestDecodedHeldListsNewestLargeRecords(t *testing.T) {
+	decoded := NewDecoded(0)
+	large := func(eventType string) *message.Message {
+		msg := ingestedRecord(t, eventType)
+		msg.Payload = bytes.Replace(msg.Payload, []byte(`{"n":1}`),
+			[]byte(`{"text":"`+strings.Repeat("x", heldMinBytes)+`"}`), 1)
+		return msg
+	}
+
+	first, small, last := large("first"), ingestedRecord(t, "small"), large("last")
+	for _, msg := range []*message.Message{first, small, last} {
+		_, err := decoded.Decode(msg)
+		require.NoError(t, err)
+	}
+	require.Equal(t, []string{last.UUID, first.UUID}, decoded.Held(), "newest first, without the small record")
+
+	for range heldMaxIDs {
+		_, err := decoded.Decode(large("more"))
+		require.NoError(t, err)
+	}
+	held := decoded.Held()
+	require.Len(t, held, heldMaxIDs)
+	require.NotContains(t, held, first.UUID, "the oldest large records are left out past the limit")
 }

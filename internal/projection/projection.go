@@ -78,10 +78,15 @@ func Register(
 		option(handler)
 	}
 
-	subscriber, err := eventlog.NewSubscriber(pool, eventlog.SubscriberConfig{
+	config := eventlog.SubscriberConfig{
 		ConsumerGroup: projector.Name(),
 		OmitPayloadOf: skippedNames(projector),
-	}, watermillLogger)
+	}
+	if handler.decoded != nil {
+		config.HeldRecords = handler.decoded.Held
+	}
+
+	subscriber, err := eventlog.NewSubscriber(pool, config, watermillLogger)
 	if err != nil {
 		return err
 	}
@@ -168,7 +173,10 @@ func (h *handler) handle(msg *message.Message) error {
 		return deadletter.RetryLater(err)
 	}
 
-	event, err := h.decoded.Decode(msg)
+	event, err := h.decode(ctx, tx, msg)
+	if errors.Is(err, errPayloadUnread) {
+		return deadletter.RetryLater(err)
+	}
 	if errors.Is(err, events.ErrUnknownEvent) {
 		h.logger.ErrorContext(ctx, "projection: record of an unknown event; a newer build must apply it",
 			slog.String("record_id", msg.UUID), slog.String("event", name), slog.Any("error", err))
@@ -225,6 +233,31 @@ func (h *handler) handle(msg *message.Message) error {
 	return nil
 }
 
+// errPayloadUnread marks a failed read of an omitted payload, which is
+// retried rather than skipped.
+var errPayloadUnread = errors.New("payload of an omitted record not read")
+
+// decode returns the event of msg. The subscriber delivers a record
+// without its payload when h.decoded held it as the batch was read. If the
+// record has left h.decoded since, its payload is read from the log in tx.
+func (h *handler) decode(ctx context.Context, tx pgx.Tx, msg *message.Message) (events.Event, error) {
+	if len(msg.Payload) == 0 && msg.Metadata.Get(eventlog.MetaPayloadOmitted) != "" {
+		if event, ok := h.decoded.Lookup(msg.UUID); ok {
+			return event, nil
+		}
+
+		payload, err := eventlog.ReadPayload(ctx, tx, msg)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", errPayloadUnread, err)
+		}
+
+		msg.Payload = payload
+		delete(msg.Metadata, eventlog.MetaPayloadOmitted)
+	}
+
+	return h.decoded.Decode(msg)
+}
+
 // rollBack undoes what record wrote, back to its savepoint. A record that
 // sent no statement wrote nothing.
 func (h *handler) rollBack(ctx context.Context, record *recordTx) error {
@@ -248,6 +281,18 @@ func (h *handler) rollBack(ctx context.Context, record *recordTx) error {
 // skip records msg as a dead letter of the projector with tx, so the letter
 // commits together with the offset that moves past the record.
 func (h *handler) skip(ctx context.Context, tx pgx.Tx, msg *message.Message, cause error) error {
+	// The letter keeps the record as stored, so a record delivered without
+	// its payload gets it from the log first.
+	if len(msg.Payload) == 0 && msg.Metadata.Get(eventlog.MetaPayloadOmitted) != "" {
+		payload, err := eventlog.ReadPayload(ctx, tx, msg)
+		if err != nil {
+			return deadletter.RetryLater(err)
+		}
+
+		msg.Payload = payload
+		delete(msg.Metadata, eventlog.MetaPayloadOmitted)
+	}
+
 	_, err := deadletter.Insert(ctx, tx, deadletter.Letter{
 		MessageUUID: msg.UUID,
 		Topic:       eventlog.Topic,
