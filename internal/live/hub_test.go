@@ -71,7 +71,7 @@ func TestHubDropsSlowClient(t *testing.T) {
 		sent[i] = uuid.New()
 		hub.publish(record{
 			position: position{transactionID: 1, offset: int64(i)},
-			anomaly:  Anomaly{AnomalyID: sent[i], Severity: "high", Message: padding},
+			anomaly:  Anomaly{AnomalyID: sent[i], Severity: "critical", Message: padding},
 		})
 		for int64(i)-read.Load() > 32 && ctx.Err() == nil {
 			time.Sleep(100 * time.Microsecond)
@@ -100,12 +100,12 @@ func TestHubFilters(t *testing.T) {
 	t.Parallel()
 
 	rule := uuid.New()
-	c := &client{severities: []string{"high", "critical"}, ruleID: rule}
+	c := &client{severities: []string{"critical", "warning"}, ruleID: rule}
 
-	require.True(t, c.accepts(Anomaly{RuleID: rule, Severity: "high"}))
-	require.False(t, c.accepts(Anomaly{RuleID: rule, Severity: "low"}))
+	require.True(t, c.accepts(Anomaly{RuleID: rule, Severity: "warning"}))
+	require.False(t, c.accepts(Anomaly{RuleID: rule, Severity: "info"}))
 	require.False(t, c.accepts(Anomaly{RuleID: uuid.New(), Severity: "critical"}))
-	require.True(t, (&client{}).accepts(Anomaly{RuleID: uuid.New(), Severity: "low"}))
+	require.True(t, (&client{}).accepts(Anomaly{RuleID: uuid.New(), Severity: "info"}))
 }
 
 func TestPositionOrder(t *testing.T) {

@@ -27,7 +27,7 @@ func TestParseConfigExample(t *testing.T) {
 	slack := config.Channels[0]
 	require.Equal(t, "ops-slack", slack.Name)
 	require.Equal(t, "https://hooks.example.com/services/T/B/secret", slack.WebhookURL)
-	require.Equal(t, []string{"high", "critical"}, slack.Severities)
+	require.Equal(t, []string{"critical", "warning"}, slack.Severities)
 
 	email := config.Channels[1]
 	require.Equal(t, "alerts", email.SMTP.Username)
@@ -133,9 +133,9 @@ func TestChannelMatches(t *testing.T) {
 	channel := ChannelConfig{Severities: []string{"critical"}, RuleIDs: []uuid.UUID{rule}}
 
 	require.True(t, channel.Matches(rule, "critical"))
-	require.False(t, channel.Matches(rule, "high"))
+	require.False(t, channel.Matches(rule, "warning"))
 	require.False(t, channel.Matches(uuid.New(), "critical"))
-	require.True(t, ChannelConfig{}.Matches(uuid.New(), "low"))
+	require.True(t, ChannelConfig{}.Matches(uuid.New(), "info"))
 }
 
 func TestParseConfigHidesValuesInTypeErrors(t *testing.T) {
