@@ -171,6 +171,8 @@ func TestWebSocketRejectsBadQuery(t *testing.T) {
 		"rule_id=abc":               "rule_id must be a valid UUID",
 		"after=abc":                 "after must be a valid UUID",
 		"after=" + uuid.NewString(): "after must be the id of a known anomaly",
+		"severity=high":             `severity must be one of critical, warning, info, got \"high\"`,
+		"severity=critical,bogus":   `severity must be one of critical, warning, info, got \"bogus\"`,
 	} {
 		status, body := get(t, a, "/ws?"+query)
 		require.Equal(t, http.StatusBadRequest, status, query)
