@@ -81,6 +81,15 @@ func TestParseConfigRejects(t *testing.T) {
 			yaml: "delivery: {lease: 5s, send_timeout: 10s}\n",
 			want: "delivery.lease 5s: must exceed delivery.send_timeout 10s",
 		},
+		"unknown severity": {
+			yaml: "channels:\n  - {name: ops, type: slack, webhook_url: 'https://x.example', severities: [critical, high]}\n",
+			want: `channels[0].severities[1] of channel "ops": "high" is not one of critical, warning, info`,
+		},
+		"severity in capitals": {
+			yaml: "channels:\n  - {name: a, type: slack, webhook_url: 'https://x.example/1'}\n" +
+				"  - {name: b, type: slack, webhook_url: 'https://x.example/2', severities: [Critical]}\n",
+			want: `channels[1].severities[0] of channel "b": "Critical" is not one of critical, warning, info`,
+		},
 		"bad rule id": {
 			yaml: "channels:\n  - {name: a, type: slack, webhook_url: 'https://x.example', rule_ids: [nope]}\n",
 			want: "invalid UUID",
