@@ -35,6 +35,12 @@ func TestRulesRejectUnknownFields(t *testing.T) {
 	a := testapp.Start(t, testapp.Options{})
 	rule := createRule(t, a, thresholdRule("strict")).Response
 	rulePath := "/api/v1/rules/" + rule.RuleID.String()
+	// Patching empty filters into a rule that has none adds them, so on this
+	// rule a dropped unknown filter key would make a new version.
+	input := thresholdRule("no filters")
+	input.Condition.Filters = oas.OptRuleFilters{}
+	noFilters := createRule(t, a, input).Response
+	noFiltersPath := "/api/v1/rules/" + noFilters.RuleID.String()
 	backtestRange := `"from":"2024-01-01T00:00:00Z","to":"2024-01-02T00:00:00Z"`
 
 	cases := []struct {
@@ -52,6 +58,12 @@ func TestRulesRejectUnknownFields(t *testing.T) {
 		{http.MethodPatch, rulePath, `{"cooldown_secs":60}`, "cooldown_secs"},
 		{http.MethodPatch, rulePath, `{"enabled":false,"enabeld":true}`, "enabeld"},
 		{http.MethodPatch, rulePath, `{"condition":{"group_bye":["source"]}}`, "condition.group_bye"},
+		{http.MethodPatch, rulePath, `{"condition":{"filters":{"evnt_type":"x"}}}`, "condition.filters.evnt_type"},
+		{http.MethodPatch, noFiltersPath, `{"condition":{"filters":{"evnt_type":"x"}}}`, "condition.filters.evnt_type"},
+		{http.MethodPatch, noFiltersPath, `{"condition":{"filters":{"source":"web","src":"x"}}}`,
+			"condition.filters.src"},
+		{http.MethodPut, rulePath, `{"name":"n","severity":"info","window_seconds":60,"condition":{"type":"threshold",` +
+			`"metric":"count","filters":{"evnt_type":"x"},"operator":">","value":5}}`, "condition.filters.evnt_type"},
 		{http.MethodPost, "/api/v1/rules/backtest", `{"rule":{` + validRuleMembers + `,"cooldown_secs":60},` +
 			backtestRange + `}`, "rule.cooldown_secs"},
 	}
@@ -66,9 +78,13 @@ func TestRulesRejectUnknownFields(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, rule, got.Response, "no request changed the rule")
 
+	got, err = a.Client.GetRule(background(), oas.GetRuleParams{RuleID: noFilters.RuleID})
+	require.NoError(t, err)
+	require.Equal(t, noFilters, got.Response, "no request changed the rule without filters")
+
 	list, err := a.Client.ListRules(background(), oas.ListRulesParams{})
 	require.NoError(t, err)
-	require.Len(t, list, 1, "no request created a rule")
+	require.Len(t, list, 2, "no request created a rule")
 }
 
 func TestRulesAcceptEveryDocumentedField(t *testing.T) {

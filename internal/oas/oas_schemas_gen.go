@@ -4821,6 +4821,7 @@ func (s *RuleFilters) SetSource(val OptString) {
 	s.Source = val
 }
 
+// Changes to the rule's filters. Other keys are rejected.
 // Ref: #/components/schemas/RuleFiltersPatch
 type RuleFiltersPatch struct {
 	EventType OptNilString `json:"event_type"`
