@@ -66,6 +66,8 @@ func TestRulesRejectUnknownFields(t *testing.T) {
 			`"metric":"count","filters":{"evnt_type":"x"},"operator":">","value":5}}`, "condition.filters.evnt_type"},
 		{http.MethodPost, "/api/v1/rules/backtest", `{"rule":{` + validRuleMembers + `,"cooldown_secs":60},` +
 			backtestRange + `}`, "rule.cooldown_secs"},
+		{http.MethodPost, "/api/v1/rules/backtest", `{"rule":{` + validRuleMembers + `},` + backtestRange +
+			`,"max_event":5}`, "max_event"},
 	}
 
 	for _, c := range cases {

@@ -833,7 +833,7 @@ func (s *BacktestInput) Decode(d *jx.Decoder) error {
 				return errors.Wrap(err, "decode field \"max_events\"")
 			}
 		default:
-			return d.Skip()
+			return errors.Errorf("unexpected field %q", k)
 		}
 		return nil
 	}); err != nil {

@@ -357,6 +357,7 @@ func (s *Backtest) SetAnomalies(val []Anomaly) {
 
 func (*Backtest) backtestRuleRes() {}
 
+// Unknown members are rejected, as in the rule.
 // Ref: #/components/schemas/BacktestInput
 type BacktestInput struct {
 	Rule RuleInput `json:"rule"`
