@@ -24,6 +24,11 @@ const (
 	SeverityInfo     = "info"
 )
 
+// Severities returns every severity a rule may have, highest first.
+func Severities() []string {
+	return []string{SeverityCritical, SeverityWarning, SeverityInfo}
+}
+
 // FieldIssue names one invalid field of a rule spec by its dotted path.
 type FieldIssue struct {
 	Field   string `json:"field"`

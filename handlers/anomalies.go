@@ -38,7 +38,7 @@ func (a *API) ListAnomalies(ctx context.Context, params oas.ListAnomaliesParams)
 		addFilter("rule_id = $%d", v)
 	}
 	if v, ok := params.Severity.Get(); ok {
-		addFilter("severity = $%d", v)
+		addFilter("severity = $%d", string(v))
 	}
 	if v, ok := params.GroupKey.Get(); ok {
 		addFilter("group_key = $%d", v)

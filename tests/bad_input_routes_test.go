@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/eventpulse/eventpulse/internal/config"
+	"github.com/eventpulse/eventpulse/internal/oas"
 	"github.com/eventpulse/eventpulse/internal/testapp"
 )
 
@@ -134,6 +135,31 @@ func TestBadInputOutsideIngestion(t *testing.T) {
 	require.Equal(t, http.StatusBadRequest, status, "backtest range beyond the clock: %s", body)
 	require.Contains(t, string(body), "from")
 	require.Contains(t, string(body), "to")
+}
+
+func TestSeverityParameterRejectsUnknown(t *testing.T) {
+	t.Parallel()
+
+	a := testapp.Start(t, testapp.Options{NoWorker: true})
+	ctx := background()
+	const message = "severity must be one of critical, warning, info"
+
+	for _, severity := range []oas.Severity{"bogus", "high", "Critical", ""} {
+		_, err := a.Client.ListAnomalies(ctx, oas.ListAnomaliesParams{Severity: oas.NewOptSeverity(severity)})
+		status, got := statusOf(t, err)
+		require.Equal(t, http.StatusBadRequest, status, "anomalies with severity %q", severity)
+		require.Equal(t, message, got, "anomalies with severity %q", severity)
+
+		_, err = a.Client.ListRules(ctx, oas.ListRulesParams{Severity: oas.NewOptSeverity(severity)})
+		status, got = statusOf(t, err)
+		require.Equal(t, http.StatusBadRequest, status, "rules with severity %q", severity)
+		require.Equal(t, message, got, "rules with severity %q", severity)
+	}
+
+	for _, severity := range []oas.Severity{oas.SeverityCritical, oas.SeverityWarning, oas.SeverityInfo} {
+		_, err := a.Client.ListAnomalies(ctx, oas.ListAnomaliesParams{Severity: oas.NewOptSeverity(severity)})
+		require.NoError(t, err, "anomalies with severity %q", severity)
+	}
 }
 
 func TestHeadServesGetRoutes(t *testing.T) {

@@ -57,7 +57,7 @@ func thresholdSpec(name string, filters *events.Filters, groupBy []string, value
 	return events.RuleSpec{
 		Name:            name,
 		Enabled:         true,
-		Severity:        "high",
+		Severity:        "critical",
 		WindowSeconds:   window,
 		CooldownSeconds: cooldown,
 		Condition: events.Condition{

@@ -31,7 +31,7 @@ func apacheRules(t *testing.T, a *testapp.App) []referenceRule {
 
 	templates := thresholdSpec("template burst", &events.Filters{Source: "apache/apache"},
 		[]string{"payload.template_id"}, 5, 60, 30)
-	templates.Severity = "medium"
+	templates.Severity = "warning"
 	lateness := 1
 	templates.AllowedLatenessSeconds = &lateness
 	perTemplate := appendRuleCreated(t, a.Pool, templates)
@@ -368,7 +368,7 @@ func requireAnomaliesAPI(t *testing.T, a *testapp.App, rules []referenceRule) {
 	require.Len(t, byRule.Data, 24)
 	first := byRule.Data[len(byRule.Data)-1]
 	require.Equal(t, "apache error burst", first.RuleName)
-	require.Equal(t, "high", first.Severity)
+	require.Equal(t, "critical", first.Severity)
 	require.Equal(t, 1, first.RuleVersion)
 	require.Equal(t, ">", first.Operator)
 	require.Equal(t, float64(5), first.Threshold)
@@ -379,10 +379,10 @@ func requireAnomaliesAPI(t *testing.T, a *testapp.App, rules []referenceRule) {
 	require.Equal(t, first.EventID, first.SampleEventIds[len(first.SampleEventIds)-1])
 	require.Contains(t, first.Message, fmt.Sprintf("%v matching events in 60s, > 5", first.Observed))
 
-	medium, err := a.Client.ListAnomalies(ctx, oas.ListAnomaliesParams{Severity: oas.NewOptString("medium"), Limit: oas.NewOptInt(100)})
+	warning, err := a.Client.ListAnomalies(ctx, oas.ListAnomaliesParams{Severity: oas.NewOptSeverity(oas.SeverityWarning), Limit: oas.NewOptInt(100)})
 	require.NoError(t, err)
-	require.Len(t, medium.Data, min(100, total-24))
-	for _, anomaly := range medium.Data {
+	require.Len(t, warning.Data, min(100, total-24))
+	for _, anomaly := range warning.Data {
 		require.Equal(t, rules[1].ID, anomaly.RuleID)
 	}
 

@@ -57,7 +57,7 @@ func BenchmarkAnomalyToWebSocket(b *testing.B) {
 	var latencies []time.Duration
 	b.ResetTimer()
 	for range b.N {
-		anomaly := newAnomaly("high")
+		anomaly := newAnomaly("critical")
 		appendAnomaly(b, a, anomaly)
 		committed := time.Now()
 

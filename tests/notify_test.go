@@ -35,7 +35,7 @@ func TestNotifySlackRetriesAfter429(t *testing.T) {
 		slackAnswer{status: http.StatusTooManyRequests, retryAfter: "1"},
 		slackAnswer{status: http.StatusOK})
 	a := startWithChannels(t, fastDelivery+"channels:\n"+slackChannel("ops", slack.URL(), ""), testapp.Options{})
-	anomaly := newAnomaly("high")
+	anomaly := newAnomaly("critical")
 
 	appendAnomaly(t, a, anomaly)
 	waitForStatus(t, a, anomaly.AnomalyID, "ops", notify.StatusSent)
@@ -54,9 +54,9 @@ func TestNotifySlackRetriesAfter429(t *testing.T) {
 		"the retry came before the Retry-After of 1s")
 
 	body := delivered[0].body
-	require.Equal(t, "[HIGH] checkout errors <burst>: 12 error events in 60s (threshold > 10)", body["text"])
+	require.Equal(t, "[CRITICAL] checkout errors <burst>: 12 error events in 60s (threshold > 10)", body["text"])
 	blocks := fmt.Sprint(body["blocks"])
-	require.Contains(t, blocks, "*Severity*\nhigh")
+	require.Contains(t, blocks, "*Severity*\ncritical")
 	require.Contains(t, blocks, "checkout errors &lt;burst&gt;")
 	require.Contains(t, blocks, anomaly.RuleID.String())
 	require.Contains(t, blocks, "*Key*\nsource=web/checkout")
@@ -70,7 +70,7 @@ func TestNotifySlack4xxIsNotRetried(t *testing.T) {
 
 	slack := newFakeSlack(t, slackAnswer{status: http.StatusForbidden})
 	a := startWithChannels(t, fastDelivery+"channels:\n"+slackChannel("ops", slack.URL(), ""), testapp.Options{})
-	anomaly := newAnomaly("high")
+	anomaly := newAnomaly("critical")
 
 	appendAnomaly(t, a, anomaly)
 	waitForStatus(t, a, anomaly.AnomalyID, "ops", notify.StatusFailed)
@@ -95,7 +95,7 @@ func TestNotifyRetriesUpToMaxAttempts(t *testing.T) {
 
 	slack := newFakeSlack(t, slackAnswer{status: http.StatusBadGateway})
 	a := startWithChannels(t, fastDelivery+"channels:\n"+slackChannel("ops", slack.URL(), ""), testapp.Options{})
-	anomaly := newAnomaly("low")
+	anomaly := newAnomaly("info")
 
 	appendAnomaly(t, a, anomaly)
 	waitForStatus(t, a, anomaly.AnomalyID, "ops", notify.StatusFailed)
@@ -116,7 +116,7 @@ func TestNotifyBrokenChannelDoesNotBlockOthers(t *testing.T) {
 
 	anomalies := []uuid.UUID{}
 	for range 3 {
-		anomaly := newAnomaly("high")
+		anomaly := newAnomaly("critical")
 		anomalies = append(anomalies, anomaly.AnomalyID)
 		appendAnomaly(t, a, anomaly)
 	}
@@ -135,7 +135,7 @@ func TestNotifyChannelFilters(t *testing.T) {
 
 	critical := newFakeSlack(t)
 	oneRule := newFakeSlack(t)
-	watched := newAnomaly("low")
+	watched := newAnomaly("info")
 	a := startWithChannels(t, fastDelivery+"channels:\n"+
 		slackChannel("critical", critical.URL(), "    severities: [critical]\n")+
 		slackChannel("one-rule", oneRule.URL(), "    rule_ids: ["+watched.RuleID.String()+"]\n"),
@@ -227,7 +227,7 @@ func TestNotifyStopMidSendSendsOnce(t *testing.T) {
 
 	slack := newFakeSlack(t, slackAnswer{status: 0}, slackAnswer{status: http.StatusOK})
 	a := startWithChannels(t, fastDelivery+"channels:\n"+slackChannel("ops", slack.URL(), ""), testapp.Options{})
-	anomaly := newAnomaly("high")
+	anomaly := newAnomaly("critical")
 
 	appendAnomaly(t, a, anomaly)
 
@@ -260,13 +260,13 @@ func TestNotifyExpiredLeaseIsSentOnce(t *testing.T) {
 	slack := newFakeSlack(t)
 	a := startWithChannels(t, fastDelivery+"channels:\n"+slackChannel("ops", slack.URL(), ""),
 		testapp.Options{NoWorker: true})
-	anomaly := newAnomaly("high")
+	anomaly := newAnomaly("critical")
 
 	// A delivery loop that died mid-send leaves its row claimed until the
 	// lease ends.
 	_, err := a.Pool.Exec(background(), `
 		INSERT INTO notification_deliveries (anomaly_id, channel, rule_id, severity, anomaly, attempts, lease_until)
-		VALUES ($1, 'ops', $2, 'high', $3, 1, now() + interval '1 second')`,
+		VALUES ($1, 'ops', $2, 'critical', $3, 1, now() + interval '1 second')`,
 		anomaly.AnomalyID, anomaly.RuleID, anomalyJSON(t, anomaly))
 	require.NoError(t, err)
 
@@ -284,7 +284,7 @@ func TestNotifyReplaySendsNothing(t *testing.T) {
 
 	slack := newFakeSlack(t)
 	a := startWithChannels(t, fastDelivery+"channels:\n"+slackChannel("ops", slack.URL(), ""), testapp.Options{})
-	first, second := newAnomaly("high"), newAnomaly("low")
+	first, second := newAnomaly("critical"), newAnomaly("info")
 
 	appendAnomaly(t, a, first)
 	appendAnomaly(t, a, second)
@@ -311,7 +311,7 @@ func TestNotifierReplayingRecordsNothing(t *testing.T) {
 	a := testapp.Start(t, testapp.Options{NoWorker: true})
 	ctx := background()
 	channels := []notify.ChannelConfig{{Name: "ops", Type: notify.TypeSlack}}
-	anomaly := newAnomaly("high")
+	anomaly := newAnomaly("critical")
 
 	err := pgx.BeginFunc(ctx, a.Pool, func(tx pgx.Tx) error {
 		return notifier.Projector{Channels: channels, Replaying: true}.Apply(ctx, tx, anomaly, notifierMeta())
@@ -333,7 +333,7 @@ func TestNotificationsListFilters(t *testing.T) {
 	rejecting := newFakeSlack(t, slackAnswer{status: http.StatusNotFound})
 	a := startWithChannels(t, fastDelivery+"channels:\n"+
 		slackChannel("ok", ok.URL(), "")+slackChannel("rejecting", rejecting.URL(), ""), testapp.Options{})
-	anomaly := newAnomaly("medium")
+	anomaly := newAnomaly("warning")
 
 	appendAnomaly(t, a, anomaly)
 	waitForStatus(t, a, anomaly.AnomalyID, "ok", notify.StatusSent)
@@ -353,7 +353,7 @@ func TestNotificationsListFilters(t *testing.T) {
 	require.Equal(t, "ok", sent.Data[0].Channel)
 	require.True(t, sent.Data[0].SentAt.Set)
 	require.Equal(t, anomaly.RuleID, sent.Data[0].RuleID)
-	require.Equal(t, "medium", sent.Data[0].Severity)
+	require.Equal(t, "warning", sent.Data[0].Severity)
 
 	byChannel, err := a.Client.ListNotifications(ctx, oas.ListNotificationsParams{Channel: oas.NewOptString("rejecting")})
 	require.NoError(t, err)

@@ -296,7 +296,7 @@ func TestDetectionsMigrationBackfill(t *testing.T) {
 	logger := slog.New(slog.DiscardHandler)
 	require.NoError(t, migrator.DownTo(ctx, 89, logger))
 
-	anomaly := newAnomaly("high")
+	anomaly := newAnomaly("critical")
 	cause := uuid.New()
 	msg, err := events.NewMessage(anomaly, events.Envelope{
 		CausationID: cause.String(), Actor: detector.Actor, RecordedAt: time.Now().UTC(),

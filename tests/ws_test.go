@@ -99,7 +99,7 @@ func TestWebSocketReceivesAnomaly(t *testing.T) {
 	a := testapp.Start(t, testapp.Options{NoWorker: true})
 	conn := dialWS(t, a.URL, "")
 	settle()
-	anomaly := newAnomaly("high")
+	anomaly := newAnomaly("critical")
 
 	appendAnomaly(t, a, anomaly)
 
@@ -129,16 +129,16 @@ func TestWebSocketFilters(t *testing.T) {
 	t.Parallel()
 
 	a := testapp.Start(t, testapp.Options{NoWorker: true})
-	low, critical := newAnomaly("low"), newAnomaly("critical")
-	bySeverity := dialWS(t, a.URL, "severity=critical,high")
-	byRule := dialWS(t, a.URL, "rule_id="+low.RuleID.String())
+	info, critical := newAnomaly("info"), newAnomaly("critical")
+	bySeverity := dialWS(t, a.URL, "severity=critical,warning")
+	byRule := dialWS(t, a.URL, "rule_id="+info.RuleID.String())
 	settle()
 
-	appendAnomaly(t, a, low)
+	appendAnomaly(t, a, info)
 	appendAnomaly(t, a, critical)
 
 	require.Equal(t, critical.AnomalyID, readAnomaly(t, bySeverity, 10*time.Second).AnomalyID)
-	require.Equal(t, low.AnomalyID, readAnomaly(t, byRule, 10*time.Second).AnomalyID)
+	require.Equal(t, info.AnomalyID, readAnomaly(t, byRule, 10*time.Second).AnomalyID)
 	expectSilence(t, bySeverity, 300*time.Millisecond)
 	expectSilence(t, byRule, 300*time.Millisecond)
 }
@@ -147,7 +147,7 @@ func TestWebSocketAfterSendsMissed(t *testing.T) {
 	t.Parallel()
 
 	a := testapp.Start(t, testapp.Options{NoWorker: true})
-	seen, missedOne, missedTwo, live := newAnomaly("low"), newAnomaly("high"), newAnomaly("low"), newAnomaly("high")
+	seen, missedOne, missedTwo, live := newAnomaly("info"), newAnomaly("critical"), newAnomaly("info"), newAnomaly("critical")
 	appendAnomaly(t, a, seen)
 	appendAnomaly(t, a, missedOne)
 	appendAnomaly(t, a, missedTwo)
@@ -171,6 +171,8 @@ func TestWebSocketRejectsBadQuery(t *testing.T) {
 		"rule_id=abc":               "rule_id must be a valid UUID",
 		"after=abc":                 "after must be a valid UUID",
 		"after=" + uuid.NewString(): "after must be the id of a known anomaly",
+		"severity=high":             `severity must be one of critical, warning, info, got \"high\"`,
+		"severity=critical,bogus":   `severity must be one of critical, warning, info, got \"bogus\"`,
 	} {
 		status, body := get(t, a, "/ws?"+query)
 		require.Equal(t, http.StatusBadRequest, status, query)
@@ -186,7 +188,7 @@ func TestWebSocketFeedFromDetectorPath(t *testing.T) {
 	a := testapp.Start(t, testapp.Options{NoWorker: true})
 	conn := dialWS(t, a.URL, "")
 	settle()
-	batch := []events.AnomalyDetected{newAnomaly("low"), newAnomaly("medium"), newAnomaly("high")}
+	batch := []events.AnomalyDetected{newAnomaly("info"), newAnomaly("warning"), newAnomaly("critical")}
 
 	appendAnomalies(t, a, batch...)
 

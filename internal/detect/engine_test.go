@@ -39,7 +39,7 @@ func threshold(operator string, value float64, window, cooldown int) events.Rule
 	return events.RuleSpec{
 		Name:            "errors",
 		Enabled:         true,
-		Severity:        "high",
+		Severity:        "critical",
 		WindowSeconds:   window,
 		CooldownSeconds: cooldown,
 		Condition: events.Condition{
@@ -319,7 +319,7 @@ func TestRequiredFields(t *testing.T) {
 	engine := NewEngine(Config{})
 	id := uuid.New()
 	engine.SetRule(id, 1, events.RuleSpec{
-		Name: "login payload", Enabled: true, Severity: "medium", WindowSeconds: 60, CooldownSeconds: 10,
+		Name: "login payload", Enabled: true, Severity: "warning", WindowSeconds: 60, CooldownSeconds: 10,
 		Condition: events.Condition{
 			Type: events.ConditionRequiredFields, EventType: "login", Fields: []string{"user.id", "payload.ip"},
 		},
@@ -349,7 +349,7 @@ func TestTimestampDrift(t *testing.T) {
 	engine := NewEngine(Config{})
 	maxDrift := 30.0
 	engine.SetRule(uuid.New(), 1, events.RuleSpec{
-		Name: "clock drift", Enabled: true, Severity: "low", WindowSeconds: 60,
+		Name: "clock drift", Enabled: true, Severity: "info", WindowSeconds: 60,
 		Condition: events.Condition{Type: events.ConditionTimestampDrift, MaxDriftSeconds: &maxDrift},
 	})
 
@@ -395,7 +395,7 @@ func TestAnomalyFields(t *testing.T) {
 	require.Equal(t, id, anomaly.RuleID)
 	require.Equal(t, 7, anomaly.RuleVersion)
 	require.Equal(t, "errors", anomaly.RuleName)
-	require.Equal(t, "high", anomaly.Severity)
+	require.Equal(t, "critical", anomaly.Severity)
 	require.Equal(t, float64(5), anomaly.Observed)
 	require.Equal(t, float64(4), anomaly.Threshold)
 	require.Equal(t, ">", anomaly.Operator)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -16,6 +17,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/olahol/melody"
+
+	"github.com/eventpulse/eventpulse/events"
 )
 
 // HubConfig configures a Hub.
@@ -177,8 +180,9 @@ func (h *Hub) Clients() int { return h.melody.Len() }
 func (h *Hub) Close() { _ = h.melody.Close() }
 
 // ServeHTTP upgrades the request to a WebSocket after checking its query:
-// severity (comma-separated), rule_id and after (the last anomaly id the
-// client saw). Bad parameters get 400 before the upgrade.
+// severity (comma-separated, in one or more parameters), rule_id and after
+// (the last anomaly id the client saw). Bad parameters get 400 before the
+// upgrade.
 func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c, status, message := h.parseClient(r)
 	if status != 0 {
@@ -195,11 +199,11 @@ func (h *Hub) parseClient(r *http.Request) (*client, int, string) {
 	query := r.URL.Query()
 	c := &client{}
 
-	for _, severity := range strings.Split(query.Get("severity"), ",") {
-		if severity = strings.TrimSpace(severity); severity != "" {
-			c.severities = append(c.severities, severity)
-		}
+	severities, message := parseSeverities(query["severity"])
+	if message != "" {
+		return nil, http.StatusBadRequest, message
 	}
+	c.severities = severities
 
 	if value := query.Get("rule_id"); value != "" {
 		id, err := uuid.Parse(value)
@@ -229,6 +233,30 @@ func (h *Hub) parseClient(r *http.Request) (*client, int, string) {
 	}
 
 	return c, 0, ""
+}
+
+// parseSeverities returns the severities of the comma-separated values, or
+// a message naming the first value that is not a rule severity.
+func parseSeverities(values []string) ([]string, string) {
+	var severities []string
+
+	for _, value := range values {
+		for _, severity := range strings.Split(value, ",") {
+			severity = strings.TrimSpace(severity)
+			if severity == "" {
+				continue
+			}
+
+			if !slices.Contains(events.Severities(), severity) {
+				return nil, fmt.Sprintf("severity must be one of %s, got %q",
+					strings.Join(events.Severities(), ", "), severity)
+			}
+
+			severities = append(severities, severity)
+		}
+	}
+
+	return severities, ""
 }
 
 // connected starts the catch-up of a client passing after. Melody starts

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strings"
@@ -71,7 +72,7 @@ func TestHubDropsSlowClient(t *testing.T) {
 		sent[i] = uuid.New()
 		hub.publish(record{
 			position: position{transactionID: 1, offset: int64(i)},
-			anomaly:  Anomaly{AnomalyID: sent[i], Severity: "high", Message: padding},
+			anomaly:  Anomaly{AnomalyID: sent[i], Severity: "critical", Message: padding},
 		})
 		for int64(i)-read.Load() > 32 && ctx.Err() == nil {
 			time.Sleep(100 * time.Microsecond)
@@ -100,12 +101,48 @@ func TestHubFilters(t *testing.T) {
 	t.Parallel()
 
 	rule := uuid.New()
-	c := &client{severities: []string{"high", "critical"}, ruleID: rule}
+	c := &client{severities: []string{"critical", "warning"}, ruleID: rule}
 
-	require.True(t, c.accepts(Anomaly{RuleID: rule, Severity: "high"}))
-	require.False(t, c.accepts(Anomaly{RuleID: rule, Severity: "low"}))
+	require.True(t, c.accepts(Anomaly{RuleID: rule, Severity: "warning"}))
+	require.False(t, c.accepts(Anomaly{RuleID: rule, Severity: "info"}))
 	require.False(t, c.accepts(Anomaly{RuleID: uuid.New(), Severity: "critical"}))
-	require.True(t, (&client{}).accepts(Anomaly{RuleID: uuid.New(), Severity: "low"}))
+	require.True(t, (&client{}).accepts(Anomaly{RuleID: uuid.New(), Severity: "info"}))
+}
+
+func TestHubParsesSeverityFilter(t *testing.T) {
+	t.Parallel()
+
+	hub := NewHub(nil, HubConfig{}, slog.New(slog.DiscardHandler))
+	t.Cleanup(hub.Close)
+
+	cases := []struct {
+		query   string
+		want    []string
+		message string
+	}{
+		{query: "", want: nil},
+		{query: "severity=critical,warning", want: []string{"critical", "warning"}},
+		{query: "severity=critical&severity=info", want: []string{"critical", "info"}},
+		{query: "severity=%20info%20,,", want: []string{"info"}},
+		{query: "severity=high", message: `severity must be one of critical, warning, info, got "high"`},
+		{query: "severity=critical,bogus", message: `severity must be one of critical, warning, info, got "bogus"`},
+		{query: "severity=info&severity=low", message: `severity must be one of critical, warning, info, got "low"`},
+		{query: "severity=Critical", message: `severity must be one of critical, warning, info, got "Critical"`},
+	}
+
+	for _, tc := range cases {
+		c, status, message := hub.parseClient(httptest.NewRequest(http.MethodGet, "/ws?"+tc.query, nil))
+
+		if tc.message != "" {
+			require.Equal(t, http.StatusBadRequest, status, tc.query)
+			require.Equal(t, tc.message, message, tc.query)
+			require.Nil(t, c, tc.query)
+			continue
+		}
+
+		require.Zero(t, status, "%s: %s", tc.query, message)
+		require.Equal(t, tc.want, c.severities, tc.query)
+	}
 }
 
 func TestPositionOrder(t *testing.T) {

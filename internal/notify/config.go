@@ -18,6 +18,8 @@ import (
 
 	"github.com/google/uuid"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/eventpulse/eventpulse/events"
 )
 
 // ConfigEnv names the environment variable holding the path of the
@@ -87,7 +89,8 @@ type ChannelConfig struct {
 	Name string `yaml:"name"`
 	// Type is slack or email.
 	Type string `yaml:"type"`
-	// Severities keeps only anomalies of these severities; empty keeps all.
+	// Severities keeps only anomalies of these severities (critical,
+	// warning, info); empty keeps all.
 	Severities []string `yaml:"severities"`
 	// RuleIDs keeps only anomalies of these rules; empty keeps all.
 	RuleIDs []uuid.UUID `yaml:"rule_ids"`
@@ -300,6 +303,15 @@ func (c ChannelConfig) validate(i int) error {
 
 	if c.Name == "" {
 		field("name", "missing")
+	}
+
+	// Matches compares severities exactly, so an unknown one, such as
+	// high, would silently match no anomaly.
+	for j, severity := range c.Severities {
+		if !slices.Contains(events.Severities(), severity) {
+			errs = append(errs, fmt.Errorf("channels[%d].severities[%d] of channel %q: %q is not one of %s",
+				i, j, c.Name, severity, strings.Join(events.Severities(), ", ")))
+		}
 	}
 
 	switch c.Type {

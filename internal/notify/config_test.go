@@ -27,7 +27,7 @@ func TestParseConfigExample(t *testing.T) {
 	slack := config.Channels[0]
 	require.Equal(t, "ops-slack", slack.Name)
 	require.Equal(t, "https://hooks.example.com/services/T/B/secret", slack.WebhookURL)
-	require.Equal(t, []string{"high", "critical"}, slack.Severities)
+	require.Equal(t, []string{"critical", "warning"}, slack.Severities)
 
 	email := config.Channels[1]
 	require.Equal(t, "alerts", email.SMTP.Username)
@@ -81,6 +81,15 @@ func TestParseConfigRejects(t *testing.T) {
 			yaml: "delivery: {lease: 5s, send_timeout: 10s}\n",
 			want: "delivery.lease 5s: must exceed delivery.send_timeout 10s",
 		},
+		"unknown severity": {
+			yaml: "channels:\n  - {name: ops, type: slack, webhook_url: 'https://x.example', severities: [critical, high]}\n",
+			want: `channels[0].severities[1] of channel "ops": "high" is not one of critical, warning, info`,
+		},
+		"severity in capitals": {
+			yaml: "channels:\n  - {name: a, type: slack, webhook_url: 'https://x.example/1'}\n" +
+				"  - {name: b, type: slack, webhook_url: 'https://x.example/2', severities: [Critical]}\n",
+			want: `channels[1].severities[0] of channel "b": "Critical" is not one of critical, warning, info`,
+		},
 		"bad rule id": {
 			yaml: "channels:\n  - {name: a, type: slack, webhook_url: 'https://x.example', rule_ids: [nope]}\n",
 			want: "invalid UUID",
@@ -133,9 +142,9 @@ func TestChannelMatches(t *testing.T) {
 	channel := ChannelConfig{Severities: []string{"critical"}, RuleIDs: []uuid.UUID{rule}}
 
 	require.True(t, channel.Matches(rule, "critical"))
-	require.False(t, channel.Matches(rule, "high"))
+	require.False(t, channel.Matches(rule, "warning"))
 	require.False(t, channel.Matches(uuid.New(), "critical"))
-	require.True(t, ChannelConfig{}.Matches(uuid.New(), "low"))
+	require.True(t, ChannelConfig{}.Matches(uuid.New(), "info"))
 }
 
 func TestParseConfigHidesValuesInTypeErrors(t *testing.T) {

@@ -833,7 +833,7 @@ func (s *BacktestInput) Decode(d *jx.Decoder) error {
 				return errors.Wrap(err, "decode field \"max_events\"")
 			}
 		default:
-			return d.Skip()
+			return errors.Errorf("unexpected field %q", k)
 		}
 		return nil
 	}); err != nil {
@@ -7261,7 +7261,7 @@ func (s *RuleCondition) Decode(d *jx.Decoder) error {
 				return errors.Wrap(err, "decode field \"max_drift_seconds\"")
 			}
 		default:
-			return d.Skip()
+			return errors.Errorf("unexpected field %q", k)
 		}
 		return nil
 	}); err != nil {
@@ -7579,7 +7579,7 @@ func (s *RuleConditionPatch) Decode(d *jx.Decoder) error {
 				return errors.Wrap(err, "decode field \"max_drift_seconds\"")
 			}
 		default:
-			return d.Skip()
+			return errors.Errorf("unexpected field %q", k)
 		}
 		return nil
 	}); err != nil {
@@ -7909,7 +7909,7 @@ func (s *RuleFiltersPatch) Decode(d *jx.Decoder) error {
 				return errors.Wrap(err, "decode field \"source\"")
 			}
 		default:
-			return d.Skip()
+			return errors.Errorf("unexpected field %q", k)
 		}
 		return nil
 	}); err != nil {
@@ -8072,7 +8072,7 @@ func (s *RuleInput) Decode(d *jx.Decoder) error {
 				return errors.Wrap(err, "decode field \"condition\"")
 			}
 		default:
-			return d.Skip()
+			return errors.Errorf("unexpected field %q", k)
 		}
 		return nil
 	}); err != nil {
@@ -8269,7 +8269,7 @@ func (s *RulePatch) Decode(d *jx.Decoder) error {
 				return errors.Wrap(err, "decode field \"condition\"")
 			}
 		default:
-			return d.Skip()
+			return errors.Errorf("unexpected field %q", k)
 		}
 		return nil
 	}); err != nil {

@@ -1132,9 +1132,9 @@ type ListAnomaliesParams struct {
 	// Page size, clamped to 1..100.
 	Limit OptInt `json:",omitempty,omitzero"`
 	// Rows to skip; negative values count as 0.
-	Offset   OptInt    `json:",omitempty,omitzero"`
-	RuleID   OptUUID   `json:",omitempty,omitzero"`
-	Severity OptString `json:",omitempty,omitzero"`
+	Offset   OptInt      `json:",omitempty,omitzero"`
+	RuleID   OptUUID     `json:",omitempty,omitzero"`
+	Severity OptSeverity `json:",omitempty,omitzero"`
 	// Exact group key, as in the anomaly's `group_key`.
 	GroupKey OptString `json:",omitempty,omitzero"`
 	// Earliest `detected_at`, inclusive (RFC 3339).
@@ -1177,7 +1177,7 @@ func unpackListAnomaliesParams(packed middleware.Parameters) (params ListAnomali
 			In:   "query",
 		}
 		if v, ok := packed[key]; ok {
-			params.Severity = v.(OptString)
+			params.Severity = v.(OptSeverity)
 		}
 	}
 	{
@@ -1355,7 +1355,7 @@ func decodeListAnomaliesParams(args [0]string, argsEscaped bool, r *http.Request
 
 		if err := q.HasParam(cfg); err == nil {
 			if err := q.DecodeParam(cfg, func(d uri.Decoder) error {
-				var paramsDotSeverityVal string
+				var paramsDotSeverityVal Severity
 				if err := func() error {
 					val, err := d.DecodeValue()
 					if err != nil {
@@ -1367,7 +1367,7 @@ func decodeListAnomaliesParams(args [0]string, argsEscaped bool, r *http.Request
 						return err
 					}
 
-					paramsDotSeverityVal = c
+					paramsDotSeverityVal = Severity(c)
 					return nil
 				}(); err != nil {
 					return err
@@ -1375,6 +1375,21 @@ func decodeListAnomaliesParams(args [0]string, argsEscaped bool, r *http.Request
 				params.Severity.SetTo(paramsDotSeverityVal)
 				return nil
 			}); err != nil {
+				return err
+			}
+			if err := func() error {
+				if value, ok := params.Severity.Get(); ok {
+					if err := func() error {
+						if err := value.Validate(); err != nil {
+							return err
+						}
+						return nil
+					}(); err != nil {
+						return err
+					}
+				}
+				return nil
+			}(); err != nil {
 				return err
 			}
 		}

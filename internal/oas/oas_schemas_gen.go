@@ -357,6 +357,7 @@ func (s *Backtest) SetAnomalies(val []Anomaly) {
 
 func (*Backtest) backtestRuleRes() {}
 
+// Unknown members are rejected, as in the rule.
 // Ref: #/components/schemas/BacktestInput
 type BacktestInput struct {
 	Rule RuleInput `json:"rule"`
@@ -4275,7 +4276,8 @@ func (s *RuleChangeChange) UnmarshalText(data []byte) error {
 // `threshold` compares the count of events matching `filters` within the window (per distinct
 // `group_by` key) with `value`. `required_fields` flags an event of `event_type` whose payload lacks
 // any of `fields` (dotted paths). `timestamp_drift` flags an event whose timestamp differs from the
-// time it was received by more than `max_drift_seconds`. Fields of another type are rejected.
+// time it was received by more than `max_drift_seconds`. Fields of another type are rejected, and so
+// are unknown members.
 // Ref: #/components/schemas/RuleCondition
 type RuleCondition struct {
 	Type RuleConditionType `json:"type"`
@@ -4820,6 +4822,7 @@ func (s *RuleFilters) SetSource(val OptString) {
 	s.Source = val
 }
 
+// Changes to the rule's filters. Other keys are rejected.
 // Ref: #/components/schemas/RuleFiltersPatch
 type RuleFiltersPatch struct {
 	EventType OptNilString `json:"event_type"`
@@ -4885,6 +4888,7 @@ func (s *RuleHeaders) SetResponse(val Rule) {
 
 func (*RuleHeaders) createRuleRes() {}
 
+// A rule as sent on create and replace. Unknown members are rejected.
 // Ref: #/components/schemas/RuleInput
 type RuleInput struct {
 	Name          string   `json:"name"`
@@ -4969,7 +4973,8 @@ func (s *RuleInput) SetCondition(val RuleCondition) {
 	s.Condition = val
 }
 
-// A JSON merge patch of a rule; every member is optional and `null` removes one.
+// A JSON merge patch of a rule; every member is optional and `null` removes one. Unknown members are
+// rejected.
 // Ref: #/components/schemas/RulePatch
 type RulePatch struct {
 	Name                   OptNilString             `json:"name"`

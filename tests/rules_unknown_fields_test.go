@@ -1,0 +1,129 @@
+package tests
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/eventpulse/eventpulse/internal/oas"
+	"github.com/eventpulse/eventpulse/internal/testapp"
+)
+
+// validRuleMembers are the members of a valid threshold rule body, without
+// the braces, so a case can add a member before or after them.
+const validRuleMembers = `"name":"n","severity":"info","window_seconds":60,` +
+	`"condition":{"type":"threshold","metric":"count","operator":">","value":5}`
+
+// unknownFieldError returns the body of the 400 response naming field as
+// unknown.
+func unknownFieldError(t *testing.T, field string) string {
+	t.Helper()
+
+	path, err := json.Marshal(strings.Split(field, "."))
+	require.NoError(t, err)
+
+	return `{"error":"Validation failed: ` + field + `: is not a known field",` +
+		`"issues":[{"path":` + string(path) + `,"message":"is not a known field","code":"invalid"}]}`
+}
+
+func TestRulesRejectUnknownFields(t *testing.T) {
+	t.Parallel()
+
+	a := testapp.Start(t, testapp.Options{})
+	rule := createRule(t, a, thresholdRule("strict")).Response
+	rulePath := "/api/v1/rules/" + rule.RuleID.String()
+	// Patching empty filters into a rule that has none adds them, so on this
+	// rule a dropped unknown filter key would make a new version.
+	input := thresholdRule("no filters")
+	input.Condition.Filters = oas.OptRuleFilters{}
+	noFilters := createRule(t, a, input).Response
+	noFiltersPath := "/api/v1/rules/" + noFilters.RuleID.String()
+	backtestRange := `"from":"2024-01-01T00:00:00Z","to":"2024-01-02T00:00:00Z"`
+
+	cases := []struct {
+		method string
+		path   string
+		body   string
+		field  string
+	}{
+		{http.MethodPost, "/api/v1/rules", `{` + validRuleMembers + `,"cooldown_secs":60}`, "cooldown_secs"},
+		{http.MethodPost, "/api/v1/rules", `{"cooldown_secs":60,` + validRuleMembers + `}`, "cooldown_secs"},
+		{http.MethodPost, "/api/v1/rules", `{"name":"n","severity":"info","window_seconds":60,` +
+			`"condition":{"type":"threshold","metric":"count","operator":">","valu":5}}`, "condition.valu"},
+		{http.MethodPut, rulePath, `{` + validRuleMembers + `,"enabeld":false}`, "enabeld"},
+		{http.MethodPut, rulePath, `{` + validRuleMembers + `,"rule_id":"` + rule.RuleID.String() + `"}`, "rule_id"},
+		{http.MethodPatch, rulePath, `{"cooldown_secs":60}`, "cooldown_secs"},
+		{http.MethodPatch, rulePath, `{"enabled":false,"enabeld":true}`, "enabeld"},
+		{http.MethodPatch, rulePath, `{"condition":{"group_bye":["source"]}}`, "condition.group_bye"},
+		{http.MethodPatch, rulePath, `{"condition":{"filters":{"evnt_type":"x"}}}`, "condition.filters.evnt_type"},
+		{http.MethodPatch, noFiltersPath, `{"condition":{"filters":{"evnt_type":"x"}}}`, "condition.filters.evnt_type"},
+		{http.MethodPatch, noFiltersPath, `{"condition":{"filters":{"source":"web","src":"x"}}}`,
+			"condition.filters.src"},
+		{http.MethodPut, rulePath, `{"name":"n","severity":"info","window_seconds":60,"condition":{"type":"threshold",` +
+			`"metric":"count","filters":{"evnt_type":"x"},"operator":">","value":5}}`, "condition.filters.evnt_type"},
+		{http.MethodPost, "/api/v1/rules/backtest", `{"rule":{` + validRuleMembers + `,"cooldown_secs":60},` +
+			backtestRange + `}`, "rule.cooldown_secs"},
+		{http.MethodPost, "/api/v1/rules/backtest", `{"rule":{` + validRuleMembers + `},` + backtestRange +
+			`,"max_event":5}`, "max_event"},
+	}
+
+	for _, c := range cases {
+		status, _, body := request(t, a, c.method, c.path, "", "", c.body)
+		require.Equal(t, http.StatusBadRequest, status, "%s %s %s: %s", c.method, c.path, c.body, body)
+		require.JSONEq(t, unknownFieldError(t, c.field), body, "%s %s %s", c.method, c.path, c.body)
+	}
+
+	got, err := a.Client.GetRule(background(), oas.GetRuleParams{RuleID: rule.RuleID})
+	require.NoError(t, err)
+	require.Equal(t, rule, got.Response, "no request changed the rule")
+
+	got, err = a.Client.GetRule(background(), oas.GetRuleParams{RuleID: noFilters.RuleID})
+	require.NoError(t, err)
+	require.Equal(t, noFilters, got.Response, "no request changed the rule without filters")
+
+	list, err := a.Client.ListRules(background(), oas.ListRulesParams{})
+	require.NoError(t, err)
+	require.Len(t, list, 2, "no request created a rule")
+}
+
+func TestRulesAcceptEveryDocumentedField(t *testing.T) {
+	t.Parallel()
+
+	a := testapp.Start(t, testapp.Options{})
+
+	status, _, body := request(t, a, http.MethodPost, "/api/v1/rules", "", "", `{
+		"name": "every field", "enabled": true, "severity": "warning", "window_seconds": 60,
+		"cooldown_seconds": 30, "allowed_lateness_seconds": 5,
+		"condition": {"type": "threshold", "metric": "count", "filters": {"event_type": "error", "source": "web"},
+			"operator": ">", "value": 5, "group_by": ["source"]}}`)
+	require.Equal(t, http.StatusCreated, status, "body: %s", body)
+
+	var created oas.Rule
+	require.NoError(t, created.UnmarshalJSON([]byte(body)))
+	path := "/api/v1/rules/" + created.RuleID.String()
+
+	status, _, body = request(t, a, http.MethodPut, path, "", "", `{
+		"name": "drift", "enabled": false, "severity": "info", "window_seconds": 120,
+		"cooldown_seconds": 0, "allowed_lateness_seconds": 10,
+		"condition": {"type": "timestamp_drift", "max_drift_seconds": 300}}`)
+	require.Equal(t, http.StatusOK, status, "body: %s", body)
+
+	status, _, body = request(t, a, http.MethodPatch, path, "", "", `{
+		"name": "fields", "enabled": true, "severity": "critical", "window_seconds": 60,
+		"cooldown_seconds": 10, "allowed_lateness_seconds": null,
+		"condition": {"type": "required_fields", "metric": null, "filters": null, "operator": null,
+			"value": null, "group_by": null, "event_type": "error", "fields": ["message"],
+			"max_drift_seconds": null}}`)
+	require.Equal(t, http.StatusOK, status, "body: %s", body)
+
+	got, err := a.Client.GetRule(background(), oas.GetRuleParams{RuleID: created.RuleID})
+	require.NoError(t, err)
+	require.Equal(t, 3, got.Response.Version)
+	require.Equal(t, "fields", got.Response.Name)
+	require.Equal(t, oas.RuleConditionTypeRequiredFields, got.Response.Condition.Type)
+	require.Equal(t, []string{"message"}, got.Response.Condition.Fields)
+	require.False(t, got.Response.AllowedLatenessSeconds.Set)
+}
