@@ -198,10 +198,41 @@ func (s schema) UnmarshalMessage(params wsql.UnmarshalMessageParams) (wsql.Row, 
 	return row, nil
 }
 
-func offsetsAdapter() wsql.DefaultPostgreSQLOffsetsAdapter {
-	return wsql.DefaultPostgreSQLOffsetsAdapter{
-		GenerateMessagesOffsetsTableName: func(string) string { return `"event_log_offsets"` },
+// offsets is watermill-sql's PostgreSQL offsets adapter that calls
+// beforeAck, when set, with the batch's transaction before it writes the
+// batch's offset.
+type offsets struct {
+	wsql.DefaultPostgreSQLOffsetsAdapter
+	beforeAck func(tx pgx.Tx) error
+}
+
+func offsetsAdapter(beforeAck func(tx pgx.Tx) error) offsets {
+	return offsets{
+		DefaultPostgreSQLOffsetsAdapter: wsql.DefaultPostgreSQLOffsetsAdapter{
+			GenerateMessagesOffsetsTableName: func(string) string { return `"event_log_offsets"` },
+		},
+		beforeAck: beforeAck,
 	}
+}
+
+// AckMessageQuery runs beforeAck and returns watermill-sql's query. The
+// subscriber calls it once per batch, after the last record it delivered
+// was acknowledged, and runs the query in the batch's transaction. The
+// records carry that transaction in their context. The subscriber has
+// cancelled that context by then, so beforeAck gets only the transaction.
+func (o offsets) AckMessageQuery(params wsql.AckMessageQueryParams) (wsql.Query, error) {
+	if o.beforeAck != nil && params.LastRow.Msg != nil {
+		tx, err := TxFromContext(params.LastRow.Msg.Context())
+		if err != nil {
+			return wsql.Query{}, err
+		}
+
+		if err := o.beforeAck(tx); err != nil {
+			return wsql.Query{}, err
+		}
+	}
+
+	return o.DefaultPostgreSQLOffsetsAdapter.AckMessageQuery(params)
 }
 
 // ErrConcurrency is returned by Append when a record's stream version is
@@ -290,6 +321,11 @@ type SubscriberConfig struct {
 	// decompresses nor sends them again. A handler that no longer has one
 	// of them reads its payload with ReadPayload.
 	HeldRecords func() []string
+	// BeforeAck, when set, is called once per batch with the batch's
+	// transaction, after the last record was handled and before the
+	// offset moves past the batch. An error rolls the batch back, and the
+	// records are read again after the retry interval.
+	BeforeAck func(tx pgx.Tx) error
 	// PollInterval is the wait before the next query after a query that
 	// found no new record or less than a full batch. Default: 25ms, which
 	// bounds how long a record waits before a projector that keeps up
@@ -331,7 +367,7 @@ func NewSubscriber(
 		RetryInterval:  time.Second,
 		BackoffManager: backoff,
 		SchemaAdapter:  schemaAdapter(batchSize, config.OmitPayloadOf, config.HeldRecords, batch),
-		OffsetsAdapter: offsetsAdapter(),
+		OffsetsAdapter: offsetsAdapter(config.BeforeAck),
 	}, closedConnLogger{logger})
 	if err != nil {
 		return nil, fmt.Errorf("error creating log subscriber %q: %w", config.ConsumerGroup, err)

@@ -50,6 +50,31 @@ type Activator interface {
 	Activate(ctx context.Context) error
 }
 
+// Gatherer is implemented by projectors that write the records of a batch
+// together, because one statement for the whole batch costs less than one
+// for each record. The live subscriber and a replay both hand each record
+// to the Gathering of its transaction, and flush it before the offset
+// moves past the batch. Apply remains for single records.
+type Gatherer interface {
+	// Gather returns an empty Gathering for the records of one
+	// transaction.
+	Gather() Gathering
+}
+
+// Gathering holds the records of one transaction that a Gatherer has not
+// written yet.
+type Gathering interface {
+	// Add takes the event of a record. It sends no statement. A record
+	// added again, as when it is retried, replaces what it added before.
+	Add(event events.Event, meta Meta) error
+	// Flush writes the records added since the last Flush with tx, with
+	// the same effect as applying each of them in turn.
+	Flush(ctx context.Context, tx pgx.Tx) error
+}
+
+// flushTimeout bounds the Flush at the end of a live batch.
+const flushTimeout = time.Minute
+
 // Meta describes the record an event was read from.
 type Meta struct {
 	// RecordID is the log record's uuid.
@@ -84,6 +109,9 @@ func Register(
 	}
 	if handler.decoded != nil {
 		config.HeldRecords = handler.decoded.Held
+	}
+	if _, ok := projector.(Gatherer); ok {
+		config.BeforeAck = handler.flush
 	}
 
 	subscriber, err := eventlog.NewSubscriber(pool, config, watermillLogger)
@@ -128,6 +156,9 @@ type handler struct {
 	savepointOpen bool
 	// advanced reports that projection_status was written in tx.
 	advanced bool
+	// gatherings holds the records a Gatherer has not written yet, by
+	// transaction. Two subscriptions that overlap have a transaction each.
+	gatherings map[pgx.Tx]Gathering
 }
 
 // Option adjusts a projector's handler.
@@ -194,14 +225,12 @@ func (h *handler) handle(msg *message.Message) error {
 	meta := Meta{RecordID: msg.UUID, Position: position, Envelope: events.EnvelopeOf(msg)}
 	ctx = logging.WithCorrelationID(ctx, meta.CorrelationID)
 	if tx != h.tx {
+		h.forgetGatherings(h.tx)
 		h.tx, h.savepointOpen, h.advanced = tx, false, false
 	}
 	record := newRecordTx(tx, h.savepointOpen)
 
-	err = h.projector.Apply(ctx, record, event, meta)
-	if err == nil && !h.advanced {
-		err = recordAdvanced(ctx, record, h.projector.Name())
-	}
+	err = h.apply(ctx, record, event, meta)
 	if record.opened {
 		h.savepointOpen = true
 	}
@@ -228,6 +257,82 @@ func (h *handler) handle(msg *message.Message) error {
 		h.logger.LogAttrs(ctx, slog.LevelDebug, "projection: record applied",
 			slog.String("record_id", msg.UUID), slog.String("event", name),
 			slog.Duration("duration", time.Since(start)))
+	}
+
+	return nil
+}
+
+// apply applies event with record, or adds it to the Gathering of the
+// record's transaction when the projector is a Gatherer, and writes
+// projection_status for the first record of a batch. A Gatherer's record
+// is added last, so a record that fails adds nothing.
+func (h *handler) apply(ctx context.Context, record *recordTx, event events.Event, meta Meta) error {
+	gatherer, ok := h.projector.(Gatherer)
+	if !ok {
+		if err := h.projector.Apply(ctx, record, event, meta); err != nil {
+			return err
+		}
+
+		return h.advance(ctx, record)
+	}
+
+	if err := h.advance(ctx, record); err != nil {
+		return err
+	}
+
+	if h.gatherings == nil {
+		h.gatherings = map[pgx.Tx]Gathering{}
+	}
+
+	gathering, ok := h.gatherings[record.Tx]
+	if !ok {
+		gathering = gatherer.Gather()
+		h.gatherings[record.Tx] = gathering
+	}
+
+	return gathering.Add(event, meta)
+}
+
+// advance writes projection_status unless the batch did.
+func (h *handler) advance(ctx context.Context, record *recordTx) error {
+	if h.advanced {
+		return nil
+	}
+
+	return recordAdvanced(ctx, record, h.projector.Name())
+}
+
+// forgetGatherings drops the Gatherings of transactions other than keep
+// and the current one. They belong to batches that rolled back, whose
+// records are read and added again.
+func (h *handler) forgetGatherings(keep pgx.Tx) {
+	for tx := range h.gatherings {
+		if tx != keep && tx != h.tx {
+			delete(h.gatherings, tx)
+		}
+	}
+}
+
+// flush writes the Gathering of tx at the end of its batch. The subscriber
+// calls it before it moves the offset past the batch, in the batch's
+// transaction. When it fails, the batch rolls back and is read again, so a
+// write that fails each time holds the projector at that batch.
+func (h *handler) flush(tx pgx.Tx) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+
+	gathering, ok := h.gatherings[tx]
+	if !ok {
+		return nil
+	}
+	delete(h.gatherings, tx)
+
+	ctx, cancel := context.WithTimeout(context.Background(), flushTimeout)
+	defer cancel()
+
+	if err := gathering.Flush(ctx, tx); err != nil {
+		recordFailure(h.pool, h.projector.Name(), err, h.logger)
+		return fmt.Errorf("error writing the batch of %q: %w", h.projector.Name(), err)
 	}
 
 	return nil

@@ -317,8 +317,13 @@ func (r *replay) applyBatch(ctx context.Context, tx pgx.Tx) (int, error) {
 
 	replayCtx := WithReplay(ctx)
 
+	var gathering Gathering
+	if gatherer, ok := r.copy.(Gatherer); ok {
+		gathering = gatherer.Gather()
+	}
+
 	for _, record := range records {
-		if err := r.apply(replayCtx, tx, record); err != nil {
+		if err := r.apply(replayCtx, tx, record, gathering); err != nil {
 			return 0, err
 		}
 
@@ -326,10 +331,18 @@ func (r *replay) applyBatch(ctx context.Context, tx pgx.Tx) (int, error) {
 		r.state.RecordsRead++
 	}
 
+	if gathering != nil {
+		if err := gathering.Flush(replayCtx, tx); err != nil {
+			return 0, fmt.Errorf("error writing a batch of %d records into %q: %w", len(records), r.name, err)
+		}
+	}
+
 	return len(records), nil
 }
 
-func (r *replay) apply(ctx context.Context, tx pgx.Tx, record logRecord) error {
+// apply applies record to the copies, or adds it to gathering when the
+// projector is a Gatherer.
+func (r *replay) apply(ctx context.Context, tx pgx.Tx, record logRecord, gathering Gathering) error {
 	name := record.msg.Metadata.Get(events.MetaName)
 	if !r.copy.Handles(name) {
 		return nil
@@ -345,7 +358,13 @@ func (r *replay) apply(ctx context.Context, tx pgx.Tx, record logRecord) error {
 		Position: eventlog.Position{TransactionID: record.position.TransactionID, Offset: record.position.Offset},
 		Envelope: events.EnvelopeOf(record.msg),
 	}
-	if err := r.copy.Apply(ctx, tx, event, meta); err != nil {
+
+	if gathering != nil {
+		err = gathering.Add(event, meta)
+	} else {
+		err = r.copy.Apply(ctx, tx, event, meta)
+	}
+	if err != nil {
 		return fmt.Errorf("error replaying record %q (offset %d) into %q: %w",
 			record.msg.UUID, record.position.Offset, r.name, err)
 	}

@@ -52,7 +52,10 @@ type Projector struct {
 	RecordsTable string
 }
 
-var _ projection.Rebuildable = Projector{}
+var (
+	_ projection.Rebuildable = Projector{}
+	_ projection.Gatherer    = Projector{}
+)
 
 // Tables implements projection.Rebuildable.
 func (Projector) Tables() []string { return []string{Table, RecordsTable} }
@@ -82,8 +85,95 @@ func (p Projector) Apply(ctx context.Context, tx pgx.Tx, event events.Event, met
 		return fmt.Errorf("metricrollups: invalid record id %q: %w", meta.RecordID, err)
 	}
 
-	return Add(ctx, tx, Tables{Counts: cmp.Or(p.Table, Table), Records: cmp.Or(p.RecordsTable, RecordsTable)},
-		recordID, Aggregate(ingested.Events))
+	return Add(ctx, tx, p.tables(), recordID, Aggregate(ingested.Events))
+}
+
+func (p Projector) tables() Tables {
+	return Tables{Counts: cmp.Or(p.Table, Table), Records: cmp.Or(p.RecordsTable, RecordsTable)}
+}
+
+// Gather implements projection.Gatherer. The records of a live batch
+// mostly fall in the same few buckets, so their counts are summed and
+// each bucket is updated once per batch rather than once per record.
+func (p Projector) Gather() projection.Gathering {
+	return &gathering{tables: p.tables(), rows: map[uuid.UUID][]Row{}}
+}
+
+// gathering holds the rows of the records added since the last flush.
+type gathering struct {
+	tables Tables
+	order  []uuid.UUID
+	rows   map[uuid.UUID][]Row
+}
+
+func (g *gathering) Add(event events.Event, meta projection.Meta) error {
+	ingested, ok := event.(events.EventsIngested)
+	if !ok {
+		return fmt.Errorf("metricrollups: unexpected event %T", event)
+	}
+
+	recordID, err := uuid.Parse(meta.RecordID)
+	if err != nil {
+		return fmt.Errorf("metricrollups: invalid record id %q: %w", meta.RecordID, err)
+	}
+
+	if _, ok := g.rows[recordID]; !ok {
+		g.order = append(g.order, recordID)
+	}
+	g.rows[recordID] = Aggregate(ingested.Events)
+
+	return nil
+}
+
+// Flush claims the records in one statement and adds the rows of those
+// claimed now, summed per bucket, event type and source. Records counted
+// before are skipped, as Apply skips them.
+func (g *gathering) Flush(ctx context.Context, tx pgx.Tx) error {
+	if len(g.order) == 0 {
+		return nil
+	}
+
+	records := make([]pgtype.UUID, len(g.order))
+	var buckets []time.Time
+	var types, sources []string
+	var counts []int64
+	var rowRecords []pgtype.UUID
+
+	for i, recordID := range g.order {
+		records[i] = pgtype.UUID{Bytes: recordID, Valid: true}
+		for _, row := range g.rows[recordID] {
+			buckets = append(buckets, row.BucketStart)
+			types = append(types, row.EventType)
+			sources = append(sources, row.Source)
+			counts = append(counts, row.Count)
+			rowRecords = append(rowRecords, records[i])
+		}
+	}
+
+	// Sorting the summed rows locks them in the order Add's statements
+	// lock theirs.
+	query := `WITH claim AS (
+			INSERT INTO ` + pgx.Identifier{g.tables.Records}.Sanitize() + ` (record_id)
+			SELECT unnest($5::uuid[]) ON CONFLICT (record_id) DO NOTHING
+			RETURNING record_id
+		)
+		INSERT INTO ` + pgx.Identifier{g.tables.Counts}.Sanitize() + ` AS r (bucket_start, event_type, source, count)
+		SELECT bucket_start, event_type, source, sum(count)::bigint
+		FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::bigint[], $6::uuid[])
+			AS gathered(bucket_start, event_type, source, count, record_id)
+		WHERE record_id IN (SELECT record_id FROM claim)
+		GROUP BY bucket_start, event_type, source
+		ORDER BY bucket_start, event_type, source
+		ON CONFLICT (bucket_start, event_type, source)
+		DO UPDATE SET count = r.count + EXCLUDED.count`
+
+	if _, err := tx.Exec(ctx, query, buckets, types, sources, counts, records, rowRecords); err != nil {
+		return fmt.Errorf("error adding %d records (%d rows) to %q: %w", len(records), len(buckets), g.tables.Counts, err)
+	}
+
+	g.order, g.rows = g.order[:0], map[uuid.UUID][]Row{}
+
+	return nil
 }
 
 // Tables names the pair of tables Add writes.
