@@ -199,14 +199,14 @@ func (s schema) UnmarshalMessage(params wsql.UnmarshalMessageParams) (wsql.Row, 
 }
 
 // offsets is watermill-sql's PostgreSQL offsets adapter that calls
-// beforeAck, when set, with the batch's transaction before it writes the
-// batch's offset.
+// beforeAck, when set, with the batch's transaction and the position of its
+// last record before it writes the batch's offset.
 type offsets struct {
 	wsql.DefaultPostgreSQLOffsetsAdapter
-	beforeAck func(tx pgx.Tx) error
+	beforeAck func(tx pgx.Tx, last Position) error
 }
 
-func offsetsAdapter(beforeAck func(tx pgx.Tx) error) offsets {
+func offsetsAdapter(beforeAck func(tx pgx.Tx, last Position) error) offsets {
 	return offsets{
 		DefaultPostgreSQLOffsetsAdapter: wsql.DefaultPostgreSQLOffsetsAdapter{
 			GenerateMessagesOffsetsTableName: func(string) string { return `"event_log_offsets"` },
@@ -227,7 +227,12 @@ func (o offsets) AckMessageQuery(params wsql.AckMessageQueryParams) (wsql.Query,
 			return wsql.Query{}, err
 		}
 
-		if err := o.beforeAck(tx); err != nil {
+		last, ok := PositionOf(params.LastRow.Msg)
+		if !ok {
+			return wsql.Query{}, fmt.Errorf("record %q carries no log position", params.LastRow.Msg.UUID)
+		}
+
+		if err := o.beforeAck(tx, last); err != nil {
 			return wsql.Query{}, err
 		}
 	}
@@ -322,10 +327,10 @@ type SubscriberConfig struct {
 	// of them reads its payload with ReadPayload.
 	HeldRecords func() []string
 	// BeforeAck, when set, is called once per batch with the batch's
-	// transaction, after the last record was handled and before the
-	// offset moves past the batch. An error rolls the batch back, and the
-	// records are read again after the retry interval.
-	BeforeAck func(tx pgx.Tx) error
+	// transaction and the position of its last record, after that record
+	// was handled and before the offset moves past it. An error rolls the
+	// batch back, and the records are read again after the retry interval.
+	BeforeAck func(tx pgx.Tx, last Position) error
 	// PollInterval is the wait before the next query after a query that
 	// found no new record or less than a full batch. Default: 25ms, which
 	// bounds how long a record waits before a projector that keeps up

@@ -22,19 +22,25 @@ import (
 
 const gatherProjectorName = "projection.gather_test"
 
-// gatherProjector writes one row per record when a batch ends. Its first
-// failFlushes flushes fail after writing.
+// gatherProjector writes one row per record, for a whole batch when it
+// ends. A record whose event type is "bad" cannot be written: the Flush of
+// a batch holding it fails after writing the others, and so does its Apply.
 type gatherProjector struct {
-	failFlushes *atomic.Int64
-	flushes     *atomic.Int64
+	flushes *atomic.Int64
 }
 
 func (gatherProjector) Name() string { return gatherProjectorName }
 
 func (gatherProjector) Handles(name string) bool { return name == events.EventsIngestedName }
 
-func (gatherProjector) Apply(context.Context, pgx.Tx, events.Event, projection.Meta) error {
-	return errors.New("records are gathered, not applied one by one")
+func (gatherProjector) Apply(ctx context.Context, tx pgx.Tx, event events.Event, meta projection.Meta) error {
+	if event.(events.EventsIngested).Events[0].EventType == "bad" {
+		return errors.New("the record is bad")
+	}
+
+	_, err := tx.Exec(ctx, `INSERT INTO gathered (record_id, how) VALUES ($1, 'applied')`, meta.RecordID)
+
+	return err
 }
 
 func (p gatherProjector) Gather() projection.Gathering {
@@ -44,44 +50,51 @@ func (p gatherProjector) Gather() projection.Gathering {
 type gatherRows struct {
 	projector gatherProjector
 	ids       []string
+	bad       bool
 }
 
-func (g *gatherRows) Add(_ events.Event, meta projection.Meta) error {
+func (g *gatherRows) Add(event events.Event, meta projection.Meta) error {
+	if event.(events.EventsIngested).Events[0].EventType == "bad" {
+		g.bad = true
+		return nil
+	}
+
 	g.ids = append(g.ids, meta.RecordID)
+
 	return nil
 }
 
 func (g *gatherRows) Flush(ctx context.Context, tx pgx.Tx) error {
 	g.projector.flushes.Add(1)
-	if _, err := tx.Exec(ctx, `INSERT INTO gathered (record_id) SELECT unnest($1::uuid[])`, g.ids); err != nil {
+	_, err := tx.Exec(ctx, `INSERT INTO gathered (record_id, how) SELECT unnest($1::uuid[]), 'gathered'`, g.ids)
+	if err != nil {
 		return err
 	}
-	g.ids = nil
 
-	if g.projector.failFlushes.Add(-1) >= 0 {
-		return errors.New("flush fails after writing")
+	if g.bad {
+		return errors.New("the batch holds a bad record")
 	}
+	g.ids = nil
 
 	return nil
 }
 
-func TestGathererFailedFlushRollsBackBatch(t *testing.T) {
+// runGather appends one record per entry of kinds in one transaction and
+// runs gatherProjector until it has moved past them.
+func runGather(t *testing.T, b *lockBundle, projector gatherProjector, kinds ...string) {
+	t.Helper()
+
 	ctx := t.Context()
-	b := setupLock(t)
-	_, err := b.pool.Exec(ctx, `CREATE TABLE gathered (record_id UUID PRIMARY KEY)`)
+	_, err := b.pool.Exec(ctx, `CREATE TABLE gathered (record_id UUID PRIMARY KEY, how TEXT NOT NULL)`)
 	require.NoError(t, err)
 
-	msgs := make([]*message.Message, 0, 5)
-	for range cap(msgs) {
-		msg := bigRecord(t, uuid.NewString(), "gathered")
-		msgs = append(msgs, msg)
+	msgs := make([]*message.Message, 0, len(kinds))
+	for _, kind := range kinds {
+		msgs = append(msgs, bigRecord(t, uuid.NewString(), kind))
 	}
 	require.NoError(t, pgx.BeginFunc(ctx, b.pool, func(tx pgx.Tx) error {
 		return eventlog.Append(ctx, tx, msgs...)
 	}))
-
-	projector := gatherProjector{failFlushes: &atomic.Int64{}, flushes: &atomic.Int64{}}
-	projector.failFlushes.Store(1)
 
 	router, err := message.NewRouter(message.RouterConfig{CloseTimeout: 5 * time.Second}, watermill.NopLogger{})
 	require.NoError(t, err)
@@ -102,9 +115,30 @@ func TestGathererFailedFlushRollsBackBatch(t *testing.T) {
 		return b.count(t, `SELECT count(*) FROM event_log_offsets WHERE consumer_group = $1 AND offset_acked = $2`,
 			gatherProjectorName, lastOffset) == 1
 	})
+}
 
-	require.Equal(t, int64(2), projector.flushes.Load(), "the batch was flushed again after the failed flush")
-	require.Equal(t, len(msgs), b.count(t, `SELECT count(*) FROM gathered`),
-		"each record written once: the failed flush's rows rolled back with the batch")
-	require.Zero(t, b.count(t, `SELECT count(*) FROM dead_letters`), "a failed flush makes no dead letter")
+func TestGathererWritesBatchOnce(t *testing.T) {
+	b := setupLock(t)
+	projector := gatherProjector{flushes: &atomic.Int64{}}
+
+	runGather(t, b, projector, "good", "good", "good")
+
+	require.Equal(t, int64(1), projector.flushes.Load())
+	require.Equal(t, 3, b.count(t, `SELECT count(*) FROM gathered WHERE how = 'gathered'`))
+	require.Zero(t, b.count(t, `SELECT count(*) FROM gathered WHERE how = 'applied'`))
+}
+
+func TestGathererFailedFlushAppliesRecordsAlone(t *testing.T) {
+	b := setupLock(t)
+	projector := gatherProjector{flushes: &atomic.Int64{}}
+
+	runGather(t, b, projector, "good", "good", "bad", "good", "good")
+
+	require.Equal(t, int64(1), projector.flushes.Load(), "the batch read again is not gathered")
+	require.Zero(t, b.count(t, `SELECT count(*) FROM gathered WHERE how = 'gathered'`),
+		"the failed flush's rows rolled back with its batch")
+	require.Equal(t, 4, b.count(t, `SELECT count(*) FROM gathered WHERE how = 'applied'`),
+		"the good records are applied one at a time")
+	require.Equal(t, 1, b.count(t, `SELECT count(*) FROM dead_letters WHERE handler = $1`, gatherProjectorName),
+		"the bad record is a dead letter")
 }

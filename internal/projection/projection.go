@@ -159,6 +159,11 @@ type handler struct {
 	// gatherings holds the records a Gatherer has not written yet, by
 	// transaction. Two subscriptions that overlap have a transaction each.
 	gatherings map[pgx.Tx]Gathering
+	// applyThrough is the last record of a batch whose Gathering failed to
+	// write. The records up to it are applied one at a time when they are
+	// read again, so a record that cannot be written becomes a dead letter
+	// instead of failing its batch each time.
+	applyThrough eventlog.Position
 }
 
 // Option adjusts a projector's handler.
@@ -230,7 +235,7 @@ func (h *handler) handle(msg *message.Message) error {
 	}
 	record := newRecordTx(tx, h.savepointOpen)
 
-	err = h.apply(ctx, record, event, meta)
+	err = h.apply(ctx, record, event, meta, position)
 	if record.opened {
 		h.savepointOpen = true
 	}
@@ -266,9 +271,9 @@ func (h *handler) handle(msg *message.Message) error {
 // record's transaction when the projector is a Gatherer, and writes
 // projection_status for the first record of a batch. A Gatherer's record
 // is added last, so a record that fails adds nothing.
-func (h *handler) apply(ctx context.Context, record *recordTx, event events.Event, meta Meta) error {
+func (h *handler) apply(ctx context.Context, record *recordTx, event events.Event, meta Meta, position eventlog.Position) error {
 	gatherer, ok := h.projector.(Gatherer)
-	if !ok {
+	if !ok || !h.applyThrough.Less(position) {
 		if err := h.projector.Apply(ctx, record, event, meta); err != nil {
 			return err
 		}
@@ -313,11 +318,12 @@ func (h *handler) forgetGatherings(keep pgx.Tx) {
 	}
 }
 
-// flush writes the Gathering of tx at the end of its batch. The subscriber
-// calls it before it moves the offset past the batch, in the batch's
-// transaction. When it fails, the batch rolls back and is read again, so a
-// write that fails each time holds the projector at that batch.
-func (h *handler) flush(tx pgx.Tx) error {
+// flush writes the Gathering of tx at the end of its batch, whose last
+// record is at last. The subscriber calls it before it moves the offset
+// past the batch, in the batch's transaction. When it fails, the batch
+// rolls back and is read again, and its records are then applied one at a
+// time.
+func (h *handler) flush(tx pgx.Tx, last eventlog.Position) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 
@@ -332,6 +338,11 @@ func (h *handler) flush(tx pgx.Tx) error {
 
 	if err := gathering.Flush(ctx, tx); err != nil {
 		recordFailure(h.pool, h.projector.Name(), err, h.logger)
+		h.applyThrough = last
+		h.logger.Warn("projection: error writing a batch; its records are applied one at a time when read again",
+			slog.Uint64("last_transaction_id", last.TransactionID), slog.Int64("last_offset", last.Offset),
+			slog.Any("error", err))
+
 		return fmt.Errorf("error writing the batch of %q: %w", h.projector.Name(), err)
 	}
 
