@@ -29,7 +29,15 @@ type Projector struct {
 	Bulk bool
 }
 
-var _ projection.Rebuildable = Projector{}
+var (
+	_ projection.Rebuildable = Projector{}
+	_ projection.Gatherer    = Projector{}
+)
+
+// insertRows bounds the rows of one INSERT that a Gathering sends, so a
+// batch of large records does not become one statement of tens of
+// thousands of rows.
+const insertRows = 2000
 
 // Name implements projection.Projector.
 func (p Projector) Name() string { return Name }
@@ -52,6 +60,59 @@ func (p Projector) Apply(ctx context.Context, tx pgx.Tx, event events.Event, _ p
 	}
 
 	return Insert(ctx, tx, p.table(), ingested.Events)
+}
+
+// Gather implements projection.Gatherer. The events of a batch's records
+// are written with one statement (or COPY, for a replay), instead of one
+// statement and its savepoint for each record.
+func (p Projector) Gather() projection.Gathering {
+	return &gathering{projector: p, records: map[string][]events.IngestedEvent{}}
+}
+
+// gathering holds the events of the records added since the last flush.
+type gathering struct {
+	projector Projector
+	order     []string
+	records   map[string][]events.IngestedEvent
+}
+
+func (g *gathering) Add(event events.Event, meta projection.Meta) error {
+	ingested, ok := event.(events.EventsIngested)
+	if !ok {
+		return fmt.Errorf("eventstable: unexpected event %T", event)
+	}
+
+	if _, ok := g.records[meta.RecordID]; !ok {
+		g.order = append(g.order, meta.RecordID)
+	}
+	g.records[meta.RecordID] = ingested.Events
+
+	return nil
+}
+
+// Flush writes the events in the order of their records, as Apply would
+// one record after the other.
+func (g *gathering) Flush(ctx context.Context, tx pgx.Tx) error {
+	var batch []events.IngestedEvent
+	for _, id := range g.order {
+		batch = append(batch, g.records[id]...)
+	}
+
+	if g.projector.Bulk && len(batch) > 0 {
+		if err := copyOrInsert(ctx, tx, g.projector.table(), batch); err != nil {
+			return err
+		}
+	}
+
+	for start := 0; !g.projector.Bulk && start < len(batch); start += insertRows {
+		if err := Insert(ctx, tx, g.projector.table(), batch[start:min(start+insertRows, len(batch))]); err != nil {
+			return err
+		}
+	}
+
+	g.order, g.records = g.order[:0], map[string][]events.IngestedEvent{}
+
+	return nil
 }
 
 // Tables implements projection.Rebuildable.
