@@ -205,7 +205,9 @@ func TestPendingCommandOfSameNamedConsumer(t *testing.T) {
 	}})
 
 	require.NoError(t, a.Deps.Redis.XGroupCreateMkStream(background(), ingestStream(a), commands.IngestEventsHandlerName, "0").Err())
-	addAndDeliver(t, a, a.Config.ConsumerName, "restarted", 1)
+	// StartWorker names its first worker ConsumerName-1. A consumer of
+	// another name has no heartbeat, which is a different case.
+	addAndDeliver(t, a, a.Config.ConsumerName+"-1", "restarted", 1)
 	time.Sleep(600 * time.Millisecond)
 
 	a.StartWorker()
