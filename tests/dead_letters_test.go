@@ -205,13 +205,98 @@ func TestPendingCommandOfSameNamedConsumer(t *testing.T) {
 	}})
 
 	require.NoError(t, a.Deps.Redis.XGroupCreateMkStream(background(), ingestStream(a), commands.IngestEventsHandlerName, "0").Err())
-	addAndDeliver(t, a, a.Config.ConsumerName, "restarted", 1)
+	// StartWorker names its first worker ConsumerName-1. A consumer of
+	// another name has no heartbeat, which is a different case.
+	addAndDeliver(t, a, a.Config.ConsumerName+"-1", "restarted", 1)
 	time.Sleep(600 * time.Millisecond)
 
 	a.StartWorker()
 
 	testapp.WaitFor(t, 30*time.Second, "command left by an earlier process of the same name handled", func() bool {
 		return a.Count("SELECT count(*) FROM events WHERE source = 'restarted'") == 1
+	})
+}
+
+// TestPendingCommandOfLostDelivery delivers a command to the running
+// worker's own consumer in a reply that the worker never reads, as when
+// Redis stops after serving XREADGROUP and before sending the reply. The
+// worker must claim it, although its heartbeat is fresh.
+func TestPendingCommandOfLostDelivery(t *testing.T) {
+	t.Parallel()
+
+	a := testapp.Start(t, testapp.Options{NoWorker: true, Config: func(c *config.Config) {
+		c.ClaimIdle = 500 * time.Millisecond
+	}})
+	ctx := background()
+	stream := ingestStream(a)
+
+	require.NoError(t, a.Deps.Redis.XGroupCreateMkStream(ctx, stream, commands.IngestEventsHandlerName, "0").Err())
+	a.StartWorker()
+	worker := a.Config.ConsumerName + "-1" // testapp numbers each worker start
+
+	// In one MULTI, the worker's blocked XREADGROUP cannot take the entry
+	// between the XADD and the read made in its name.
+	_, err := a.Deps.Redis.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
+		pipe.XAdd(ctx, &redis.XAddArgs{Stream: stream, Values: ingestCommand(t, "lost", 1)})
+		pipe.XReadGroup(ctx, &redis.XReadGroupArgs{
+			Group: commands.IngestEventsHandlerName, Consumer: worker, Streams: []string{stream, ">"}, Count: 1,
+		})
+
+		return nil
+	})
+	require.NoError(t, err)
+
+	testapp.WaitFor(t, 30*time.Second, "command of the lost delivery handled", func() bool {
+		return a.Count("SELECT count(*) FROM events WHERE source = 'lost'") == 1
+	})
+	testapp.WaitFor(t, 10*time.Second, "command acknowledged", func() bool {
+		pending, err := a.Deps.Redis.XPending(ctx, stream, commands.IngestEventsHandlerName).Result()
+		return err == nil && pending.Count == 0
+	})
+}
+
+// TestPendingCommandInHandlingKept holds the handling of a command for
+// several claim idle times. The worker handling it must not claim it from
+// itself, which would count a second delivery.
+func TestPendingCommandInHandlingKept(t *testing.T) {
+	t.Parallel()
+
+	const claimIdle = 500 * time.Millisecond
+	a := testapp.Start(t, testapp.Options{Config: func(c *config.Config) { c.ClaimIdle = claimIdle }})
+	ctx := background()
+	stream := ingestStream(a)
+
+	// The ingest handler waits for this lock to insert its event claims.
+	tx, err := a.Pool.Begin(ctx)
+	require.NoError(t, err)
+	defer func() { _ = tx.Rollback(ctx) }()
+
+	_, err = tx.Exec(ctx, `LOCK TABLE event_claims IN EXCLUSIVE MODE`)
+	require.NoError(t, err)
+
+	_, err = a.Deps.Redis.XAdd(ctx, &redis.XAddArgs{Stream: stream, Values: ingestCommand(t, "held", 1)}).Result()
+	require.NoError(t, err)
+
+	var pending []redis.XPendingExt
+	testapp.WaitFor(t, 10*time.Second, "command delivered", func() bool {
+		pending, err = a.Deps.Redis.XPendingExt(ctx, &redis.XPendingExtArgs{
+			Stream: stream, Group: commands.IngestEventsHandlerName, Start: "-", End: "+", Count: 10,
+		}).Result()
+		return err == nil && len(pending) == 1
+	})
+	time.Sleep(5 * claimIdle)
+
+	pending, err = a.Deps.Redis.XPendingExt(ctx, &redis.XPendingExtArgs{
+		Stream: stream, Group: commands.IngestEventsHandlerName, Start: "-", End: "+", Count: 10,
+	}).Result()
+	require.NoError(t, err)
+	require.Len(t, pending, 1)
+	require.Equal(t, int64(1), pending[0].RetryCount, "the worker handling the command did not claim it")
+	require.GreaterOrEqual(t, pending[0].Idle, 4*claimIdle, "no claim reset the idle time")
+
+	require.NoError(t, tx.Rollback(ctx))
+	testapp.WaitFor(t, 30*time.Second, "command handled once the lock is gone", func() bool {
+		return a.Count("SELECT count(*) FROM events WHERE source = 'held'") == 1
 	})
 }
 

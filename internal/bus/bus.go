@@ -121,9 +121,10 @@ func NewCommandProcessor(router *message.Router, config Config) (*cqrs.CommandPr
 		},
 		SubscriberConstructor: func(params cqrs.CommandProcessorSubscriberConstructorParams) (message.Subscriber, error) {
 			stream := CommandStream(config.StreamPrefix, params.CommandName)
+			unacked := newUnackedEntries()
 
 			return newLanes(config.Lanes[params.HandlerName], func(lane int) (message.Subscriber, error) {
-				return newStreamSubscriber(config, stream, params.HandlerName, LaneConsumer(config.Consumer, lane))
+				return newStreamSubscriber(config, stream, params.HandlerName, LaneConsumer(config.Consumer, lane), unacked)
 			})
 		},
 		OnHandle: func(params cqrs.CommandProcessorOnHandleParams) error {
@@ -149,13 +150,13 @@ func NewCommandProcessor(router *message.Router, config Config) (*cqrs.CommandPr
 }
 
 // newStreamSubscriber returns a subscriber reading stream as consumer of
-// group.
-func newStreamSubscriber(config Config, stream, group, consumer string) (message.Subscriber, error) {
+// group. The subscribers of every lane of stream share unacked.
+func newStreamSubscriber(config Config, stream, group, consumer string, unacked *unackedEntries) (message.Subscriber, error) {
 	policy := &claimPolicy{
 		client:        config.Client,
 		prefix:        config.StreamPrefix,
 		worker:        config.Consumer,
-		started:       time.Now(),
+		unacked:       unacked,
 		stream:        stream,
 		group:         group,
 		maxDeliveries: config.MaxDeliveries,
@@ -164,7 +165,7 @@ func newStreamSubscriber(config Config, stream, group, consumer string) (message
 	}
 
 	return redisstream.NewSubscriber(redisstream.SubscriberConfig{
-		Client:                    config.Client,
+		Client:                    trackingClient{UniversalClient: config.Client, unacked: unacked},
 		Unmarshaller:              tolerantUnmarshaller{},
 		ConsumerGroup:             group,
 		Consumer:                  consumer,

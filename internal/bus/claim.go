@@ -22,15 +22,17 @@ const heartbeatStale = 3 * HeartbeatInterval
 const claimTimeout = 5 * time.Second
 
 // claimPolicy decides which idle pending commands a consumer takes over.
-// It claims only from consumers whose heartbeat is stale, so a live worker
-// that keeps retrying a command while PostgreSQL is down keeps it, and its
-// delivery count grows only when a consumer died holding it. A command
-// delivered MaxDeliveries times goes to the dead-letter store instead.
+// It claims a command from another worker only when that worker's
+// heartbeat is stale, and from this process only when no lane of the
+// process is handling it. So a live worker that keeps retrying a command
+// while PostgreSQL is down keeps it, and its delivery count grows only
+// when a consumer died with it or never received it. A command delivered
+// MaxDeliveries times goes to the dead-letter store instead.
 type claimPolicy struct {
 	client        redis.UniversalClient
 	prefix        string
 	worker        string // this process's consumer name, see LaneConsumer
-	started       time.Time
+	unacked       *unackedEntries
 	stream        string
 	group         string
 	maxDeliveries int64
@@ -48,7 +50,7 @@ func (p *claimPolicy) shouldClaim(pending redis.XPendingExt) bool {
 	}
 
 	if pending.RetryCount < p.maxDeliveries {
-		p.logger.InfoContext(ctx, "bus: claiming a command of a stopped consumer",
+		p.logger.InfoContext(ctx, "bus: claiming a pending command that no running consumer is handling",
 			slog.String("stream", p.stream), slog.String("entry_id", pending.ID),
 			slog.String("from_consumer", pending.Consumer), slog.Int64("deliveries", pending.RetryCount))
 		return true
@@ -62,10 +64,12 @@ func (p *claimPolicy) shouldClaim(pending redis.XPendingExt) bool {
 	return false
 }
 
-// consumerAlive reports whether the consumer holding pending still runs. A
-// command pending with one of this worker's lanes since before this process
-// started was left by an earlier process of the same name, which is gone. A
-// lane of another worker is alive while that worker's heartbeat is fresh.
+// consumerAlive reports whether a running consumer is handling pending. A
+// command pending with one of this worker's lanes is handled only when
+// this process read it and has not acknowledged it (see unackedEntries).
+// Otherwise an earlier process of the same name left it, or the reply that
+// delivered it was lost, and XREADGROUP never returns it again. A lane of
+// another worker is alive while that worker's heartbeat is fresh.
 func (p *claimPolicy) consumerAlive(ctx context.Context, pending redis.XPendingExt) (bool, error) {
 	worker := pending.Consumer
 	if name, ok := laneWorker(pending.Consumer); ok {
@@ -73,7 +77,7 @@ func (p *claimPolicy) consumerAlive(ctx context.Context, pending redis.XPendingE
 	}
 
 	if worker == p.worker || pending.Consumer == p.worker {
-		return pending.Idle < time.Since(p.started), nil
+		return p.unacked.contains(pending.ID), nil
 	}
 
 	score, err := p.client.ZScore(ctx, WorkersKey(p.prefix), pending.Consumer).Result()

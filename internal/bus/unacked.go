@@ -1,0 +1,85 @@
+package bus
+
+import (
+	"context"
+	"sync"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// unackedEntries are the ids of the entries of one command stream that this
+// process has read, with any of its lanes, and not acknowledged yet. An
+// entry pending with one of this process's consumers but missing here was
+// delivered in a reply that never arrived. That happens when Redis stops
+// after serving XREADGROUP and before sending the reply, or when the
+// connection breaks while the reply is on its way.
+type unackedEntries struct {
+	mu  sync.Mutex
+	ids map[string]struct{}
+}
+
+func newUnackedEntries() *unackedEntries {
+	return &unackedEntries{ids: map[string]struct{}{}}
+}
+
+func (u *unackedEntries) add(messages []redis.XMessage) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+
+	for _, m := range messages {
+		u.ids[m.ID] = struct{}{}
+	}
+}
+
+func (u *unackedEntries) remove(ids []string) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+
+	for _, id := range ids {
+		delete(u.ids, id)
+	}
+}
+
+func (u *unackedEntries) contains(id string) bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+
+	_, ok := u.ids[id]
+
+	return ok
+}
+
+// trackingClient is the Redis client of a stream subscriber. It adds to
+// unacked the entries that XREADGROUP and XCLAIM return, and removes those
+// that XACK acknowledged. The subscriber keeps a message whose handling
+// failed in memory and hands it to the router again without reading it
+// from Redis, so the entry stays in unacked while its handling is retried.
+type trackingClient struct {
+	redis.UniversalClient
+	unacked *unackedEntries
+}
+
+func (c trackingClient) XReadGroup(ctx context.Context, a *redis.XReadGroupArgs) *redis.XStreamSliceCmd {
+	cmd := c.UniversalClient.XReadGroup(ctx, a)
+	for _, stream := range cmd.Val() {
+		c.unacked.add(stream.Messages)
+	}
+
+	return cmd
+}
+
+func (c trackingClient) XClaim(ctx context.Context, a *redis.XClaimArgs) *redis.XMessageSliceCmd {
+	cmd := c.UniversalClient.XClaim(ctx, a)
+	c.unacked.add(cmd.Val())
+
+	return cmd
+}
+
+func (c trackingClient) XAck(ctx context.Context, stream, group string, ids ...string) *redis.IntCmd {
+	cmd := c.UniversalClient.XAck(ctx, stream, group, ids...)
+	if cmd.Err() == nil {
+		c.unacked.remove(ids)
+	}
+
+	return cmd
+}
