@@ -22,12 +22,9 @@ const (
 // command never reached Redis: no connection could be made, none was free
 // in the pool, or the batcher was closed. Any other error, such as a
 // timeout, leaves the outcome unknown, because Redis may have stored the
-// XADD that was written before the error.
-//
-// NOTE: go-redis retries a failed command once (MaxRetries in
-// app.OpenRedis), and err is the last attempt's error. A first attempt that
-// Redis stored just before it went down, followed by a refused connection,
-// is reported as nothing sent.
+// XADD that was written before the error. This holds because go-redis
+// makes one attempt per command (MaxRetries in app.OpenRedis), so err is
+// the error of the only attempt.
 func nothingSent(err error) bool {
 	if errors.Is(err, ingest.ErrBatcherClosed) || errors.Is(err, redis.ErrPoolTimeout) {
 		return true
