@@ -85,7 +85,7 @@ func NewCommandBus(config Config) (*cqrs.CommandBus, error) {
 	config = config.withDefaults()
 
 	publisher, err := redisstream.NewPublisher(redisstream.PublisherConfig{
-		Client:     config.Client,
+		Client:     borrowedClient{config.Client},
 		Marshaller: redisstream.DefaultMarshallerUnmarshaller{},
 	}, config.Logger)
 	if err != nil {
@@ -165,7 +165,7 @@ func newStreamSubscriber(config Config, stream, group, consumer string, unacked 
 	}
 
 	return redisstream.NewSubscriber(redisstream.SubscriberConfig{
-		Client:                    trackingClient{UniversalClient: config.Client, unacked: unacked},
+		Client:                    trackingClient{UniversalClient: borrowedClient{config.Client}, unacked: unacked},
 		Unmarshaller:              tolerantUnmarshaller{},
 		ConsumerGroup:             group,
 		Consumer:                  consumer,

@@ -34,7 +34,7 @@ func NewReplyBackend[Result any](config Config) (*requestreply.PubSubBackend[Res
 	config = config.withDefaults()
 
 	publisher, err := redisstream.NewPublisher(redisstream.PublisherConfig{
-		Client:     config.Client,
+		Client:     borrowedClient{config.Client},
 		Marshaller: redisstream.DefaultMarshallerUnmarshaller{},
 	}, config.Logger)
 	if err != nil {
@@ -48,7 +48,7 @@ func NewReplyBackend[Result any](config Config) (*requestreply.PubSubBackend[Res
 			// context. Closing the subscriber would close the shared
 			// Redis client.
 			return redisstream.NewSubscriber(redisstream.SubscriberConfig{
-				Client:         config.Client,
+				Client:         borrowedClient{config.Client},
 				Unmarshaller:   redisstream.DefaultMarshallerUnmarshaller{},
 				BlockTime:      200 * time.Millisecond,
 				FanOutOldestId: "0",

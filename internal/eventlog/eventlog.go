@@ -434,7 +434,7 @@ func (l closedConnLogger) Error(msg string, err error, fields watermill.LogField
 		return
 	}
 
-	l.LoggerAdapter.Info("log subscriber: connection closed before the batch ended; the batch rolls back",
+	l.Info("log subscriber: connection closed before the batch ended; the batch rolls back",
 		fields.Add(watermill.LogFields{"error": err.Error(), "step": msg}))
 }
 
