@@ -109,6 +109,11 @@ func TestDashboardInBrowser(t *testing.T) {
 		color, err := chromedp.Run(ctx, chromedp.Evaluate[string](`getComputedStyle(`+severityCell+`).color`))
 		require.NoError(t, err)
 		require.Equal(t, severityColors[severity], color, "color of a %s anomaly", severity)
+
+		toast := fmt.Sprintf(`document.querySelector('.toast[data-anomaly-id="%s"]')`, anomaly.AnomalyID)
+		border, err := chromedp.Run(ctx, chromedp.Evaluate[string](`getComputedStyle(`+toast+`).borderLeftColor`))
+		require.NoError(t, err)
+		require.Equal(t, severityColors[severity], border, "toast border of a %s anomaly", severity)
 	}
 
 	rows, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("#anomalies tr").length`))
