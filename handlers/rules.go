@@ -78,7 +78,8 @@ func (a *API) ReplaceRule(ctx context.Context, req *oas.RuleInput, params oas.Re
 	}
 
 	spec := specFromInput(req)
-	if issues := spec.Validate(); len(issues) > 0 {
+	issues := append(ruleIDIssues(req.RuleID, params.RuleID), spec.Validate()...)
+	if len(issues) > 0 {
 		return validationFailed(issues), nil
 	}
 
@@ -107,24 +108,18 @@ func (a *API) PatchRule(ctx context.Context, req oas.PatchRuleReq, params oas.Pa
 		return nil, err
 	}
 
-	var e jx.Encoder
-	switch patch := req.(type) {
-	case *oas.PatchRuleApplicationMergePatchJSON:
-		patch.Encode(&e)
-	case *oas.PatchRuleApplicationJSON:
-		patch.Encode(&e)
-	default:
-		return nil, fmt.Errorf("unexpected patch request %T", req)
+	patch, invalid, err := encodePatch(req, params.RuleID)
+	if err != nil {
+		return nil, err
 	}
-
-	if string(e.Bytes()) == "{}" {
-		return &oas.ValidationError{Error: "the patch is empty; send at least one field to change", Issues: []oas.Issue{}}, nil
+	if invalid != nil {
+		return invalid, nil
 	}
 
 	ctx, cancel := context.WithTimeout(ctx, a.ruleReplyTimeout)
 	defer cancel()
 
-	cmd := &commands.PatchRule{RuleCommand: a.ruleCommand(ctx, params.RuleID, expected), Patch: e.Bytes()}
+	cmd := &commands.PatchRule{RuleCommand: a.ruleCommand(ctx, params.RuleID, expected), Patch: patch}
 	result, err := a.sendRuleCommand(ctx, cmd, cmd.RuleCommand)
 	if err != nil {
 		return nil, err
@@ -137,6 +132,44 @@ func (a *API) PatchRule(ctx context.Context, req oas.PatchRuleReq, params oas.Pa
 	rule := ruleToOAS(*result.Rule)
 
 	return &oas.GetRuleOKHeaders{ETag: etag(rule.Version), Response: rule}, nil
+}
+
+// encodePatch returns the JSON merge patch that req sends, without the
+// members of a rule response that are not inputs, or the reason it is
+// invalid.
+func encodePatch(req oas.PatchRuleReq, ruleID uuid.UUID) ([]byte, *oas.ValidationError, error) {
+	var patch oas.RulePatch
+	switch body := req.(type) {
+	case *oas.PatchRuleApplicationMergePatchJSON:
+		patch = oas.RulePatch(*body)
+	case *oas.PatchRuleApplicationJSON:
+		patch = oas.RulePatch(*body)
+	default:
+		return nil, nil, fmt.Errorf("unexpected patch request %T", req)
+	}
+
+	if issues := ruleIDIssues(patch.RuleID, ruleID); len(issues) > 0 {
+		return nil, validationFailed(issues), nil
+	}
+
+	// The command, and the RulePatched event it appends, carry only the
+	// members of the rule's spec.
+	patch, hadReadOnly := withoutReadOnlyMembers(patch)
+
+	var e jx.Encoder
+	patch.Encode(&e)
+
+	if string(e.Bytes()) == "{}" {
+		message := "the patch is empty; send at least one field to change"
+		if hadReadOnly {
+			message = "the patch changes nothing, because rule_id, version, created_at and updated_at are ignored; " +
+				"send at least one field to change"
+		}
+
+		return nil, &oas.ValidationError{Error: message, Issues: []oas.Issue{}}, nil
+	}
+
+	return e.Bytes(), nil, nil
 }
 
 // DeleteRule implements oas.Handler.

@@ -87,12 +87,33 @@ func TestDashboardInBrowser(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "[CRITICAL] checkout errors <burst>: 12 error events in 60s (threshold > 10)", toast)
 
+	// The colors of style.css, as getComputedStyle reports them.
+	severityColors := map[string]string{
+		"critical": "rgb(197, 48, 48)",
+		"warning":  "rgb(183, 121, 31)",
+		"info":     "rgb(43, 108, 176)",
+	}
 	for _, severity := range []string{"critical", "warning", "info"} {
 		anomaly := newAnomaly(severity)
 		anomaly.RuleName = severity + " rate of 5xx on web/api"
 		appendAnomaly(t, a, anomaly)
-		require.NoError(t, chromedp.Do(ctx,
-			chromedp.WaitVisible(fmt.Sprintf(`tr[data-anomaly-id="%s"]`, anomaly.AnomalyID))))
+
+		row := fmt.Sprintf(`tr[data-anomaly-id="%s"]`, anomaly.AnomalyID)
+		require.NoError(t, chromedp.Do(ctx, chromedp.WaitVisible(row)))
+
+		severityCell := fmt.Sprintf(`document.querySelector('%s td:nth-child(2)')`, row)
+		class, err := chromedp.Run(ctx, chromedp.Evaluate[string](severityCell+`.className`))
+		require.NoError(t, err)
+		require.Equal(t, "severity "+severity, class)
+
+		color, err := chromedp.Run(ctx, chromedp.Evaluate[string](`getComputedStyle(`+severityCell+`).color`))
+		require.NoError(t, err)
+		require.Equal(t, severityColors[severity], color, "color of a %s anomaly", severity)
+
+		toast := fmt.Sprintf(`document.querySelector('.toast[data-anomaly-id="%s"]')`, anomaly.AnomalyID)
+		border, err := chromedp.Run(ctx, chromedp.Evaluate[string](`getComputedStyle(`+toast+`).borderLeftColor`))
+		require.NoError(t, err)
+		require.Equal(t, severityColors[severity], border, "toast border of a %s anomaly", severity)
 	}
 
 	rows, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("#anomalies tr").length`))

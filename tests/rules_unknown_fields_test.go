@@ -54,7 +54,8 @@ func TestRulesRejectUnknownFields(t *testing.T) {
 		{http.MethodPost, "/api/v1/rules", `{"name":"n","severity":"info","window_seconds":60,` +
 			`"condition":{"type":"threshold","metric":"count","operator":">","valu":5}}`, "condition.valu"},
 		{http.MethodPut, rulePath, `{` + validRuleMembers + `,"enabeld":false}`, "enabeld"},
-		{http.MethodPut, rulePath, `{` + validRuleMembers + `,"rule_id":"` + rule.RuleID.String() + `"}`, "rule_id"},
+		{http.MethodPut, rulePath, `{` + validRuleMembers + `,"rule_id":"` + rule.RuleID.String() +
+			`","deleted_at":null}`, "deleted_at"},
 		{http.MethodPatch, rulePath, `{"cooldown_secs":60}`, "cooldown_secs"},
 		{http.MethodPatch, rulePath, `{"enabled":false,"enabeld":true}`, "enabeld"},
 		{http.MethodPatch, rulePath, `{"condition":{"group_bye":["source"]}}`, "condition.group_bye"},

@@ -361,7 +361,8 @@ func (*Backtest) backtestRuleRes() {}
 // Ref: #/components/schemas/BacktestInput
 type BacktestInput struct {
 	Rule RuleInput `json:"rule"`
-	// The id the anomalies are computed for; a new random id when left out.
+	// The id the anomalies are computed for; a new random id when left out. `rule.rule_id` is ignored, so
+	// set this member to backtest as an existing rule.
 	RuleID OptUUID `json:"rule_id"`
 	// Earliest `detected_at` reported, inclusive (RFC 3339, event time).
 	From time.Time `json:"from"`
@@ -4888,7 +4889,8 @@ func (s *RuleHeaders) SetResponse(val Rule) {
 
 func (*RuleHeaders) createRuleRes() {}
 
-// A rule as sent on create and replace. Unknown members are rejected.
+// A rule as sent on create and replace. The members of a `Rule` that are not inputs are accepted and
+// ignored, so a rule read from the API can be sent back. Other unknown members are rejected.
 // Ref: #/components/schemas/RuleInput
 type RuleInput struct {
 	Name          string   `json:"name"`
@@ -4901,6 +4903,16 @@ type RuleInput struct {
 	// out.
 	AllowedLatenessSeconds OptInt        `json:"allowed_lateness_seconds"`
 	Condition              RuleCondition `json:"condition"`
+	// Ignored on input; accepted so that a rule read from the API can be sent back. A create assigns a new
+	// id, and a replace rejects an id other than the one in the path.
+	RuleID OptUUID `json:"rule_id"`
+	// Ignored on input; accepted so that a rule read from the API can be sent back. To make a replace
+	// depend on the version, send it in `If-Match`.
+	Version OptInt `json:"version"`
+	// Ignored on input; accepted so that a rule read from the API can be sent back.
+	CreatedAt OptDateTime `json:"created_at"`
+	// Ignored on input; accepted so that a rule read from the API can be sent back.
+	UpdatedAt OptDateTime `json:"updated_at"`
 }
 
 // GetName returns the value of Name.
@@ -4938,6 +4950,26 @@ func (s *RuleInput) GetCondition() RuleCondition {
 	return s.Condition
 }
 
+// GetRuleID returns the value of RuleID.
+func (s *RuleInput) GetRuleID() OptUUID {
+	return s.RuleID
+}
+
+// GetVersion returns the value of Version.
+func (s *RuleInput) GetVersion() OptInt {
+	return s.Version
+}
+
+// GetCreatedAt returns the value of CreatedAt.
+func (s *RuleInput) GetCreatedAt() OptDateTime {
+	return s.CreatedAt
+}
+
+// GetUpdatedAt returns the value of UpdatedAt.
+func (s *RuleInput) GetUpdatedAt() OptDateTime {
+	return s.UpdatedAt
+}
+
 // SetName sets the value of Name.
 func (s *RuleInput) SetName(val string) {
 	s.Name = val
@@ -4973,8 +5005,29 @@ func (s *RuleInput) SetCondition(val RuleCondition) {
 	s.Condition = val
 }
 
-// A JSON merge patch of a rule; every member is optional and `null` removes one. Unknown members are
-// rejected.
+// SetRuleID sets the value of RuleID.
+func (s *RuleInput) SetRuleID(val OptUUID) {
+	s.RuleID = val
+}
+
+// SetVersion sets the value of Version.
+func (s *RuleInput) SetVersion(val OptInt) {
+	s.Version = val
+}
+
+// SetCreatedAt sets the value of CreatedAt.
+func (s *RuleInput) SetCreatedAt(val OptDateTime) {
+	s.CreatedAt = val
+}
+
+// SetUpdatedAt sets the value of UpdatedAt.
+func (s *RuleInput) SetUpdatedAt(val OptDateTime) {
+	s.UpdatedAt = val
+}
+
+// A JSON merge patch of a rule; every member is optional and `null` removes one. The members of a
+// `Rule` that are not inputs are accepted and ignored, so a whole rule read from the API can be sent
+// as a patch. Other unknown members are rejected.
 // Ref: #/components/schemas/RulePatch
 type RulePatch struct {
 	Name                   OptNilString             `json:"name"`
@@ -4984,6 +5037,16 @@ type RulePatch struct {
 	CooldownSeconds        OptNilInt                `json:"cooldown_seconds"`
 	AllowedLatenessSeconds OptNilInt                `json:"allowed_lateness_seconds"`
 	Condition              OptNilRuleConditionPatch `json:"condition"`
+	// Ignored on input; accepted so that a rule read from the API can be sent back. An id other than the
+	// one in the path is rejected.
+	RuleID OptUUID `json:"rule_id"`
+	// Ignored on input; accepted so that a rule read from the API can be sent back. To make a patch depend
+	// on the version, send it in `If-Match`.
+	Version OptInt `json:"version"`
+	// Ignored on input; accepted so that a rule read from the API can be sent back.
+	CreatedAt OptDateTime `json:"created_at"`
+	// Ignored on input; accepted so that a rule read from the API can be sent back.
+	UpdatedAt OptDateTime `json:"updated_at"`
 }
 
 // GetName returns the value of Name.
@@ -5021,6 +5084,26 @@ func (s *RulePatch) GetCondition() OptNilRuleConditionPatch {
 	return s.Condition
 }
 
+// GetRuleID returns the value of RuleID.
+func (s *RulePatch) GetRuleID() OptUUID {
+	return s.RuleID
+}
+
+// GetVersion returns the value of Version.
+func (s *RulePatch) GetVersion() OptInt {
+	return s.Version
+}
+
+// GetCreatedAt returns the value of CreatedAt.
+func (s *RulePatch) GetCreatedAt() OptDateTime {
+	return s.CreatedAt
+}
+
+// GetUpdatedAt returns the value of UpdatedAt.
+func (s *RulePatch) GetUpdatedAt() OptDateTime {
+	return s.UpdatedAt
+}
+
 // SetName sets the value of Name.
 func (s *RulePatch) SetName(val OptNilString) {
 	s.Name = val
@@ -5054,6 +5137,26 @@ func (s *RulePatch) SetAllowedLatenessSeconds(val OptNilInt) {
 // SetCondition sets the value of Condition.
 func (s *RulePatch) SetCondition(val OptNilRuleConditionPatch) {
 	s.Condition = val
+}
+
+// SetRuleID sets the value of RuleID.
+func (s *RulePatch) SetRuleID(val OptUUID) {
+	s.RuleID = val
+}
+
+// SetVersion sets the value of Version.
+func (s *RulePatch) SetVersion(val OptInt) {
+	s.Version = val
+}
+
+// SetCreatedAt sets the value of CreatedAt.
+func (s *RulePatch) SetCreatedAt(val OptDateTime) {
+	s.CreatedAt = val
+}
+
+// SetUpdatedAt sets the value of UpdatedAt.
+func (s *RulePatch) SetUpdatedAt(val OptDateTime) {
+	s.UpdatedAt = val
 }
 
 type RulePatchSeverity string

@@ -80,6 +80,7 @@ function toast(anomaly) {
   const element = document.createElement("div");
   element.className = "toast";
   element.dataset.anomalyId = anomaly.anomaly_id;
+  element.dataset.severity = anomaly.severity;
   element.textContent = "[" + String(anomaly.severity).toUpperCase() + "] " +
     (anomaly.rule_name || anomaly.rule_id) + ": " + anomaly.message;
   $("toasts").append(element);
