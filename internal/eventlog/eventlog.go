@@ -6,6 +6,7 @@
 package eventlog
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -38,8 +39,9 @@ const SubscribeBatchSizeDefault = 100
 // small records of grouped single events still come 100 at a time.
 const SubscribeBatchBytes = 2 << 20
 
-func schemaAdapter(batchSize int, omitPayloadOf []string, held func() []string, batch *batchCount) schema {
+func schemaAdapter(batchSize, batchBytes int, omitPayloadOf []string, held func() []string, batch *batchCount) schema {
 	return schema{
+		batchBytes: cmp.Or(batchBytes, SubscribeBatchBytes),
 		DefaultPostgreSQLSchema: wsql.DefaultPostgreSQLSchema{
 			GenerateMessagesTableName: func(string) string { return `"event_log"` },
 			GeneratePayloadType:       func(string) string { return "JSON" },
@@ -122,6 +124,8 @@ type schema struct {
 	// held, when not nil, returns the ids of records to read without
 	// their payload.
 	held func() []string
+	// batchBytes bounds the stored payloads of a batch.
+	batchBytes int
 	// batch, when not nil, counts the records read.
 	batch *batchCount
 }
@@ -134,7 +138,7 @@ const selectedColumns = `SELECT "offset", transaction_id, uuid, payload, metadat
 // the events in omitPayloadOf come with a NULL payload, so PostgreSQL
 // neither decompresses nor prints the jsonb of records the subscriber
 // skips, such as the large EventsIngested records for a projector of
-// rules. And the batch is cut at SubscribeBatchBytes of stored payload.
+// rules. And the batch is cut at batchBytes of stored payload.
 // When a watermill-sql upgrade changes the column list, payloads are no
 // longer omitted, which costs time but reads every record correctly.
 func (s schema) SelectQuery(params wsql.SelectQueryParams) (wsql.Query, error) {
@@ -172,7 +176,7 @@ func (s schema) SelectQuery(params wsql.SelectQueryParams) (wsql.Query, error) {
 			sum(coalesce(pg_column_size(payload), 0)) OVER (ORDER BY transaction_id, "offset") AS batch_bytes
 		FROM (` + query.Query + `) AS limited
 	) AS sized
-	WHERE batch_bytes - record_bytes < ` + strconv.Itoa(SubscribeBatchBytes) + `
+	WHERE batch_bytes - record_bytes < ` + strconv.Itoa(s.batchBytes) + `
 	ORDER BY transaction_id, "offset"`
 
 	return query, nil
@@ -297,7 +301,7 @@ func AppendError(err error, n int) error {
 // insertQuery is watermill-sql's statement that appends msgs, the one its
 // publisher runs.
 func insertQuery(msgs []*message.Message) (wsql.Query, error) {
-	query, err := schemaAdapter(SubscribeBatchSizeDefault, nil, nil, nil).InsertQuery(wsql.InsertQueryParams{
+	query, err := schemaAdapter(SubscribeBatchSizeDefault, 0, nil, nil, nil).InsertQuery(wsql.InsertQueryParams{
 		Topic: Topic,
 		Msgs:  msgs,
 	})
@@ -316,6 +320,9 @@ type SubscriberConfig struct {
 	// BatchSize is how many records are applied per transaction.
 	// Default: SubscribeBatchSizeDefault.
 	BatchSize int
+	// BatchBytes bounds the stored, compressed payloads of a batch.
+	// Default: SubscribeBatchBytes.
+	BatchBytes int
 	// OmitPayloadOf names the events whose records are delivered with an
 	// empty payload, because the subscriber skips them without reading it.
 	OmitPayloadOf []string
@@ -348,6 +355,7 @@ func NewSubscriber(
 	config SubscriberConfig,
 	logger watermill.LoggerAdapter,
 ) (message.Subscriber, error) {
+	batchBytes := cmp.Or(config.BatchBytes, SubscribeBatchBytes)
 	batchSize := config.BatchSize
 	if batchSize == 0 {
 		batchSize = SubscribeBatchSizeDefault
@@ -363,6 +371,7 @@ func NewSubscriber(
 		BackoffManager: wsql.NewDefaultBackoffManager(pollInterval, time.Second),
 		batch:          batch,
 		batchSize:      batchSize,
+		batchBytes:     batchBytes,
 		pollInterval:   pollInterval,
 	}
 	subscriber, err := wsql.NewSubscriber(wsql.BeginnerFromPgx(pool), wsql.SubscriberConfig{
@@ -371,7 +380,7 @@ func NewSubscriber(
 		ResendInterval: 500 * time.Millisecond,
 		RetryInterval:  time.Second,
 		BackoffManager: backoff,
-		SchemaAdapter:  schemaAdapter(batchSize, config.OmitPayloadOf, config.HeldRecords, batch),
+		SchemaAdapter:  schemaAdapter(batchSize, batchBytes, config.OmitPayloadOf, config.HeldRecords, batch),
 		OffsetsAdapter: offsetsAdapter(config.BeforeAck),
 	}, closedConnLogger{logger})
 	if err != nil {
@@ -391,6 +400,7 @@ type gatheringBackoff struct {
 	wsql.BackoffManager
 	batch        *batchCount
 	batchSize    int
+	batchBytes   int
 	pollInterval time.Duration
 }
 
@@ -405,11 +415,11 @@ func (b gatheringBackoff) HandleError(logger watermill.LoggerAdapter, noMsg bool
 	}
 
 	wait := b.BackoffManager.HandleError(logger, noMsg, err)
-	// A batch ends at batchSize records or SubscribeBatchBytes of stored
+	// A batch ends at batchSize records or batchBytes of stored
 	// payload. Large payloads are stored compressed, smaller than as text,
 	// and 100 small ones stay far below the byte limit, so a batch under
 	// both limits as text contained every record there was.
-	if wait == 0 && err == nil && !noMsg && records < b.batchSize && bytes < SubscribeBatchBytes {
+	if wait == 0 && err == nil && !noMsg && records < b.batchSize && bytes < b.batchBytes {
 		return b.pollInterval
 	}
 

@@ -75,6 +75,14 @@ type Gathering interface {
 // flushTimeout bounds the Flush at the end of a live batch.
 const flushTimeout = time.Minute
 
+// gatherBatchBytes bounds the stored payloads of a Gatherer's live batch,
+// a quarter of eventlog.SubscribeBatchBytes. A Gathering keeps its batch's
+// events until the batch ends, and with the default bound the worker's peak
+// RSS rose from 190 to 276 MiB while it caught up on batches of 500 events.
+// Records of about 40 grouped single events, about 20 KiB of text before
+// compression, still come dozens at a time.
+const gatherBatchBytes = eventlog.SubscribeBatchBytes / 4
+
 // Meta describes the record an event was read from.
 type Meta struct {
 	// RecordID is the log record's uuid.
@@ -112,6 +120,7 @@ func Register(
 	}
 	if _, ok := projector.(Gatherer); ok {
 		config.BeforeAck = handler.flush
+		config.BatchBytes = gatherBatchBytes
 	}
 
 	subscriber, err := eventlog.NewSubscriber(pool, config, watermillLogger)
