@@ -29,6 +29,7 @@ func newTestBackoff(batch *batchCount) gatheringBackoff {
 		BackoffManager: wsql.NewDefaultBackoffManager(25*time.Millisecond, time.Second),
 		batch:          batch,
 		batchSize:      100,
+		batchBytes:     SubscribeBatchBytes,
 		pollInterval:   25 * time.Millisecond,
 	}
 }
