@@ -3,12 +3,9 @@ package projection_test
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"sync/atomic"
 	"testing"
-	"time"
 
-	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -17,7 +14,6 @@ import (
 	"github.com/eventpulse/eventpulse/events"
 	"github.com/eventpulse/eventpulse/internal/eventlog"
 	"github.com/eventpulse/eventpulse/internal/projection"
-	"github.com/eventpulse/eventpulse/internal/testapp"
 )
 
 const gatherProjectorName = "projection.gather_test"
@@ -96,25 +92,7 @@ func runGather(t *testing.T, b *lockBundle, projector gatherProjector, kinds ...
 		return eventlog.Append(ctx, tx, msgs...)
 	}))
 
-	router, err := message.NewRouter(message.RouterConfig{CloseTimeout: 5 * time.Second}, watermill.NopLogger{})
-	require.NoError(t, err)
-	logger := slog.New(slog.NewJSONHandler(b.logs, nil))
-	require.NoError(t, projection.Register(router, b.pool, projector, logger, watermill.NopLogger{}))
-
-	runCtx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- router.Run(runCtx) }()
-	t.Cleanup(func() {
-		cancel()
-		require.NoError(t, <-done)
-	})
-
-	var lastOffset int64
-	require.NoError(t, b.pool.QueryRow(ctx, `SELECT max("offset") FROM event_log`).Scan(&lastOffset))
-	testapp.WaitFor(t, 20*time.Second, "the batch committed", func() bool {
-		return b.count(t, `SELECT count(*) FROM event_log_offsets WHERE consumer_group = $1 AND offset_acked = $2`,
-			gatherProjectorName, lastOffset) == 1
-	})
+	runUntilCaughtUp(t, b, projector)
 }
 
 func TestGathererWritesBatchOnce(t *testing.T) {

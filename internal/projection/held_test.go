@@ -76,26 +76,7 @@ func runHeld(t *testing.T, b *lockBundle, decoded *projection.Decoded, records .
 		return eventlog.Append(ctx, tx, records...)
 	}))
 
-	router, err := message.NewRouter(message.RouterConfig{CloseTimeout: 5 * time.Second}, watermill.NopLogger{})
-	require.NoError(t, err)
-	logger := slog.New(slog.NewJSONHandler(b.logs, nil))
-	require.NoError(t, projection.Register(router, b.pool, heldProjector{}, logger, watermill.NopLogger{},
-		projection.WithDecoded(decoded)))
-
-	runCtx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- router.Run(runCtx) }()
-	t.Cleanup(func() {
-		cancel()
-		require.NoError(t, <-done)
-	})
-
-	var lastOffset int64
-	require.NoError(t, b.pool.QueryRow(ctx, `SELECT max("offset") FROM event_log`).Scan(&lastOffset))
-	testapp.WaitFor(t, 20*time.Second, "the batch committed", func() bool {
-		return b.count(t, `SELECT count(*) FROM event_log_offsets WHERE consumer_group = $1 AND offset_acked = $2`,
-			heldProjectorName, lastOffset) == 1
-	})
+	runUntilCaughtUp(t, b, heldProjector{}, projection.WithDecoded(decoded))
 
 	rows, err := b.pool.Query(ctx, `SELECT kind FROM held_applied ORDER BY n`)
 	require.NoError(t, err)
@@ -151,4 +132,31 @@ func TestHeldRecordDeadLetterKeepsPayload(t *testing.T) {
 		`SELECT convert_from(payload, 'UTF8') FROM dead_letters WHERE handler = $1 AND message_uuid = $2`,
 		heldProjectorName, id).Scan(&payload))
 	require.JSONEq(t, string(stored.Payload), payload, "the dead letter holds the stored payload")
+}
+
+// runUntilCaughtUp runs projector on a router of its own until its offset
+// reaches the last record in the log. The router stops when the test ends.
+func runUntilCaughtUp(t *testing.T, b *lockBundle, projector projection.Projector, options ...projection.Option) {
+	t.Helper()
+
+	ctx := t.Context()
+	router, err := message.NewRouter(message.RouterConfig{CloseTimeout: 5 * time.Second}, watermill.NopLogger{})
+	require.NoError(t, err)
+	logger := slog.New(slog.NewJSONHandler(b.logs, nil))
+	require.NoError(t, projection.Register(router, b.pool, projector, logger, watermill.NopLogger{}, options...))
+
+	runCtx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- router.Run(runCtx) }()
+	t.Cleanup(func() {
+		cancel()
+		require.NoError(t, <-done)
+	})
+
+	var lastOffset int64
+	require.NoError(t, b.pool.QueryRow(ctx, `SELECT max("offset") FROM event_log`).Scan(&lastOffset))
+	testapp.WaitFor(t, 20*time.Second, "the batch committed", func() bool {
+		return b.count(t, `SELECT count(*) FROM event_log_offsets WHERE consumer_group = $1 AND offset_acked = $2`,
+			projector.Name(), lastOffset) == 1
+	})
 }

@@ -4,11 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"log/slog"
 	"testing"
 	"time"
 
-	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -18,7 +16,6 @@ import (
 	"github.com/eventpulse/eventpulse/events"
 	"github.com/eventpulse/eventpulse/internal/eventlog"
 	"github.com/eventpulse/eventpulse/internal/projection"
-	"github.com/eventpulse/eventpulse/internal/testapp"
 )
 
 const mixedProjectorName = "projection.mixed_test"
@@ -95,24 +92,7 @@ func TestRecordsOfOneBatchRollBackAlone(t *testing.T) {
 		return eventlog.Append(ctx, tx, msgs...)
 	}))
 
-	router, err := message.NewRouter(message.RouterConfig{CloseTimeout: 5 * time.Second}, watermill.NopLogger{})
-	require.NoError(t, err)
-	logger := slog.New(slog.NewJSONHandler(b.logs, nil))
-	require.NoError(t, projection.Register(router, b.pool, mixedProjector{}, logger, watermill.NopLogger{}))
-	runCtx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- router.Run(runCtx) }()
-	t.Cleanup(func() {
-		cancel()
-		require.NoError(t, <-done)
-	})
-
-	var lastOffset int64
-	require.NoError(t, b.pool.QueryRow(ctx, `SELECT max("offset") FROM event_log`).Scan(&lastOffset))
-	testapp.WaitFor(t, 20*time.Second, "the batch committed", func() bool {
-		return b.count(t, `SELECT count(*) FROM event_log_offsets WHERE consumer_group = $1 AND offset_acked = $2`,
-			mixedProjectorName, lastOffset) == 1
-	})
+	runUntilCaughtUp(t, b, mixedProjector{})
 
 	rows, err := b.pool.Query(ctx, `SELECT kind FROM mixed_applied ORDER BY kind`)
 	require.NoError(t, err)
