@@ -130,22 +130,34 @@ type schema struct {
 	batch *batchCount
 }
 
-// selectedColumns is the column list of the query that watermill-sql v4.1.2
-// reads records with.
-const selectedColumns = `SELECT "offset", transaction_id, uuid, payload, metadata FROM`
-
-// SelectQuery returns watermill-sql's query with two changes. Records of
-// the events in omitPayloadOf come with a NULL payload, so PostgreSQL
-// neither decompresses nor prints the jsonb of records the subscriber
-// skips, such as the large EventsIngested records for a projector of
-// rules. And the batch is cut at batchBytes of stored payload.
-// When a watermill-sql upgrade changes the column list, payloads are no
-// longer omitted, which costs time but reads every record correctly.
+// SelectQuery returns the query that reads the next batch: the records
+// after the consumer group's offset, in log order, of transactions below
+// the xmin of the current snapshot, at most SubscribeBatchSize of them. It
+// locks the group's offset row, as watermill-sql's own query does, and
+// differs from it in three ways.
+//
+// It finds the records with a row comparison, which PostgreSQL answers
+// with an ordered scan of the primary key that stops at the batch's end.
+// watermill-sql's condition, an OR of two ranges, was planned as a bitmap
+// scan of every record after the offset followed by a sort, so each batch
+// cost time in proportion to the backlog: 111 ms for 100 of 395,000 records
+// against 0.08 ms here.
+//
+// Records of the events in omitPayloadOf, and those that held returns,
+// come with a NULL payload, so PostgreSQL neither decompresses nor sends
+// payloads the subscriber skips or already has.
+//
+// And the batch is cut at batchBytes of stored payload.
 func (s schema) SelectQuery(params wsql.SelectQueryParams) (wsql.Query, error) {
-	query, err := s.DefaultPostgreSQLSchema.SelectQuery(params)
+	next, err := params.OffsetsAdapter.NextOffsetQuery(wsql.NextOffsetQueryParams{
+		Topic:         params.Topic,
+		ConsumerGroup: params.ConsumerGroup,
+	})
 	if err != nil {
-		return query, err
+		return wsql.Query{}, err
 	}
+
+	args := next.Args
 
 	payload := "payload"
 	if len(s.omitPayloadOf) > 0 {
@@ -160,26 +172,31 @@ func (s schema) SelectQuery(params wsql.SelectQueryParams) (wsql.Query, error) {
 	// The ids are a parameter, so the query's text, and the statement
 	// pgx prepared for it, stay the same from one batch to the next.
 	if s.held != nil {
-		query.Args = append(query.Args, s.held())
-		payload = `CASE WHEN uuid = ANY($` + strconv.Itoa(len(query.Args)) + `::text[]) THEN NULL ELSE ` + payload + ` END`
-	}
-
-	if payload != "payload" {
-		omitting := `SELECT "offset", transaction_id, uuid, ` + payload + ` AS payload, metadata FROM`
-		query.Query = strings.Replace(query.Query, selectedColumns, omitting, 1)
+		args = append(args, s.held())
+		payload = `CASE WHEN uuid = ANY($` + strconv.Itoa(len(args)) + `::text[]) THEN NULL ELSE ` + payload + ` END`
 	}
 
 	// pg_column_size reads the size from a compressed or out-of-line value
 	// without decompressing it.
-	query.Query = `SELECT "offset", transaction_id, uuid, payload, metadata FROM (
+	query := `WITH last_processed AS (` + next.Query + `)
+	SELECT "offset", transaction_id, uuid, payload, metadata FROM (
 		SELECT *, coalesce(pg_column_size(payload), 0) AS record_bytes,
 			sum(coalesce(pg_column_size(payload), 0)) OVER (ORDER BY transaction_id, "offset") AS batch_bytes
-		FROM (` + query.Query + `) AS limited
+		FROM (
+			SELECT "offset", transaction_id, uuid, ` + payload + ` AS payload, metadata
+			FROM ` + s.MessagesTable(params.Topic) + `
+			WHERE (transaction_id, "offset") > (
+					(SELECT last_processed_transaction_id FROM last_processed),
+					(SELECT offset_acked FROM last_processed))
+				AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+			ORDER BY transaction_id, "offset"
+			LIMIT ` + strconv.Itoa(s.SubscribeBatchSize) + `
+		) AS limited
 	) AS sized
 	WHERE batch_bytes - record_bytes < ` + strconv.Itoa(s.batchBytes) + `
 	ORDER BY transaction_id, "offset"`
 
-	return query, nil
+	return wsql.Query{Query: query, Args: args}, nil
 }
 
 func (s schema) UnmarshalMessage(params wsql.UnmarshalMessageParams) (wsql.Row, error) {

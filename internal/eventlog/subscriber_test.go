@@ -172,3 +172,58 @@ func TestSubscriberOmitsHeldPayloads(t *testing.T) {
 		msg.Ack()
 	}
 }
+
+func TestSubscriberReadsBatchWithoutScanningBacklog(t *testing.T) {
+	t.Parallel()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+
+	pool, err := database.Open(ctx, testapp.NewDatabase(t), 4)
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+
+	const backlog = 5000
+	_, err = pool.Exec(ctx, `INSERT INTO event_log (uuid, payload, metadata, transaction_id)
+		SELECT gen_random_uuid()::text, '{}', '{"name": "Numbered"}', pg_current_xact_id()
+		FROM generate_series(1, $1)`, backlog)
+	require.NoError(t, err)
+
+	indexReads := func() (scans, tuples int64) {
+		err := pool.QueryRow(ctx, `SELECT idx_scan, idx_tup_read FROM pg_stat_user_indexes
+			WHERE indexrelname = 'event_log_pkey'`).Scan(&scans, &tuples)
+		require.NoError(t, err)
+
+		return scans, tuples
+	}
+	scansBefore, tuplesBefore := indexReads()
+
+	// The subscriber has a pool of its own, closed after the first batch:
+	// a backend reports its statistics when it exits.
+	subscriberPool, err := database.Open(ctx, pool.Config().ConnString(), 2)
+	require.NoError(t, err)
+	subscriber, err := eventlog.NewSubscriber(subscriberPool, eventlog.SubscriberConfig{ConsumerGroup: "backlog_test"},
+		watermill.NopLogger{})
+	require.NoError(t, err)
+
+	messages, err := subscriber.Subscribe(ctx, eventlog.Topic)
+	require.NoError(t, err)
+
+	for range eventlog.SubscribeBatchSizeDefault {
+		msg := <-messages
+		require.NotNil(t, msg)
+		msg.Ack()
+	}
+	require.NoError(t, subscriber.Close())
+	subscriberPool.Close()
+
+	testapp.WaitFor(t, 30*time.Second, "the statistics of the batch query", func() bool {
+		scans, _ := indexReads()
+		return scans > scansBefore
+	})
+
+	_, tuples := indexReads()
+	require.Less(t, tuples-tuplesBefore, int64(backlog/5),
+		"a batch of %d reads about that many index entries, not the %d records behind it",
+		eventlog.SubscribeBatchSizeDefault, backlog)
+}

@@ -38,6 +38,8 @@ type logRecord struct {
 // only those payloads to text. With one query, a plan that sorts the rows
 // after position converts every one of them. BenchmarkReplayEvents rose
 // from about 43,000 to 62,000 events/s with this form (2 cores, loaded).
+// The row comparison lets PostgreSQL scan the primary key in order and stop
+// at limit, where an OR of two ranges read every record after position.
 // Records of the events named in skip come with a NULL payload, because
 // the replay does not decode them.
 func readAfter(ctx context.Context, tx pgx.Tx, position Position, fromOffset int64, limit int, skip []string) ([]logRecord, error) {
@@ -48,7 +50,7 @@ func readAfter(ctx context.Context, tx pgx.Tx, position Position, fromOffset int
 		FROM (
 			SELECT transaction_id, "offset"
 			FROM event_log
-			WHERE ((transaction_id = $1::text::xid8 AND "offset" > $2) OR transaction_id > $1::text::xid8)
+			WHERE (transaction_id, "offset") > ($1::text::xid8, $2)
 				AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
 				AND "offset" > $3
 			ORDER BY transaction_id, "offset"
