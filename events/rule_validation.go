@@ -5,6 +5,7 @@ import (
 	"math"
 	"sort"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -48,6 +49,11 @@ func (s RuleSpec) Validate() []FieldIssue {
 		v.add("name", "is required")
 	case n > RuleNameMaxChars:
 		v.add("name", fmt.Sprintf("must be at most %d characters, got %d", RuleNameMaxChars, n))
+	case strings.IndexFunc(s.Name, isControlExceptNUL) >= 0:
+		// Names are shown in email subjects, Slack messages and the
+		// dashboard, where a line break or an escape sequence would change
+		// what is shown.
+		v.add("name", "must not contain control characters, such as a line break or a tab")
 	}
 
 	switch s.Severity {
@@ -92,6 +98,12 @@ func (s RuleSpec) rejectNUL(v *validator) {
 			v.add(field, "must not contain the NUL character (\\u0000)")
 		}
 	}
+}
+
+// isControlExceptNUL reports whether r is a control character other than
+// NUL, which rejectNUL reports with its own message.
+func isControlExceptNUL(r rune) bool {
+	return r != 0 && unicode.IsControl(r)
 }
 
 func sortedKeys(m map[string]string) []string {

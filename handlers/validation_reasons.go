@@ -41,11 +41,25 @@ func validationReason(err error) string {
 		return "must have at most " + plural(maxLength.MaxLength, "item")
 	}
 
+	// The validators word exclusive bounds like inclusive ones. A failing
+	// value printed the same as its bound failed an exclusive bound (for
+	// floats, up to the six decimals that %f prints), so it gets "greater
+	// than" or "less than" instead of a reason that its own value meets.
+	// NOTE: a value beyond an exclusive bound still reads "at least" or
+	// "at most", because the error does not say which kind of bound failed.
 	if match := belowMinimumPattern.FindStringSubmatch(message); match != nil {
+		if match[1] == match[2] {
+			return "must be greater than " + plainNumber(match[2])
+		}
+
 		return "must be at least " + plainNumber(match[2])
 	}
 
 	if match := aboveMaximumPattern.FindStringSubmatch(message); match != nil {
+		if match[1] == match[2] {
+			return "must be less than " + plainNumber(match[2])
+		}
+
 		return "must be at most " + plainNumber(match[2])
 	}
 

@@ -95,6 +95,9 @@ func TestBadInputOutsideIngestion(t *testing.T) {
 			`"condition":{"type":"timestamp_drift","max_drift_seconds":-1}}`,
 			fieldIssue("condition.max_drift_seconds", `["condition","max_drift_seconds"]`, "must be at least 0")},
 		{"/api/v1/rules", `{"name":"n","severity":"info","window_seconds":60,` +
+			`"condition":{"type":"timestamp_drift","max_drift_seconds":0}}`,
+			fieldIssue("condition.max_drift_seconds", `["condition","max_drift_seconds"]`, "must be greater than 0")},
+		{"/api/v1/rules", `{"name":"n","severity":"info","window_seconds":60,` +
 			`"condition":{"type":"required_fields","fields":[""]}}`,
 			fieldIssue("condition.fields.0", `["condition","fields",0]`, "must not be empty")},
 		{"/api/v1/rules", `nope`, `{"error":"request body must be a JSON object","issues":[]}`},

@@ -222,6 +222,48 @@ func TestNotifyEmailOverStartTLS(t *testing.T) {
 	require.Contains(t, parts["text/html"], `<a href="http://127.0.0.1:8080/dashboard">`)
 }
 
+func TestNotifyEmailSubjectWithLineBreak(t *testing.T) {
+	t.Parallel()
+
+	server := newSMTPServer(t)
+	// t.Setenv cannot be used with t.Parallel, so the test sets a variable
+	// that no other test uses.
+	require.NoError(t, os.Setenv("TEST_SMTP_PASSWORD_SUBJECT", "s3cret-pass"))
+	t.Cleanup(func() { _ = os.Unsetenv("TEST_SMTP_PASSWORD_SUBJECT") })
+	host, port, _ := strings.Cut(server.addr, ":")
+	a := startWithChannels(t, fastDelivery+fmt.Sprintf(`channels:
+  - name: oncall
+    type: email
+    smtp:
+      host: %s
+      port: %s
+      username: alerts
+      password: ${TEST_SMTP_PASSWORD_SUBJECT}
+      starttls: required
+      ca_file: %s
+    from: eventpulse@example.test
+    to: [oncall@example.test]
+`, host, port, server.caFile), testapp.Options{})
+	// Rule names are free text from the API, so one may contain a line
+	// break followed by what looks like another header.
+	anomaly := newAnomaly("critical")
+	anomaly.RuleName = "checkout errors\r\nBcc: intruder@example.test"
+
+	appendAnomaly(t, a, anomaly)
+	waitForStatus(t, a, anomaly.AnomalyID, "oncall", notify.StatusSent)
+
+	received := server.received()
+	require.Len(t, received, 1)
+	message, err := mail.ReadMessage(bytes.NewReader(received[0].data))
+	require.NoError(t, err)
+	require.Empty(t, message.Header.Get("Bcc"), "the rule name added a header")
+
+	subject, err := new(mime.WordDecoder).DecodeHeader(message.Header.Get("Subject"))
+	require.NoError(t, err)
+	require.Equal(t, "[EventPulse] [CRITICAL] checkout errors\r\nBcc: intruder@example.test: "+
+		"12 error events in 60s (threshold > 10)", subject)
+}
+
 func TestNotifyStopMidSendSendsOnce(t *testing.T) {
 	t.Parallel()
 

@@ -274,6 +274,41 @@ func TestRulesValidationNamesEveryField(t *testing.T) {
 	require.Empty(t, list)
 }
 
+func TestRulesNameWithControlCharacter(t *testing.T) {
+	t.Parallel()
+
+	a := testapp.Start(t, testapp.Options{})
+	ctx := background()
+	const reason = "must not contain control characters, such as a line break or a tab"
+
+	for _, name := range []string{"checkout\r\nBcc: intruder@example.test", "tab\there", "red \u001b[31m"} {
+		res, err := a.Client.CreateRule(ctx, thresholdRule(name))
+		require.NoError(t, err)
+		invalid, ok := res.(*oas.ValidationError)
+		require.True(t, ok, "name %q: response %T", name, res)
+		require.Len(t, invalid.Issues, 1, "name %q", name)
+		require.Equal(t, reason, invalid.Issues[0].Message, "name %q", name)
+		require.Equal(t, "Validation failed: name: "+reason, invalid.Error, "name %q", name)
+	}
+
+	list, err := a.Client.ListRules(ctx, oas.ListRulesParams{})
+	require.NoError(t, err)
+	require.Empty(t, list)
+
+	rule := createRule(t, a, thresholdRule("checkout errors")).Response
+	res, err := a.Client.PatchRule(ctx, mergePatch(oas.RulePatch{Name: oas.NewOptNilString("checkout\nerrors")}),
+		oas.PatchRuleParams{RuleID: rule.RuleID})
+	require.NoError(t, err)
+	invalid, ok := res.(*oas.ValidationError)
+	require.True(t, ok, "response %T", res)
+	require.Equal(t, "Validation failed: name: "+reason, invalid.Error)
+
+	got, err := a.Client.GetRule(ctx, oas.GetRuleParams{RuleID: rule.RuleID})
+	require.NoError(t, err)
+	require.Equal(t, "checkout errors", got.Response.Name)
+	require.Equal(t, 1, got.Response.Version)
+}
+
 func TestRulesConcurrentPatchOneWins(t *testing.T) {
 	t.Parallel()
 

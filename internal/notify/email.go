@@ -218,15 +218,11 @@ func writePart(parts *multipart.Writer, contentType string, content []byte) erro
 	return encoder.Close()
 }
 
-// mimeWord encodes a header value that is not plain ASCII.
+// mimeWord encodes a header value as an RFC 2047 encoded word unless it is
+// printable ASCII. Control characters are encoded too, so a line break in a
+// rule name cannot end the header and start another one.
 func mimeWord(s string) string {
-	for _, r := range s {
-		if r > 127 {
-			return mime.QEncoding.Encode("utf-8", s)
-		}
-	}
-
-	return s
+	return mime.QEncoding.Encode("utf-8", s)
 }
 
 // fields are the details shown in both parts, in order.

@@ -4893,6 +4893,7 @@ func (*RuleHeaders) createRuleRes() {}
 // ignored, so a rule read from the API can be sent back. Other unknown members are rejected.
 // Ref: #/components/schemas/RuleInput
 type RuleInput struct {
+	// Free text without control characters such as line breaks or tabs.
 	Name          string   `json:"name"`
 	Enabled       OptBool  `json:"enabled"`
 	Severity      Severity `json:"severity"`
@@ -5030,6 +5031,7 @@ func (s *RuleInput) SetUpdatedAt(val OptDateTime) {
 // as a patch. Other unknown members are rejected.
 // Ref: #/components/schemas/RulePatch
 type RulePatch struct {
+	// Free text without control characters such as line breaks or tabs.
 	Name                   OptNilString             `json:"name"`
 	Enabled                OptNilBool               `json:"enabled"`
 	Severity               OptNilRulePatchSeverity  `json:"severity"`
