@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -64,7 +65,8 @@ func listDeadLetters(t *testing.T, a *testapp.App) []oas.DeadLetter {
 func TestDeadLetterUnreadableCommand(t *testing.T) {
 	t.Parallel()
 
-	a := testapp.Start(t, testapp.Options{})
+	logs := &lockedBuffer{}
+	a := testapp.Start(t, testapp.Options{Log: logs})
 	ctx := background()
 
 	err := a.Deps.Redis.XAdd(ctx, &redis.XAddArgs{
@@ -87,6 +89,18 @@ func TestDeadLetterUnreadableCommand(t *testing.T) {
 	require.Equal(t, commands.IngestEventsHandlerName, letters[0].Handler)
 	require.Contains(t, letters[0].Reason, "not a Watermill message")
 	require.JSONEq(t, `{"garbage":"not a watermill message"}`, letters[0].Payload)
+
+	var logged []map[string]any
+	for _, line := range logs.lines(t) {
+		if strings.HasPrefix(fmt.Sprint(line["msg"]), "dead letter: message stored") {
+			logged = append(logged, line)
+		}
+	}
+	require.Len(t, logged, 1, "the stored letter is logged once")
+	require.Equal(t, "ERROR", logged[0]["level"])
+	require.Equal(t, letters[0].MessageUUID, logged[0]["message_uuid"])
+	require.Equal(t, commands.IngestEventsHandlerName, logged[0]["handler"])
+	require.Contains(t, logged[0]["reason"], "not a Watermill message")
 
 	status, body = postEmpty(t, a, "/api/v1/dead-letters/"+strconv.FormatInt(letters[0].ID, 10)+"/requeue")
 	require.Equal(t, http.StatusConflict, status, "body: %s", body)

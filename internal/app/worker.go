@@ -176,7 +176,7 @@ func (w *Worker) Run(ctx context.Context) error {
 // A message that failed only because PostgreSQL or Redis is down is not
 // stored but delivered again.
 func addFailureHandling(router *message.Router, deps *Deps) error {
-	poison, err := middleware.PoisonQueueWithFilter(deadletter.NewPublisher(deps.Pool), deadletter.Topic, deadletter.ShouldBury)
+	poison, err := middleware.PoisonQueueWithFilter(deadletter.NewPublisher(deps.Pool, deps.Logger), deadletter.Topic, deadletter.ShouldBury)
 	if err != nil {
 		return fmt.Errorf("error creating poison queue: %w", err)
 	}
@@ -198,7 +198,11 @@ func addFailureHandling(router *message.Router, deps *Deps) error {
 
 func storeDeadLetter(deps *Deps) func(context.Context, deadletter.Letter) error {
 	return func(ctx context.Context, letter deadletter.Letter) error {
-		_, err := deadletter.Insert(ctx, deps.Pool, letter)
+		added, err := deadletter.Insert(ctx, deps.Pool, letter)
+		if added {
+			deadletter.LogStored(ctx, deps.Logger, letter)
+		}
+
 		return err
 	}
 }

@@ -2,6 +2,7 @@ package deadletter
 
 import (
 	"context"
+	"log/slog"
 	"maps"
 	"time"
 
@@ -21,18 +22,20 @@ const publishTimeout = 10 * time.Second
 // that stores each message as a dead letter, taking the reason, the topic
 // and the handler from the metadata that the middleware sets.
 type Publisher struct {
-	pool *pgxpool.Pool
+	pool   *pgxpool.Pool
+	logger *slog.Logger
 }
 
 var _ message.Publisher = (*Publisher)(nil)
 
-// NewPublisher returns a publisher writing to pool.
-func NewPublisher(pool *pgxpool.Pool) *Publisher {
-	if pool == nil {
-		panic("deadletter: NewPublisher needs a pool")
+// NewPublisher returns a publisher writing to pool that logs each letter
+// it stores with logger.
+func NewPublisher(pool *pgxpool.Pool, logger *slog.Logger) *Publisher {
+	if pool == nil || logger == nil {
+		panic("deadletter: NewPublisher needs a pool and a logger")
 	}
 
-	return &Publisher{pool: pool}
+	return &Publisher{pool: pool, logger: logger}
 }
 
 // Publish stores msgs. An error means none or only some were stored, so
@@ -40,11 +43,15 @@ func NewPublisher(pool *pgxpool.Pool) *Publisher {
 func (p *Publisher) Publish(_ string, msgs ...*message.Message) error {
 	for _, msg := range msgs {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(msg.Context()), publishTimeout)
-		_, err := Insert(ctx, p.pool, FromPoisoned(msg))
+		letter := FromPoisoned(msg)
+		added, err := Insert(ctx, p.pool, letter)
 		cancel()
 
 		if err != nil {
 			return err
+		}
+		if added {
+			LogStored(ctx, p.logger, letter)
 		}
 	}
 
@@ -79,4 +86,13 @@ func FromPoisoned(msg *message.Message) Letter {
 		Payload:     msg.Payload,
 		Metadata:    metadata,
 	}
+}
+
+// LogStored logs letter, just stored, as an Error: the message it holds is
+// acknowledged and is not handled again unless it is requeued.
+func LogStored(ctx context.Context, logger *slog.Logger, letter Letter) {
+	logger.ErrorContext(ctx, "dead letter: message stored and acknowledged; requeue it after fixing the cause",
+		slog.String("message_uuid", letter.MessageUUID), slog.String("topic", letter.Topic),
+		slog.String("handler", letter.Handler), slog.Int("deliveries", letter.Deliveries),
+		slog.String("reason", letter.Reason))
 }
