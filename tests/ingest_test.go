@@ -192,6 +192,8 @@ func badInputs(maxBodyBytes int64) []badInput {
 		invalid("zero with a scale beyond numeric", single, string(event(`,"payload":{"n":0.0e-20000}`)), []any{"payload", "n"}, "digits after"),
 		invalid("lone surrogate escape in payload", single, string(event(`,"payload":{"k":"\ud800"}`)), []any{"payload"}, "surrogate"),
 		invalid("lone low surrogate in metadata key", single, string(event(`,"metadata":{"\udc00":1}`)), []any{"metadata"}, "surrogate"),
+		invalid("lone surrogate escape in event_type", single, `{"event_type":"a\ud800","source":"s"}`, []any{"event_type"}, "surrogate"),
+		invalid("lone low surrogate in source", batch, `[{"event_type":"e","source":"\udc00x"}]`, []any{0, "source"}, "surrogate"),
 		invalid("exponent beyond numeric", single, string(event(`,"payload":{"n":1e9999999999}`)), []any{"payload", "n"}, "out of the range"),
 		invalid("missing event_type", single, `{"source":"s"}`, []any{"event_type"}, "required"),
 		invalid("missing source", single, `{"event_type":"e"}`, []any{"source"}, "required"),

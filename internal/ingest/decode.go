@@ -308,6 +308,23 @@ func (f *eventFields) decodeEventID(d *jx.Decoder, key string) error {
 }
 
 func (f *eventFields) decodeName(d *jx.Decoder, key string, target *string) error {
+	// jx decodes half of a surrogate pair as U+FFFD, so the escape is
+	// looked for in the raw string, as in payloads.
+	if d.Next() == jx.String {
+		raw, err := d.Raw()
+		if err != nil {
+			return err
+		}
+
+		if escape := findLoneSurrogate(raw); escape != "" {
+			f.failField(key, CodeInvalidString, "contains the escape %s, half of a UTF-16 surrogate pair", escape)
+			return nil
+		}
+
+		d = newDecoder(raw)
+		defer freeDecoder(d)
+	}
+
 	s, ok, err := f.decodeString(d, key)
 	if !ok {
 		return err
