@@ -364,6 +364,9 @@ func (f *eventFields) decodeTimestamp(d *jx.Decoder, key string) error {
 	}
 
 	t, parseErr := time.Parse(time.RFC3339Nano, s)
+	if upper := upperSeparators(s); parseErr != nil && upper != s {
+		t, parseErr = time.Parse(time.RFC3339Nano, upper)
+	}
 	if parseErr != nil {
 		f.failField(key, CodeInvalidString, "must be an RFC 3339 date-time like 2024-05-01T12:00:00Z, got %q", truncate(s))
 		return nil
@@ -378,6 +381,25 @@ func (f *eventFields) decodeTimestamp(d *jx.Decoder, key string) error {
 	f.event.Timestamp = t.UTC()
 
 	return nil
+}
+
+// upperSeparators returns s with a lowercase "t" between date and time and
+// a lowercase "z" zone in upper case. RFC 3339 allows both in lower case
+// (section 5.6), and time.Parse accepts only the upper case.
+func upperSeparators(s string) string {
+	if len(s) <= len("2006-01-02") {
+		return s
+	}
+
+	b := []byte(s)
+	if b[10] == 't' {
+		b[10] = 'T'
+	}
+	if b[len(b)-1] == 'z' {
+		b[len(b)-1] = 'Z'
+	}
+
+	return string(b)
 }
 
 func (f *eventFields) decodeObject(d *jx.Decoder, key string, target *json.RawMessage) error {
