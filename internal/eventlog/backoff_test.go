@@ -88,8 +88,11 @@ func TestClosedConnLoggerLowersClosedConnection(t *testing.T) {
 	logger.Error("could not commit tx for querying message", fmt.Errorf("commit: %w", pgconn.ErrConnClosed), nil)
 	require.Equal(t, []string{"info"}, recorder.levels)
 
+	logger.Error("could not commit tx for querying message", context.Canceled, nil)
+	require.Equal(t, []string{"info", "info"}, recorder.levels)
+
 	logger.Error("could not commit tx for querying message", errors.New("connection refused"), nil)
-	require.Equal(t, []string{"info", "error"}, recorder.levels, "other errors stay errors")
+	require.Equal(t, []string{"info", "info", "error"}, recorder.levels, "other errors stay errors")
 
 	with := logger.With(watermill.LogFields{"consumer_group": "projection.events"})
 	require.IsType(t, closedConnLogger{}, with, "loggers derived with fields keep the lowering")

@@ -443,25 +443,26 @@ func (b gatheringBackoff) HandleError(logger watermill.LoggerAdapter, noMsg bool
 	return wait
 }
 
-// closedConnLogger logs watermill-sql's errors about a connection that pgx
-// already closed at Info. pgx closes a connection whose query is cancelled,
-// so the end of a subscription during a batch, on shutdown or when another
-// instance takes the projector's lock, made the commit that follows fail
-// with an Error line. The batch rolls back with its offset, so the next
-// query, here or in the next active instance, reads it again. A connection
-// lost to a PostgreSQL restart also ends here, and the failed queries that
-// follow are logged as errors.
+// closedConnLogger logs at Info watermill-sql's errors about a connection
+// that pgx already closed or a context that ended. pgx closes a connection
+// whose query is cancelled, so the end of a subscription during a batch, on
+// shutdown or when another instance takes the projector's lock, made the
+// commit that follows fail with "conn closed" or "context canceled" and an
+// Error line. The batch rolls back with its offset, so the next query, here
+// or in the next active instance, reads it again. A connection lost to a
+// PostgreSQL restart also ends here, and the failed queries that follow
+// are logged as errors.
 type closedConnLogger struct {
 	watermill.LoggerAdapter
 }
 
 func (l closedConnLogger) Error(msg string, err error, fields watermill.LogFields) {
-	if !errors.Is(err, pgconn.ErrConnClosed) {
+	if !errors.Is(err, pgconn.ErrConnClosed) && !errors.Is(err, context.Canceled) {
 		l.LoggerAdapter.Error(msg, err, fields)
 		return
 	}
 
-	l.Info("log subscriber: connection closed before the batch ended; the batch rolls back",
+	l.Info("log subscriber: connection closed or subscription ended before the batch ended; the batch rolls back",
 		fields.Add(watermill.LogFields{"error": err.Error(), "step": msg}))
 }
 
