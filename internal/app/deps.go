@@ -48,12 +48,12 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Deps, e
 
 // OpenRedis connects to Redis. The pool is sized for the blocking reads of
 // stream subscribers, which each hold a connection, and timeouts are short
-// so that an outage turns into 503 answers quickly. go-redis does not
-// retry a failed command: a retry that fails to connect hid whether the
-// first attempt had reached Redis, so the ingestion routes answered that
-// nothing was accepted for commands that Redis had stored. Every caller
-// retries on its own: clients after a 503, subscribers and the background
-// loops on their next round.
+// so that an outage turns into 503 responses quickly. go-redis does not
+// retry a failed command, because a retry that failed to connect hid
+// whether the first attempt had reached Redis. The ingestion routes then
+// reported that nothing was accepted for commands that Redis had stored.
+// Every caller retries on its own: clients after a 503, subscribers and
+// the background loops on their next round.
 func OpenRedis(ctx context.Context, url string) (redis.UniversalClient, error) {
 	options, err := redis.ParseURL(url)
 	if err != nil {

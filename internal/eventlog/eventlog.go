@@ -136,8 +136,8 @@ type schema struct {
 // locks the group's offset row, as watermill-sql's own query does, and
 // differs from it in three ways.
 //
-// It finds the records with a row comparison, which PostgreSQL answers
-// with an ordered scan of the primary key that stops at the batch's end.
+// It finds the records with a row comparison, which PostgreSQL runs as an
+// ordered scan of the primary key that stops at the batch's end.
 // watermill-sql's condition, an OR of two ranges, was planned as a bitmap
 // scan of every record after the offset followed by a sort, so each batch
 // cost time in proportion to the backlog: 111 ms for 100 of 395,000 records
@@ -444,11 +444,11 @@ func (b gatheringBackoff) HandleError(logger watermill.LoggerAdapter, noMsg bool
 }
 
 // closedConnLogger logs at Info watermill-sql's errors about a connection
-// that pgx already closed or a context that ended. pgx closes a connection
-// whose query is cancelled, so the end of a subscription during a batch, on
-// shutdown or when another instance takes the projector's lock, made the
-// commit that follows fail with "conn closed" or "context canceled" and an
-// Error line. The batch rolls back with its offset, so the next query, here
+// that pgx already closed or a context that ended. A subscription can end
+// during a batch, on shutdown or when another instance takes the
+// projector's lock. pgx then closes the connection of the cancelled query,
+// and the commit that follows fails with "conn closed" or "context
+// canceled". The batch rolls back with its offset, so the next query, here
 // or in the next active instance, reads it again. A connection lost to a
 // PostgreSQL restart also ends here, and the failed queries that follow
 // are logged as errors.

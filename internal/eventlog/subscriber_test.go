@@ -11,6 +11,7 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
 	"github.com/eventpulse/eventpulse/events"
@@ -19,15 +20,25 @@ import (
 	"github.com/eventpulse/eventpulse/internal/testapp"
 )
 
-func TestSubscriberOmitsPayloads(t *testing.T) {
-	t.Parallel()
+// openLog returns a context that ends after timeout and a pool to a new
+// database, both released when the test ends.
+func openLog(t *testing.T, timeout time.Duration) (context.Context, *pgxpool.Pool) {
+	t.Helper()
 
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	t.Cleanup(cancel)
 
 	pool, err := database.Open(ctx, testapp.NewDatabase(t), 4)
 	require.NoError(t, err)
 	t.Cleanup(pool.Close)
+
+	return ctx, pool
+}
+
+func TestSubscriberOmitsPayloads(t *testing.T) {
+	t.Parallel()
+
+	ctx, pool := openLog(t, 30*time.Second)
 
 	ingested, err := events.NewMessage(events.EventsIngested{Events: []events.IngestedEvent{{EventType: "info"}}},
 		events.Envelope{RecordedAt: time.Now()})
@@ -66,12 +77,7 @@ func TestSubscriberOmitsPayloads(t *testing.T) {
 func TestSubscriberCutsBatchAtBytes(t *testing.T) {
 	t.Parallel()
 
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-
-	pool, err := database.Open(ctx, testapp.NewDatabase(t), 4)
-	require.NoError(t, err)
-	t.Cleanup(pool.Close)
+	ctx, pool := openLog(t, 30*time.Second)
 
 	// Random hex barely compresses, so each record stores more than half
 	// of SubscribeBatchBytes: two fit in a batch, a third does not.
@@ -121,12 +127,7 @@ func TestSubscriberCutsBatchAtBytes(t *testing.T) {
 func TestSubscriberOmitsHeldPayloads(t *testing.T) {
 	t.Parallel()
 
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-
-	pool, err := database.Open(ctx, testapp.NewDatabase(t), 4)
-	require.NoError(t, err)
-	t.Cleanup(pool.Close)
+	ctx, pool := openLog(t, 30*time.Second)
 
 	var records []*message.Message
 	for i := range 3 {
@@ -176,15 +177,10 @@ func TestSubscriberOmitsHeldPayloads(t *testing.T) {
 func TestSubscriberReadsBatchWithoutScanningBacklog(t *testing.T) {
 	t.Parallel()
 
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-
-	pool, err := database.Open(ctx, testapp.NewDatabase(t), 4)
-	require.NoError(t, err)
-	t.Cleanup(pool.Close)
+	ctx, pool := openLog(t, 60*time.Second)
 
 	const backlog = 5000
-	_, err = pool.Exec(ctx, `INSERT INTO event_log (uuid, payload, metadata, transaction_id)
+	_, err := pool.Exec(ctx, `INSERT INTO event_log (uuid, payload, metadata, transaction_id)
 		SELECT gen_random_uuid()::text, '{}', '{"name": "Numbered"}', pg_current_xact_id()
 		FROM generate_series(1, $1)`, backlog)
 	require.NoError(t, err)

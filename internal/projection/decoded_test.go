@@ -110,7 +110,7 @@ func TestDecodedHeldListsNewestLargeRecords(t *testing.T) {
 		_, err := decoded.Decode(large("more"))
 		require.NoError(t, err)
 	}
-	held := decoded.Held()
-	require.Len(t, held, heldMaxIDs)
-	require.NotContains(t, held, first.UUID, "the oldest large records are left out past the limit")
+	heldIDs := decoded.Held()
+	require.Len(t, heldIDs, heldMaxIDs)
+	require.NotContains(t, heldIDs, first.UUID, "the oldest large records are left out past the limit")
 }

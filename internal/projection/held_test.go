@@ -105,9 +105,9 @@ func TestHeldRecordEvictedIsReadFromLog(t *testing.T) {
 	// The Decoded keeps one record, so decoding the first record of the
 	// batch evicts the held one after the batch was read without its
 	// payload.
-	held := bigRecord(t, id, "decoded")
-	decoded := projection.NewDecoded(len(held.Payload) + 100)
-	_, err := decoded.Decode(held)
+	cached := bigRecord(t, id, "decoded")
+	decoded := projection.NewDecoded(len(cached.Payload) + 100)
+	_, err := decoded.Decode(cached)
 	require.NoError(t, err)
 	require.Equal(t, []string{id}, decoded.Held())
 

@@ -276,22 +276,18 @@ func (h *handler) handle(msg *message.Message) error {
 	return nil
 }
 
-// apply applies event with record, or adds it to the Gathering of the
-// record's transaction when the projector is a Gatherer, and writes
-// projection_status for the first record of a batch. A Gatherer's record
-// is added last, so a record that fails adds nothing.
+// apply writes projection_status for the first record of a batch, then
+// applies event with record, or adds it to the Gathering of the record's
+// transaction when the projector is a Gatherer. A record is added last, so
+// a record that fails adds nothing.
 func (h *handler) apply(ctx context.Context, record *recordTx, event events.Event, meta Meta, position eventlog.Position) error {
-	gatherer, ok := h.projector.(Gatherer)
-	if !ok || !h.applyThrough.Less(position) {
-		if err := h.projector.Apply(ctx, record, event, meta); err != nil {
-			return err
-		}
-
-		return h.advance(ctx, record)
-	}
-
 	if err := h.advance(ctx, record); err != nil {
 		return err
+	}
+
+	gatherer, ok := h.projector.(Gatherer)
+	if !ok || !h.applyThrough.Less(position) {
+		return h.projector.Apply(ctx, record, event, meta)
 	}
 
 	if h.gatherings == nil {
@@ -366,21 +362,36 @@ var errPayloadUnread = errors.New("payload of an omitted record not read")
 // without its payload when h.decoded held it as the batch was read. If the
 // record has left h.decoded since, its payload is read from the log in tx.
 func (h *handler) decode(ctx context.Context, tx pgx.Tx, msg *message.Message) (events.Event, error) {
-	if len(msg.Payload) == 0 && msg.Metadata.Get(eventlog.MetaPayloadOmitted) != "" {
+	if omitted(msg) {
 		if event, ok := h.decoded.Lookup(msg.UUID); ok {
 			return event, nil
 		}
 
-		payload, err := eventlog.ReadPayload(ctx, tx, msg)
-		if err != nil {
+		if err := restorePayload(ctx, tx, msg); err != nil {
 			return nil, fmt.Errorf("%w: %w", errPayloadUnread, err)
 		}
-
-		msg.Payload = payload
-		delete(msg.Metadata, eventlog.MetaPayloadOmitted)
 	}
 
 	return h.decoded.Decode(msg)
+}
+
+// omitted reports whether the subscriber delivered msg without its payload.
+func omitted(msg *message.Message) bool {
+	return len(msg.Payload) == 0 && msg.Metadata.Get(eventlog.MetaPayloadOmitted) != ""
+}
+
+// restorePayload reads the stored payload of msg, delivered without it,
+// from the log in tx.
+func restorePayload(ctx context.Context, tx pgx.Tx, msg *message.Message) error {
+	payload, err := eventlog.ReadPayload(ctx, tx, msg)
+	if err != nil {
+		return err
+	}
+
+	msg.Payload = payload
+	delete(msg.Metadata, eventlog.MetaPayloadOmitted)
+
+	return nil
 }
 
 // rollBack undoes what record wrote, back to its savepoint. A record that
@@ -408,14 +419,10 @@ func (h *handler) rollBack(ctx context.Context, record *recordTx) error {
 func (h *handler) skip(ctx context.Context, tx pgx.Tx, msg *message.Message, cause error) error {
 	// The letter keeps the record as stored, so a record delivered without
 	// its payload gets it from the log first.
-	if len(msg.Payload) == 0 && msg.Metadata.Get(eventlog.MetaPayloadOmitted) != "" {
-		payload, err := eventlog.ReadPayload(ctx, tx, msg)
-		if err != nil {
+	if omitted(msg) {
+		if err := restorePayload(ctx, tx, msg); err != nil {
 			return deadletter.RetryLater(err)
 		}
-
-		msg.Payload = payload
-		delete(msg.Metadata, eventlog.MetaPayloadOmitted)
 	}
 
 	_, err := deadletter.Insert(ctx, tx, deadletter.Letter{
