@@ -139,9 +139,9 @@ type schema struct {
 // It finds the records with a row comparison, which PostgreSQL runs as an
 // ordered scan of the primary key that stops at the batch's end.
 // watermill-sql's condition, an OR of two ranges, was planned as a bitmap
-// scan of every record after the offset followed by a sort, so each batch
-// cost time in proportion to the backlog: 111 ms for 100 of 395,000 records
-// against 0.08 ms here.
+// scan of every record after the offset followed by a sort. Each batch
+// then cost time in proportion to the backlog: 111 ms for 100 of 395,000
+// records, against 0.08 ms here.
 //
 // Records of the events in omitPayloadOf, and those that held returns,
 // come with a NULL payload, so PostgreSQL neither decompresses nor sends
