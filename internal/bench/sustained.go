@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -17,6 +18,9 @@ type sample struct {
 	// records.
 	logLag int64
 	rssKiB int
+	// redisBytes is Redis's used_memory: mostly the command streams, whose
+	// acknowledged entries stay until the worker trims them.
+	redisBytes int64
 }
 
 // measureSustained offers SustainedRate events per second in batches and
@@ -42,6 +46,12 @@ func (r *runner) measureSustained(ctx context.Context) Row {
 	case err != nil:
 		return Failed(measure, targetSustained, err)
 	}
+
+	var redisPeak int64
+	for _, s := range samples {
+		redisPeak = max(redisPeak, s.redisBytes)
+	}
+	r.note("sustained run: Redis used up to %.0f MiB of memory (`used_memory`, sampled once a second)", float64(redisPeak)/(1<<20))
 
 	projectedRate := float64(end-start) / res.Elapsed.Seconds()
 	backlogMid, backlogEnd, maxLag := r.backlog(samples, start, res)
@@ -147,10 +157,12 @@ func (r *runner) sampleEverySecond(ctx context.Context, offset int64) []sample {
 		inserted, _ := r.insertedEvents(sampleCtx)
 		s.projected = inserted + offset
 		s.logLag, _ = projectionLag(sampleCtx, r.server.URL)
+		s.redisBytes, _ = r.redisUsedMemory(sampleCtx)
 		cancel()
 		s.rssKiB, _, _ = MemoryKiB(r.server.PID())
 		samples = append(samples, s)
-		r.logf("  projected %d, /readyz lag %d records, RSS %d MiB", s.projected, s.logLag, s.rssKiB/1024)
+		r.logf("  projected %d, /readyz lag %d records, RSS %d MiB, Redis %d MiB",
+			s.projected, s.logLag, s.rssKiB/1024, s.redisBytes>>20)
 
 		select {
 		case <-ctx.Done():
@@ -173,4 +185,19 @@ func (r *runner) insertedEvents(ctx context.Context) (int64, error) {
 	}
 
 	return n, nil
+}
+
+// redisUsedMemory returns the used_memory figure of Redis's INFO memory.
+func (r *runner) redisUsedMemory(ctx context.Context) (int64, error) {
+	info, err := r.redisClient().InfoMap(ctx, "memory").Result()
+	if err != nil {
+		return 0, fmt.Errorf("error reading Redis memory: %w", err)
+	}
+
+	used, err := strconv.ParseInt(info["Memory"]["used_memory"], 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("error reading Redis used_memory: %w", err)
+	}
+
+	return used, nil
 }

@@ -36,7 +36,7 @@ const (
 	RuleReplyTimeoutDefault      = 10 * time.Second
 	ClaimIdleDefault             = 30 * time.Second
 	MaxDeliveriesDefault         = 5
-	TrimIntervalDefault          = time.Minute
+	TrimIntervalDefault          = 5 * time.Second
 	IngestLanesDefault           = 1
 )
 
