@@ -143,3 +143,13 @@ func TestLoadEventsFromFiles(t *testing.T) {
 	require.Equal(t, `{"event_type":"sshd","source":"host-1","timestamp":"2015-01-02T03:04:05Z"}`, string(kept.Bodies[0]))
 	require.Equal(t, "2 events from 1 files", kept.Source)
 }
+
+func TestPerUnitCPUTimes(t *testing.T) {
+	t.Parallel()
+
+	parts := []cpuPart{{"eventpulse", 600 * time.Millisecond}, {"Redis", 50 * time.Millisecond}}
+	got := perUnit(parts, 10_000, "accepted event", 2)
+
+	require.Contains(t, got, "eventpulse 60.0 µs, Redis 5.0 µs")
+	require.Contains(t, got, "65.0 µs in all, of the 200.0 µs")
+}

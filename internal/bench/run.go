@@ -453,7 +453,7 @@ func (r *runner) runProfiled(ctx context.Context, name string, load func() Resul
 	}
 	storedBefore, countErr := r.countEvents(ctx)
 	res := load()
-	stopNote()
+	stopNote(int64(res.Events), "accepted event")
 	r.accepted += int64(res.Events)
 
 	storedAfter, err := r.countEvents(ctx)
@@ -534,20 +534,22 @@ func (r *runner) commandSizes(ctx context.Context) (sum, count float64, err erro
 }
 
 // cpuNote reads the scheduler statistics of process pid, named process,
-// and the CPU time of this process now. It returns a function that notes
-// how long that process ran on a CPU and waited for one since, and how much
-// CPU this process, described by self, used meanwhile. The wait time
-// separates a busy machine from a slow server.
-func (r *runner) cpuNote(name, process string, pid int, self string) func() {
+// and the CPU time of this process, PostgreSQL and Redis now. The function
+// it returns notes how long that process ran on a CPU and waited for one
+// since, and how much CPU this process (described by self) and the two
+// servers used meanwhile. Given the units handled, it also notes each
+// one's CPU time per unit. The wait time separates a busy machine from a
+// slow server.
+func (r *runner) cpuNote(name, process string, pid int, self string) func(count int64, unit string) {
 	start := time.Now()
 	cpuBefore, waitBefore, err := SchedStat(pid)
 	if err != nil {
-		return func() {}
+		return func(int64, string) {}
 	}
 	selfBefore, selfErr := SelfCPU()
 	servers := r.serverCPU()
 
-	return func() {
+	return func(count int64, unit string) {
 		cpuAfter, waitAfter, err := SchedStat(pid)
 		if err != nil {
 			return
@@ -560,37 +562,74 @@ func (r *runner) cpuNote(name, process string, pid int, self string) func() {
 			name, process, onCPU.Seconds(), (waitAfter - waitBefore).Seconds(), elapsed.Seconds(),
 			100*onCPU.Seconds()/machine)
 
+		parts := []cpuPart{{process, onCPU}}
 		if selfAfter, err := SelfCPU(); err == nil && selfErr == nil {
 			used := selfAfter - selfBefore
 			note += fmt.Sprintf("; %s used %.1f s of CPU (%.0f%%)", self, used.Seconds(), 100*used.Seconds()/machine)
+			parts = append(parts, cpuPart{self, used})
 		}
 
-		note += servers()
+		if pg, redis, ok := servers(); ok {
+			note += fmt.Sprintf("; PostgreSQL used %.1f s and Redis %.1f s", pg.Seconds(), redis.Seconds())
+			parts = append(parts, cpuPart{"PostgreSQL", pg}, cpuPart{"Redis", redis})
+		}
+
+		if count > 0 {
+			note += perUnit(parts, count, unit, machine)
+		}
 
 		r.report.Notes = append(r.report.Notes, note)
 	}
 }
 
+// cpuPart is the CPU time one process used during a run.
+type cpuPart struct {
+	name string
+	used time.Duration
+}
+
+// perUnit describes the CPU time of each part per unit handled, their sum,
+// and the sum the machine's cores allowed per unit in the same time.
+func perUnit(parts []cpuPart, count int64, unit string, machineSeconds float64) string {
+	var b strings.Builder
+	var total time.Duration
+	fmt.Fprintf(&b, ". CPU per %s: ", unit)
+	for i, part := range parts {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%s %.1f µs", part.name, micros(part.used, count))
+		total += part.used
+	}
+	fmt.Fprintf(&b, "; %.1f µs in all, of the %.1f µs the %d cores had per %s",
+		micros(total, count), 1e6*machineSeconds/float64(count), runtime.NumCPU(), unit)
+
+	return b.String()
+}
+
+func micros(d time.Duration, count int64) float64 {
+	return float64(d.Microseconds()) / float64(count)
+}
+
 // serverCPU reads the CPU time used so far by PostgreSQL (the postmaster
-// and its backends) and by Redis. It returns a function that describes
-// how much each used since, or nothing when either cannot be read.
-func (r *runner) serverCPU() func() string {
-	postgres, redis := r.env.ServerPIDs()
-	pgBefore, pgErr := TreeCPU(postgres)
-	redisBefore, redisErr := TreeCPU(redis)
-	if postgres == 0 || redis == 0 || pgErr != nil || redisErr != nil {
-		return func() string { return "" }
+// and its backends) and by Redis. It returns a function that reports how
+// much each used since, and false when either cannot be read.
+func (r *runner) serverCPU() func() (postgres, redis time.Duration, ok bool) {
+	pgPID, redisPID := r.env.ServerPIDs()
+	pgBefore, pgErr := TreeCPU(pgPID)
+	redisBefore, redisErr := TreeCPU(redisPID)
+	if pgPID == 0 || redisPID == 0 || pgErr != nil || redisErr != nil {
+		return func() (time.Duration, time.Duration, bool) { return 0, 0, false }
 	}
 
-	return func() string {
-		pgAfter, pgErr := TreeCPU(postgres)
-		redisAfter, redisErr := TreeCPU(redis)
+	return func() (time.Duration, time.Duration, bool) {
+		pgAfter, pgErr := TreeCPU(pgPID)
+		redisAfter, redisErr := TreeCPU(redisPID)
 		if pgErr != nil || redisErr != nil {
-			return ""
+			return 0, 0, false
 		}
 
-		return fmt.Sprintf("; PostgreSQL used %.1f s and Redis %.1f s",
-			(pgAfter - pgBefore).Seconds(), (redisAfter - redisBefore).Seconds())
+		return pgAfter - pgBefore, redisAfter - redisBefore, true
 	}
 }
 
@@ -602,8 +641,9 @@ func (r *runner) bareCeiling(name string, load func() float64) func() float64 {
 
 	return func() float64 {
 		stopNote := r.cpuNote(fmt.Sprintf("%s ceiling (%s)", name, when), "the bare handler", r.bare.PID(), "the load generator")
+		start := time.Now()
 		perSecond := load()
-		stopNote()
+		stopNote(int64(perSecond*time.Since(start).Seconds()), "request")
 		when = "after"
 
 		return perSecond

@@ -95,7 +95,7 @@ func (r *runner) runSustained(ctx context.Context) (Result, int64, int64, []samp
 	requestsPerSecond := float64(r.config.SustainedRate) / batchSize
 	res := RunOpen(ctx, r.server.URL, requestsPerSecond, batchConns*4, r.config.SustainedDuration,
 		func(i int) Request { return r.batchRequest(0, i) })
-	stopNote()
+	stopNote(int64(res.Events), "accepted event")
 	r.accepted += int64(res.Events)
 
 	end, err := r.countEvents(ctx)
