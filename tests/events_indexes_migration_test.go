@@ -9,9 +9,10 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestEventsIndexesMigrationDownUp migrates past 00140 and back twice. The
-// three time indexes of events keep their names and switch between
-// descending and ascending definitions, and no other index appears.
+// TestEventsIndexesMigrationDownUp migrates below 00141 and 00140 and back
+// up twice. The three time indexes of events and of anomalies keep their
+// names and switch between descending and ascending definitions, and no
+// other index appears.
 func TestEventsIndexesMigrationDownUp(t *testing.T) {
 	t.Parallel()
 
@@ -19,8 +20,8 @@ func TestEventsIndexesMigrationDownUp(t *testing.T) {
 	pool, migrator := openMigrator(t)
 	logger := slog.New(slog.DiscardHandler)
 
-	indexes := func() map[string]string {
-		rows, err := pool.Query(ctx, `SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'events'`)
+	indexes := func(table string) map[string]string {
+		rows, err := pool.Query(ctx, `SELECT indexname, indexdef FROM pg_indexes WHERE tablename = $1`, table)
 		require.NoError(t, err)
 
 		found := map[string]string{}
@@ -47,14 +48,33 @@ func TestEventsIndexesMigrationDownUp(t *testing.T) {
 		"events_type_timestamp_idx":   `btree (event_type, "timestamp" DESC)`,
 	}
 
-	require.Equal(t, ascending, indexes())
+	anomaliesAscending := map[string]string{
+		"anomalies_pkey":                     "btree (anomaly_id)",
+		"anomalies_detected_at_idx":          "btree (detected_at, anomaly_id)",
+		"anomalies_rule_detected_at_idx":     "btree (rule_id, detected_at)",
+		"anomalies_severity_detected_at_idx": "btree (severity, detected_at)",
+	}
+	anomaliesDescending := map[string]string{
+		"anomalies_pkey":                     "btree (anomaly_id)",
+		"anomalies_detected_at_idx":          "btree (detected_at DESC, anomaly_id DESC)",
+		"anomalies_rule_detected_at_idx":     "btree (rule_id, detected_at DESC)",
+		"anomalies_severity_detected_at_idx": "btree (severity, detected_at DESC)",
+	}
+
+	require.Equal(t, ascending, indexes("events"))
+	require.Equal(t, anomaliesAscending, indexes("anomalies"))
 
 	for range 2 {
+		require.NoError(t, migrator.DownTo(ctx, 140, logger))
+		require.Equal(t, ascending, indexes("events"))
+		require.Equal(t, anomaliesDescending, indexes("anomalies"))
+
 		require.NoError(t, migrator.DownTo(ctx, 130, logger))
-		require.Equal(t, descending, indexes())
+		require.Equal(t, descending, indexes("events"))
 
 		require.NoError(t, migrator.Up(ctx, logger))
-		require.Equal(t, ascending, indexes())
+		require.Equal(t, ascending, indexes("events"))
+		require.Equal(t, anomaliesAscending, indexes("anomalies"))
 	}
 }
 
