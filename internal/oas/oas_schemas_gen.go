@@ -521,6 +521,47 @@ func (s *BearerAuth) SetRoles(val []string) {
 	s.Roles = val
 }
 
+// Ref: #/components/schemas/CommandDeadLetters
+type CommandDeadLetters struct {
+	// The command handler, which is also its consumer group.
+	Handler string `json:"handler"`
+	// The Redis stream the handler reads.
+	Stream string `json:"stream"`
+	// Commands the handler gave up on and that are not requeued yet (see GET /api/v1/dead-letters). It is
+	// 0 once every one was requeued.
+	DeadLetters int64 `json:"dead_letters"`
+}
+
+// GetHandler returns the value of Handler.
+func (s *CommandDeadLetters) GetHandler() string {
+	return s.Handler
+}
+
+// GetStream returns the value of Stream.
+func (s *CommandDeadLetters) GetStream() string {
+	return s.Stream
+}
+
+// GetDeadLetters returns the value of DeadLetters.
+func (s *CommandDeadLetters) GetDeadLetters() int64 {
+	return s.DeadLetters
+}
+
+// SetHandler sets the value of Handler.
+func (s *CommandDeadLetters) SetHandler(val string) {
+	s.Handler = val
+}
+
+// SetStream sets the value of Stream.
+func (s *CommandDeadLetters) SetStream(val string) {
+	s.Stream = val
+}
+
+// SetDeadLetters sets the value of DeadLetters.
+func (s *CommandDeadLetters) SetDeadLetters(val int64) {
+	s.DeadLetters = val
+}
+
 // Ref: #/components/schemas/DeadLetter
 type DeadLetter struct {
 	ID          int64  `json:"id"`
@@ -3622,6 +3663,9 @@ type Readiness struct {
 	// `ok` or the error.
 	Redis       string          `json:"redis"`
 	Projections []ProjectionLag `json:"projections"`
+	// Each command handler and stream with a dead letter in the store, sorted by handler. Empty when
+	// PostgreSQL cannot be read.
+	Commands []CommandDeadLetters `json:"commands"`
 }
 
 // GetStatus returns the value of Status.
@@ -3644,6 +3688,11 @@ func (s *Readiness) GetProjections() []ProjectionLag {
 	return s.Projections
 }
 
+// GetCommands returns the value of Commands.
+func (s *Readiness) GetCommands() []CommandDeadLetters {
+	return s.Commands
+}
+
 // SetStatus sets the value of Status.
 func (s *Readiness) SetStatus(val ReadinessStatus) {
 	s.Status = val
@@ -3662,6 +3711,11 @@ func (s *Readiness) SetRedis(val string) {
 // SetProjections sets the value of Projections.
 func (s *Readiness) SetProjections(val []ProjectionLag) {
 	s.Projections = val
+}
+
+// SetCommands sets the value of Commands.
+func (s *Readiness) SetCommands(val []CommandDeadLetters) {
+	s.Commands = val
 }
 
 type ReadinessStatus string
