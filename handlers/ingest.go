@@ -57,7 +57,7 @@ func (h *Ingest) PostEvent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	event, err := ingest.DecodeEvent(body, h.now().UTC())
+	event, ignored, err := ingest.DecodeEvent(body, h.now().UTC())
 	if err != nil {
 		h.Metrics.CountIngest("rejected", 1)
 		writeValidationError(w, err)
@@ -71,8 +71,9 @@ func (h *Ingest) PostEvent(w http.ResponseWriter, r *http.Request) {
 	h.observeAccepted(start, 1)
 
 	writeJSON(w, http.StatusAccepted, &oas.EventAccepted{
-		Status:  oas.EventAcceptedStatusAccepted,
-		EventID: event.EventID,
+		Status:        oas.EventAcceptedStatusAccepted,
+		EventID:       event.EventID,
+		IgnoredFields: ignored,
 	})
 }
 
@@ -84,7 +85,7 @@ func (h *Ingest) PostBatch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	batch, err := ingest.DecodeBatch(body, h.now().UTC())
+	batch, ignored, err := ingest.DecodeBatch(body, h.now().UTC())
 	if err != nil {
 		h.Metrics.CountIngest("rejected", 1)
 		writeValidationError(w, err)
@@ -103,6 +104,10 @@ func (h *Ingest) PostBatch(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, event := range batch {
 		accepted.EventIds = append(accepted.EventIds, event.EventID)
+	}
+
+	for _, field := range ignored {
+		accepted.IgnoredFields = append(accepted.IgnoredFields, oas.IgnoredField{Index: field.Index, Field: field.Field})
 	}
 
 	writeJSON(w, http.StatusAccepted, accepted)
