@@ -113,28 +113,60 @@ func (h *Ingest) PostBatch(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusAccepted, accepted)
 }
 
+// readBody reads the request body, decompressed when its
+// Content-Encoding is gzip. It writes a 413 response when the body is
+// larger than maxBodyBytes as sent or once decompressed.
 func (h *Ingest) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 	if !isJSON(r.Header.Get("Content-Type")) {
 		writeUnsupportedMediaType(w, r)
 		return nil, false
 	}
 
-	body, err := readAll(http.MaxBytesReader(w, r.Body, h.maxBodyBytes), r.ContentLength, h.maxBodyBytes)
+	gzipped, ok := isGzipped(w, r)
+	if !ok {
+		return nil, false
+	}
+
+	limited := http.MaxBytesReader(w, r.Body, h.maxBodyBytes)
+
+	var body []byte
+	var err error
+	if gzipped {
+		body, err = readGzip(limited, h.maxBodyBytes)
+	} else {
+		body, err = readAll(limited, r.ContentLength, h.maxBodyBytes)
+	}
 	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			writeJSON(w, http.StatusRequestEntityTooLarge, &oas.Error{
-				Error: "request body is larger than " + strconv.FormatInt(h.maxBodyBytes, 10) + " bytes",
-			})
-			return nil, false
-		}
-
-		writeJSON(w, http.StatusBadRequest, &oas.Error{Error: "error reading request body: " + err.Error()})
-
+		h.writeReadError(w, err)
 		return nil, false
 	}
 
 	return body, true
+}
+
+func (h *Ingest) writeReadError(w http.ResponseWriter, err error) {
+	limit := strconv.FormatInt(h.maxBodyBytes, 10)
+
+	var tooLarge *http.MaxBytesError
+	var invalidGzip *invalidGzipError
+	switch {
+	case errors.As(err, &tooLarge):
+		writeJSON(w, http.StatusRequestEntityTooLarge, &oas.Error{
+			Error: "request body is larger than " + limit + " bytes",
+		})
+	case errors.Is(err, errDecompressedTooLarge):
+		writeJSON(w, http.StatusRequestEntityTooLarge, &oas.Error{
+			Error: "request body is larger than " + limit + " bytes once decompressed",
+		})
+	case errors.As(err, &invalidGzip):
+		writeValidationError(w, &ingest.ValidationError{Issues: []ingest.Issue{{
+			Path:    []any{},
+			Message: invalidGzip.Error(),
+			Code:    ingest.CodeInvalidEncoding,
+		}}})
+	default:
+		writeJSON(w, http.StatusBadRequest, &oas.Error{Error: "error reading request body: " + err.Error()})
+	}
 }
 
 // isJSON reports whether contentType names application/json, with or
