@@ -24,7 +24,7 @@ func CORS(origins []string) func(http.Handler) http.Handler {
 
 			if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
 				header.Set("Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE")
-				header.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, If-Match, X-API-Key")
+				header.Set("Access-Control-Allow-Headers", "Authorization, Content-Encoding, Content-Type, If-Match, X-API-Key")
 				header.Set("Access-Control-Max-Age", "600")
 				w.WriteHeader(http.StatusNoContent)
 

@@ -59,7 +59,13 @@ const readyTimeout = 2 * time.Second
 
 // Readyz implements oas.Handler.
 func (a *API) Readyz(ctx context.Context) (oas.ReadyzRes, error) {
-	ready := oas.Readiness{Status: oas.ReadinessStatusOk, Postgres: "ok", Redis: "ok", Projections: []oas.ProjectionLag{}}
+	ready := oas.Readiness{
+		Status:      oas.ReadinessStatusOk,
+		Postgres:    "ok",
+		Redis:       "ok",
+		Projections: []oas.ProjectionLag{},
+		Commands:    []oas.CommandDeadLetters{},
+	}
 
 	var redisErr error
 	var wg sync.WaitGroup
@@ -77,6 +83,11 @@ func (a *API) Readyz(ctx context.Context) (oas.ReadyzRes, error) {
 	if err == nil {
 		err = a.addDeadLetters(postgresCtx, lags)
 	}
+
+	var commands []oas.CommandDeadLetters
+	if err == nil {
+		commands, err = a.commandDeadLetters(postgresCtx)
+	}
 	wg.Wait()
 
 	if redisErr != nil {
@@ -89,6 +100,7 @@ func (a *API) Readyz(ctx context.Context) (oas.ReadyzRes, error) {
 		ready.Postgres = err.Error()
 	} else {
 		ready.Projections = append(ready.Projections, lags...)
+		ready.Commands = append(ready.Commands, commands...)
 	}
 
 	if ready.Status != oas.ReadinessStatusOk {
@@ -130,4 +142,24 @@ func (a *API) addDeadLetters(ctx context.Context, lags []oas.ProjectionLag) erro
 	}
 
 	return nil
+}
+
+// commandDeadLetters returns, per command handler and stream with a dead
+// letter in the store, the letters not requeued yet.
+func (a *API) commandDeadLetters(ctx context.Context) ([]oas.CommandDeadLetters, error) {
+	counts, err := deadletter.CountCommandsWaiting(ctx, a.pool)
+	if err != nil {
+		return nil, err
+	}
+
+	commands := make([]oas.CommandDeadLetters, 0, len(counts))
+	for _, count := range counts {
+		commands = append(commands, oas.CommandDeadLetters{
+			Handler:     count.Handler,
+			Stream:      count.Stream,
+			DeadLetters: count.Waiting,
+		})
+	}
+
+	return commands, nil
 }

@@ -57,7 +57,7 @@ func (h *Ingest) PostEvent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	event, err := ingest.DecodeEvent(body, h.now().UTC())
+	event, ignored, err := ingest.DecodeEvent(body, h.now().UTC())
 	if err != nil {
 		h.Metrics.CountIngest("rejected", 1)
 		writeValidationError(w, err)
@@ -71,8 +71,9 @@ func (h *Ingest) PostEvent(w http.ResponseWriter, r *http.Request) {
 	h.observeAccepted(start, 1)
 
 	writeJSON(w, http.StatusAccepted, &oas.EventAccepted{
-		Status:  oas.EventAcceptedStatusAccepted,
-		EventID: event.EventID,
+		Status:        oas.EventAcceptedStatusAccepted,
+		EventID:       event.EventID,
+		IgnoredFields: ignored,
 	})
 }
 
@@ -84,7 +85,7 @@ func (h *Ingest) PostBatch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	batch, err := ingest.DecodeBatch(body, h.now().UTC())
+	batch, ignored, err := ingest.DecodeBatch(body, h.now().UTC())
 	if err != nil {
 		h.Metrics.CountIngest("rejected", 1)
 		writeValidationError(w, err)
@@ -105,31 +106,67 @@ func (h *Ingest) PostBatch(w http.ResponseWriter, r *http.Request) {
 		accepted.EventIds = append(accepted.EventIds, event.EventID)
 	}
 
+	for _, field := range ignored {
+		accepted.IgnoredFields = append(accepted.IgnoredFields, oas.IgnoredField{Index: field.Index, Field: field.Field})
+	}
+
 	writeJSON(w, http.StatusAccepted, accepted)
 }
 
+// readBody reads the request body, decompressed when its
+// Content-Encoding is gzip. It writes a 413 response when the body is
+// larger than maxBodyBytes as sent or once decompressed.
 func (h *Ingest) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 	if !isJSON(r.Header.Get("Content-Type")) {
 		writeUnsupportedMediaType(w, r)
 		return nil, false
 	}
 
-	body, err := readAll(http.MaxBytesReader(w, r.Body, h.maxBodyBytes), r.ContentLength, h.maxBodyBytes)
+	gzipped, ok := isGzipped(w, r)
+	if !ok {
+		return nil, false
+	}
+
+	limited := http.MaxBytesReader(w, r.Body, h.maxBodyBytes)
+
+	var body []byte
+	var err error
+	if gzipped {
+		body, err = readGzip(limited, h.maxBodyBytes)
+	} else {
+		body, err = readAll(limited, r.ContentLength, h.maxBodyBytes)
+	}
 	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			writeJSON(w, http.StatusRequestEntityTooLarge, &oas.Error{
-				Error: "request body is larger than " + strconv.FormatInt(h.maxBodyBytes, 10) + " bytes",
-			})
-			return nil, false
-		}
-
-		writeJSON(w, http.StatusBadRequest, &oas.Error{Error: "error reading request body: " + err.Error()})
-
+		h.writeReadError(w, err)
 		return nil, false
 	}
 
 	return body, true
+}
+
+func (h *Ingest) writeReadError(w http.ResponseWriter, err error) {
+	limit := strconv.FormatInt(h.maxBodyBytes, 10)
+
+	var tooLarge *http.MaxBytesError
+	var invalidGzip *invalidGzipError
+	switch {
+	case errors.As(err, &tooLarge):
+		writeJSON(w, http.StatusRequestEntityTooLarge, &oas.Error{
+			Error: "request body is larger than " + limit + " bytes",
+		})
+	case errors.Is(err, errDecompressedTooLarge):
+		writeJSON(w, http.StatusRequestEntityTooLarge, &oas.Error{
+			Error: "request body is larger than " + limit + " bytes once decompressed",
+		})
+	case errors.As(err, &invalidGzip):
+		writeValidationError(w, &ingest.ValidationError{Issues: []ingest.Issue{{
+			Path:    []any{},
+			Message: invalidGzip.Error(),
+			Code:    ingest.CodeInvalidEncoding,
+		}}})
+	default:
+		writeJSON(w, http.StatusBadRequest, &oas.Error{Error: "error reading request body: " + err.Error()})
+	}
 }
 
 // isJSON reports whether contentType names application/json, with or

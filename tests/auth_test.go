@@ -204,6 +204,7 @@ func TestAuthCORSAllowsConfiguredOrigins(t *testing.T) {
 
 	require.Equal(t, "https://dash.example.com", preflight("https://dash.example.com").Get("Access-Control-Allow-Origin"))
 	require.Contains(t, preflight("https://dash.example.com").Get("Access-Control-Allow-Headers"), "Authorization")
+	require.Contains(t, preflight("https://dash.example.com").Get("Access-Control-Allow-Headers"), "Content-Encoding")
 	require.Empty(t, preflight("https://evil.example.com").Get("Access-Control-Allow-Origin"))
 }
 

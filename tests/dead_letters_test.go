@@ -336,6 +336,88 @@ func addAndDeliver(t *testing.T, a *testapp.App, consumer, source string, delive
 	return id
 }
 
+// TestCommandDeadLettersCounted stores two commands of IngestEvents as dead
+// letters, an unreadable entry and a command delivered too often, and
+// reads their count from /readyz and /metrics before and after the second
+// is requeued.
+func TestCommandDeadLettersCounted(t *testing.T) {
+	t.Parallel()
+
+	a := testapp.Start(t, testapp.Options{NoWorker: true, Config: func(c *config.Config) {
+		c.ClaimIdle = 500 * time.Millisecond
+		c.MaxDeliveries = 3
+	}})
+	ctx := background()
+	stream := ingestStream(a)
+
+	series := `eventpulse_command_dead_letters{handler="IngestEvents",stream="` + stream + `"}`
+	require.Empty(t, readyCommands(t, a), "no dead letter yet")
+	require.Empty(t, metricValue(t, a, series), "no dead letter yet")
+
+	require.NoError(t, a.Deps.Redis.XGroupCreateMkStream(ctx, stream, commands.IngestEventsHandlerName, "0").Err())
+	addAndDeliver(t, a, "ghost", "buried", 3)
+	require.NoError(t, a.Deps.Redis.XAdd(ctx, &redis.XAddArgs{
+		Stream: stream,
+		Values: map[string]any{"garbage": "not a watermill message"},
+	}).Err())
+
+	a.StartWorker()
+	testapp.WaitFor(t, 30*time.Second, "both commands stored as dead letters", func() bool {
+		return a.Count("SELECT count(*) FROM dead_letters") == 2
+	})
+
+	want := oas.CommandDeadLetters{Handler: commands.IngestEventsHandlerName, Stream: stream, DeadLetters: 2}
+	require.Equal(t, []oas.CommandDeadLetters{want}, readyCommands(t, a))
+	require.Equal(t, "2", metricValue(t, a, series))
+
+	var buried oas.DeadLetter
+	for _, letter := range listDeadLetters(t, a) {
+		if strings.Contains(letter.Reason, "delivered 3 times") {
+			buried = letter
+		}
+	}
+	require.NotZero(t, buried.ID, "letter of the command delivered too often")
+
+	status, body := postEmpty(t, a, "/api/v1/dead-letters/"+strconv.FormatInt(buried.ID, 10)+"/requeue")
+	require.Equal(t, http.StatusOK, status, "body: %s", body)
+	testapp.WaitFor(t, 30*time.Second, "requeued command handled", func() bool {
+		return a.Count("SELECT count(*) FROM events WHERE source = 'buried'") == 1
+	})
+
+	want.DeadLetters = 1
+	require.Equal(t, []oas.CommandDeadLetters{want}, readyCommands(t, a), "the requeued letter no longer counts")
+	require.Equal(t, "1", metricValue(t, a, series), "the requeued letter no longer counts")
+}
+
+// metricValue returns the value of series in the text that /metrics
+// serves, or "" when it has no such series.
+func metricValue(t *testing.T, a *testapp.App, series string) string {
+	t.Helper()
+
+	status, body := get(t, a, "/metrics")
+	require.Equal(t, http.StatusOK, status, "body: %s", body)
+
+	for line := range strings.Lines(string(body)) {
+		if value, ok := strings.CutPrefix(line, series+" "); ok {
+			return strings.TrimSpace(value)
+		}
+	}
+
+	return ""
+}
+
+// readyCommands returns the command dead letters that /readyz reports.
+func readyCommands(t *testing.T, a *testapp.App) []oas.CommandDeadLetters {
+	t.Helper()
+
+	res, err := a.Client.Readyz(background())
+	require.NoError(t, err)
+	ready, ok := res.(*oas.ReadyzOK)
+	require.True(t, ok, "response %T", res)
+
+	return ready.Commands
+}
+
 func TestProjectionSkipsPoisonRecord(t *testing.T) {
 	t.Parallel()
 
@@ -374,6 +456,7 @@ func TestProjectionSkipsPoisonRecord(t *testing.T) {
 	require.Contains(t, ready.Projections, oas.ProjectionLag{
 		Name: eventstable.Name, LagEvents: 0, DeadLetters: oas.NewOptInt64(1),
 	})
+	require.Empty(t, ready.Commands, "a skipped log record is not a command dead letter")
 
 	status, body = postEmpty(t, a, fmt.Sprintf("/api/v1/dead-letters/%d/requeue", letters[0].ID))
 	require.Equal(t, http.StatusConflict, status, "body: %s", body)

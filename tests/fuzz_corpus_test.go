@@ -61,13 +61,13 @@ func TestFuzzCorpusFitsJSONB(t *testing.T) {
 	var accepted []events.IngestedEvent
 
 	for _, input := range readCorpus(t, "FuzzDecodeEvent") {
-		if event, err := ingest.DecodeEvent(input, receivedAt); err == nil {
+		if event, _, err := ingest.DecodeEvent(input, receivedAt); err == nil {
 			accepted = append(accepted, event)
 		}
 	}
 
 	for _, input := range readCorpus(t, "FuzzDecodeBatch") {
-		if batch, err := ingest.DecodeBatch(input, receivedAt); err == nil {
+		if batch, _, err := ingest.DecodeBatch(input, receivedAt); err == nil {
 			accepted = append(accepted, batch...)
 		}
 	}

@@ -42,6 +42,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Deps, e
 
 	metrics := telemetry.New()
 	metrics.RegisterProjectionLag(pool, logger)
+	metrics.RegisterCommandDeadLetters(pool, logger)
 
 	return &Deps{Config: cfg, Logger: logger, Pool: pool, Redis: client, Metrics: metrics}, nil
 }

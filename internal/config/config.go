@@ -81,7 +81,8 @@ type Config struct {
 	// into one command. Default: IngestMaxBatchDefault.
 	IngestMaxBatch int
 	// MaxBodyBytes (EVENTPULSE_MAX_BODY_BYTES) is the largest request body
-	// accepted; larger bodies get 413. Default: 8 MiB.
+	// accepted; larger bodies get 413. It applies to a gzip-compressed
+	// ingest body both as sent and once decompressed. Default: 8 MiB.
 	MaxBodyBytes int64
 	// IngestRate (EVENTPULSE_INGEST_RATE, events per second) is the average
 	// rate each API key may ingest; 0 disables the limit. Requests without

@@ -14,6 +14,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/eventpulse/eventpulse/internal/eventlog"
 )
 
 // ErrNotFound is returned for an id that names no dead letter.
@@ -128,6 +130,37 @@ func CountWaiting(ctx context.Context, db DB) (map[string]int64, error) {
 	})
 	if err != nil {
 		return nil, fmt.Errorf("error counting dead letters: %w", err)
+	}
+
+	return counts, nil
+}
+
+// CommandCount is the number of dead letters of one command handler and
+// stream.
+type CommandCount struct {
+	Handler string
+	Stream  string
+	// Waiting counts the letters not requeued yet.
+	Waiting int64
+}
+
+// CountCommandsWaiting returns, for each command handler and stream with a
+// letter in the store, how many of its letters are not requeued yet.
+// Requeued letters are kept, so a handler whose letters were all requeued
+// stays in the list with 0. Log records that a projector skipped are left
+// out. The query reads the whole table, one row per message given up on.
+func CountCommandsWaiting(ctx context.Context, db DB) ([]CommandCount, error) {
+	rows, err := db.Query(ctx, `
+		SELECT handler, topic, count(*) FILTER (WHERE requeued_at IS NULL)
+		FROM dead_letters WHERE topic <> $1
+		GROUP BY handler, topic ORDER BY handler, topic`, eventlog.Topic)
+	if err != nil {
+		return nil, fmt.Errorf("error counting command dead letters: %w", err)
+	}
+
+	counts, err := pgx.CollectRows(rows, pgx.RowToStructByPos[CommandCount])
+	if err != nil {
+		return nil, fmt.Errorf("error counting command dead letters: %w", err)
 	}
 
 	return counts, nil

@@ -68,7 +68,7 @@ func BenchmarkDecodeEvent(b *testing.B) {
 
 	i := 0
 	for b.Loop() {
-		if _, err := ingest.DecodeEvent(lines[i%len(lines)], now); err != nil {
+		if _, _, err := ingest.DecodeEvent(lines[i%len(lines)], now); err != nil {
 			b.Fatal(err)
 		}
 		i++
@@ -84,7 +84,7 @@ func BenchmarkDecodeBatch(b *testing.B) {
 	b.ReportAllocs()
 
 	for b.Loop() {
-		batch, err := ingest.DecodeBatch(body, now)
+		batch, _, err := ingest.DecodeBatch(body, now)
 		if err != nil {
 			b.Fatal(err)
 		}

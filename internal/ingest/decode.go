@@ -21,42 +21,51 @@ var emptyObject = json.RawMessage(`{}`)
 
 // DecodeEvent decodes and validates the body of a single-event request.
 // receivedAt becomes the event's ReceivedAt and, when the client sent no
-// timestamp, its Timestamp. A returned error is a *ValidationError.
-func DecodeEvent(body []byte, receivedAt time.Time) (events.IngestedEvent, error) {
+// timestamp, its Timestamp. It also returns the names of the top-level
+// members that are not fields of an event, which it skipped, each once and
+// nil when there are none. A returned error is a *ValidationError.
+func DecodeEvent(body []byte, receivedAt time.Time) (events.IngestedEvent, []string, error) {
 	if issue := checkBody(body); issue != nil {
-		return events.IngestedEvent{}, &ValidationError{Issues: []Issue{*issue}}
+		return events.IngestedEvent{}, nil, &ValidationError{Issues: []Issue{*issue}}
 	}
 
-	event, issues := decodeEvent(body, nil, receivedAt, nil)
+	event, ignored, issues := decodeEvent(body, nil, receivedAt, nil)
 	if len(issues) > 0 {
-		return events.IngestedEvent{}, &ValidationError{Issues: issues}
+		return events.IngestedEvent{}, nil, &ValidationError{Issues: issues}
 	}
 
-	return event, nil
+	return event, ignored, nil
 }
 
 // DecodeBatch decodes and validates the body of a batch request: a JSON
-// array of 1 to MaxBatchEvents events with distinct ids. One invalid event
-// fails the whole batch; a returned error is a *ValidationError listing
+// array of 1 to MaxBatchEvents events with distinct ids. It also returns
+// the top-level members of items that are not fields of an event, which it
+// skipped, in item order and nil when there are none. One invalid event
+// fails the whole batch. A returned error is a *ValidationError listing
 // every issue, each path starting with the item's index.
-func DecodeBatch(body []byte, receivedAt time.Time) ([]events.IngestedEvent, error) {
+func DecodeBatch(body []byte, receivedAt time.Time) ([]events.IngestedEvent, []IgnoredField, error) {
 	if issue := checkBody(body); issue != nil {
-		return nil, &ValidationError{Issues: []Issue{*issue}}
+		return nil, nil, &ValidationError{Issues: []Issue{*issue}}
 	}
 
 	items, issue := splitArray(body)
 	if issue != nil {
-		return nil, &ValidationError{Issues: []Issue{*issue}}
+		return nil, nil, &ValidationError{Issues: []Issue{*issue}}
 	}
 
 	batch := make([]events.IngestedEvent, 0, len(items))
 	ids := newIDGenerator(receivedAt, len(items))
 	var issues []Issue
+	var ignored []IgnoredField
 	firstIndex := make(map[uuid.UUID]int, len(items))
 
 	for i, item := range items {
-		event, itemIssues := decodeEvent(item, []any{i}, receivedAt, ids)
+		event, itemIgnored, itemIssues := decodeEvent(item, []any{i}, receivedAt, ids)
 		issues = append(issues, itemIssues...)
+
+		for _, name := range itemIgnored {
+			ignored = append(ignored, IgnoredField{Index: i, Field: name})
+		}
 
 		if len(itemIssues) == 0 {
 			if first, seen := firstIndex[event.EventID]; seen {
@@ -74,10 +83,10 @@ func DecodeBatch(body []byte, receivedAt time.Time) ([]events.IngestedEvent, err
 	}
 
 	if len(issues) > 0 {
-		return nil, &ValidationError{Issues: issues}
+		return nil, nil, &ValidationError{Issues: issues}
 	}
 
-	return batch, nil
+	return batch, ignored, nil
 }
 
 // checkBody rejects bodies that are not valid UTF-8 or not valid JSON, so
@@ -184,6 +193,9 @@ type eventFields struct {
 	event                     events.IngestedEvent
 	sawType, sawSource, sawID bool
 	issues                    []Issue
+	// ignored lists the names of members that are not fields of an
+	// event, with repeats.
+	ignored []string
 	// base is the path of the event in the request; issue paths are built
 	// from it only when an issue is found, because valid events are the
 	// common case.
@@ -199,15 +211,16 @@ func (f *eventFields) failField(key string, code, format string, args ...any) {
 	f.fail(appendPath(f.base, key), code, format, args...)
 }
 
-// decodeEvent decodes one event. ids assigns the event's id when it has
-// none. A nil ids stands for a request of a single event, whose id
+// decodeEvent decodes one event and returns the names of its members that
+// are not fields of an event, each once. ids assigns the event's id when it
+// has none. A nil ids stands for a request of a single event, whose id
 // newSingleID makes.
-func decodeEvent(body []byte, path []any, receivedAt time.Time, ids *idGenerator) (events.IngestedEvent, []Issue) {
+func decodeEvent(body []byte, path []any, receivedAt time.Time, ids *idGenerator) (events.IngestedEvent, []string, []Issue) {
 	d := newDecoder(body)
 	defer freeDecoder(d)
 
 	if d.Next() != jx.Object {
-		return events.IngestedEvent{}, []Issue{{Path: appendPath(path), Message: "must be a JSON object", Code: CodeInvalidType}}
+		return events.IngestedEvent{}, nil, []Issue{{Path: appendPath(path), Message: "must be a JSON object", Code: CodeInvalidType}}
 	}
 
 	f := &eventFields{base: path}
@@ -239,7 +252,7 @@ func decodeEvent(body []byte, path []any, receivedAt time.Time, ids *idGenerator
 		f.event.EventID = ids.next()
 	}
 
-	return f.event, f.issues
+	return f.event, uniqueNames(f.ignored), f.issues
 }
 
 func (f *eventFields) decodeField(d *jx.Decoder, key []byte) error {
@@ -262,6 +275,7 @@ func (f *eventFields) decodeField(d *jx.Decoder, key []byte) error {
 	case "metadata":
 		return f.decodeObject(d, "metadata", &f.event.Metadata)
 	default:
+		f.ignored = append(f.ignored, string(key))
 		return d.Skip()
 	}
 }

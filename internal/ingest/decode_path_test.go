@@ -45,7 +45,7 @@ func TestDecodeBatchNestedIssuePaths(t *testing.T) {
 	}
 
 	for _, tc := range cases {
-		_, err := ingest.DecodeBatch([]byte(tc.body), now)
+		_, _, err := ingest.DecodeBatch([]byte(tc.body), now)
 		require.Error(t, err, tc.name)
 		require.Equal(t, tc.path, firstIssuePath(t, err), tc.name)
 	}
@@ -54,7 +54,7 @@ func TestDecodeBatchNestedIssuePaths(t *testing.T) {
 func TestDecodeEventNestedIssuePath(t *testing.T) {
 	t.Parallel()
 
-	_, err := ingest.DecodeEvent([]byte(`{"event_type":"e","source":"s","payload":{"a":{"b":["ok","\u0000"]}}}`), time.Now())
+	_, _, err := ingest.DecodeEvent([]byte(`{"event_type":"e","source":"s","payload":{"a":{"b":["ok","\u0000"]}}}`), time.Now())
 	require.Error(t, err)
 	require.Equal(t, []any{"payload", "a", "b", 1}, firstIssuePath(t, err))
 }
@@ -62,7 +62,7 @@ func TestDecodeEventNestedIssuePath(t *testing.T) {
 func TestDecodeEventValidKeepsPayload(t *testing.T) {
 	t.Parallel()
 
-	event, err := ingest.DecodeEvent([]byte(`{"event_type":"e","source":"s","payload":{"a":[1,{"k":"v"}]}}`), time.Now())
+	event, _, err := ingest.DecodeEvent([]byte(`{"event_type":"e","source":"s","payload":{"a":[1,{"k":"v"}]}}`), time.Now())
 	require.NoError(t, err)
 	require.JSONEq(t, `{"a":[1,{"k":"v"}]}`, string(event.Payload))
 	require.Equal(t, "e", event.EventType)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -38,6 +39,7 @@ var fuzzSeeds = []string{
 	`{"event_type":"e","source":"s","payload":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}`,
 	`{"event_type":"e","source":"s","payload":"x"}`,
 	`{"event_type":"e","source":"s","event_type":"f"}`,
+	`{"event_type":"e","source":"s","paylod":{},"Payload":1,"paylod":[],"\u0070aylod":null}`,
 	`{"event_type":`,
 	"\xff",
 	// Times and ids.
@@ -53,13 +55,14 @@ func FuzzDecodeEvent(f *testing.F) {
 	}
 
 	f.Fuzz(func(t *testing.T, body []byte) {
-		event, err := ingest.DecodeEvent(body, fuzzReceivedAt)
+		event, ignored, err := ingest.DecodeEvent(body, fuzzReceivedAt)
 		if err != nil {
 			checkValidationError(t, err)
 			return
 		}
 
 		checkEvent(t, event)
+		checkIgnored(t, ignored)
 	})
 }
 
@@ -73,11 +76,13 @@ func FuzzDecodeBatch(f *testing.F) {
 		`{"event_id":"7D444840-9DC0-11D1-B245-5FFDCE74FAD2","event_type":"e","source":"s"}]`))
 
 	f.Fuzz(func(t *testing.T, body []byte) {
-		batch, err := ingest.DecodeBatch(body, fuzzReceivedAt)
+		batch, ignored, err := ingest.DecodeBatch(body, fuzzReceivedAt)
 		if err != nil {
 			checkValidationError(t, err)
 			return
 		}
+
+		checkIgnoredInBatch(t, ignored, len(batch))
 
 		if len(batch) == 0 || len(batch) > ingest.MaxBatchEvents {
 			t.Fatalf("accepted a batch of %d events", len(batch))
@@ -93,6 +98,51 @@ func FuzzDecodeBatch(f *testing.F) {
 			seen[event.EventID] = true
 		}
 	})
+}
+
+// eventFieldNames are the top-level members of an event that decoding reads.
+var eventFieldNames = []string{"event_id", "event_type", "source", "timestamp", "payload", "metadata"}
+
+// checkIgnored asserts that the ignored names of one event are distinct
+// and that none is a field of an event.
+func checkIgnored(t *testing.T, names []string) {
+	t.Helper()
+
+	seen := map[string]bool{}
+	for _, name := range names {
+		if slices.Contains(eventFieldNames, name) {
+			t.Fatalf("reported the event field %q as ignored", name)
+		}
+
+		if seen[name] {
+			t.Fatalf("reported the ignored field %q twice", name)
+		}
+		seen[name] = true
+	}
+}
+
+// checkIgnoredInBatch asserts that the ignored fields of a batch of n
+// events are in item order, and checks each item's names as checkIgnored
+// does.
+func checkIgnoredInBatch(t *testing.T, ignored []ingest.IgnoredField, n int) {
+	t.Helper()
+
+	byItem := map[int][]string{}
+	for i, field := range ignored {
+		if field.Index < 0 || field.Index >= n {
+			t.Fatalf("ignored field %+v names no item of %d", field, n)
+		}
+
+		if i > 0 && field.Index < ignored[i-1].Index {
+			t.Fatalf("ignored field %+v comes after %+v", field, ignored[i-1])
+		}
+
+		byItem[field.Index] = append(byItem[field.Index], field.Field)
+	}
+
+	for _, names := range byItem {
+		checkIgnored(t, names)
+	}
 }
 
 func checkValidationError(t *testing.T, err error) {

@@ -15,6 +15,9 @@ const (
 	CodeInvalidString = "invalid_string"
 	CodeInvalidValue  = "invalid_value"
 	CodeDuplicate     = "duplicate"
+	// CodeInvalidEncoding marks a body that does not decode with its
+	// Content-Encoding, such as a corrupt gzip stream.
+	CodeInvalidEncoding = "invalid_encoding"
 )
 
 // Issue is one reason a request body is invalid.

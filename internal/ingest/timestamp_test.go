@@ -21,13 +21,13 @@ func TestDecodeEventTimestampCase(t *testing.T) {
 	}
 
 	for _, tc := range cases {
-		event, err := DecodeEvent([]byte(`{"event_type":"e","source":"s","timestamp":"`+tc.timestamp+`"}`), receivedAt)
+		event, _, err := DecodeEvent([]byte(`{"event_type":"e","source":"s","timestamp":"`+tc.timestamp+`"}`), receivedAt)
 		require.NoError(t, err, tc.timestamp)
 		require.Equal(t, tc.want, event.Timestamp, tc.timestamp)
 	}
 
 	for _, bad := range []string{"2024-05-01x12:00:00Z", "2024-05-01t12:00:00", "2024-05-01"} {
-		_, err := DecodeEvent([]byte(`{"event_type":"e","source":"s","timestamp":"`+bad+`"}`), receivedAt)
+		_, _, err := DecodeEvent([]byte(`{"event_type":"e","source":"s","timestamp":"`+bad+`"}`), receivedAt)
 		require.ErrorContains(t, err, "RFC 3339", bad)
 	}
 }

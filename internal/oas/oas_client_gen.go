@@ -117,14 +117,17 @@ type Invoker interface {
 	// IngestEvent invokes ingestEvent operation.
 	//
 	// Returns 202 once the command that carries the event is in Redis. Single events that arrive together
-	// travel in one command.
+	// travel in one command. The body may be sent with `Content-Encoding: gzip`. The size limit applies to
+	// it as sent and once decompressed (413). A corrupt gzip stream gets 400, and any other encoding than
+	// gzip or identity 415.
 	//
 	// POST /api/v1/events
 	IngestEvent(ctx context.Context, request *EventInput) (IngestEventRes, error)
 	// IngestEventBatch invokes ingestEventBatch operation.
 	//
 	// One invalid event rejects the whole batch and nothing is stored. The batch travels as one command
-	// and is appended in one transaction.
+	// and is appended in one transaction. The body may be sent with `Content-Encoding: gzip`, as for POST
+	// /api/v1/events.
 	//
 	// POST /api/v1/events/batch
 	IngestEventBatch(ctx context.Context, request []EventInput) (IngestEventBatchRes, error)
@@ -2014,7 +2017,9 @@ func (c *Client) sendHealthz(ctx context.Context) (res *Liveness, err error) {
 // IngestEvent invokes ingestEvent operation.
 //
 // Returns 202 once the command that carries the event is in Redis. Single events that arrive together
-// travel in one command.
+// travel in one command. The body may be sent with `Content-Encoding: gzip`. The size limit applies to
+// it as sent and once decompressed (413). A corrupt gzip stream gets 400, and any other encoding than
+// gzip or identity 415.
 //
 // POST /api/v1/events
 func (c *Client) IngestEvent(ctx context.Context, request *EventInput) (IngestEventRes, error) {
@@ -2144,7 +2149,8 @@ func (c *Client) sendIngestEvent(ctx context.Context, request *EventInput) (res 
 // IngestEventBatch invokes ingestEventBatch operation.
 //
 // One invalid event rejects the whole batch and nothing is stored. The batch travels as one command
-// and is appended in one transaction.
+// and is appended in one transaction. The body may be sent with `Content-Encoding: gzip`, as for POST
+// /api/v1/events.
 //
 // POST /api/v1/events/batch
 func (c *Client) IngestEventBatch(ctx context.Context, request []EventInput) (IngestEventBatchRes, error) {

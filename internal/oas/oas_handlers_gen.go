@@ -2559,7 +2559,9 @@ func (s *Server) handleHealthzRequest(args [0]string, argsEscaped bool, w http.R
 // handleIngestEventRequest handles ingestEvent operation.
 //
 // Returns 202 once the command that carries the event is in Redis. Single events that arrive together
-// travel in one command.
+// travel in one command. The body may be sent with `Content-Encoding: gzip`. The size limit applies to
+// it as sent and once decompressed (413). A corrupt gzip stream gets 400, and any other encoding than
+// gzip or identity 415.
 //
 // POST /api/v1/events
 func (s *Server) handleIngestEventRequest(args [0]string, argsEscaped bool, w http.ResponseWriter, r *http.Request) {
@@ -2780,7 +2782,8 @@ func (s *Server) handleIngestEventRequest(args [0]string, argsEscaped bool, w ht
 // handleIngestEventBatchRequest handles ingestEventBatch operation.
 //
 // One invalid event rejects the whole batch and nothing is stored. The batch travels as one command
-// and is appended in one transaction.
+// and is appended in one transaction. The body may be sent with `Content-Encoding: gzip`, as for POST
+// /api/v1/events.
 //
 // POST /api/v1/events/batch
 func (s *Server) handleIngestEventBatchRequest(args [0]string, argsEscaped bool, w http.ResponseWriter, r *http.Request) {

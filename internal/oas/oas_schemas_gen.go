@@ -428,6 +428,9 @@ type BatchAccepted struct {
 	Count  int                 `json:"count"`
 	// The ids in input order.
 	EventIds []uuid.UUID `json:"event_ids"`
+	// The top-level members of items that are not event fields, such as a misspelt `paylod`, in item order
+	// and named once per item. The events are accepted without them. Present only when there are some.
+	IgnoredFields []IgnoredField `json:"ignored_fields"`
 }
 
 // GetStatus returns the value of Status.
@@ -445,6 +448,11 @@ func (s *BatchAccepted) GetEventIds() []uuid.UUID {
 	return s.EventIds
 }
 
+// GetIgnoredFields returns the value of IgnoredFields.
+func (s *BatchAccepted) GetIgnoredFields() []IgnoredField {
+	return s.IgnoredFields
+}
+
 // SetStatus sets the value of Status.
 func (s *BatchAccepted) SetStatus(val BatchAcceptedStatus) {
 	s.Status = val
@@ -458,6 +466,11 @@ func (s *BatchAccepted) SetCount(val int) {
 // SetEventIds sets the value of EventIds.
 func (s *BatchAccepted) SetEventIds(val []uuid.UUID) {
 	s.EventIds = val
+}
+
+// SetIgnoredFields sets the value of IgnoredFields.
+func (s *BatchAccepted) SetIgnoredFields(val []IgnoredField) {
+	s.IgnoredFields = val
 }
 
 func (*BatchAccepted) ingestEventBatchRes() {}
@@ -519,6 +532,47 @@ func (s *BearerAuth) SetToken(val string) {
 // SetRoles sets the value of Roles.
 func (s *BearerAuth) SetRoles(val []string) {
 	s.Roles = val
+}
+
+// Ref: #/components/schemas/CommandDeadLetters
+type CommandDeadLetters struct {
+	// The command handler, which is also its consumer group.
+	Handler string `json:"handler"`
+	// The Redis stream the handler reads.
+	Stream string `json:"stream"`
+	// Commands the handler gave up on and that are not requeued yet (see GET /api/v1/dead-letters). It is
+	// 0 once every one was requeued.
+	DeadLetters int64 `json:"dead_letters"`
+}
+
+// GetHandler returns the value of Handler.
+func (s *CommandDeadLetters) GetHandler() string {
+	return s.Handler
+}
+
+// GetStream returns the value of Stream.
+func (s *CommandDeadLetters) GetStream() string {
+	return s.Stream
+}
+
+// GetDeadLetters returns the value of DeadLetters.
+func (s *CommandDeadLetters) GetDeadLetters() int64 {
+	return s.DeadLetters
+}
+
+// SetHandler sets the value of Handler.
+func (s *CommandDeadLetters) SetHandler(val string) {
+	s.Handler = val
+}
+
+// SetStream sets the value of Stream.
+func (s *CommandDeadLetters) SetStream(val string) {
+	s.Stream = val
+}
+
+// SetDeadLetters sets the value of DeadLetters.
+func (s *CommandDeadLetters) SetDeadLetters(val int64) {
+	s.DeadLetters = val
 }
 
 // Ref: #/components/schemas/DeadLetter
@@ -826,6 +880,9 @@ func (s *Event) SetCreatedAt(val time.Time) {
 type EventAccepted struct {
 	Status  EventAcceptedStatus `json:"status"`
 	EventID uuid.UUID           `json:"event_id"`
+	// The top-level members of the event that are not event fields, such as a misspelt `paylod`, each
+	// named once. The event is accepted without them. Present only when there are some.
+	IgnoredFields []string `json:"ignored_fields"`
 }
 
 // GetStatus returns the value of Status.
@@ -838,6 +895,11 @@ func (s *EventAccepted) GetEventID() uuid.UUID {
 	return s.EventID
 }
 
+// GetIgnoredFields returns the value of IgnoredFields.
+func (s *EventAccepted) GetIgnoredFields() []string {
+	return s.IgnoredFields
+}
+
 // SetStatus sets the value of Status.
 func (s *EventAccepted) SetStatus(val EventAcceptedStatus) {
 	s.Status = val
@@ -846,6 +908,11 @@ func (s *EventAccepted) SetStatus(val EventAcceptedStatus) {
 // SetEventID sets the value of EventID.
 func (s *EventAccepted) SetEventID(val uuid.UUID) {
 	s.EventID = val
+}
+
+// SetIgnoredFields sets the value of IgnoredFields.
+func (s *EventAccepted) SetIgnoredFields(val []string) {
+	s.IgnoredFields = val
 }
 
 func (*EventAccepted) ingestEventRes() {}
@@ -1128,6 +1195,34 @@ func (s *GroupBy) UnmarshalText(data []byte) error {
 	default:
 		return errors.Errorf("invalid value: %q", data)
 	}
+}
+
+// Ref: #/components/schemas/IgnoredField
+type IgnoredField struct {
+	// The item's index in the batch, from 0.
+	Index int `json:"index"`
+	// The member's name as sent.
+	Field string `json:"field"`
+}
+
+// GetIndex returns the value of Index.
+func (s *IgnoredField) GetIndex() int {
+	return s.Index
+}
+
+// GetField returns the value of Field.
+func (s *IgnoredField) GetField() string {
+	return s.Field
+}
+
+// SetIndex sets the value of Index.
+func (s *IgnoredField) SetIndex(val int) {
+	s.Index = val
+}
+
+// SetField sets the value of Field.
+func (s *IgnoredField) SetField(val string) {
+	s.Field = val
 }
 
 type IngestEventBatchRequestEntityTooLarge ErrorStatusCode
@@ -3622,6 +3717,9 @@ type Readiness struct {
 	// `ok` or the error.
 	Redis       string          `json:"redis"`
 	Projections []ProjectionLag `json:"projections"`
+	// Each command handler and stream with a dead letter in the store, sorted by handler. Empty when
+	// PostgreSQL cannot be read.
+	Commands []CommandDeadLetters `json:"commands"`
 }
 
 // GetStatus returns the value of Status.
@@ -3644,6 +3742,11 @@ func (s *Readiness) GetProjections() []ProjectionLag {
 	return s.Projections
 }
 
+// GetCommands returns the value of Commands.
+func (s *Readiness) GetCommands() []CommandDeadLetters {
+	return s.Commands
+}
+
 // SetStatus sets the value of Status.
 func (s *Readiness) SetStatus(val ReadinessStatus) {
 	s.Status = val
@@ -3662,6 +3765,11 @@ func (s *Readiness) SetRedis(val string) {
 // SetProjections sets the value of Projections.
 func (s *Readiness) SetProjections(val []ProjectionLag) {
 	s.Projections = val
+}
+
+// SetCommands sets the value of Commands.
+func (s *Readiness) SetCommands(val []CommandDeadLetters) {
+	s.Commands = val
 }
 
 type ReadinessStatus string

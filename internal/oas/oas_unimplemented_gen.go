@@ -137,7 +137,9 @@ func (UnimplementedHandler) Healthz(ctx context.Context) (r *Liveness, _ error) 
 // IngestEvent implements ingestEvent operation.
 //
 // Returns 202 once the command that carries the event is in Redis. Single events that arrive together
-// travel in one command.
+// travel in one command. The body may be sent with `Content-Encoding: gzip`. The size limit applies to
+// it as sent and once decompressed (413). A corrupt gzip stream gets 400, and any other encoding than
+// gzip or identity 415.
 //
 // POST /api/v1/events
 func (UnimplementedHandler) IngestEvent(ctx context.Context, req *EventInput) (r IngestEventRes, _ error) {
@@ -147,7 +149,8 @@ func (UnimplementedHandler) IngestEvent(ctx context.Context, req *EventInput) (r
 // IngestEventBatch implements ingestEventBatch operation.
 //
 // One invalid event rejects the whole batch and nothing is stored. The batch travels as one command
-// and is appended in one transaction.
+// and is appended in one transaction. The body may be sent with `Content-Encoding: gzip`, as for POST
+// /api/v1/events.
 //
 // POST /api/v1/events/batch
 func (UnimplementedHandler) IngestEventBatch(ctx context.Context, req []EventInput) (r IngestEventBatchRes, _ error) {

@@ -821,6 +821,17 @@ func (s *Readiness) Validate() error {
 			Error: err,
 		})
 	}
+	if err := func() error {
+		if s.Commands == nil {
+			return errors.New("nil is invalid value")
+		}
+		return nil
+	}(); err != nil {
+		failures = append(failures, validate.FieldError{
+			Name:  "commands",
+			Error: err,
+		})
+	}
 	if len(failures) > 0 {
 		return &validate.Error{Fields: failures}
 	}
