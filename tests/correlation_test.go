@@ -157,6 +157,11 @@ func TestCorrelationIDOfGroupedSingleEvents(t *testing.T) {
 	testapp.WaitFor(t, 30*time.Second, "the anomaly to be delivered", func() bool {
 		return a.Count(`SELECT count(*) FROM notification_deliveries WHERE status = 'sent'`) == 1
 	})
+	// The notifier and the anomalies projector read the log apart, so the
+	// delivery can come before the row.
+	testapp.WaitFor(t, 30*time.Second, "the anomaly in the anomalies table", func() bool {
+		return a.Count(`SELECT count(*) FROM anomalies`) == 1
+	})
 
 	var anomalyID, recorded, triggering string
 	require.NoError(t, a.Pool.QueryRow(background(), `
