@@ -3,6 +3,7 @@
 package oas
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"time"
@@ -1132,9 +1133,11 @@ type ListAnomaliesParams struct {
 	// Page size, clamped to 1..100.
 	Limit OptInt `json:",omitempty,omitzero"`
 	// Rows to skip; negative values count as 0.
-	Offset   OptInt      `json:",omitempty,omitzero"`
-	RuleID   OptUUID     `json:",omitempty,omitzero"`
-	Severity OptSeverity `json:",omitempty,omitzero"`
+	Offset OptInt  `json:",omitempty,omitzero"`
+	RuleID OptUUID `json:",omitempty,omitzero"`
+	// One severity, or several separated by commas, such as `critical,warning`, to list anomalies of any
+	// of them.
+	Severity []Severity `json:",omitempty"`
 	// Exact group key, as in the anomaly's `group_key`.
 	GroupKey OptString `json:",omitempty,omitzero"`
 	// Earliest `detected_at`, inclusive (RFC 3339).
@@ -1177,7 +1180,7 @@ func unpackListAnomaliesParams(packed middleware.Parameters) (params ListAnomali
 			In:   "query",
 		}
 		if v, ok := packed[key]; ok {
-			params.Severity = v.(OptSeverity)
+			params.Severity = v.([]Severity)
 		}
 	}
 	{
@@ -1350,43 +1353,64 @@ func decodeListAnomaliesParams(args [0]string, argsEscaped bool, r *http.Request
 		cfg := uri.QueryParameterDecodingConfig{
 			Name:    "severity",
 			Style:   uri.QueryStyleForm,
-			Explode: true,
+			Explode: false,
 		}
 
 		if err := q.HasParam(cfg); err == nil {
 			if err := q.DecodeParam(cfg, func(d uri.Decoder) error {
-				var paramsDotSeverityVal Severity
-				if err := func() error {
-					val, err := d.DecodeValue()
-					if err != nil {
-						return err
-					}
-
-					c, err := conv.ToString(val)
-					if err != nil {
-						return err
-					}
-
-					paramsDotSeverityVal = Severity(c)
-					return nil
-				}(); err != nil {
-					return err
-				}
-				params.Severity.SetTo(paramsDotSeverityVal)
-				return nil
-			}); err != nil {
-				return err
-			}
-			if err := func() error {
-				if value, ok := params.Severity.Get(); ok {
+				params.Severity = nil
+				return d.DecodeArray(func(d uri.Decoder) error {
+					var paramsDotSeverityVal Severity
 					if err := func() error {
-						if err := value.Validate(); err != nil {
+						val, err := d.DecodeValue()
+						if err != nil {
 							return err
 						}
+
+						c, err := conv.ToString(val)
+						if err != nil {
+							return err
+						}
+
+						paramsDotSeverityVal = Severity(c)
 						return nil
 					}(); err != nil {
 						return err
 					}
+					params.Severity = append(params.Severity, paramsDotSeverityVal)
+					return nil
+				})
+			}); err != nil {
+				return err
+			}
+			if err := func() error {
+				if params.Severity == nil {
+					return nil // optional
+				}
+				if err := (validate.Array{
+					MinLength:    1,
+					MinLengthSet: true,
+					MaxLength:    0,
+					MaxLengthSet: false,
+				}).ValidateLength(len(params.Severity)); err != nil {
+					return errors.Wrap(err, "array")
+				}
+				var failures []validate.FieldError
+				for i, elem := range params.Severity {
+					if err := func() error {
+						if err := elem.Validate(); err != nil {
+							return err
+						}
+						return nil
+					}(); err != nil {
+						failures = append(failures, validate.FieldError{
+							Name:  fmt.Sprintf("[%d]", i),
+							Error: err,
+						})
+					}
+				}
+				if len(failures) > 0 {
+					return &validate.Error{Fields: failures}
 				}
 				return nil
 			}(); err != nil {
