@@ -160,7 +160,7 @@ func newRouter(
 		route, ok := server.FindRoute(method, path)
 		return route.Name(), ok
 	}
-	router.With(guard.RequireKeyForSpec(operationOf)).Handle("/*", server)
+	router.With(guard.RequireKeyForSpec(operationOf), handlers.UpperCaseTimestampQuery).Handle("/*", server)
 
 	return router, nil
 }
