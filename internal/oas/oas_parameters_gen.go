@@ -273,7 +273,8 @@ type GetMetricsParams struct {
 	EventType OptString `json:",omitempty,omitzero"`
 	// Count only events from this source.
 	Source OptString `json:",omitempty,omitzero"`
-	// End of the window, inclusive (RFC 3339); now when missing.
+	// End of the window, inclusive (RFC 3339); now when missing. The window must lie within years 0001 to
+	// 9999 in UTC, so `to` is at least `window_seconds` after 0001-01-01T00:00:00Z.
 	To OptDateTime `json:",omitempty,omitzero"`
 }
 
@@ -563,9 +564,11 @@ func decodeGetMetricsParams(args [0]string, argsEscaped bool, r *http.Request) (
 
 // GetMetricsTimeseriesParams is parameters of getMetricsTimeseries operation.
 type GetMetricsTimeseriesParams struct {
-	// Start of the range (RFC 3339); `to` minus one hour when missing.
+	// Start of the range (RFC 3339); `to` minus one hour when missing. The bucket holding it must start in
+	// year 0001 or later (UTC).
 	From OptDateTime `json:",omitempty,omitzero"`
-	// End of the range, exclusive (RFC 3339); now when missing.
+	// End of the range, exclusive (RFC 3339); now when missing. The bucket boundary at or after it must
+	// lie in year 9999 or earlier (UTC).
 	To OptDateTime `json:",omitempty,omitzero"`
 	// Bucket length in seconds: a multiple of 10 from 10 to 86400, and the range may hold at most 1,000
 	// buckets.
