@@ -127,7 +127,7 @@ func newRouter(
 	guard := handlers.NewGuard(authenticator, deps.Logger)
 
 	server, err := oas.NewServer(reads, guard,
-		oas.WithMiddleware(guard.Middleware, handlers.RejectEmptyLists),
+		oas.WithMiddleware(guard.Middleware, handlers.RejectEmptyLists, handlers.KeepRequestBody),
 		oas.WithErrorHandler(handlers.ErrorHandler(deps.Logger)),
 		oas.WithNotFound(handlers.NotFound),
 		oas.WithMethodNotAllowed(handlers.MethodNotAllowed),
