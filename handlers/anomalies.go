@@ -37,8 +37,12 @@ func (a *API) ListAnomalies(ctx context.Context, params oas.ListAnomaliesParams)
 	if v, ok := params.RuleID.Get(); ok {
 		addFilter("rule_id = $%d", v)
 	}
-	if v, ok := params.Severity.Get(); ok {
-		addFilter("severity = $%d", string(v))
+	if len(params.Severity) > 0 {
+		severities := make([]string, len(params.Severity))
+		for i, severity := range params.Severity {
+			severities[i] = string(severity)
+		}
+		addFilter("severity = ANY($%d)", severities)
 	}
 	if v, ok := params.GroupKey.Get(); ok {
 		addFilter("group_key = $%d", v)

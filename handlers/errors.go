@@ -74,7 +74,6 @@ var paramMessages = map[string]string{
 	"event_id": "event_id must be a valid UUID",
 	"rule_id":  "rule_id must be a valid UUID",
 	"enabled":  "enabled must be true or false",
-	"severity": "severity must be one of critical, warning, info",
 	"id":       "id must be an integer",
 	// The parameters of GET /api/v1/notifications.
 	"anomaly_id":     "anomaly_id must be a valid UUID",
@@ -99,6 +98,9 @@ func ErrorHandler(logger *slog.Logger) ogenerrors.ErrorHandler {
 		case errors.As(err, &paramErr):
 			status = http.StatusBadRequest
 			message = paramMessages[paramErr.Name]
+			if paramErr.Name == "severity" {
+				message = severityMessage(r, paramErr.Err)
+			}
 			if message == "" {
 				message = fmt.Sprintf("invalid parameter %s: %v", paramErr.Name, paramErr.Err)
 			}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -44,7 +45,7 @@ type RuleCommandSender interface {
 // CreateRule implements oas.Handler.
 func (a *API) CreateRule(ctx context.Context, req *oas.RuleInput) (oas.CreateRuleRes, error) {
 	spec := specFromInput(req)
-	if issues := spec.Validate(); len(issues) > 0 {
+	if issues := append(loneSurrogateIssues(ctx), spec.Validate()...); len(issues) > 0 {
 		return validationFailed(issues), nil
 	}
 
@@ -78,7 +79,7 @@ func (a *API) ReplaceRule(ctx context.Context, req *oas.RuleInput, params oas.Re
 	}
 
 	spec := specFromInput(req)
-	issues := append(ruleIDIssues(req.RuleID, params.RuleID), spec.Validate()...)
+	issues := slices.Concat(loneSurrogateIssues(ctx), ruleIDIssues(req.RuleID, params.RuleID), spec.Validate())
 	if len(issues) > 0 {
 		return validationFailed(issues), nil
 	}
@@ -108,7 +109,7 @@ func (a *API) PatchRule(ctx context.Context, req oas.PatchRuleReq, params oas.Pa
 		return nil, err
 	}
 
-	patch, invalid, err := encodePatch(req, params.RuleID)
+	patch, invalid, err := encodePatch(req, params.RuleID, loneSurrogateIssues(ctx))
 	if err != nil {
 		return nil, err
 	}
@@ -136,8 +137,13 @@ func (a *API) PatchRule(ctx context.Context, req oas.PatchRuleReq, params oas.Pa
 
 // encodePatch returns the JSON merge patch that req sends, without the
 // members of a rule response that are not inputs, or the reason it is
-// invalid.
-func encodePatch(req oas.PatchRuleReq, ruleID uuid.UUID) ([]byte, *oas.ValidationError, error) {
+// invalid. bodyIssues are the problems already found in the raw request
+// body, which the reason lists first.
+func encodePatch(
+	req oas.PatchRuleReq,
+	ruleID uuid.UUID,
+	bodyIssues []events.FieldIssue,
+) ([]byte, *oas.ValidationError, error) {
 	var patch oas.RulePatch
 	switch body := req.(type) {
 	case *oas.PatchRuleApplicationMergePatchJSON:
@@ -148,7 +154,7 @@ func encodePatch(req oas.PatchRuleReq, ruleID uuid.UUID) ([]byte, *oas.Validatio
 		return nil, nil, fmt.Errorf("unexpected patch request %T", req)
 	}
 
-	if issues := ruleIDIssues(patch.RuleID, ruleID); len(issues) > 0 {
+	if issues := append(bodyIssues, ruleIDIssues(patch.RuleID, ruleID)...); len(issues) > 0 {
 		return nil, validationFailed(issues), nil
 	}
 

@@ -145,22 +145,27 @@ func TestSeverityParameterRejectsUnknown(t *testing.T) {
 
 	a := testapp.Start(t, testapp.Options{NoWorker: true})
 	ctx := background()
-	const message = "severity must be one of critical, warning, info"
 
 	for _, severity := range []oas.Severity{"bogus", "high", "Critical", ""} {
-		_, err := a.Client.ListAnomalies(ctx, oas.ListAnomaliesParams{Severity: oas.NewOptSeverity(severity)})
-		status, got := statusOf(t, err)
-		require.Equal(t, http.StatusBadRequest, status, "anomalies with severity %q", severity)
-		require.Equal(t, message, got, "anomalies with severity %q", severity)
+		message := `severity must be one of critical, warning, info, got "` + string(severity) + `"`
 
-		_, err = a.Client.ListRules(ctx, oas.ListRulesParams{Severity: oas.NewOptSeverity(severity)})
-		status, got = statusOf(t, err)
+		_, err := a.Client.ListRules(ctx, oas.ListRulesParams{Severity: oas.NewOptSeverity(severity)})
+		status, got := statusOf(t, err)
 		require.Equal(t, http.StatusBadRequest, status, "rules with severity %q", severity)
 		require.Equal(t, message, got, "rules with severity %q", severity)
+
+		if severity == "" {
+			message = `severity must be a comma-separated list of critical, warning, info without empty items, got ""`
+		}
+
+		_, err = a.Client.ListAnomalies(ctx, oas.ListAnomaliesParams{Severity: []oas.Severity{severity}})
+		status, got = statusOf(t, err)
+		require.Equal(t, http.StatusBadRequest, status, "anomalies with severity %q", severity)
+		require.Equal(t, message, got, "anomalies with severity %q", severity)
 	}
 
 	for _, severity := range []oas.Severity{oas.SeverityCritical, oas.SeverityWarning, oas.SeverityInfo} {
-		_, err := a.Client.ListAnomalies(ctx, oas.ListAnomaliesParams{Severity: oas.NewOptSeverity(severity)})
+		_, err := a.Client.ListAnomalies(ctx, oas.ListAnomaliesParams{Severity: []oas.Severity{severity}})
 		require.NoError(t, err, "anomalies with severity %q", severity)
 	}
 }

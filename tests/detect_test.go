@@ -379,7 +379,10 @@ func requireAnomaliesAPI(t *testing.T, a *testapp.App, rules []referenceRule) {
 	require.Equal(t, first.EventID, first.SampleEventIds[len(first.SampleEventIds)-1])
 	require.Contains(t, first.Message, fmt.Sprintf("%v matching events in 60s, > 5", first.Observed))
 
-	warning, err := a.Client.ListAnomalies(ctx, oas.ListAnomaliesParams{Severity: oas.NewOptSeverity(oas.SeverityWarning), Limit: oas.NewOptInt(100)})
+	warning, err := a.Client.ListAnomalies(ctx, oas.ListAnomaliesParams{
+		Severity: []oas.Severity{oas.SeverityWarning},
+		Limit:    oas.NewOptInt(100),
+	})
 	require.NoError(t, err)
 	require.Len(t, warning.Data, min(100, total-24))
 	for _, anomaly := range warning.Data {

@@ -3,6 +3,7 @@ package tests
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/eventpulse/eventpulse/events"
+	"github.com/eventpulse/eventpulse/internal/auth"
 	"github.com/eventpulse/eventpulse/internal/testapp"
 )
 
@@ -195,4 +197,79 @@ func TestWebSocketFeedFromDetectorPath(t *testing.T) {
 	for _, want := range batch {
 		require.Equal(t, want.AnomalyID, readAnomaly(t, conn, 10*time.Second).AnomalyID)
 	}
+}
+
+// getWS sends GET /ws?query with header and returns the status, headers and
+// body.
+func getWS(t *testing.T, a *testapp.App, query string, header http.Header) (int, http.Header, []byte) {
+	t.Helper()
+
+	req, err := http.NewRequest(http.MethodGet, a.URL+"/ws?"+query, nil)
+	require.NoError(t, err)
+	for name, values := range header {
+		req.Header[name] = values
+	}
+
+	response, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer response.Body.Close()
+
+	body, err := io.ReadAll(response.Body)
+	require.NoError(t, err)
+
+	return response.StatusCode, response.Header, body
+}
+
+func TestWebSocketPlainGetGets426(t *testing.T) {
+	t.Parallel()
+
+	a := testapp.Start(t, testapp.Options{NoWorker: true})
+	const upgradeRequired = `{"error":"/ws is a WebSocket endpoint: send the request with the headers ` +
+		`Connection: Upgrade and Upgrade: websocket, as WebSocket clients do"}`
+
+	status, header, body := getWS(t, a, "", nil)
+	require.Equal(t, http.StatusUpgradeRequired, status, "body: %s", body)
+	require.Equal(t, "websocket", header.Get("Upgrade"))
+	require.Equal(t, "Upgrade", header.Get("Connection"))
+	require.Equal(t, "application/json; charset=utf-8", header.Get("Content-Type"))
+	require.JSONEq(t, upgradeRequired, string(body))
+
+	status, _, body = getWS(t, a, "severity=critical,warning", http.Header{"Upgrade": {"websocket"}})
+	require.Equal(t, http.StatusUpgradeRequired, status, "Upgrade without Connection: %s", body)
+	require.JSONEq(t, upgradeRequired, string(body))
+
+	status, _, body = getWS(t, a, "severity=bogus", nil)
+	require.Equal(t, http.StatusBadRequest, status, "a bad parameter is reported first")
+	require.JSONEq(t, `{"error":"severity must be one of critical, warning, info, got \"bogus\""}`, string(body))
+
+	status, header, body = getWS(t, a, "", http.Header{
+		"Connection": {"Upgrade"}, "Upgrade": {"websocket"}, "Sec-Websocket-Version": {"13"},
+	})
+	require.Equal(t, http.StatusBadRequest, status, "handshake without Sec-WebSocket-Key: %s", body)
+	require.Equal(t, "13", header.Get("Sec-WebSocket-Version"))
+	require.Equal(t, "application/json; charset=utf-8", header.Get("Content-Type"))
+	require.Contains(t, string(body), `"error":"websocket: not a websocket handshake: 'Sec-WebSocket-Key' header`)
+
+	status, header, body = getWS(t, a, "", http.Header{
+		"Connection": {"Upgrade"}, "Upgrade": {"websocket"}, "Sec-Websocket-Version": {"8"},
+		"Sec-Websocket-Key": {"dGhlIHNhbXBsZSBub25jZQ=="},
+	})
+	require.Equal(t, http.StatusBadRequest, status, "handshake with version 8: %s", body)
+	require.Equal(t, "13", header.Get("Sec-WebSocket-Version"))
+	require.Contains(t, string(body), "unsupported version")
+
+	_, key := createKeyNoWorker(t, a, "dashboard", auth.ScopeRead)
+	time.Sleep(auth.CacheTTLDefault)
+
+	status, _, body = getWS(t, a, "", nil)
+	require.Equal(t, http.StatusUnauthorized, status, "a missing key is reported first: %s", body)
+	require.Contains(t, string(body), `"error":`)
+
+	status, _, body = getWS(t, a, "", http.Header{"Authorization": {"Bearer " + key}})
+	require.Equal(t, http.StatusUpgradeRequired, status, "with a key: %s", body)
+	require.JSONEq(t, upgradeRequired, string(body))
+
+	status, _, body = getWS(t, a, "api_key="+key, http.Header{"Upgrade": {"websocket"}})
+	require.Equal(t, http.StatusUpgradeRequired, status, "with a key in the query: %s", body)
+	require.JSONEq(t, upgradeRequired, string(body))
 }

@@ -127,7 +127,7 @@ func newRouter(
 	guard := handlers.NewGuard(authenticator, deps.Logger)
 
 	server, err := oas.NewServer(reads, guard,
-		oas.WithMiddleware(guard.Middleware),
+		oas.WithMiddleware(guard.Middleware, handlers.RejectEmptyLists, handlers.KeepRequestBody),
 		oas.WithErrorHandler(handlers.ErrorHandler(deps.Logger)),
 		oas.WithNotFound(handlers.NotFound),
 		oas.WithMethodNotAllowed(handlers.MethodNotAllowed),
@@ -160,7 +160,7 @@ func newRouter(
 		route, ok := server.FindRoute(method, path)
 		return route.Name(), ok
 	}
-	router.With(guard.RequireKeyForSpec(operationOf)).Handle("/*", server)
+	router.With(guard.RequireKeyForSpec(operationOf), handlers.UpperCaseTimestampQuery).Handle("/*", server)
 
 	return router, nil
 }

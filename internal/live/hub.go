@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/gorilla/websocket"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/olahol/melody"
@@ -98,6 +99,7 @@ func NewHub(pool *pgxpool.Pool, config HubConfig, logger *slog.Logger) *Hub {
 		logger:      logger,
 		recent:      map[uuid.UUID]struct{}{},
 	}
+	m.Upgrader.Error = h.rejectHandshake
 	m.HandleConnect(h.connected)
 	m.HandleError(h.failed)
 
@@ -182,7 +184,9 @@ func (h *Hub) Close() { _ = h.melody.Close() }
 // ServeHTTP upgrades the request to a WebSocket after checking its query:
 // severity (comma-separated, in one or more parameters), rule_id and after
 // (the last anomaly id the client saw). Bad parameters get 400 before the
-// upgrade.
+// upgrade. A request without the upgrade headers then gets 426, and a
+// failed handshake gets the status that the WebSocket library chose, each
+// with a JSON error body.
 func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c, status, message := h.parseClient(r)
 	if status != 0 {
@@ -190,9 +194,43 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	if err := h.melody.HandleRequestWithKeys(w, r, map[string]any{clientKey: c}); err != nil {
+	if !websocket.IsWebSocketUpgrade(r) {
+		// RFC 9110 requires Upgrade on a 426, and Connection to name it.
+		w.Header().Set("Upgrade", "websocket")
+		w.Header().Set("Connection", "Upgrade")
+		writeError(w, http.StatusUpgradeRequired,
+			"/ws is a WebSocket endpoint: send the request with the headers Connection: Upgrade and Upgrade: websocket, "+
+				"as WebSocket clients do")
+
+		return
+	}
+
+	err := h.melody.HandleRequestWithKeys(w, r, map[string]any{clientKey: c})
+	if errors.Is(err, melody.ErrClosed) {
+		writeError(w, http.StatusServiceUnavailable, "the server is shutting down, connect again")
+		return
+	}
+	if err != nil {
 		h.logger.DebugContext(r.Context(), "live: WebSocket request failed", slog.Any("error", err))
 	}
+}
+
+// rejectHandshake writes the error of a WebSocket handshake that failed
+// after the request had the upgrade headers, such as one with a missing
+// Sec-WebSocket-Key or an unsupported version.
+func (h *Hub) rejectHandshake(w http.ResponseWriter, r *http.Request, status int, reason error) {
+	if status >= http.StatusInternalServerError {
+		h.logger.ErrorContext(r.Context(), "live: WebSocket handshake failed", slog.Any("error", reason))
+		writeError(w, status, "internal error")
+
+		return
+	}
+
+	// RFC 6455 (section 4.4) requires this header when the client's
+	// version is unsupported. Like the library's own error writer, this
+	// sends it on every rejected handshake.
+	w.Header().Set("Sec-WebSocket-Version", "13")
+	writeError(w, status, reason.Error())
 }
 
 func (h *Hub) parseClient(r *http.Request) (*client, int, string) {
@@ -342,7 +380,7 @@ func sessionClient(s *melody.Session) *client {
 }
 
 func writeError(w http.ResponseWriter, status int, message string) {
-	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(map[string]string{"error": message})
 }

@@ -2386,12 +2386,21 @@ func (c *Client) sendListAnomalies(ctx context.Context, params ListAnomaliesPara
 		cfg := uri.QueryParameterEncodingConfig{
 			Name:    "severity",
 			Style:   uri.QueryStyleForm,
-			Explode: true,
+			Explode: false,
 		}
 
 		if err := q.EncodeParam(cfg, func(e uri.Encoder) error {
-			if val, ok := params.Severity.Get(); ok {
-				return e.EncodeValue(conv.StringToString(string(val)))
+			if params.Severity != nil {
+				return e.EncodeArray(func(e uri.Encoder) error {
+					for i, item := range params.Severity {
+						if err := func() error {
+							return e.EncodeValue(conv.StringToString(string(item)))
+						}(); err != nil {
+							return errors.Wrapf(err, "[%d]", i)
+						}
+					}
+					return nil
+				})
 			}
 			return nil
 		}); err != nil {

@@ -3,6 +3,7 @@
 package oas
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"time"
@@ -272,7 +273,8 @@ type GetMetricsParams struct {
 	EventType OptString `json:",omitempty,omitzero"`
 	// Count only events from this source.
 	Source OptString `json:",omitempty,omitzero"`
-	// End of the window, inclusive (RFC 3339); now when missing.
+	// End of the window, inclusive (RFC 3339); now when missing. The window must lie within years 0001 to
+	// 9999 in UTC, so `to` is at least `window_seconds` after 0001-01-01T00:00:00Z.
 	To OptDateTime `json:",omitempty,omitzero"`
 }
 
@@ -562,9 +564,11 @@ func decodeGetMetricsParams(args [0]string, argsEscaped bool, r *http.Request) (
 
 // GetMetricsTimeseriesParams is parameters of getMetricsTimeseries operation.
 type GetMetricsTimeseriesParams struct {
-	// Start of the range (RFC 3339); `to` minus one hour when missing.
+	// Start of the range (RFC 3339); `to` minus one hour when missing. The bucket holding it must start in
+	// year 0001 or later (UTC).
 	From OptDateTime `json:",omitempty,omitzero"`
-	// End of the range, exclusive (RFC 3339); now when missing.
+	// End of the range, exclusive (RFC 3339); now when missing. The bucket boundary at or after it must
+	// lie in year 9999 or earlier (UTC).
 	To OptDateTime `json:",omitempty,omitzero"`
 	// Bucket length in seconds: a multiple of 10 from 10 to 86400, and the range may hold at most 1,000
 	// buckets.
@@ -1132,9 +1136,11 @@ type ListAnomaliesParams struct {
 	// Page size, clamped to 1..100.
 	Limit OptInt `json:",omitempty,omitzero"`
 	// Rows to skip; negative values count as 0.
-	Offset   OptInt      `json:",omitempty,omitzero"`
-	RuleID   OptUUID     `json:",omitempty,omitzero"`
-	Severity OptSeverity `json:",omitempty,omitzero"`
+	Offset OptInt  `json:",omitempty,omitzero"`
+	RuleID OptUUID `json:",omitempty,omitzero"`
+	// One severity, or several separated by commas, such as `critical,warning`, to list anomalies of any
+	// of them.
+	Severity []Severity `json:",omitempty"`
 	// Exact group key, as in the anomaly's `group_key`.
 	GroupKey OptString `json:",omitempty,omitzero"`
 	// Earliest `detected_at`, inclusive (RFC 3339).
@@ -1177,7 +1183,7 @@ func unpackListAnomaliesParams(packed middleware.Parameters) (params ListAnomali
 			In:   "query",
 		}
 		if v, ok := packed[key]; ok {
-			params.Severity = v.(OptSeverity)
+			params.Severity = v.([]Severity)
 		}
 	}
 	{
@@ -1350,43 +1356,64 @@ func decodeListAnomaliesParams(args [0]string, argsEscaped bool, r *http.Request
 		cfg := uri.QueryParameterDecodingConfig{
 			Name:    "severity",
 			Style:   uri.QueryStyleForm,
-			Explode: true,
+			Explode: false,
 		}
 
 		if err := q.HasParam(cfg); err == nil {
 			if err := q.DecodeParam(cfg, func(d uri.Decoder) error {
-				var paramsDotSeverityVal Severity
-				if err := func() error {
-					val, err := d.DecodeValue()
-					if err != nil {
-						return err
-					}
-
-					c, err := conv.ToString(val)
-					if err != nil {
-						return err
-					}
-
-					paramsDotSeverityVal = Severity(c)
-					return nil
-				}(); err != nil {
-					return err
-				}
-				params.Severity.SetTo(paramsDotSeverityVal)
-				return nil
-			}); err != nil {
-				return err
-			}
-			if err := func() error {
-				if value, ok := params.Severity.Get(); ok {
+				params.Severity = nil
+				return d.DecodeArray(func(d uri.Decoder) error {
+					var paramsDotSeverityVal Severity
 					if err := func() error {
-						if err := value.Validate(); err != nil {
+						val, err := d.DecodeValue()
+						if err != nil {
 							return err
 						}
+
+						c, err := conv.ToString(val)
+						if err != nil {
+							return err
+						}
+
+						paramsDotSeverityVal = Severity(c)
 						return nil
 					}(); err != nil {
 						return err
 					}
+					params.Severity = append(params.Severity, paramsDotSeverityVal)
+					return nil
+				})
+			}); err != nil {
+				return err
+			}
+			if err := func() error {
+				if params.Severity == nil {
+					return nil // optional
+				}
+				if err := (validate.Array{
+					MinLength:    1,
+					MinLengthSet: true,
+					MaxLength:    0,
+					MaxLengthSet: false,
+				}).ValidateLength(len(params.Severity)); err != nil {
+					return errors.Wrap(err, "array")
+				}
+				var failures []validate.FieldError
+				for i, elem := range params.Severity {
+					if err := func() error {
+						if err := elem.Validate(); err != nil {
+							return err
+						}
+						return nil
+					}(); err != nil {
+						failures = append(failures, validate.FieldError{
+							Name:  fmt.Sprintf("[%d]", i),
+							Error: err,
+						})
+					}
+				}
+				if len(failures) > 0 {
+					return &validate.Error{Fields: failures}
 				}
 				return nil
 			}(); err != nil {

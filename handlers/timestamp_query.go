@@ -1,0 +1,64 @@
+package handlers
+
+import "net/http"
+
+// timestampParams are the query parameters that the spec declares as
+// RFC 3339 date-times, on every operation that has them.
+var timestampParams = []string{"from", "to"}
+
+// UpperCaseTimestampQuery is chi middleware for the routes of the generated
+// server. It rewrites a lowercase "t" date-time separator and a lowercase
+// "z" zone in the timestamp query parameters to upper case. RFC 3339
+// (section 5.6) allows both in lower case, and event timestamps accept
+// them, while the generated parser, time.Parse, accepts only upper case.
+// Other values are passed on unchanged, so an invalid one still gets the
+// parser's error.
+func UpperCaseTimestampQuery(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.RawQuery == "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+
+		query := r.URL.Query()
+		changed := false
+
+		for _, name := range timestampParams {
+			values := query[name]
+			for i, value := range values {
+				if upper := upperCaseTimestampLetters(value); upper != value {
+					values[i] = upper
+					changed = true
+				}
+			}
+		}
+
+		if !changed {
+			next.ServeHTTP(w, r)
+			return
+		}
+
+		rewritten := r.Clone(r.Context())
+		rewritten.URL.RawQuery = query.Encode()
+		next.ServeHTTP(w, rewritten)
+	})
+}
+
+// upperCaseTimestampLetters returns value with a lowercase "t" after the
+// date and a lowercase trailing "z" in upper case.
+func upperCaseTimestampLetters(value string) string {
+	const dateLength = len("2006-01-02")
+	if len(value) <= dateLength {
+		return value
+	}
+
+	b := []byte(value)
+	if b[dateLength] == 't' {
+		b[dateLength] = 'T'
+	}
+	if b[len(b)-1] == 'z' {
+		b[len(b)-1] = 'Z'
+	}
+
+	return string(b)
+}
