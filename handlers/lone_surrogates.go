@@ -9,6 +9,7 @@ import (
 	"github.com/ogen-go/ogen/middleware"
 
 	"github.com/eventpulse/eventpulse/events"
+	"github.com/eventpulse/eventpulse/internal/ingest"
 )
 
 type requestBodyKey struct{}
@@ -56,7 +57,7 @@ func collectLoneSurrogates(d *jx.Decoder, path string, issues *[]events.FieldIss
 			return err
 		}
 
-		if escape := findLoneSurrogate(raw); escape != "" {
+		if escape := ingest.FindLoneSurrogate(raw); escape != "" {
 			*issues = append(*issues, events.FieldIssue{
 				Field:   path,
 				Message: fmt.Sprintf("contains the escape %s, half of a UTF-16 surrogate pair", escape),
@@ -88,54 +89,4 @@ func joinPath(path, name string) string {
 	}
 
 	return path + "." + name
-}
-
-// findLoneSurrogate returns the first \uXXXX escape in raw, a JSON string
-// with its quotes, that encodes half of a UTF-16 surrogate pair without
-// the other half, or "" when there is none. A high half (D800 to DBFF)
-// must be followed at once by the escape of a low half (DC00 to DFFF).
-func findLoneSurrogate(raw []byte) string {
-	for i := 0; i < len(raw); i++ {
-		if raw[i] != '\\' {
-			continue
-		}
-
-		// Any escape other than \u is two bytes long; skip its second.
-		if i+1 >= len(raw) || raw[i+1] != 'u' {
-			i++
-			continue
-		}
-
-		unit := escapedCodeUnit(raw, i)
-		switch {
-		case unit >= 0xD800 && unit <= 0xDBFF:
-			if next := escapedCodeUnit(raw, i+6); next >= 0xDC00 && next <= 0xDFFF {
-				i += 11
-				continue
-			}
-
-			return string(raw[i : i+6])
-		case unit >= 0xDC00 && unit <= 0xDFFF:
-			return string(raw[i : i+6])
-		}
-
-		i += 5
-	}
-
-	return ""
-}
-
-// escapedCodeUnit returns the UTF-16 code unit of the \uXXXX escape at
-// raw[i:], or -1 when raw[i:] does not start with one.
-func escapedCodeUnit(raw []byte, i int) int {
-	if i+6 > len(raw) || raw[i] != '\\' || raw[i+1] != 'u' {
-		return -1
-	}
-
-	unit, err := strconv.ParseUint(string(raw[i+2:i+6]), 16, 16)
-	if err != nil {
-		return -1
-	}
-
-	return int(unit)
 }

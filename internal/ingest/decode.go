@@ -330,7 +330,7 @@ func (f *eventFields) decodeName(d *jx.Decoder, key string, target *string) erro
 			return err
 		}
 
-		if escape := findLoneSurrogate(raw); escape != "" {
+		if escape := FindLoneSurrogate(raw); escape != "" {
 			f.failField(key, CodeInvalidString, "contains the escape %s, half of a UTF-16 surrogate pair", escape)
 			return nil
 		}
@@ -437,7 +437,7 @@ func (f *eventFields) decodeObject(d *jx.Decoder, key string, target *json.RawMe
 		return nil
 	}
 
-	if escape := findLoneSurrogate(raw); escape != "" {
+	if escape := FindLoneSurrogate(raw); escape != "" {
 		f.failField(key, CodeInvalidString, "contains the escape %s, half of a UTF-16 surrogate pair, which PostgreSQL rejects", escape)
 		return nil
 	}

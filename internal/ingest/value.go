@@ -171,12 +171,12 @@ func abbreviate(s string) string {
 	return s[:32] + "…"
 }
 
-// findLoneSurrogate returns the first \u escape of raw that encodes half of
+// FindLoneSurrogate returns the first \u escape of raw that encodes half of
 // a UTF-16 surrogate pair without the other half, or "" when there is none.
 // PostgreSQL's json parser rejects such escapes, while Go and jx replace
 // them with U+FFFD. raw must be valid JSON, so every backslash starts an
 // escape inside a string.
-func findLoneSurrogate(raw []byte) string {
+func FindLoneSurrogate(raw []byte) string {
 	for i := 0; i < len(raw); i++ {
 		if raw[i] != '\\' {
 			continue
