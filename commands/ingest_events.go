@@ -44,12 +44,6 @@ func (c *IngestEvents) Correlation() string { return c.CorrelationID }
 // IngestEventsHandler appends the events of an IngestEvents command that
 // the log does not hold yet, as one EventsIngested record.
 type IngestEventsHandler struct {
-	// Appended, when set, receives each record the handler appended,
-	// after its transaction committed, with the event the record holds.
-	// A projector in the same process can then skip reading the record's
-	// payload back from the log and decoding it.
-	Appended func(record *message.Message, event events.EventsIngested)
-
 	pool   *pgxpool.Pool
 	logger *slog.Logger
 	now    func() time.Time
@@ -98,18 +92,16 @@ func (h *IngestEventsHandler) append(ctx context.Context, cmd *IngestEvents) (in
 	hashes := bodyHashes(cmd.Events)
 	ids, sortedHashes := sortedClaims(cmd.Events, hashes)
 
-	record, err := h.appendAllNew(ctx, cmd, ids, sortedHashes)
+	appended, err := h.appendAllNew(ctx, cmd, ids, sortedHashes)
 	if err != nil {
 		return 0, nil, fmt.Errorf("error appending command %q: %w", cmd.CommandID, err)
 	}
-	if record != nil {
-		h.notifyAppended(record, cmd.Events)
+	if appended {
 		return len(cmd.Events), nil, nil
 	}
 
 	var fresh int
 	var conflicts []uuid.UUID
-	var appended []events.IngestedEvent
 	err = pgx.BeginFunc(ctx, h.pool, func(tx pgx.Tx) error {
 		claimed, err := claimNew(ctx, tx, ids, sortedHashes)
 		if err != nil {
@@ -121,35 +113,24 @@ func (h *IngestEventsHandler) append(ctx context.Context, cmd *IngestEvents) (in
 			return err
 		}
 
-		appended = keepClaimed(cmd.Events, claimed)
+		appended := keepClaimed(cmd.Events, claimed)
 		fresh = len(appended)
 		if fresh == 0 {
 			return nil
 		}
 
-		record, err = h.record(cmd, appended)
+		msg, err := h.record(cmd, appended)
 		if err != nil {
 			return err
 		}
 
-		return eventlog.Append(ctx, tx, record)
+		return eventlog.Append(ctx, tx, msg)
 	})
 	if err != nil {
 		return 0, nil, fmt.Errorf("error appending command %q: %w", cmd.CommandID, err)
 	}
 
-	if fresh > 0 {
-		h.notifyAppended(record, appended)
-	}
-
 	return fresh, conflicts, nil
-}
-
-// notifyAppended passes a committed record to Appended.
-func (h *IngestEventsHandler) notifyAppended(record *message.Message, appended []events.IngestedEvent) {
-	if h.Appended != nil {
-		h.Appended(record, events.EventsIngested{Events: appended})
-	}
 }
 
 // record returns the EventsIngested record of the events of cmd to append.
@@ -163,38 +144,38 @@ func (h *IngestEventsHandler) record(cmd *IngestEvents, appended []events.Ingest
 }
 
 // appendAllNew claims every event id of cmd and appends all its events as
-// one record, which it returns. It returns nil, having written nothing,
-// when an id was claimed before or comes twice in the command. Nearly every command is
+// one record, and reports false, having written nothing, when an id was
+// claimed before or comes twice in the command. Nearly every command is
 // new, so both statements go to PostgreSQL in one batch and one round
 // trip. A batch sent outside a transaction runs in one implicit
 // transaction, which commits after the last statement and rolls back
 // whole when a statement fails. A plain INSERT of the claims cost 1.2 µs of
 // backend CPU per row where ON CONFLICT DO NOTHING with RETURNING cost
 // 2.9 µs (PostgreSQL 15, 205,000 rows).
-func (h *IngestEventsHandler) appendAllNew(ctx context.Context, cmd *IngestEvents, ids []pgtype.UUID, hashes [][]byte) (*message.Message, error) {
+func (h *IngestEventsHandler) appendAllNew(ctx context.Context, cmd *IngestEvents, ids []pgtype.UUID, hashes [][]byte) (bool, error) {
 	msg, err := h.record(cmd, cmd.Events)
 	if err != nil {
-		return nil, err
+		return false, err
 	}
 	msg.SetContext(ctx)
 
 	batch := &pgx.Batch{}
 	batch.Queue(insertClaims, ids, hashes)
 	if err := eventlog.QueueAppend(batch, msg); err != nil {
-		return nil, err
+		return false, err
 	}
 
 	err = h.pool.SendBatch(ctx, batch).Close()
 
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == uniqueViolation && pgErr.TableName == "event_claims" {
-		return nil, nil
+		return false, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("error claiming %d event ids and appending them: %w", len(ids), eventlog.AppendError(err, 1))
+		return false, fmt.Errorf("error claiming %d event ids and appending them: %w", len(ids), eventlog.AppendError(err, 1))
 	}
 
-	return msg, nil
+	return true, nil
 }
 
 // bodyHashes fingerprints each event without its server-assigned fields,

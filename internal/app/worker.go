@@ -11,7 +11,6 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
 
 	"github.com/eventpulse/eventpulse/commands"
-	"github.com/eventpulse/eventpulse/events"
 	"github.com/eventpulse/eventpulse/internal/bus"
 	"github.com/eventpulse/eventpulse/internal/deadletter"
 	"github.com/eventpulse/eventpulse/internal/eventlog"
@@ -57,8 +56,7 @@ func NewWorker(deps *Deps) (*Worker, error) {
 		return nil, err
 	}
 
-	decoded := projection.NewDecoded(0)
-	commandHandlers, err := newCommandHandlers(deps, decoded)
+	commandHandlers, err := newCommandHandlers(deps)
 	if err != nil {
 		return nil, err
 	}
@@ -79,6 +77,7 @@ func NewWorker(deps *Deps) (*Worker, error) {
 
 	projectors := append(Projectors(deps.Logger, deps.Metrics), notifier.Projector{Channels: notifyConfig.Channels})
 
+	decoded := projection.NewDecoded(0)
 	for _, projector := range projectors {
 		err := projection.Register(router, deps.Pool, projector, deps.Logger, watermillLogger,
 			projection.WithMetrics(deps.Metrics), projection.WithDecoded(decoded))
@@ -93,10 +92,7 @@ func NewWorker(deps *Deps) (*Worker, error) {
 	return &Worker{deps: deps, router: router, deliverer: deliverer}, nil
 }
 
-// newCommandHandlers returns the worker's command handlers. The ingest
-// handler adds each record it appends to decoded, which the worker's
-// projectors share.
-func newCommandHandlers(deps *Deps, decoded *projection.Decoded) ([]cqrs.CommandHandler, error) {
+func newCommandHandlers(deps *Deps) ([]cqrs.CommandHandler, error) {
 	replies, err := bus.NewReplyBackend[commands.RuleResult](bus.Config{
 		Client:       deps.Redis,
 		StreamPrefix: deps.Config.StreamPrefix,
@@ -107,9 +103,6 @@ func newCommandHandlers(deps *Deps, decoded *projection.Decoded) ([]cqrs.Command
 	}
 
 	ingest := commands.NewIngestEventsHandler(deps.Pool, deps.Logger)
-	ingest.Appended = func(record *message.Message, event events.EventsIngested) {
-		decoded.Add(record.UUID, event, len(record.Payload))
-	}
 	create := commands.NewCreateRuleHandler(deps.Pool, deps.Logger)
 	replace := commands.NewReplaceRuleHandler(deps.Pool, deps.Logger)
 	patch := commands.NewPatchRuleHandler(deps.Pool, deps.Logger)

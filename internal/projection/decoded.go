@@ -74,15 +74,6 @@ func (d *Decoded) Decode(msg *message.Message) (events.Event, error) {
 	return event, nil
 }
 
-// Add keeps event as the decoded form of the log record id, whose payload
-// has the given size, as if a projector had decoded it. The ingest
-// command handler adds each record it appends, so the projectors of its
-// process read none of the record's payload back from the log. event must
-// be what events.Decode returns for the record.
-func (d *Decoded) Add(id string, event events.Event, bytes int) {
-	d.add(id, event, bytes)
-}
-
 func (d *Decoded) add(id string, event events.Event, bytes int) {
 	if bytes > d.maxBytes {
 		return
