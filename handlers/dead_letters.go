@@ -61,6 +61,25 @@ func (a *API) RequeueDeadLetter(ctx context.Context, params oas.RequeueDeadLette
 	return &body, nil
 }
 
+// DeleteDeadLetter implements oas.Handler.
+func (a *API) DeleteDeadLetter(ctx context.Context, params oas.DeleteDeadLetterParams) error {
+	letter, err := deadletter.Delete(ctx, a.pool, params.ID)
+
+	switch {
+	case errors.Is(err, deadletter.ErrNotFound):
+		return Errorf(http.StatusNotFound, "Dead letter not found")
+	case err != nil:
+		return err
+	}
+
+	a.logger.InfoContext(ctx, "api: dead letter deleted",
+		slog.Int64("dead_letter_id", letter.ID), slog.String("topic", letter.Topic),
+		slog.String("handler", letter.Handler), slog.String("message_uuid", letter.MessageUUID),
+		slog.String("reason", letter.Reason), slog.Bool("requeued", letter.RequeuedAt != nil))
+
+	return nil
+}
+
 // publishLetter sends a dead command back to the stream it came from.
 func (a *API) publishLetter(_ context.Context, letter deadletter.Letter) error {
 	if !strings.HasPrefix(letter.Topic, bus.CommandStream(a.streamPrefix, "")) {

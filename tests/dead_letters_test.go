@@ -387,6 +387,30 @@ func TestCommandDeadLettersCounted(t *testing.T) {
 	want.DeadLetters = 1
 	require.Equal(t, []oas.CommandDeadLetters{want}, readyCommands(t, a), "the requeued letter no longer counts")
 	require.Equal(t, "1", metricValue(t, a, series), "the requeued letter no longer counts")
+
+	var unreadable oas.DeadLetter
+	for _, letter := range listDeadLetters(t, a) {
+		if letter.RequeuedAt.IsSet() {
+			continue
+		}
+		unreadable = letter
+	}
+	require.NotZero(t, unreadable.ID, "letter of the unreadable entry")
+
+	path := "/api/v1/dead-letters/" + strconv.FormatInt(unreadable.ID, 10)
+	status, _, deleted := request(t, a, http.MethodDelete, path, "", "", "")
+	require.Equal(t, http.StatusNoContent, status, "body: %s", deleted)
+
+	want.DeadLetters = 0
+	require.Equal(t, []oas.CommandDeadLetters{want}, readyCommands(t, a), "the deleted letter no longer counts")
+	require.Equal(t, "0", metricValue(t, a, series), "the deleted letter no longer counts")
+	for _, letter := range listDeadLetters(t, a) {
+		require.NotEqual(t, unreadable.ID, letter.ID, "the deleted letter is not listed")
+	}
+
+	status, _, missing := request(t, a, http.MethodDelete, path, "", "", "")
+	require.Equal(t, http.StatusNotFound, status, "body: %s", missing)
+	require.JSONEq(t, `{"error":"Dead letter not found"}`, missing)
 }
 
 // metricValue returns the value of series in the text that /metrics

@@ -65,8 +65,10 @@ func Insert(ctx context.Context, db DB, letter Letter) (bool, error) {
 	return tag.RowsAffected() == 1, nil
 }
 
-const selectColumns = `SELECT id, message_uuid, topic, handler, reason, payload, metadata,
-	deliveries, created_at, requeued_at FROM dead_letters`
+const letterColumns = `id, message_uuid, topic, handler, reason, payload, metadata,
+	deliveries, created_at, requeued_at`
+
+const selectColumns = `SELECT ` + letterColumns + ` FROM dead_letters`
 
 // List returns letters newest first.
 func List(ctx context.Context, db DB, limit, offset int) ([]Letter, error) {
@@ -96,6 +98,24 @@ func Lock(ctx context.Context, tx pgx.Tx, id int64) (Letter, error) {
 	}
 	if err != nil {
 		return Letter{}, fmt.Errorf("error reading dead letter %d: %w", id, err)
+	}
+
+	return letter, nil
+}
+
+// Delete removes letter id and returns it as it was.
+func Delete(ctx context.Context, db DB, id int64) (Letter, error) {
+	rows, err := db.Query(ctx, `DELETE FROM dead_letters WHERE id = $1 RETURNING `+letterColumns, id)
+	if err != nil {
+		return Letter{}, fmt.Errorf("error deleting dead letter %d: %w", id, err)
+	}
+
+	letter, err := pgx.CollectExactlyOneRow(rows, scanLetter)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Letter{}, ErrNotFound
+	}
+	if err != nil {
+		return Letter{}, fmt.Errorf("error deleting dead letter %d: %w", id, err)
 	}
 
 	return letter, nil

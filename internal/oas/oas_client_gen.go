@@ -49,6 +49,17 @@ type Invoker interface {
 	//
 	// POST /api/v1/rules
 	CreateRule(ctx context.Context, request *RuleInput) (CreateRuleRes, error)
+	// DeleteDeadLetter invokes deleteDeadLetter operation.
+	//
+	// Removes the letter from the store, whether it waits or was requeued, so it no longer counts in
+	// `/readyz` or in `eventpulse_command_dead_letters`. Use it for a letter that will not be requeued: an
+	// unreadable entry, a record of a projection that was rebuilt, or a command that is not wanted any
+	// more. The server logs the letter's id, topic, handler, message id and reason at Info before it is
+	// gone. A command's entry has left its Redis stream already, so deleting its letter drops the command
+	// for good.
+	//
+	// DELETE /api/v1/dead-letters/{id}
+	DeleteDeadLetter(ctx context.Context, params DeleteDeadLetterParams) error
 	// DeleteRule invokes deleteRule operation.
 	//
 	// Delete a rule. Its history stays readable.
@@ -512,6 +523,155 @@ func (c *Client) sendCreateRule(ctx context.Context, request *RuleInput) (res Cr
 
 	stage = "DecodeResponse"
 	result, err := decodeCreateRuleResponse(resp)
+	if err != nil {
+		return res, errors.Wrap(err, "decode response")
+	}
+
+	return result, nil
+}
+
+// DeleteDeadLetter invokes deleteDeadLetter operation.
+//
+// Removes the letter from the store, whether it waits or was requeued, so it no longer counts in
+// `/readyz` or in `eventpulse_command_dead_letters`. Use it for a letter that will not be requeued: an
+// unreadable entry, a record of a projection that was rebuilt, or a command that is not wanted any
+// more. The server logs the letter's id, topic, handler, message id and reason at Info before it is
+// gone. A command's entry has left its Redis stream already, so deleting its letter drops the command
+// for good.
+//
+// DELETE /api/v1/dead-letters/{id}
+func (c *Client) DeleteDeadLetter(ctx context.Context, params DeleteDeadLetterParams) error {
+	_, err := c.sendDeleteDeadLetter(ctx, params)
+	return err
+}
+
+func (c *Client) sendDeleteDeadLetter(ctx context.Context, params DeleteDeadLetterParams) (res *DeleteDeadLetterNoContent, err error) {
+	otelAttrs := []attribute.KeyValue{
+		otelogen.OperationID("deleteDeadLetter"),
+		semconv.HTTPRequestMethodKey.String("DELETE"),
+		semconv.URLTemplateKey.String("/api/v1/dead-letters/{id}"),
+	}
+	otelAttrs = append(otelAttrs, c.cfg.Attributes...)
+
+	// Run stopwatch.
+	startTime := time.Now()
+	defer func() {
+		// Use floating point division here for higher precision (instead of Millisecond method).
+		elapsedDuration := time.Since(startTime)
+		c.duration.Record(ctx, float64(elapsedDuration)/float64(time.Millisecond), metric.WithAttributes(otelAttrs...))
+	}()
+
+	// Increment request counter.
+	c.requests.Add(ctx, 1, metric.WithAttributes(otelAttrs...))
+
+	// Start a span for this request.
+	ctx, span := c.cfg.Tracer.Start(ctx, DeleteDeadLetterOperation,
+		trace.WithAttributes(otelAttrs...),
+		clientSpanKind,
+	)
+	// Track stage for error reporting.
+	var stage string
+	defer func() {
+		if err != nil {
+			span.RecordError(err)
+			span.SetStatus(codes.Error, stage)
+			c.errors.Add(ctx, 1, metric.WithAttributes(otelAttrs...))
+		}
+		span.End()
+	}()
+
+	stage = "BuildURL"
+	u := uri.Clone(c.requestURL(ctx))
+	var pathParts [2]string
+	pathParts[0] = "/api/v1/dead-letters/"
+	{
+		// Encode "id" parameter.
+		e := uri.NewPathEncoder(uri.PathEncoderConfig{
+			Param:   "id",
+			Style:   uri.PathStyleSimple,
+			Explode: false,
+		})
+		if err := func() error {
+			return e.EncodeValue(conv.Int64ToString(params.ID))
+		}(); err != nil {
+			return res, errors.Wrap(err, "encode path")
+		}
+		encoded, err := e.Result()
+		if err != nil {
+			return res, errors.Wrap(err, "encode path")
+		}
+		pathParts[1] = encoded
+	}
+	uri.AddPathParts(u, pathParts[:]...)
+
+	stage = "EncodeRequest"
+	r, err := ht.NewRequest(ctx, "DELETE", u)
+	if err != nil {
+		return res, errors.Wrap(err, "create request")
+	}
+
+	{
+		type bitset = [1]uint8
+		var satisfied bitset
+		{
+			stage = "Security:BearerAuth"
+			switch err := c.securityBearerAuth(ctx, DeleteDeadLetterOperation, r); {
+			case err == nil: // if NO error
+				satisfied[0] |= 1 << 0
+			case errors.Is(err, ogenerrors.ErrSkipClientSecurity):
+				// Skip this security.
+			default:
+				return res, errors.Wrap(err, "security \"BearerAuth\"")
+			}
+		}
+		{
+			stage = "Security:ApiKeyHeader"
+			switch err := c.securityApiKeyHeader(ctx, DeleteDeadLetterOperation, r); {
+			case err == nil: // if NO error
+				satisfied[0] |= 1 << 1
+			case errors.Is(err, ogenerrors.ErrSkipClientSecurity):
+				// Skip this security.
+			default:
+				return res, errors.Wrap(err, "security \"ApiKeyHeader\"")
+			}
+		}
+
+		if ok := func() bool {
+		nextRequirement:
+			for _, requirement := range []bitset{
+				{0b00000001},
+				{0b00000010},
+				{},
+			} {
+				for i, mask := range requirement {
+					if satisfied[i]&mask != mask {
+						continue nextRequirement
+					}
+				}
+				return true
+			}
+			return false
+		}(); !ok {
+			return res, ogenerrors.ErrSecurityRequirementIsNotSatisfied
+		}
+	}
+
+	stage = "SendRequest"
+	resp, err := c.cfg.Client.Do(r)
+	if err != nil {
+		return res, errors.Wrap(err, "do request")
+	}
+	body := resp.Body
+	defer func() {
+		// Drain the body to EOF before closing, so the underlying
+		// connection can be reused by the Transport regardless of the
+		// response status code. See https://github.com/ogen-go/ogen/issues/1670.
+		_, _ = io.Copy(io.Discard, body)
+		_ = body.Close()
+	}()
+
+	stage = "DecodeResponse"
+	result, err := decodeDeleteDeadLetterResponse(resp)
 	if err != nil {
 		return res, errors.Wrap(err, "decode response")
 	}

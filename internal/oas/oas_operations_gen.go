@@ -8,6 +8,7 @@ type OperationName = string
 const (
 	BacktestRuleOperation         OperationName = "BacktestRule"
 	CreateRuleOperation           OperationName = "CreateRule"
+	DeleteDeadLetterOperation     OperationName = "DeleteDeadLetter"
 	DeleteRuleOperation           OperationName = "DeleteRule"
 	EventsHealthOperation         OperationName = "EventsHealth"
 	GetAnomalyOperation           OperationName = "GetAnomaly"

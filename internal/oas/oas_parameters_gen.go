@@ -17,6 +17,71 @@ import (
 	"github.com/ogen-go/ogen/validate"
 )
 
+// DeleteDeadLetterParams is parameters of deleteDeadLetter operation.
+type DeleteDeadLetterParams struct {
+	ID int64
+}
+
+func unpackDeleteDeadLetterParams(packed middleware.Parameters) (params DeleteDeadLetterParams) {
+	{
+		key := middleware.ParameterKey{
+			Name: "id",
+			In:   "path",
+		}
+		params.ID = packed[key].(int64)
+	}
+	return params
+}
+
+func decodeDeleteDeadLetterParams(args [1]string, argsEscaped bool, r *http.Request) (params DeleteDeadLetterParams, _ error) {
+	// Decode path: id.
+	if err := func() error {
+		param := args[0]
+		if argsEscaped {
+			unescaped, err := url.PathUnescape(args[0])
+			if err != nil {
+				return errors.Wrap(err, "unescape path")
+			}
+			param = unescaped
+		}
+		if len(param) > 0 {
+			d := uri.NewPathDecoder(uri.PathDecoderConfig{
+				Param:   "id",
+				Value:   param,
+				Style:   uri.PathStyleSimple,
+				Explode: false,
+			})
+
+			if err := func() error {
+				val, err := d.DecodeValue()
+				if err != nil {
+					return err
+				}
+
+				c, err := conv.ToInt64(val)
+				if err != nil {
+					return err
+				}
+
+				params.ID = c
+				return nil
+			}(); err != nil {
+				return err
+			}
+		} else {
+			return validate.ErrFieldRequired
+		}
+		return nil
+	}(); err != nil {
+		return params, &ogenerrors.DecodeParamError{
+			Name: "id",
+			In:   "path",
+			Err:  err,
+		}
+	}
+	return params, nil
+}
+
 // DeleteRuleParams is parameters of deleteRule operation.
 type DeleteRuleParams struct {
 	// The rule's `ETag` (its version in quotes, such as `"3"`), or `*`.

@@ -128,6 +128,12 @@ func encodeCreateRuleResponse(response CreateRuleRes, w http.ResponseWriter, spa
 	}
 }
 
+func encodeDeleteDeadLetterResponse(response *DeleteDeadLetterNoContent, w http.ResponseWriter, span trace.Span) error {
+	w.WriteHeader(204)
+
+	return nil
+}
+
 func encodeDeleteRuleResponse(response *DeleteRuleNoContent, w http.ResponseWriter, span trace.Span) error {
 	w.WriteHeader(204)
 

@@ -732,6 +732,9 @@ func (s *DeadLetterMetadata) init() DeadLetterMetadata {
 	return m
 }
 
+// DeleteDeadLetterNoContent is response for DeleteDeadLetter operation.
+type DeleteDeadLetterNoContent struct{}
+
 // DeleteRuleNoContent is response for DeleteRule operation.
 type DeleteRuleNoContent struct{}
 

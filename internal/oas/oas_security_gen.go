@@ -46,6 +46,9 @@ var operationRolesApiKeyHeader = map[string][]string{
 	CreateRuleOperation: []string{
 		"admin",
 	},
+	DeleteDeadLetterOperation: []string{
+		"admin",
+	},
 	DeleteRuleOperation: []string{
 		"admin",
 	},
@@ -135,6 +138,9 @@ var operationRolesBearerAuth = map[string][]string{
 		"read",
 	},
 	CreateRuleOperation: []string{
+		"admin",
+	},
+	DeleteDeadLetterOperation: []string{
 		"admin",
 	},
 	DeleteRuleOperation: []string{

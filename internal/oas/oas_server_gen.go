@@ -28,6 +28,17 @@ type Handler interface {
 	//
 	// POST /api/v1/rules
 	CreateRule(ctx context.Context, req *RuleInput) (CreateRuleRes, error)
+	// DeleteDeadLetter implements deleteDeadLetter operation.
+	//
+	// Removes the letter from the store, whether it waits or was requeued, so it no longer counts in
+	// `/readyz` or in `eventpulse_command_dead_letters`. Use it for a letter that will not be requeued: an
+	// unreadable entry, a record of a projection that was rebuilt, or a command that is not wanted any
+	// more. The server logs the letter's id, topic, handler, message id and reason at Info before it is
+	// gone. A command's entry has left its Redis stream already, so deleting its letter drops the command
+	// for good.
+	//
+	// DELETE /api/v1/dead-letters/{id}
+	DeleteDeadLetter(ctx context.Context, params DeleteDeadLetterParams) error
 	// DeleteRule implements deleteRule operation.
 	//
 	// Delete a rule. Its history stays readable.

@@ -39,6 +39,20 @@ func (UnimplementedHandler) CreateRule(ctx context.Context, req *RuleInput) (r C
 	return r, ht.ErrNotImplemented
 }
 
+// DeleteDeadLetter implements deleteDeadLetter operation.
+//
+// Removes the letter from the store, whether it waits or was requeued, so it no longer counts in
+// `/readyz` or in `eventpulse_command_dead_letters`. Use it for a letter that will not be requeued: an
+// unreadable entry, a record of a projection that was rebuilt, or a command that is not wanted any
+// more. The server logs the letter's id, topic, handler, message id and reason at Info before it is
+// gone. A command's entry has left its Redis stream already, so deleting its letter drops the command
+// for good.
+//
+// DELETE /api/v1/dead-letters/{id}
+func (UnimplementedHandler) DeleteDeadLetter(ctx context.Context, params DeleteDeadLetterParams) error {
+	return ht.ErrNotImplemented
+}
+
 // DeleteRule implements deleteRule operation.
 //
 // Delete a rule. Its history stays readable.
