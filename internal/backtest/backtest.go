@@ -208,13 +208,15 @@ type reader struct {
 // of what there is to read. Records that do not decode are left out, as
 // the detector leaves them out.
 func (r *reader) next(ctx context.Context) ([]events.EventsIngested, bool, error) {
-	rows, err := r.pool.Query(ctx, `SELECT transaction_id::text, "offset", uuid, payload, metadata
+	// The text column gets its own name: ORDER BY transaction_id would
+	// otherwise sort by the text, where "1000" comes before "999".
+	rows, err := r.pool.Query(ctx, `SELECT transaction_id::text AS transaction_id_text, "offset", uuid, payload, metadata
 		FROM event_log
 		WHERE metadata->>'name' = $1
 			AND (transaction_id, "offset") > ($2::text::xid8, $3)
 			AND transaction_id < $4::text::xid8
 			AND created_at >= $5::timestamptz
-		ORDER BY transaction_id, "offset"
+		ORDER BY event_log.transaction_id, event_log."offset"
 		LIMIT $6`,
 		events.EventsIngestedName, strconv.FormatUint(r.after.TransactionID, 10), r.after.Offset,
 		r.horizon, r.createdFrom, BatchSize)

@@ -93,7 +93,7 @@ func NewFeed(ctx context.Context, pool *pgxpool.Pool, hub *Hub, logger *slog.Log
 	err := pool.QueryRow(ctx, `
 		SELECT transaction_id::text::bigint, "offset" FROM event_log
 		WHERE metadata ->> 'name' = 'AnomalyDetected'
-		ORDER BY transaction_id DESC, "offset" DESC LIMIT 1`).Scan(&f.last.transactionID, &f.last.offset)
+		ORDER BY event_log.transaction_id DESC, event_log."offset" DESC LIMIT 1`).Scan(&f.last.transactionID, &f.last.offset)
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return nil, fmt.Errorf("error reading the newest anomaly: %w", err)
 	}
@@ -200,6 +200,9 @@ type record struct {
 	anomaly Anomaly
 }
 
+// selectRecords reads records. The queries that use it order by
+// event_log.transaction_id, the log's key, rather than by the bigint
+// column of the same name, which no index holds.
 const selectRecords = `SELECT transaction_id::text::bigint, "offset", payload::text FROM event_log`
 
 func scanRecord(row pgx.CollectableRow) (record, error) {
@@ -230,7 +233,7 @@ func readAfter(ctx context.Context, q querier, p position, limit int) ([]record,
 	rows, err := q.Query(ctx, selectRecords+`
 		WHERE metadata ->> 'name' = 'AnomalyDetected'
 			AND (transaction_id, "offset") > ($1::bigint::text::xid8, $2)
-		ORDER BY transaction_id, "offset"
+		ORDER BY event_log.transaction_id, event_log."offset"
 		LIMIT $3`, p.transactionID, p.offset, limit)
 	if err != nil {
 		return nil, fmt.Errorf("error reading anomalies after offset %d: %w", p.offset, err)
@@ -250,7 +253,7 @@ func readLatestAfter(ctx context.Context, q querier, p position, limit int) ([]r
 	rows, err := q.Query(ctx, selectRecords+`
 		WHERE metadata ->> 'name' = 'AnomalyDetected'
 			AND (transaction_id, "offset") > ($1::bigint::text::xid8, $2)
-		ORDER BY transaction_id DESC, "offset" DESC
+		ORDER BY event_log.transaction_id DESC, event_log."offset" DESC
 		LIMIT $3`, p.transactionID, p.offset, limit)
 	if err != nil {
 		return nil, fmt.Errorf("error reading anomalies after offset %d: %w", p.offset, err)
@@ -272,7 +275,7 @@ func positionOf(ctx context.Context, q querier, id uuid.UUID) (position, error) 
 	err := q.QueryRow(ctx, `
 		SELECT transaction_id::text::bigint, "offset" FROM event_log
 		WHERE metadata ->> 'name' = 'AnomalyDetected' AND payload ->> 'anomaly_id' = $1
-		ORDER BY transaction_id, "offset" LIMIT 1`, id.String()).Scan(&p.transactionID, &p.offset)
+		ORDER BY event_log.transaction_id, event_log."offset" LIMIT 1`, id.String()).Scan(&p.transactionID, &p.offset)
 
 	return p, err
 }
