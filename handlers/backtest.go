@@ -23,7 +23,7 @@ func (a *API) BacktestRule(ctx context.Context, req *oas.BacktestInput) (oas.Bac
 	for i := range issues {
 		issues[i].Field = "rule." + issues[i].Field
 	}
-	issues = append(loneSurrogateIssues(ctx), issues...)
+	issues = append(rawBodyIssues(ctx), issues...)
 
 	for _, bound := range []struct {
 		field string

@@ -45,7 +45,7 @@ type RuleCommandSender interface {
 // CreateRule implements oas.Handler.
 func (a *API) CreateRule(ctx context.Context, req *oas.RuleInput) (oas.CreateRuleRes, error) {
 	spec := specFromInput(req)
-	if issues := append(loneSurrogateIssues(ctx), spec.Validate()...); len(issues) > 0 {
+	if issues := append(rawBodyIssues(ctx), spec.Validate()...); len(issues) > 0 {
 		return validationFailed(issues), nil
 	}
 
@@ -79,7 +79,7 @@ func (a *API) ReplaceRule(ctx context.Context, req *oas.RuleInput, params oas.Re
 	}
 
 	spec := specFromInput(req)
-	issues := slices.Concat(loneSurrogateIssues(ctx), ruleIDIssues(req.RuleID, params.RuleID), spec.Validate())
+	issues := slices.Concat(rawBodyIssues(ctx), ruleIDIssues(req.RuleID, params.RuleID), spec.Validate())
 	if len(issues) > 0 {
 		return validationFailed(issues), nil
 	}
@@ -109,7 +109,7 @@ func (a *API) PatchRule(ctx context.Context, req oas.PatchRuleReq, params oas.Pa
 		return nil, err
 	}
 
-	patch, invalid, err := encodePatch(req, params.RuleID, loneSurrogateIssues(ctx))
+	patch, invalid, err := encodePatch(req, params.RuleID, rawBodyIssues(ctx))
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,113 @@
+package handlers
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/go-faster/jx"
+	"github.com/ogen-go/ogen/middleware"
+
+	"github.com/eventpulse/eventpulse/events"
+	"github.com/eventpulse/eventpulse/internal/ingest"
+)
+
+type requestBodyKey struct{}
+
+// KeepRequestBody is an ogen middleware that puts the request body, as the
+// client sent it, in the handler's context, for rawBodyIssues.
+func KeepRequestBody(req middleware.Request, next middleware.Next) (middleware.Response, error) {
+	if req.RawBody != nil {
+		req.Context = context.WithValue(req.Context, requestBodyKey{}, req.RawBody)
+	}
+
+	return next(req)
+}
+
+// rawBodyIssues returns the problems of the request body of ctx that the
+// generated decoder cannot see, one issue per field, named by its dotted
+// path such as condition.filters.source:
+//
+//   - a string with a \u escape of half a UTF-16 surrogate pair without the
+//     other half, which the decoder replaces with U+FFFD;
+//   - an empty string as a rule filter (condition.filters.event_type or
+//     condition.filters.source), which would otherwise mean no filter, so
+//     a rule meant for one event type would match every event.
+//
+// It returns nil when the context holds no body, that is when
+// KeepRequestBody did not run, or when the body is not valid JSON, which
+// the generated decoder has rejected before.
+func rawBodyIssues(ctx context.Context) []events.FieldIssue {
+	body, _ := ctx.Value(requestBodyKey{}).([]byte)
+	if body == nil {
+		return nil
+	}
+
+	var issues []events.FieldIssue
+	if err := collectRawIssues(jx.DecodeBytes(body), "", &issues); err != nil {
+		return nil
+	}
+
+	return issues
+}
+
+// collectRawIssues walks the JSON value at d and adds an issue for every
+// string that rawBodyIssues rejects. Object members are named by their
+// decoded keys and array items by their index.
+func collectRawIssues(d *jx.Decoder, path string, issues *[]events.FieldIssue) error {
+	switch d.Next() {
+	case jx.String:
+		raw, err := d.Raw()
+		if err != nil {
+			return err
+		}
+
+		if escape := ingest.FindLoneSurrogate(raw); escape != "" {
+			*issues = append(*issues, events.FieldIssue{
+				Field:   path,
+				Message: fmt.Sprintf("contains the escape %s, half of a UTF-16 surrogate pair", escape),
+			})
+		}
+
+		if string(raw) == `""` && isFilterPath(path) {
+			*issues = append(*issues, events.FieldIssue{
+				Field:   path,
+				Message: "must not be empty; leave the filter out to match every value",
+			})
+		}
+
+		return nil
+	case jx.Object:
+		return d.ObjBytes(func(d *jx.Decoder, key []byte) error {
+			return collectRawIssues(d, joinPath(path, string(key)), issues)
+		})
+	case jx.Array:
+		index := 0
+
+		return d.Arr(func(d *jx.Decoder) error {
+			err := collectRawIssues(d, joinPath(path, strconv.Itoa(index)), issues)
+			index++
+
+			return err
+		})
+	default:
+		return d.Skip()
+	}
+}
+
+// isFilterPath reports whether path names a rule filter: in a rule body,
+// or in the rule of a backtest body.
+func isFilterPath(path string) bool {
+	path = strings.TrimPrefix(path, "rule.")
+
+	return path == "condition.filters.event_type" || path == "condition.filters.source"
+}
+
+func joinPath(path, name string) string {
+	if path == "" {
+		return name
+	}
+
+	return path + "." + name
+}
