@@ -19,7 +19,7 @@ func emptyFilterIssue(field, path string) string {
 }
 
 // TestRulesRejectEmptyFilters sends a rule whose filter event_type or
-// source is "" to every route that takes a rule. Each answers 400 naming
+// source is "" to every route that takes a rule. Each gets 400 naming
 // the filter, and no rule is created or changed.
 func TestRulesRejectEmptyFilters(t *testing.T) {
 	t.Parallel()
