@@ -148,3 +148,28 @@ func loggedEventIDs(t *testing.T, a *testapp.App) []uuid.UUID {
 
 	return ids
 }
+
+// TestIngestCLIListsIgnoredMembers sends a file with a misspelt member.
+// The line is stored, and the summary lists the member as a warning.
+func TestIngestCLIListsIgnoredMembers(t *testing.T) {
+	t.Parallel()
+
+	a := testapp.Start(t, testapp.Options{})
+	file := filepath.Join(t.TempDir(), "typo.ndjson")
+	require.NoError(t, os.WriteFile(file, []byte(
+		`{"event_type":"e","source":"s"}`+"\n"+
+			`{"event_type":"e","source":"s","paylod":{"a":1},"sorce":"x"}`+"\n"), 0o600))
+
+	summary, err := ingestclient.Run(context.Background(), ingestclient.Options{URL: a.URL, Files: []string{file}})
+	require.NoError(t, err)
+	require.True(t, summary.OK())
+	require.Equal(t, 2, summary.Accepted)
+	require.Equal(t, []ingestclient.Rejection{
+		{File: file, Line: 2, Reason: `member "paylod" was ignored`},
+		{File: file, Line: 2, Reason: `member "sorce" was ignored`},
+	}, summary.Ignored)
+
+	var out bytes.Buffer
+	summary.Write(&out)
+	require.Contains(t, out.String(), file+`:2: warning: member "paylod" was ignored`)
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"os"
 
@@ -32,6 +33,15 @@ The URL defaults to $EVENTPULSE_URL, then http://127.0.0.1:8080. Once API
 keys exist, give a key with the ingest scope in $EVENTPULSE_API_KEY.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, files []string) error {
+			// The library reads 0 as the default; on the command line it
+			// is a mistake, since the flags show their defaults.
+			if opts.BatchSize == 0 {
+				return fmt.Errorf("invalid --batch-size 0: must be from 1 to %d", ingestclient.BatchSizeMax)
+			}
+			if opts.Concurrency == 0 {
+				return errors.New("invalid --concurrency 0: must be at least 1")
+			}
+
 			opts.Files = files
 			opts.URL = cmp.Or(opts.URL, os.Getenv("EVENTPULSE_URL"), ingestclient.URLDefault)
 			opts.APIKey = cmp.Or(opts.APIKey, os.Getenv("EVENTPULSE_API_KEY"))

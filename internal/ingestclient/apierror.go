@@ -111,3 +111,23 @@ func pathElement(element json.RawMessage) string {
 
 	return string(bytes.TrimSpace(element))
 }
+
+// ignoredField is one member of an accepted batch that the server did not
+// use, as its 202 body names it.
+type ignoredField struct {
+	Index int    `json:"index"`
+	Field string `json:"field"`
+}
+
+// parseIgnored returns the ignored members that a 202 body of the batch
+// endpoint lists, or nil when it lists none or is not JSON.
+func parseIgnored(body []byte) []ignoredField {
+	var accepted struct {
+		IgnoredFields []ignoredField `json:"ignored_fields"`
+	}
+	if json.Unmarshal(body, &accepted) != nil {
+		return nil
+	}
+
+	return accepted.IgnoredFields
+}

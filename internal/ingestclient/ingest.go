@@ -161,6 +161,11 @@ func (w *batchWorker) handle(ctx context.Context, events []event, result reply) 
 	switch result.status {
 	case http.StatusAccepted, http.StatusOK:
 		w.tally.accept(len(events))
+		for _, ignored := range parseIgnored(result.body) {
+			if ignored.Index >= 0 && ignored.Index < len(events) {
+				w.tally.ignore(events[ignored.Index], ignored.Field)
+			}
+		}
 
 		return nil, nil
 	case http.StatusBadRequest:

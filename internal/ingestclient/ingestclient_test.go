@@ -547,3 +547,24 @@ func TestSummaryWriteCapsListing(t *testing.T) {
 	require.Equal(t, "a.ndjson:1: invalid", lines[1])
 	require.Equal(t, "... 50 more rejections not listed", lines[101])
 }
+
+func TestRunStartsBatchAtRepeatedEventID(t *testing.T) {
+	t.Parallel()
+
+	bundle := setup(t)
+	line := func(id string, n int) string {
+		return fmt.Sprintf(`{"event_id":"%s","event_type":"page_view","source":"web","payload":{"n":%d}}`, id, n)
+	}
+	const a, b = "0193a1b2-0000-7000-8000-00000000000a", "0193a1b2-0000-7000-8000-00000000000b"
+	lines := []string{
+		line(a, 1), line(b, 2), line(strings.ToUpper(a), 1), validLine(3), line(b, 2), validLine(4),
+	}
+	file := bundle.writeFile(t, "repeated.ndjson", lines...)
+
+	summary, err := Run(t.Context(), bundle.options(file))
+	require.NoError(t, err)
+
+	require.Equal(t, []int{2, 4}, bundle.api.requestSizes(), "the repeated id of line 3 starts the second batch")
+	require.Equal(t, 6, summary.Accepted)
+	require.Zero(t, summary.Rejected)
+}

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/google/uuid"
 )
 
 // readBufferSize is the bufio.Reader buffer. Lines longer than it are read in
@@ -29,6 +31,8 @@ type event struct {
 type batch struct {
 	events []event
 	size   int64
+	// ids holds the event ids that the batch's lines carry.
+	ids map[uuid.UUID]bool
 }
 
 // batchReader splits one input file into batches and sends them on out.
@@ -94,6 +98,23 @@ func (r *batchReader) addLine(ctx context.Context, position event, line []byte, 
 		return nil
 	}
 
+	// The server rejects a batch that carries an event id twice, while it
+	// stores an id sent again in a later request once. A repeated id
+	// therefore starts a new batch, so a file gives the same result
+	// whatever the batch size.
+	id, hasID := eventID(line)
+	if hasID && r.pending.ids[id] {
+		if err := r.flush(ctx); err != nil {
+			return err
+		}
+	}
+	if hasID {
+		if r.pending.ids == nil {
+			r.pending.ids = map[uuid.UUID]bool{}
+		}
+		r.pending.ids[id] = true
+	}
+
 	position.raw = line
 	r.pending.events = append(r.pending.events, position)
 	if len(r.pending.events) < r.batchSize {
@@ -119,6 +140,21 @@ func (r *batchReader) flush(ctx context.Context) error {
 	r.pending = batch{events: make([]event, 0, r.batchSize)}
 
 	return nil
+}
+
+// eventID returns the event id that line, a JSON object, carries, and
+// false when it has none that parses as a UUID.
+func eventID(line []byte) (uuid.UUID, bool) {
+	var fields struct {
+		EventID string `json:"event_id"`
+	}
+	if json.Unmarshal(line, &fields) != nil || fields.EventID == "" {
+		return uuid.UUID{}, false
+	}
+
+	id, err := uuid.Parse(fields.EventID)
+
+	return id, err == nil
 }
 
 // checkObject returns why line is not a single JSON object, or "" when it is.

@@ -39,6 +39,11 @@ type Summary struct {
 	// Rejections lists the rejected lines ordered by file and line.
 	Rejections []Rejection
 
+	// Ignored lists the accepted lines with a member that the server does
+	// not use, such as a misspelt "paylod", one entry per member, ordered
+	// by file and line. Reason names the member.
+	Ignored []Rejection
+
 	// Duration is the wall-clock time of the run.
 	Duration time.Duration
 }
@@ -50,20 +55,33 @@ func (s Summary) OK() bool {
 }
 
 // Write prints the totals and then one "FILE:LINE: reason" line per
-// rejection, listing at most rejectionListMax of them. Write errors are
-// ignored because the summary is a report for a person.
+// rejection, listing at most rejectionListMax of them, and then, when the
+// server ignored members of accepted lines, one "FILE:LINE: warning:" line
+// per member, as many at most. Write errors are ignored because the
+// summary is a report for a person.
 func (s Summary) Write(w io.Writer) {
 	fmt.Fprintf(w, "ingest: %d events sent in %s (%.0f events/s), %d accepted, %d rejected\n",
 		s.Sent, s.Duration.Round(time.Millisecond), eventsPerSecond(s.Sent, s.Duration), s.Accepted, s.Rejected)
 
-	for i, rejection := range s.Rejections {
+	writeLines(w, s.Rejections, "", "rejections")
+
+	if len(s.Ignored) > 0 {
+		fmt.Fprintf(w, "ingest: %d members of accepted events were ignored, because events have no such member\n", len(s.Ignored))
+		writeLines(w, s.Ignored, "warning: ", "warnings")
+	}
+}
+
+// writeLines prints up to rejectionListMax of lines as "FILE:LINE: " with
+// prefix and the reason, and how many more there are.
+func writeLines(w io.Writer, lines []Rejection, prefix, noun string) {
+	for i, line := range lines {
 		if i == rejectionListMax {
-			fmt.Fprintf(w, "... %d more rejections not listed\n", len(s.Rejections)-rejectionListMax)
+			fmt.Fprintf(w, "... %d more %s not listed\n", len(lines)-rejectionListMax, noun)
 
 			break
 		}
 
-		fmt.Fprintf(w, "%s:%d: %s\n", rejection.File, rejection.Line, rejection.Reason)
+		fmt.Fprintf(w, "%s:%d: %s%s\n", line.File, line.Line, prefix, line.Reason)
 	}
 }
 

@@ -2,6 +2,7 @@ package ingestclient
 
 import (
 	"cmp"
+	"fmt"
 	"slices"
 	"sync"
 	"time"
@@ -13,7 +14,10 @@ type tally struct {
 	sent       int
 	accepted   int
 	rejections []rejection
-	doneBytes  int64
+	// ignored holds the accepted lines of which the server ignored a
+	// member, in the same form as rejections.
+	ignored   []rejection
+	doneBytes int64
 }
 
 // rejection is a Rejection with the index of its file, for sorting.
@@ -46,6 +50,18 @@ func (t *tally) rejectSent(position event, reason string) {
 	t.mu.Lock()
 	t.sent++
 	t.mu.Unlock()
+}
+
+// ignore records that the server accepted the event at position without
+// its member field.
+func (t *tally) ignore(position event, field string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+
+	t.ignored = append(t.ignored, rejection{
+		Rejection: Rejection{File: position.file, Line: position.line, Reason: fmt.Sprintf("member %q was ignored", field)},
+		fileIndex: position.fileIndex,
+	})
 }
 
 func (t *tally) accept(count int) {
@@ -83,21 +99,29 @@ func (t *tally) summary(elapsed time.Duration) Summary {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 
-	sorted := slices.Clone(t.rejections)
-	slices.SortFunc(sorted, func(a, b rejection) int {
-		return cmp.Or(cmp.Compare(a.fileIndex, b.fileIndex), cmp.Compare(a.Line, b.Line))
-	})
-
-	rejections := make([]Rejection, len(sorted))
-	for i, r := range sorted {
-		rejections[i] = r.Rejection
-	}
+	rejections := sortedByLine(t.rejections)
 
 	return Summary{
 		Sent:       t.sent,
 		Accepted:   t.accepted,
 		Rejected:   len(rejections),
 		Rejections: rejections,
+		Ignored:    sortedByLine(t.ignored),
 		Duration:   elapsed,
 	}
+}
+
+// sortedByLine returns the lines of list ordered by file and line.
+func sortedByLine(list []rejection) []Rejection {
+	sorted := slices.Clone(list)
+	slices.SortStableFunc(sorted, func(a, b rejection) int {
+		return cmp.Or(cmp.Compare(a.fileIndex, b.fileIndex), cmp.Compare(a.Line, b.Line))
+	})
+
+	lines := make([]Rejection, len(sorted))
+	for i, r := range sorted {
+		lines[i] = r.Rejection
+	}
+
+	return lines
 }

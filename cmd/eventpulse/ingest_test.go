@@ -1,0 +1,17 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestIngestCommandRejectsZeroFlags(t *testing.T) {
+	t.Parallel()
+
+	_, _, err := runCommand(t, "ingest", "--batch-size", "0", "events.ndjson")
+	require.EqualError(t, err, "invalid --batch-size 0: must be from 1 to 1000")
+
+	_, _, err = runCommand(t, "ingest", "--concurrency", "0", "events.ndjson")
+	require.EqualError(t, err, "invalid --concurrency 0: must be at least 1")
+}
