@@ -173,10 +173,19 @@ func (g *Guard) authorizeRequest(r *http.Request, scope auth.Scope) (context.Con
 	return r.Context(), nil
 }
 
+// writeError writes the response to a request the Guard stopped. The Guard runs before
+// any handler, so a 503 says that nothing was accepted or changed.
 func (g *Guard) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	status := newError(r.Context(), g.logger, err)
+	if status.StatusCode == http.StatusServiceUnavailable {
+		status.Response.Error = guardUnavailable
+	}
+
 	writeJSON(w, status.StatusCode, &status.Response)
 }
+
+// guardUnavailable is the message of a 503 from the Guard.
+const guardUnavailable = "the database is unavailable, so the API key could not be checked; nothing was accepted, retry later"
 
 // apiKeyHeader is "X-API-Key" in canonical form, which Header.Get finds
 // without allocating a canonical copy of the name.

@@ -1,6 +1,11 @@
 package handlers
 
 import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -28,4 +33,17 @@ func TestIsLoopbackAddresses(t *testing.T) {
 	for addr, want := range cases {
 		require.Equal(t, want, IsLoopback(addr), "IsLoopback(%q)", addr)
 	}
+}
+
+func TestGuardUnavailableSaysNothingAccepted(t *testing.T) {
+	t.Parallel()
+
+	guard := &Guard{logger: slog.New(slog.DiscardHandler)}
+	recorder := httptest.NewRecorder()
+	request := httptest.NewRequest(http.MethodPost, "/api/v1/events", nil)
+
+	guard.writeError(recorder, request, fmt.Errorf("error checking for keys: %w", syscall.ECONNREFUSED))
+
+	require.Equal(t, http.StatusServiceUnavailable, recorder.Code)
+	require.JSONEq(t, `{"error":"`+guardUnavailable+`"}`, recorder.Body.String())
 }
