@@ -190,9 +190,9 @@ var errTooMany = errors.New("too many items")
 
 // eventFields collects the fields of one event while it is decoded.
 type eventFields struct {
-	event                     events.IngestedEvent
-	sawType, sawSource, sawID bool
-	issues                    []Issue
+	event  events.IngestedEvent
+	seen   fieldSet
+	issues []Issue
 	// ignored lists the names of members that are not fields of an
 	// event, with repeats.
 	ignored []string
@@ -201,6 +201,18 @@ type eventFields struct {
 	// common case.
 	base []any
 }
+
+// fieldSet holds one bit per field of an event.
+type fieldSet uint8
+
+const (
+	fieldEventID fieldSet = 1 << iota
+	fieldEventType
+	fieldSource
+	fieldTimestamp
+	fieldPayload
+	fieldMetadata
+)
 
 func (f *eventFields) fail(path []any, code, format string, args ...any) {
 	f.issues = append(f.issues, Issue{Path: path, Message: fmt.Sprintf(format, args...), Code: code})
@@ -236,16 +248,16 @@ func decodeEvent(body []byte, path []any, receivedAt time.Time, ids *idGenerator
 		f.fail(appendPath(path), CodeInvalidJSON, "malformed JSON: %s", err)
 	}
 
-	if !f.sawType {
+	if f.seen&fieldEventType == 0 {
 		f.fail(appendPath(path, "event_type"), CodeRequired, "is required")
 	}
 
-	if !f.sawSource {
+	if f.seen&fieldSource == 0 {
 		f.fail(appendPath(path, "source"), CodeRequired, "is required")
 	}
 
 	switch {
-	case f.sawID:
+	case f.seen&fieldEventID != 0:
 	case ids == nil:
 		f.event.EventID = newSingleID(receivedAt)
 	default:
@@ -260,24 +272,53 @@ func (f *eventFields) decodeField(d *jx.Decoder, key []byte) error {
 	// for the key of a valid field.
 	switch string(key) {
 	case "event_id":
-		f.sawID = true
+		if !f.first(fieldEventID, "event_id") {
+			return d.Skip()
+		}
 		return f.decodeEventID(d, "event_id")
 	case "event_type":
-		f.sawType = true
+		if !f.first(fieldEventType, "event_type") {
+			return d.Skip()
+		}
 		return f.decodeName(d, "event_type", &f.event.EventType)
 	case "source":
-		f.sawSource = true
+		if !f.first(fieldSource, "source") {
+			return d.Skip()
+		}
 		return f.decodeName(d, "source", &f.event.Source)
 	case "timestamp":
+		if !f.first(fieldTimestamp, "timestamp") {
+			return d.Skip()
+		}
 		return f.decodeTimestamp(d, "timestamp")
 	case "payload":
+		if !f.first(fieldPayload, "payload") {
+			return d.Skip()
+		}
 		return f.decodeObject(d, "payload", &f.event.Payload)
 	case "metadata":
+		if !f.first(fieldMetadata, "metadata") {
+			return d.Skip()
+		}
 		return f.decodeObject(d, "metadata", &f.event.Metadata)
 	default:
 		f.ignored = append(f.ignored, string(key))
 		return d.Skip()
 	}
+}
+
+// first marks field as seen and reports whether it was not seen before. A
+// field sent twice is an issue: JSON leaves its meaning open, and keeping
+// either value would drop the other without a word.
+func (f *eventFields) first(field fieldSet, key string) bool {
+	if f.seen&field != 0 {
+		f.failField(key, CodeDuplicate, "appears more than once in the event; send each field once")
+		return false
+	}
+
+	f.seen |= field
+
+	return true
 }
 
 func (f *eventFields) decodeString(d *jx.Decoder, key string) (string, bool, error) {
