@@ -98,7 +98,9 @@ func ErrorHandler(logger *slog.Logger) ogenerrors.ErrorHandler {
 		case errors.As(err, &paramErr):
 			status = http.StatusBadRequest
 			message = paramMessages[paramErr.Name]
-			if paramErr.Name == "severity" {
+			if values := r.URL.Query()[paramErr.Name]; len(values) > 1 {
+				message = fmt.Sprintf("%s must appear at most once in the query, got %d values", paramErr.Name, len(values))
+			} else if paramErr.Name == "severity" {
 				message = severityMessage(r, paramErr.Err)
 			}
 			if message == "" {

@@ -288,6 +288,7 @@ func TestListEventsParameters(t *testing.T) {
 		message string
 	}{
 		{"limit=abc", http.StatusBadRequest, "limit must be an integer"},
+		{"limit=1&limit=2", http.StatusBadRequest, "limit must appear at most once in the query, got 2 values"},
 		{"offset=x", http.StatusBadRequest, "offset must be an integer"},
 		{"from=not-a-date", http.StatusBadRequest, "from must be a valid ISO-8601 timestamp"},
 		{"to=nope", http.StatusBadRequest, "to must be a valid ISO-8601 timestamp"},
