@@ -49,13 +49,20 @@ type Anomaly struct {
 	WindowEnd   time.Time `json:"window_end"`
 }
 
+// newAnomaly returns the message of a. Its times are cut to whole
+// microseconds, as pgx writes them to the anomalies table, so a client
+// sees the same values over the WebSocket and from GET /api/v1/anomalies.
 func newAnomaly(a events.AnomalyDetected) Anomaly {
 	return Anomaly{
 		AnomalyID: a.AnomalyID, RuleID: a.RuleID, RuleName: a.RuleName, Severity: a.Severity,
-		Message: a.Message, DetectedAt: a.DetectedAt.UTC(), EventID: a.EventID, GroupKey: a.GroupKey,
+		Message: a.Message, DetectedAt: microseconds(a.DetectedAt), EventID: a.EventID, GroupKey: a.GroupKey,
 		Observed: a.Observed, Threshold: a.Threshold, Operator: a.Operator,
-		WindowStart: a.WindowStart.UTC(), WindowEnd: a.WindowEnd.UTC(),
+		WindowStart: microseconds(a.WindowStart), WindowEnd: microseconds(a.WindowEnd),
 	}
+}
+
+func microseconds(t time.Time) time.Time {
+	return t.UTC().Truncate(time.Microsecond)
 }
 
 // position is a record's place in log order: its transaction id (xid8,
