@@ -160,7 +160,8 @@ func newRouter(
 		route, ok := server.FindRoute(method, path)
 		return route.Name(), ok
 	}
-	router.With(guard.RequireKeyForSpec(operationOf), handlers.UpperCaseTimestampQuery).Handle("/*", server)
+	router.With(guard.RequireKeyForSpec(operationOf), handlers.UpperCaseTimestampQuery,
+		handlers.UpperCaseBacktestTimestamps).Handle("/*", server)
 
 	return router, nil
 }
