@@ -24,8 +24,11 @@ import (
 const (
 	StreamPrefixDefault = "eventpulse"
 	// ClaimIdleDefault is how long a command may stay pending with a consumer
-	// before another consumer of the group claims it.
-	ClaimIdleDefault = 30 * time.Second
+	// before another consumer of the group claims it. Only commands of a
+	// consumer without a fresh heartbeat are claimed (see claimPolicy), so
+	// the value bounds how long the commands of a stopped worker wait, not
+	// how long a live worker may take.
+	ClaimIdleDefault = 10 * time.Second
 	// MaxDeliveriesDefault is how often a command may be delivered without
 	// being acknowledged before it goes to the dead-letter store.
 	MaxDeliveriesDefault = 5

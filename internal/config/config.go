@@ -34,7 +34,7 @@ const (
 	IngestRateDefault            = 20000
 	IngestBurstDefault           = 40000
 	RuleReplyTimeoutDefault      = 10 * time.Second
-	ClaimIdleDefault             = 30 * time.Second
+	ClaimIdleDefault             = 10 * time.Second
 	MaxDeliveriesDefault         = 5
 	TrimIntervalDefault          = 5 * time.Second
 	IngestLanesDefault           = 1
