@@ -273,3 +273,26 @@ func TestWebSocketPlainGetGets426(t *testing.T) {
 	require.Equal(t, http.StatusUpgradeRequired, status, "with a key in the query: %s", body)
 	require.JSONEq(t, upgradeRequired, string(body))
 }
+
+// TestGetOnlyRoutesRejectOtherMethods sends POST and DELETE to /ws and
+// /metrics, which serve GET only. Each gets 405 with Allow: GET, and GET
+// still works.
+func TestGetOnlyRoutesRejectOtherMethods(t *testing.T) {
+	t.Parallel()
+
+	a := testapp.Start(t, testapp.Options{NoWorker: true})
+
+	for _, path := range []string{"/ws", "/metrics"} {
+		for _, method := range []string{http.MethodPost, http.MethodDelete} {
+			status, header, body := request(t, a, method, path, "", "", "")
+			require.Equal(t, http.StatusMethodNotAllowed, status, "%s %s: %s", method, path, body)
+			require.Equal(t, http.MethodGet, header.Get("Allow"), "%s %s", method, path)
+			require.JSONEq(t, `{"error":"method `+method+` not allowed, use GET"}`, body, "%s %s", method, path)
+		}
+	}
+
+	status, _ := get(t, a, "/metrics")
+	require.Equal(t, http.StatusOK, status)
+	status, _, _ = getWS(t, a, "", nil)
+	require.Equal(t, http.StatusUpgradeRequired, status)
+}

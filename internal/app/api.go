@@ -151,6 +151,13 @@ func newRouter(
 	router.Use(handlers.CORS(deps.Config.CORSOrigins))
 	router.With(guard.Require(auth.ScopeIngest)).Post("/api/v1/events", ingestHandlers.PostEvent)
 	router.With(guard.Require(auth.ScopeIngest)).Post("/api/v1/events/batch", ingestHandlers.PostBatch)
+	// Other methods of the two GET routes get 405. Handle registers every
+	// method, so it comes first and the Get routes then take GET.
+	for _, path := range []string{"/metrics", "/ws"} {
+		router.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+			handlers.MethodNotAllowed(w, r, http.MethodGet)
+		})
+	}
 	router.With(guard.Require(auth.ScopeRead)).Get("/metrics", deps.Metrics.Handler().ServeHTTP)
 	router.With(handlers.CheckOrigin(deps.Config.CORSOrigins), guard.Require(auth.ScopeRead)).Get("/ws", hub.ServeHTTP)
 	dashboardHandler := http.StripPrefix("/dashboard", dashboard.Handler())
