@@ -32,7 +32,9 @@ func (e *invalidGzipError) Error() string {
 	case errors.Is(e.err, io.EOF):
 		return "body is not a valid gzip stream: the body is empty"
 	case errors.Is(e.err, io.ErrUnexpectedEOF):
-		return "body is not a valid gzip stream: the stream is truncated"
+		// After a whole member, fewer bytes than a gzip header end the
+		// same way.
+		return "body is not a valid gzip stream: the stream is truncated, or has bytes after its end"
 	default:
 		return "body is not a valid gzip stream: " + e.err.Error()
 	}

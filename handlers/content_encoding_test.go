@@ -70,7 +70,19 @@ func TestReadGzipTruncatedStream(t *testing.T) {
 	var invalid *invalidGzipError
 	require.ErrorAs(t, err, &invalid)
 	require.ErrorIs(t, err, io.ErrUnexpectedEOF)
-	require.Equal(t, "body is not a valid gzip stream: the stream is truncated", err.Error())
+	require.Equal(t, "body is not a valid gzip stream: the stream is truncated, or has bytes after its end", err.Error())
+}
+
+func TestReadGzipBytesAfterStream(t *testing.T) {
+	t.Parallel()
+
+	stream := append(gzipOf(t, `{"event_type":"e","source":"s"}`), "xyz"...)
+	_, err := readGzip(bytes.NewReader(stream), 1<<20)
+	require.EqualError(t, err, "body is not a valid gzip stream: the stream is truncated, or has bytes after its end")
+
+	stream = append(gzipOf(t, `{"event_type":"e","source":"s"}`), "not a second gzip member"...)
+	_, err = readGzip(bytes.NewReader(stream), 1<<20)
+	require.EqualError(t, err, "body is not a valid gzip stream: gzip: invalid header")
 }
 
 func TestReadGzipLimit(t *testing.T) {
