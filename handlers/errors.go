@@ -97,11 +97,14 @@ func ErrorHandler(logger *slog.Logger) ogenerrors.ErrorHandler {
 		switch {
 		case errors.As(err, &paramErr):
 			status = http.StatusBadRequest
-			message = paramMessages[paramErr.Name]
-			if values := r.URL.Query()[paramErr.Name]; len(values) > 1 {
+			values := r.URL.Query()[paramErr.Name]
+			switch {
+			case len(values) > 1:
 				message = fmt.Sprintf("%s must appear at most once in the query, got %d values", paramErr.Name, len(values))
-			} else if paramErr.Name == "severity" {
-				message = severityMessage(r, paramErr.Err)
+			case paramErr.Name == "severity" && len(values) == 1:
+				message = severityMessage(values[0], paramErr.Err)
+			default:
+				message = paramMessages[paramErr.Name]
 			}
 			if message == "" {
 				message = fmt.Sprintf("invalid parameter %s: %v", paramErr.Name, paramErr.Err)

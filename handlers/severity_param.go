@@ -14,25 +14,20 @@ import (
 	"github.com/eventpulse/eventpulse/events"
 )
 
-// severityMessage describes a severity query parameter that does not
-// parse, naming the item or the value that failed. The generated decoder
-// reports a bad item of a comma-separated list as a *validate.Error with
-// one field "[i]" per bad item. It reports a bad single value as the bare
-// enum error.
-func severityMessage(r *http.Request, err error) string {
-	values := r.URL.Query()["severity"]
+// severityMessage describes value, a severity query parameter that does
+// not parse, naming the item or the value that failed. The generated
+// decoder reports a bad item of a comma-separated list as a
+// *validate.Error with one field "[i]" per bad item. It reports a bad
+// single value as the bare enum error.
+func severityMessage(value string, err error) string {
 	allowed := strings.Join(events.Severities(), ", ")
-
-	if len(values) != 1 {
-		return fmt.Sprintf("severity must appear at most once in the query, got %d values", len(values))
-	}
 
 	var listErr *validate.Error
 	if !errors.As(err, &listErr) {
-		return fmt.Sprintf("severity must be one of %s, got %q", allowed, values[0])
+		return fmt.Sprintf("severity must be one of %s, got %q", allowed, value)
 	}
 
-	items := strings.Split(values[0], ",")
+	items := strings.Split(value, ",")
 	for _, field := range listErr.Fields {
 		index, convErr := strconv.Atoi(strings.Trim(field.Name, "[]"))
 		if convErr != nil || index < 0 || index >= len(items) {
@@ -40,13 +35,13 @@ func severityMessage(r *http.Request, err error) string {
 		}
 
 		if items[index] == "" {
-			return emptySeverityMessage(values[0])
+			return emptySeverityMessage(value)
 		}
 
 		return fmt.Sprintf("severity must be one of %s, got %q", allowed, items[index])
 	}
 
-	return emptySeverityMessage(values[0])
+	return emptySeverityMessage(value)
 }
 
 func emptySeverityMessage(value string) string {
