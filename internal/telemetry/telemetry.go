@@ -170,31 +170,53 @@ func (m *Metrics) CountDelivery(channel, status string) {
 // RegisterProjectionLag adds a gauge, read from PostgreSQL at each scrape,
 // of the log records each projector has not applied yet.
 func (m *Metrics) RegisterProjectionLag(pool *pgxpool.Pool, logger *slog.Logger) {
-	m.Registry.MustRegister(&lagCollector{pool: pool, logger: logger, desc: prometheus.NewDesc(
-		"eventpulse_projection_lag_records",
-		"Log records written after the last one the projector applied.",
-		[]string{"projector"}, nil)})
+	m.Registry.MustRegister(&queryGauge{
+		desc: prometheus.NewDesc(
+			"eventpulse_projection_lag_records",
+			"Log records written after the last one the projector applied.",
+			[]string{"projector"}, nil),
+		what:   "projection lag",
+		logger: logger,
+		read: func(ctx context.Context) ([]gaugeValue, error) {
+			lags, err := eventlog.Lags(ctx, pool)
+			values := make([]gaugeValue, 0, len(lags))
+			for _, lag := range lags {
+				values = append(values, gaugeValue{float64(lag.Records), []string{lag.ConsumerGroup}})
+			}
+
+			return values, err
+		},
+	})
 }
 
-type lagCollector struct {
-	pool   *pgxpool.Pool
-	logger *slog.Logger
+// gaugeValue is one series of a queryGauge: its value and label values.
+type gaugeValue struct {
+	value  float64
+	labels []string
+}
+
+// queryGauge is a gauge whose series read runs at each scrape. A failed
+// read is logged and the scrape gets no series of the gauge.
+type queryGauge struct {
 	desc   *prometheus.Desc
+	what   string
+	logger *slog.Logger
+	read   func(context.Context) ([]gaugeValue, error)
 }
 
-func (c *lagCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+func (g *queryGauge) Describe(ch chan<- *prometheus.Desc) { ch <- g.desc }
 
-func (c *lagCollector) Collect(ch chan<- prometheus.Metric) {
+func (g *queryGauge) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 
-	lags, err := eventlog.Lags(ctx, c.pool)
+	values, err := g.read(ctx)
 	if err != nil {
-		c.logger.Warn("telemetry: error reading projection lag", slog.Any("error", err))
+		g.logger.Warn("telemetry: error reading "+g.what, slog.Any("error", err))
 		return
 	}
 
-	for _, lag := range lags {
-		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(lag.Records), lag.ConsumerGroup)
+	for _, v := range values {
+		ch <- prometheus.MustNewConstMetric(g.desc, prometheus.GaugeValue, v.value, v.labels...)
 	}
 }
