@@ -268,57 +268,57 @@ func decodeEvent(body []byte, path []any, receivedAt time.Time, ids *idGenerator
 }
 
 func (f *eventFields) decodeField(d *jx.Decoder, key []byte) error {
-	// The cases name their keys as constants so that no string is built
-	// for the key of a valid field.
-	switch string(key) {
-	case "event_id":
-		if !f.first(fieldEventID, "event_id") {
-			return d.Skip()
-		}
-		return f.decodeEventID(d, "event_id")
-	case "event_type":
-		if !f.first(fieldEventType, "event_type") {
-			return d.Skip()
-		}
-		return f.decodeName(d, "event_type", &f.event.EventType)
-	case "source":
-		if !f.first(fieldSource, "source") {
-			return d.Skip()
-		}
-		return f.decodeName(d, "source", &f.event.Source)
-	case "timestamp":
-		if !f.first(fieldTimestamp, "timestamp") {
-			return d.Skip()
-		}
-		return f.decodeTimestamp(d, "timestamp")
-	case "payload":
-		if !f.first(fieldPayload, "payload") {
-			return d.Skip()
-		}
-		return f.decodeObject(d, "payload", &f.event.Payload)
-	case "metadata":
-		if !f.first(fieldMetadata, "metadata") {
-			return d.Skip()
-		}
-		return f.decodeObject(d, "metadata", &f.event.Metadata)
-	default:
+	field := fieldOf(key)
+	if field == 0 {
 		f.ignored = append(f.ignored, string(key))
 		return d.Skip()
 	}
-}
 
-// first marks field as seen and reports whether it was not seen before. A
-// field sent twice is an issue: JSON leaves its meaning open, and keeping
-// either value would drop the other without a word.
-func (f *eventFields) first(field fieldSet, key string) bool {
+	// JSON leaves the meaning of a repeated member open, and keeping
+	// either value would drop the other without a word.
 	if f.seen&field != 0 {
-		f.failField(key, CodeDuplicate, "appears more than once in the event; send each field once")
-		return false
+		f.failField(string(key), CodeDuplicate, "appears more than once in the event; send each field once")
+		return d.Skip()
 	}
-
 	f.seen |= field
 
-	return true
+	// The cases name their keys as constants so that no string is built
+	// for the key of a valid field.
+	switch field {
+	case fieldEventID:
+		return f.decodeEventID(d, "event_id")
+	case fieldEventType:
+		return f.decodeName(d, "event_type", &f.event.EventType)
+	case fieldSource:
+		return f.decodeName(d, "source", &f.event.Source)
+	case fieldTimestamp:
+		return f.decodeTimestamp(d, "timestamp")
+	case fieldPayload:
+		return f.decodeObject(d, "payload", &f.event.Payload)
+	default:
+		return f.decodeObject(d, "metadata", &f.event.Metadata)
+	}
+}
+
+// fieldOf returns the field that key names, or 0 when key is not a field
+// of an event.
+func fieldOf(key []byte) fieldSet {
+	switch string(key) {
+	case "event_id":
+		return fieldEventID
+	case "event_type":
+		return fieldEventType
+	case "source":
+		return fieldSource
+	case "timestamp":
+		return fieldTimestamp
+	case "payload":
+		return fieldPayload
+	case "metadata":
+		return fieldMetadata
+	default:
+		return 0
+	}
 }
 
 func (f *eventFields) decodeString(d *jx.Decoder, key string) (string, bool, error) {
