@@ -286,16 +286,17 @@ func TestRunRejectsInvalidJSONLocally(t *testing.T) {
 	t.Parallel()
 
 	bundle := setup(t)
-	file := bundle.writeFile(t, "broken.ndjson", validLine(1), `{"event_type":`, `[1,2]`, `"text"`, validLine(2))
+	file := bundle.writeFile(t, "broken.ndjson", validLine(1), `{"event_type":`, `[1,2]`, `"text"`, `null`, validLine(2))
 
 	summary, err := Run(t.Context(), bundle.options(file))
 	require.NoError(t, err)
 
-	require.Len(t, summary.Rejections, 3)
+	require.Len(t, summary.Rejections, 4)
 	require.Equal(t, 2, summary.Rejections[0].Line)
 	require.Contains(t, summary.Rejections[0].Reason, "invalid JSON")
 	require.Equal(t, Rejection{File: file, Line: 3, Reason: "not a JSON object"}, summary.Rejections[1])
 	require.Equal(t, Rejection{File: file, Line: 4, Reason: "not a JSON object"}, summary.Rejections[2])
+	require.Equal(t, Rejection{File: file, Line: 5, Reason: "not a JSON object"}, summary.Rejections[3])
 	require.Equal(t, 2, summary.Sent)
 	require.Equal(t, 2, summary.Accepted)
 	require.Equal(t, []string{validLine(1), validLine(2)}, bundle.api.storedItems())

@@ -92,7 +92,8 @@ func (r *batchReader) addLine(ctx context.Context, position event, line []byte, 
 		return nil
 	}
 
-	if reason := checkObject(line); reason != "" {
+	id, hasID, reason := parseLine(line)
+	if reason != "" {
 		r.tally.reject(position, reason)
 
 		return nil
@@ -102,13 +103,13 @@ func (r *batchReader) addLine(ctx context.Context, position event, line []byte, 
 	// stores an id sent again in a later request once. A repeated id
 	// therefore starts a new batch, so a file gives the same result
 	// whatever the batch size.
-	id, hasID := eventID(line)
-	if hasID && r.pending.ids[id] {
-		if err := r.flush(ctx); err != nil {
-			return err
-		}
-	}
 	if hasID {
+		if r.pending.ids[id] {
+			if err := r.flush(ctx); err != nil {
+				return err
+			}
+		}
+
 		if r.pending.ids == nil {
 			r.pending.ids = map[uuid.UUID]bool{}
 		}
@@ -142,33 +143,35 @@ func (r *batchReader) flush(ctx context.Context) error {
 	return nil
 }
 
-// eventID returns the event id that line, a JSON object, carries, and
-// false when it has none that parses as a UUID.
-func eventID(line []byte) (uuid.UUID, bool) {
+// parseLine returns the event id that line carries, and false when it
+// has none that parses as a UUID, or why line is not a single JSON object.
+func parseLine(line []byte) (id uuid.UUID, hasID bool, reason string) {
 	var fields struct {
-		EventID string `json:"event_id"`
-	}
-	if json.Unmarshal(line, &fields) != nil || fields.EventID == "" {
-		return uuid.UUID{}, false
+		EventID json.RawMessage `json:"event_id"`
 	}
 
-	id, err := uuid.Parse(fields.EventID)
-
-	return id, err == nil
-}
-
-// checkObject returns why line is not a single JSON object, or "" when it is.
-func checkObject(line []byte) string {
-	var raw json.RawMessage
-	if err := json.Unmarshal(line, &raw); err != nil {
-		return "invalid JSON: " + err.Error()
+	err := json.Unmarshal(line, &fields)
+	var typeErr *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &typeErr):
+		// event_id is read raw, so only a value that is not an object
+		// has the wrong type.
+		return uuid.UUID{}, false, "not a JSON object"
+	case err != nil:
+		return uuid.UUID{}, false, "invalid JSON: " + err.Error()
+	case bytes.TrimSpace(line)[0] != '{':
+		// null decodes into a struct without an error.
+		return uuid.UUID{}, false, "not a JSON object"
 	}
 
-	if raw[0] != '{' {
-		return "not a JSON object"
+	var text string
+	if json.Unmarshal(fields.EventID, &text) != nil {
+		return uuid.UUID{}, false, ""
 	}
 
-	return ""
+	id, err = uuid.Parse(text)
+
+	return id, err == nil, ""
 }
 
 var errLineTooLong = errors.New("line too long")
