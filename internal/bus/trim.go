@@ -13,12 +13,6 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// TrimIntervalDefault is how often the worker trims the command streams.
-// Acknowledged commands stay in Redis's memory until a trim. At 20,000
-// events/s, a one-minute interval let Redis grow to about 350 MiB, which
-// every AOF rewrite then copied. Five seconds kept it near 50 MiB.
-const TrimIntervalDefault = 5 * time.Second
-
 // SafeTrimID returns the lowest entry id of stream that a consumer group
 // still needs: the oldest entry pending in any group, or, for a group with
 // nothing pending, the last entry delivered to it. Entries below that id

@@ -129,7 +129,10 @@ type Config struct {
 	// store. Default: MaxDeliveriesDefault.
 	MaxDeliveries int
 	// TrimInterval (EVENTPULSE_TRIM_INTERVAL, a Go duration) is how often the
-	// worker deletes the commands every consumer group has finished.
+	// worker deletes the commands every consumer group has finished. They
+	// stay in Redis's memory until then: at 20,000 events/s, a one-minute
+	// interval let Redis grow to about 350 MiB, which every AOF rewrite
+	// copied, and five seconds kept it near 50 MiB.
 	// Default: TrimIntervalDefault.
 	TrimInterval time.Duration
 }
