@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
 	"github.com/eventpulse/eventpulse/internal/oas"
@@ -105,12 +106,7 @@ func TestRulesRejectLoneSurrogates(t *testing.T) {
 		require.JSONEq(t, surrogateIssue(tc.backtestField, tc.bPath, tc.escape), body, "backtest, %s", tc.name)
 	}
 
-	got, err := a.Client.GetRule(background(), oas.GetRuleParams{RuleID: rule.RuleID})
-	require.NoError(t, err)
-	require.Equal(t, 1, got.Response.Version, "no rejected change was applied")
-	list, err := a.Client.ListRules(background(), oas.ListRulesParams{})
-	require.NoError(t, err)
-	require.Len(t, list, 1, "no rejected rule was created")
+	requireOnlyRuleUnchanged(t, a, rule.RuleID)
 }
 
 func TestRulesLoneSurrogateWithOtherIssues(t *testing.T) {
@@ -151,4 +147,18 @@ func TestRulesAcceptSurrogatePairs(t *testing.T) {
 	filters := rule["condition"].(map[string]any)["filters"].(map[string]any)
 	require.Equal(t, `\ud800`, filters["event_type"])
 	require.Equal(t, "\uFFFD", filters["source"])
+}
+
+// requireOnlyRuleUnchanged checks that the rule ruleID is the only rule and
+// still at version 1, so no rejected request created or changed a rule.
+func requireOnlyRuleUnchanged(t *testing.T, a *testapp.App, ruleID uuid.UUID) {
+	t.Helper()
+
+	got, err := a.Client.GetRule(background(), oas.GetRuleParams{RuleID: ruleID})
+	require.NoError(t, err)
+	require.Equal(t, 1, got.Response.Version, "no rejected change was applied")
+
+	list, err := a.Client.ListRules(background(), oas.ListRulesParams{})
+	require.NoError(t, err)
+	require.Len(t, list, 1, "no rejected rule was created")
 }
