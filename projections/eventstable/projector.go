@@ -4,10 +4,12 @@ package eventstable
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/eventpulse/eventpulse/events"
@@ -105,7 +107,7 @@ func (g *gathering) Flush(ctx context.Context, tx pgx.Tx) error {
 	}
 
 	for start := 0; !g.projector.Bulk && start < len(batch); start += insertRows {
-		if err := Insert(ctx, tx, g.projector.table(), batch[start:min(start+insertRows, len(batch))]); err != nil {
+		if err := insertNew(ctx, tx, g.projector.table(), batch[start:min(start+insertRows, len(batch))]); err != nil {
 			return err
 		}
 	}
@@ -131,8 +133,49 @@ func (p Projector) table() string {
 	return p.Table
 }
 
-// Insert writes batch into table with one multi-row statement.
+// Insert writes batch into table with one multi-row statement, leaving
+// rows already there alone.
 func Insert(ctx context.Context, tx pgx.Tx, table string, batch []events.IngestedEvent) error {
+	query, args := insertStatement(table, batch, true)
+	if _, err := tx.Exec(ctx, query, args...); err != nil {
+		return fmt.Errorf("error inserting %d rows into %q: %w", len(batch), table, err)
+	}
+
+	return nil
+}
+
+// insertNew writes batch with a plain INSERT in a savepoint, all sent in
+// one round trip, and falls back to Insert when a row exists, as after a
+// projector's offset is moved back. Live events are new, because the command
+// handler claims each id once, and ON CONFLICT would check the key first.
+func insertNew(ctx context.Context, tx pgx.Tx, table string, batch []events.IngestedEvent) error {
+	query, args := insertStatement(table, batch, false)
+
+	statements := &pgx.Batch{}
+	statements.Queue(`SAVEPOINT events_insert`)
+	statements.Queue(query, args...)
+	statements.Queue(`RELEASE SAVEPOINT events_insert`)
+
+	err := tx.SendBatch(ctx, statements).Close()
+
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == uniqueViolation {
+		if _, err := tx.Exec(ctx, `ROLLBACK TO SAVEPOINT events_insert`); err != nil {
+			return fmt.Errorf("error rolling back the insert of %d rows into %q: %w", len(batch), table, err)
+		}
+
+		return Insert(ctx, tx, table, batch)
+	}
+	if err != nil {
+		return fmt.Errorf("error inserting %d rows into %q: %w", len(batch), table, err)
+	}
+
+	return nil
+}
+
+// insertStatement returns the multi-row INSERT of batch into table and its
+// arguments, with ON CONFLICT DO NOTHING when skipExisting is set.
+func insertStatement(table string, batch []events.IngestedEvent, skipExisting bool) (string, []any) {
 	n := len(batch)
 	// pgtype.UUID goes out in binary as it is. uuid.UUID is a
 	// driver.Valuer, which pgx formats as text, fails to encode, and parses
@@ -158,12 +201,11 @@ func Insert(ctx context.Context, tx pgx.Tx, table string, batch []events.Ingeste
 	query := `INSERT INTO ` + pgx.Identifier{table}.Sanitize() + `
 		(event_id, event_type, source, "timestamp", received_at, payload, metadata)
 		SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[],
-			$5::timestamptz[], $6::json[], $7::json[])
+			$5::timestamptz[], $6::json[], $7::json[])`
+	if skipExisting {
+		query += `
 		ON CONFLICT (event_id) DO NOTHING`
-
-	if _, err := tx.Exec(ctx, query, ids, types, sources, timestamps, received, payloads, metadata); err != nil {
-		return fmt.Errorf("error inserting %d rows into %q: %w", n, table, err)
 	}
 
-	return nil
+	return query, []any{ids, types, sources, timestamps, received, payloads, metadata}
 }
