@@ -110,7 +110,7 @@ func deadLetterBody(letter deadletter.Letter) oas.DeadLetter {
 		Topic:       letter.Topic,
 		Handler:     letter.Handler,
 		Reason:      letter.Reason,
-		Payload:     strings.ToValidUTF8(string(letter.Payload), "\uFFFD"),
+		Payload:     strings.ToValidUTF8(string(readablePayload(letter)), "\uFFFD"),
 		Metadata:    oas.DeadLetterMetadata(letter.Metadata),
 		Deliveries:  letter.Deliveries,
 		CreatedAt:   letter.CreatedAt.UTC(),
@@ -121,4 +121,19 @@ func deadLetterBody(letter deadletter.Letter) oas.DeadLetter {
 	}
 
 	return body
+}
+
+// readablePayload returns the payload of letter decompressed when its
+// metadata names a content encoding, and as stored otherwise, including
+// when it does not decompress.
+func readablePayload(letter deadletter.Letter) []byte {
+	msg := message.NewMessage(letter.MessageUUID, letter.Payload)
+	msg.Metadata = letter.Metadata
+
+	payload, err := bus.DecodedPayload(msg)
+	if err != nil {
+		return letter.Payload
+	}
+
+	return payload
 }

@@ -176,6 +176,46 @@ func TestDeadLetterFailedCommandRequeue(t *testing.T) {
 	require.Equal(t, http.StatusNotFound, status, "body: %s", body)
 }
 
+func TestDeadLetterCompressedCommandListedAsJSON(t *testing.T) {
+	t.Parallel()
+
+	a := testapp.Start(t, testapp.Options{})
+	ctx := background()
+
+	_, err := a.Pool.Exec(ctx, "ALTER TABLE event_claims RENAME TO event_claims_away")
+	require.NoError(t, err)
+
+	items := make([]string, 30)
+	for i := range items {
+		items[i] = fmt.Sprintf(`{"event_type":"info","source":"compressed","payload":{"line":%d,"text":"disk usage above the warning level"}}`, i)
+	}
+	status, _, body := postJSON(t, a, "/api/v1/events/batch", "["+strings.Join(items, ",")+"]")
+	require.Equal(t, http.StatusAccepted, status, "body: %s", body)
+
+	testapp.WaitFor(t, 30*time.Second, "dead letter recorded after the retries", func() bool {
+		return a.Count("SELECT count(*) FROM dead_letters") == 1
+	})
+
+	letters := listDeadLetters(t, a)
+	require.Len(t, letters, 1)
+	require.Equal(t, bus.EncodingS2, letters[0].Metadata[bus.MetaContentEncoding])
+
+	var command commands.IngestEvents
+	require.NoError(t, json.Unmarshal([]byte(letters[0].Payload), &command), "payload: %.200s", letters[0].Payload)
+	require.Len(t, command.Events, 30)
+	require.Equal(t, "compressed", command.Events[29].Source)
+
+	_, err = a.Pool.Exec(ctx, "ALTER TABLE event_claims_away RENAME TO event_claims")
+	require.NoError(t, err)
+
+	_, err = a.Client.RequeueDeadLetter(ctx, oas.RequeueDeadLetterParams{ID: letters[0].ID})
+	require.NoError(t, err)
+
+	testapp.WaitFor(t, 30*time.Second, "requeued events stored", func() bool {
+		return a.Count("SELECT count(*) FROM events WHERE source = 'compressed'") == 30
+	})
+}
+
 func TestPendingCommandOfDeadConsumer(t *testing.T) {
 	t.Parallel()
 

@@ -1,9 +1,12 @@
 package bus
 
 import (
+	"fmt"
+
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/components/cqrs"
 	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/klauspost/compress/s2"
 )
 
 // JSONAppender is implemented by commands that encode themselves as JSON
@@ -23,7 +26,9 @@ type JSONDecoder interface {
 // Marshaler encodes commands as JSON, named by their Go type. Commands that
 // implement JSONAppender and JSONDecoder encode and decode themselves; the
 // others go through encoding/json. Both produce standard JSON, so either
-// side can read what the other wrote.
+// side can read what the other wrote. A JSONAppender payload of
+// compressMinBytes or more is compressed with S2: Redis then stores, sends
+// and writes to its append-only file a fraction of the bytes.
 var Marshaler cqrs.CommandEventMarshaler = jsonMarshaler{
 	JSONMarshaler: cqrs.JSONMarshaler{GenerateName: cqrs.StructName},
 }
@@ -43,8 +48,17 @@ func (m jsonMarshaler) Marshal(v any) (*message.Message, error) {
 		return nil, err
 	}
 
+	encoding := ""
+	if len(payload) >= compressMinBytes {
+		payload = s2.Encode(nil, payload)
+		encoding = EncodingS2
+	}
+
 	msg := message.NewMessage(watermill.NewUUID(), payload)
 	msg.Metadata.Set("name", m.Name(v))
+	if encoding != "" {
+		msg.Metadata.Set(MetaContentEncoding, encoding)
+	}
 
 	return msg, nil
 }
@@ -55,5 +69,39 @@ func (m jsonMarshaler) Unmarshal(msg *message.Message, v any) error {
 		return m.JSONMarshaler.Unmarshal(msg, v)
 	}
 
-	return decoder.DecodeJSON(msg.Payload)
+	payload, err := DecodedPayload(msg)
+	if err != nil {
+		return err
+	}
+
+	return decoder.DecodeJSON(payload)
+}
+
+// MetaContentEncoding is the metadata key that names the compression of a
+// command's payload. A payload without it is plain JSON.
+const MetaContentEncoding = "content_encoding"
+
+// EncodingS2 is the value of MetaContentEncoding for a payload compressed
+// with S2, an extension of the Snappy block format.
+const EncodingS2 = "s2"
+
+// compressMinBytes is the smallest payload that Marshal compresses.
+const compressMinBytes = 1024
+
+// DecodedPayload returns the JSON payload of msg, decompressed when its
+// metadata names an encoding.
+func DecodedPayload(msg *message.Message) ([]byte, error) {
+	switch encoding := msg.Metadata.Get(MetaContentEncoding); encoding {
+	case "":
+		return msg.Payload, nil
+	case EncodingS2:
+		payload, err := s2.Decode(nil, msg.Payload)
+		if err != nil {
+			return nil, fmt.Errorf("invalid %s payload of command %q: %w", encoding, msg.UUID, err)
+		}
+
+		return payload, nil
+	default:
+		return nil, fmt.Errorf("unknown content encoding %q of command %q", encoding, msg.UUID)
+	}
 }

@@ -584,7 +584,8 @@ type DeadLetter struct {
 	// The command handler or projector that gave up.
 	Handler string `json:"handler"`
 	Reason  string `json:"reason"`
-	// The original message payload, as text.
+	// The original message payload, as text. A command payload that was compressed (metadata
+	// `content_encoding`) is shown decompressed.
 	Payload  string             `json:"payload"`
 	Metadata DeadLetterMetadata `json:"metadata"`
 	// How often Redis delivered the command; 0 when not counted.
