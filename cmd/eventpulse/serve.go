@@ -53,6 +53,8 @@ func serve(ctx context.Context, withAPI, withWorker bool) error {
 	}
 	defer deps.Close()
 
+	setGCDefaults(deps.Logger)
+
 	if err := startPprof(ctx, deps.Logger); err != nil {
 		return err
 	}
