@@ -18,6 +18,7 @@ import (
 	"github.com/ThreeDotsLabs/watermill"
 	wsql "github.com/ThreeDotsLabs/watermill-sql/v4/pkg/sql"
 	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/go-faster/jx"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -199,11 +200,21 @@ func (s schema) SelectQuery(params wsql.SelectQueryParams) (wsql.Query, error) {
 	return wsql.Query{Query: query, Args: args}, nil
 }
 
+// UnmarshalMessage reads a record as watermill-sql's schema does. It
+// decodes the metadata with jx, which costs less than encoding/json, because
+// every projector decodes the metadata of every record it reads.
 func (s schema) UnmarshalMessage(params wsql.UnmarshalMessageParams) (wsql.Row, error) {
-	row, err := s.DefaultPostgreSQLSchema.UnmarshalMessage(params)
-	if err != nil {
-		return row, err
+	var row wsql.Row
+	var transactionID wsql.XID8
+	if err := params.Row.Scan(&row.Offset, &transactionID, &row.UUID, &row.Payload, &row.Metadata); err != nil {
+		return wsql.Row{}, fmt.Errorf("error scanning a log record: %w", err)
 	}
+
+	row.Msg = message.NewMessage(string(row.UUID), row.Payload)
+	if err := decodeMetadata(row.Metadata, row.Msg.Metadata); err != nil {
+		return wsql.Row{}, fmt.Errorf("invalid metadata of log record %q: %w", row.UUID, err)
+	}
+	row.ExtraData = map[string]any{"transaction_id": transactionID}
 
 	s.batch.add(len(row.Msg.Payload))
 
@@ -211,12 +222,42 @@ func (s schema) UnmarshalMessage(params wsql.UnmarshalMessageParams) (wsql.Row, 
 		row.Msg.Metadata.Set(MetaPayloadOmitted, "true")
 	}
 
-	if txID, ok := row.ExtraData["transaction_id"].(wsql.XID8); ok {
-		row.Msg.Metadata.Set(MetaLogTransactionID, strconv.FormatUint(uint64(txID), 10))
-		row.Msg.Metadata.Set(MetaLogOffset, strconv.FormatInt(row.Offset, 10))
-	}
+	row.Msg.Metadata.Set(MetaLogTransactionID, strconv.FormatUint(uint64(transactionID), 10))
+	row.Msg.Metadata.Set(MetaLogOffset, strconv.FormatInt(row.Offset, 10))
 
 	return row, nil
+}
+
+// decodeMetadata adds the members of the JSON object raw to metadata. Every
+// value must be a string. An empty raw or a JSON null adds nothing.
+func decodeMetadata(raw []byte, metadata message.Metadata) error {
+	if len(raw) == 0 {
+		return nil
+	}
+
+	decoder := jx.DecodeBytes(raw)
+	if decoder.Next() == jx.Null {
+		return decoder.Null()
+	}
+
+	err := decoder.ObjBytes(func(d *jx.Decoder, key []byte) error {
+		value, err := d.Str()
+		if err != nil {
+			return fmt.Errorf("invalid value of member %q: %w", key, err)
+		}
+		metadata[string(key)] = value
+
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+
+	if decoder.Next() != jx.Invalid {
+		return errors.New("data after the metadata object")
+	}
+
+	return nil
 }
 
 // offsets is watermill-sql's PostgreSQL offsets adapter that calls
