@@ -6,6 +6,8 @@ import (
 	"net/http"
 
 	"github.com/go-faster/jx"
+
+	"github.com/eventpulse/eventpulse/internal/ingest"
 )
 
 // backtestPath is the route whose body UpperCaseBacktestTimestamps
@@ -52,7 +54,7 @@ type errorReader struct{ err error }
 func (e errorReader) Read([]byte) (int, error) { return 0, e.err }
 
 // upperCaseBodyTimestamps returns body, a JSON object, with its top-level
-// "from" and "to" strings passed through upperCaseTimestampLetters, and
+// "from" and "to" strings passed through ingest.UpperTimestampSeparators, and
 // whether it changed anything.
 func upperCaseBodyTimestamps(body []byte) ([]byte, bool) {
 	if !bytes.ContainsAny(body, "tz") {
@@ -73,7 +75,7 @@ func upperCaseBodyTimestamps(body []byte) ([]byte, bool) {
 				return err
 			}
 
-			upper := upperCaseTimestampLetters(value)
+			upper := ingest.UpperTimestampSeparators(value)
 			changed = changed || upper != value
 			out.Str(upper)
 

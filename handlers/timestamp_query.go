@@ -1,6 +1,10 @@
 package handlers
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/eventpulse/eventpulse/internal/ingest"
+)
 
 // timestampParams are the query parameters that the spec declares as
 // RFC 3339 date-times, on every operation that has them.
@@ -26,7 +30,7 @@ func UpperCaseTimestampQuery(next http.Handler) http.Handler {
 		for _, name := range timestampParams {
 			values := query[name]
 			for i, value := range values {
-				if upper := upperCaseTimestampLetters(value); upper != value {
+				if upper := ingest.UpperTimestampSeparators(value); upper != value {
 					values[i] = upper
 					changed = true
 				}
@@ -42,23 +46,4 @@ func UpperCaseTimestampQuery(next http.Handler) http.Handler {
 		rewritten.URL.RawQuery = query.Encode()
 		next.ServeHTTP(w, rewritten)
 	})
-}
-
-// upperCaseTimestampLetters returns value with a lowercase "t" after the
-// date and a lowercase trailing "z" in upper case.
-func upperCaseTimestampLetters(value string) string {
-	const dateLength = len("2006-01-02")
-	if len(value) <= dateLength {
-		return value
-	}
-
-	b := []byte(value)
-	if b[dateLength] == 't' {
-		b[dateLength] = 'T'
-	}
-	if b[len(b)-1] == 'z' {
-		b[len(b)-1] = 'Z'
-	}
-
-	return string(b)
 }

@@ -419,7 +419,7 @@ func (f *eventFields) decodeTimestamp(d *jx.Decoder, key string) error {
 	}
 
 	t, parseErr := time.Parse(time.RFC3339Nano, s)
-	if upper := upperSeparators(s); parseErr != nil && upper != s {
+	if upper := UpperTimestampSeparators(s); parseErr != nil && upper != s {
 		t, parseErr = time.Parse(time.RFC3339Nano, upper)
 	}
 	if parseErr != nil {
@@ -438,10 +438,10 @@ func (f *eventFields) decodeTimestamp(d *jx.Decoder, key string) error {
 	return nil
 }
 
-// upperSeparators returns s with a lowercase "t" between date and time and
+// UpperTimestampSeparators returns s with a lowercase "t" between date and time and
 // a lowercase "z" zone in upper case. RFC 3339 allows both in lower case
 // (section 5.6), and time.Parse accepts only the upper case.
-func upperSeparators(s string) string {
+func UpperTimestampSeparators(s string) string {
 	if len(s) <= len("2006-01-02") {
 		return s
 	}
