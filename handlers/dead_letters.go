@@ -124,13 +124,10 @@ func deadLetterBody(letter deadletter.Letter) oas.DeadLetter {
 }
 
 // readablePayload returns the payload of letter decompressed when its
-// metadata names a content encoding, and as stored otherwise, including
-// when it does not decompress.
+// metadata names a content encoding. A payload that does not decompress is
+// returned as stored.
 func readablePayload(letter deadletter.Letter) []byte {
-	msg := message.NewMessage(letter.MessageUUID, letter.Payload)
-	msg.Metadata = letter.Metadata
-
-	payload, err := bus.DecodedPayload(msg)
+	payload, err := bus.DecodePayload(letter.Payload, letter.Metadata[bus.MetaContentEncoding])
 	if err != nil {
 		return letter.Payload
 	}

@@ -48,16 +48,15 @@ func (m jsonMarshaler) Marshal(v any) (*message.Message, error) {
 		return nil, err
 	}
 
-	encoding := ""
-	if len(payload) >= compressMinBytes {
+	compressed := len(payload) >= compressMinBytes
+	if compressed {
 		payload = s2.Encode(nil, payload)
-		encoding = EncodingS2
 	}
 
 	msg := message.NewMessage(watermill.NewUUID(), payload)
 	msg.Metadata.Set("name", m.Name(v))
-	if encoding != "" {
-		msg.Metadata.Set(MetaContentEncoding, encoding)
+	if compressed {
+		msg.Metadata.Set(MetaContentEncoding, EncodingS2)
 	}
 
 	return msg, nil
@@ -69,9 +68,9 @@ func (m jsonMarshaler) Unmarshal(msg *message.Message, v any) error {
 		return m.JSONMarshaler.Unmarshal(msg, v)
 	}
 
-	payload, err := DecodedPayload(msg)
+	payload, err := DecodePayload(msg.Payload, msg.Metadata.Get(MetaContentEncoding))
 	if err != nil {
-		return err
+		return fmt.Errorf("error reading command %q: %w", msg.UUID, err)
 	}
 
 	return decoder.DecodeJSON(payload)
@@ -88,20 +87,20 @@ const EncodingS2 = "s2"
 // compressMinBytes is the smallest payload that Marshal compresses.
 const compressMinBytes = 1024
 
-// DecodedPayload returns the JSON payload of msg, decompressed when its
-// metadata names an encoding.
-func DecodedPayload(msg *message.Message) ([]byte, error) {
-	switch encoding := msg.Metadata.Get(MetaContentEncoding); encoding {
+// DecodePayload returns payload as JSON, decompressed according to
+// encoding, the value of its MetaContentEncoding metadata.
+func DecodePayload(payload []byte, encoding string) ([]byte, error) {
+	switch encoding {
 	case "":
-		return msg.Payload, nil
+		return payload, nil
 	case EncodingS2:
-		payload, err := s2.Decode(nil, msg.Payload)
+		decoded, err := s2.Decode(nil, payload)
 		if err != nil {
-			return nil, fmt.Errorf("invalid %s payload of command %q: %w", encoding, msg.UUID, err)
+			return nil, fmt.Errorf("invalid %s payload: %w", encoding, err)
 		}
 
-		return payload, nil
+		return decoded, nil
 	default:
-		return nil, fmt.Errorf("unknown content encoding %q of command %q", encoding, msg.UUID)
+		return nil, fmt.Errorf("unknown content encoding %q; a newer version of eventpulse may have written it", encoding)
 	}
 }
