@@ -136,8 +136,7 @@ func (p Projector) table() string {
 // Insert writes batch into table with one multi-row statement, leaving
 // rows already there alone.
 func Insert(ctx context.Context, tx pgx.Tx, table string, batch []events.IngestedEvent) error {
-	query, args := insertStatement(table, batch, true)
-	if _, err := tx.Exec(ctx, query, args...); err != nil {
+	if _, err := tx.Exec(ctx, insertQuery(table, true), insertArgs(batch)...); err != nil {
 		return fmt.Errorf("error inserting %d rows into %q: %w", len(batch), table, err)
 	}
 
@@ -145,15 +144,16 @@ func Insert(ctx context.Context, tx pgx.Tx, table string, batch []events.Ingeste
 }
 
 // insertNew writes batch with a plain INSERT in a savepoint, all sent in
-// one round trip, and falls back to Insert when a row exists, as after a
-// projector's offset is moved back. Live events are new, because the command
-// handler claims each id once, and ON CONFLICT would check the key first.
+// one round trip. When a row exists, as after a projector's offset was
+// moved back, it rolls back to the savepoint and skips the existing rows.
+// Live events are new because the command handler claims each id once, and
+// a plain INSERT spares PostgreSQL the key check of ON CONFLICT.
 func insertNew(ctx context.Context, tx pgx.Tx, table string, batch []events.IngestedEvent) error {
-	query, args := insertStatement(table, batch, false)
+	args := insertArgs(batch)
 
 	statements := &pgx.Batch{}
 	statements.Queue(`SAVEPOINT events_insert`)
-	statements.Queue(query, args...)
+	statements.Queue(insertQuery(table, false), args...)
 	statements.Queue(`RELEASE SAVEPOINT events_insert`)
 
 	err := tx.SendBatch(ctx, statements).Close()
@@ -164,7 +164,7 @@ func insertNew(ctx context.Context, tx pgx.Tx, table string, batch []events.Inge
 			return fmt.Errorf("error rolling back the insert of %d rows into %q: %w", len(batch), table, err)
 		}
 
-		return Insert(ctx, tx, table, batch)
+		_, err = tx.Exec(ctx, insertQuery(table, true), args...)
 	}
 	if err != nil {
 		return fmt.Errorf("error inserting %d rows into %q: %w", len(batch), table, err)
@@ -173,9 +173,23 @@ func insertNew(ctx context.Context, tx pgx.Tx, table string, batch []events.Inge
 	return nil
 }
 
-// insertStatement returns the multi-row INSERT of batch into table and its
-// arguments, with ON CONFLICT DO NOTHING when skipExisting is set.
-func insertStatement(table string, batch []events.IngestedEvent, skipExisting bool) (string, []any) {
+// insertQuery returns the multi-row INSERT into table of the arrays that
+// insertArgs returns, with ON CONFLICT DO NOTHING when skipExisting is set.
+func insertQuery(table string, skipExisting bool) string {
+	query := `INSERT INTO ` + pgx.Identifier{table}.Sanitize() + `
+		(event_id, event_type, source, "timestamp", received_at, payload, metadata)
+		SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[],
+			$5::timestamptz[], $6::json[], $7::json[])`
+	if skipExisting {
+		query += `
+		ON CONFLICT (event_id) DO NOTHING`
+	}
+
+	return query
+}
+
+// insertArgs returns the columns of batch as the arrays of insertQuery.
+func insertArgs(batch []events.IngestedEvent) []any {
 	n := len(batch)
 	// pgtype.UUID goes out in binary as it is. uuid.UUID is a
 	// driver.Valuer, which pgx formats as text, fails to encode, and parses
@@ -198,14 +212,5 @@ func insertStatement(table string, batch []events.IngestedEvent, skipExisting bo
 		metadata[i] = string(e.Metadata)
 	}
 
-	query := `INSERT INTO ` + pgx.Identifier{table}.Sanitize() + `
-		(event_id, event_type, source, "timestamp", received_at, payload, metadata)
-		SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[],
-			$5::timestamptz[], $6::json[], $7::json[])`
-	if skipExisting {
-		query += `
-		ON CONFLICT (event_id) DO NOTHING`
-	}
-
-	return query, []any{ids, types, sources, timestamps, received, payloads, metadata}
+	return []any{ids, types, sources, timestamps, received, payloads, metadata}
 }
