@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime/debug"
+	"runtime/metrics"
 )
 
 // Garbage collector settings of the serving commands, used unless GOGC or
@@ -18,23 +19,24 @@ const (
 // setGCDefaults applies the garbage collector settings that the environment
 // leaves unset and logs the values in force.
 func setGCDefaults(logger *slog.Logger) {
-	gcPercent, gcSource := gcPercentDefault, "default"
+	gcPercentFrom := "GOGC"
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(gcPercentDefault)
-	} else {
-		gcPercent = debug.SetGCPercent(gcPercentDefault)
-		debug.SetGCPercent(gcPercent)
-		gcSource = "GOGC"
+		gcPercentFrom = "default"
 	}
 
-	limitSource := "default"
+	memoryLimitFrom := "GOMEMLIMIT"
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(memoryLimitDefault)
-	} else {
-		limitSource = "GOMEMLIMIT"
+		memoryLimitFrom = "default"
 	}
 
+	// The runtime reports GOGC=off as the largest uint64, which converts
+	// to -1, the value debug.SetGCPercent uses for off.
+	samples := []metrics.Sample{{Name: "/gc/gogc:percent"}, {Name: "/gc/gomemlimit:bytes"}}
+	metrics.Read(samples)
+
 	logger.Info("garbage collector settings",
-		slog.Int("gc_percent", gcPercent), slog.String("gc_percent_from", gcSource),
-		slog.Int64("memory_limit_bytes", debug.SetMemoryLimit(-1)), slog.String("memory_limit_from", limitSource))
+		slog.Int64("gc_percent", int64(samples[0].Value.Uint64())), slog.String("gc_percent_from", gcPercentFrom),
+		slog.Int64("memory_limit_bytes", int64(samples[1].Value.Uint64())), slog.String("memory_limit_from", memoryLimitFrom))
 }

@@ -1,7 +1,8 @@
 package main
 
 import (
-	"io"
+	"bytes"
+	"encoding/json"
 	"log/slog"
 	"runtime/debug"
 	"testing"
@@ -27,10 +28,18 @@ func TestGCDefaultsWithoutEnvironment(t *testing.T) {
 	t.Setenv("GOGC", "")
 	t.Setenv("GOMEMLIMIT", "")
 
-	setGCDefaults(slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	var logs bytes.Buffer
+	setGCDefaults(slog.New(slog.NewJSONHandler(&logs, nil)))
 
 	require.Equal(t, gcPercentDefault, debug.SetGCPercent(gcPercentDefault))
 	require.Equal(t, int64(memoryLimitDefault), debug.SetMemoryLimit(-1))
+
+	var logged map[string]any
+	require.NoError(t, json.Unmarshal(logs.Bytes(), &logged), "log: %s", logs.String())
+	require.InDelta(t, gcPercentDefault, logged["gc_percent"], 0)
+	require.Equal(t, "default", logged["gc_percent_from"])
+	require.InDelta(t, memoryLimitDefault, logged["memory_limit_bytes"], 0)
+	require.Equal(t, "default", logged["memory_limit_from"])
 }
 
 func TestGCDefaultsKeepEnvironment(t *testing.T) {
@@ -40,8 +49,16 @@ func TestGCDefaultsKeepEnvironment(t *testing.T) {
 	debug.SetGCPercent(150)
 	debug.SetMemoryLimit(1 << 30)
 
-	setGCDefaults(slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	var logs bytes.Buffer
+	setGCDefaults(slog.New(slog.NewJSONHandler(&logs, nil)))
 
 	require.Equal(t, 150, debug.SetGCPercent(150))
 	require.Equal(t, int64(1<<30), debug.SetMemoryLimit(-1))
+
+	var logged map[string]any
+	require.NoError(t, json.Unmarshal(logs.Bytes(), &logged), "log: %s", logs.String())
+	require.InDelta(t, 150, logged["gc_percent"], 0)
+	require.Equal(t, "GOGC", logged["gc_percent_from"])
+	require.InDelta(t, 1<<30, logged["memory_limit_bytes"], 0)
+	require.Equal(t, "GOMEMLIMIT", logged["memory_limit_from"])
 }
