@@ -101,6 +101,6 @@ func DecodePayload(payload []byte, encoding string) ([]byte, error) {
 
 		return decoded, nil
 	default:
-		return nil, fmt.Errorf("unknown content encoding %q; a newer version of eventpulse may have written it", encoding)
+		return nil, fmt.Errorf("unknown content encoding %q; upgrade this worker to a version that reads it", encoding)
 	}
 }

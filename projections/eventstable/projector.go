@@ -143,11 +143,10 @@ func Insert(ctx context.Context, tx pgx.Tx, table string, batch []events.Ingeste
 	return nil
 }
 
-// insertNew writes batch with a plain INSERT in a savepoint, all sent in
-// one round trip. When a row exists, as after a projector's offset was
-// moved back, it rolls back to the savepoint and skips the existing rows.
-// Live events are new because the command handler claims each id once, and
-// a plain INSERT spares PostgreSQL the key check of ON CONFLICT.
+// insertNew writes batch with a plain INSERT in a savepoint, sent in one
+// round trip, and skips existing rows with ON CONFLICT only when a row
+// exists, as after an offset was moved back. Live events are new because
+// the command handler claims each event id once.
 func insertNew(ctx context.Context, tx pgx.Tx, table string, batch []events.IngestedEvent) error {
 	args := insertArgs(batch)
 
