@@ -28,7 +28,7 @@ func main() {
 	flag.StringVar(&config.DataDir, "data", defaultDataDir(),
 		"directory of *.ndjson events to send; synthetic events when it has none")
 	flag.StringVar(&config.WorkDir, "out", ".run/bench", "directory for the server log and the profiles")
-	flag.BoolVar(&config.Profiles, "pprof", true, "save CPU, allocation, mutex and block profiles of the single-event, batch and sustained runs")
+	flag.BoolVar(&config.Profiles, "pprof", true, "save CPU and allocation profiles of the single-event, batch and sustained runs, and mutex and block profiles of extra single-event and batch loads")
 	flag.DurationVar(&config.Duration, "duration", 10*time.Second, "length of the single-event and batch runs")
 	flag.DurationVar(&config.SustainedDuration, "sustained", 30*time.Second, "length of the sustained run")
 	flag.IntVar(&config.SustainedRate, "rate", 20_000, "offered load of the sustained run, in events per second")

@@ -63,17 +63,26 @@ type Profiler struct {
 	Dir string
 }
 
-// Start begins CPU, allocation, mutex and block profiles covering the next
-// seconds and returns a function that waits for them and saves them, named
-// after name. The last three are deltas over the same seconds, so they
-// show this run only. A nil Profiler does nothing.
+// Start begins CPU and allocation profiles covering the next seconds and
+// returns a function that waits for them and saves them, named after name.
+// The allocation profile is a delta over the same seconds, so it shows
+// this run only. A nil Profiler does nothing.
 func (p *Profiler) Start(ctx context.Context, name string, seconds int) func() error {
+	return p.start(ctx, name, seconds, []string{"profile", "allocs"}, []string{"cpu", "allocs"})
+}
+
+// StartContention begins mutex and block profiles, deltas over the next
+// seconds, as Start does. The server samples contention only between
+// SetContention(ctx, true) and SetContention(ctx, false).
+func (p *Profiler) StartContention(ctx context.Context, name string, seconds int) func() error {
+	return p.start(ctx, name, seconds, []string{"mutex", "block"}, []string{"mutex", "block"})
+}
+
+func (p *Profiler) start(ctx context.Context, name string, seconds int, kinds, files []string) func() error {
 	if p == nil || p.URL == "" || p.Dir == "" {
 		return func() error { return nil }
 	}
 
-	kinds := []string{"profile", "allocs", "mutex", "block"}
-	files := []string{"cpu", "allocs", "mutex", "block"}
 	errs := make([]error, len(kinds))
 	var wg sync.WaitGroup
 
@@ -87,6 +96,46 @@ func (p *Profiler) Start(ctx context.Context, name string, seconds int) func() e
 		wg.Wait()
 		return errors.Join(errs...)
 	}
+}
+
+// Sampling of the contention profiles while SetContention has them on: one
+// contended mutex in contentionMutexFraction, and blocking events in
+// proportion to their duration, one per contentionBlockRateNanos.
+const (
+	contentionMutexFraction  = 10
+	contentionBlockRateNanos = 10_000
+)
+
+// SetContention turns the server's sampling of mutex and block events on
+// or off. Block sampling costs the server CPU, so it is off while speed is
+// measured.
+func (p *Profiler) SetContention(ctx context.Context, on bool) error {
+	if p == nil || p.URL == "" {
+		return nil
+	}
+
+	query := "block_rate_ns=0&mutex_fraction=0"
+	if on {
+		query = fmt.Sprintf("block_rate_ns=%d&mutex_fraction=%d", contentionBlockRateNanos, contentionMutexFraction)
+	}
+
+	request, err := http.NewRequestWithContext(ctx, http.MethodPost, p.URL+"/debug/pprof/contention?"+query, nil)
+	if err != nil {
+		return err
+	}
+
+	response, err := http.DefaultClient.Do(request)
+	if err != nil {
+		return fmt.Errorf("error setting contention sampling: %w", err)
+	}
+	defer response.Body.Close()
+
+	body, _ := io.ReadAll(response.Body)
+	if response.StatusCode != http.StatusOK {
+		return fmt.Errorf("error setting contention sampling: status %d: %.200s", response.StatusCode, body)
+	}
+
+	return nil
 }
 
 func (p *Profiler) save(ctx context.Context, path, file string) error {

@@ -41,8 +41,9 @@ type Config struct {
 	DataDir string
 	// WorkDir receives the server log and, with Profiles, the profiles.
 	WorkDir string
-	// Profiles saves CPU, allocation, mutex and block profiles of the
-	// single-event, batch and sustained runs into WorkDir.
+	// Profiles saves CPU and allocation profiles of the single-event, batch
+	// and sustained runs into WorkDir, and mutex and block profiles of
+	// extra single-event and batch loads (see recordContention).
 	Profiles bool
 	// Duration is the length of the single-event and batch runs.
 	Duration time.Duration
@@ -271,6 +272,11 @@ func (r *runner) startServer(ctx context.Context) error {
 	r.server = server
 	if r.config.Profiles {
 		r.profiler = &Profiler{URL: server.PprofURL, Dir: r.config.WorkDir}
+		// eventpulse starts with contention sampling on, and the
+		// measured runs go without it.
+		if err := r.profiler.SetContention(ctx, false); err != nil {
+			r.note("contention sampling stays on during the runs: %v", err)
+		}
 	}
 
 	return nil
@@ -304,6 +310,10 @@ func (r *runner) measureServer(ctx context.Context) ([]Row, error) {
 		return nil, err
 	}
 	r.note("after the single-event and batch runs the events table caught up in %s", drained.Round(100*time.Millisecond))
+
+	if err := r.recordContention(ctx); err != nil {
+		return nil, err
+	}
 
 	if r.config.runs("sustained") {
 		rows = append(rows, r.measureSustained(ctx))
@@ -439,6 +449,58 @@ func (r *runner) measureBatch(ctx context.Context) Row {
 		Ceiling: "bare handler " + bare.String("events"),
 		Ratio:   ratio(perSecond, bare.mean()),
 	}
+}
+
+// contentionSeconds is the length of each contention profile.
+const contentionSeconds = 4
+
+// recordContention saves mutex and block profiles of the single-event and
+// batch loads, each from an extra run with the server's contention
+// sampling on, and then waits for the pipeline to drain. These runs are
+// not reported; the measured ones run with sampling off.
+func (r *runner) recordContention(ctx context.Context) error {
+	if r.profiler == nil {
+		return nil
+	}
+
+	type pass struct {
+		name  string
+		conns int
+		next  func(worker, i int) Request
+	}
+	var passes []pass
+	if r.config.runs("single") {
+		passes = append(passes, pass{"single", singleConns, r.singleRequest})
+	}
+	if r.config.runs("batch") {
+		passes = append(passes, pass{"batch", batchConns, r.batchRequest})
+	}
+	if len(passes) == 0 {
+		return nil
+	}
+
+	if err := r.profiler.SetContention(ctx, true); err != nil {
+		r.note("no mutex or block profiles: %v", err)
+		return nil
+	}
+
+	for _, load := range passes {
+		r.logf("mutex and block profiles of the %s load, %ds", load.name, contentionSeconds)
+		finish := r.profiler.StartContention(ctx, load.name, contentionSeconds)
+		res := RunClosed(ctx, r.server.URL, load.conns, (contentionSeconds+1)*time.Second, load.next)
+		r.accepted += int64(res.Events)
+		if err := finish(); err != nil {
+			r.note("mutex and block profiles of the %s load: %v", load.name, err)
+		}
+	}
+
+	if err := r.profiler.SetContention(ctx, false); err != nil {
+		r.note("contention sampling stays on after its profiles: %v", err)
+	}
+
+	_, err := r.waitDrained(ctx, 5*time.Minute)
+
+	return err
 }
 
 // runProfiled runs load while the server is profiled, and counts the
