@@ -25,6 +25,7 @@ type Worker struct {
 	deps      *Deps
 	router    *message.Router
 	deliverer *notify.Deliverer
+	waker     *eventlog.Waker
 }
 
 // NewWorker builds the worker's router over deps.
@@ -78,9 +79,10 @@ func NewWorker(deps *Deps) (*Worker, error) {
 	projectors := append(Projectors(deps.Logger, deps.Metrics), notifier.Projector{Channels: notifyConfig.Channels})
 
 	decoded := projection.NewDecoded(0)
+	waker := eventlog.NewWaker(deps.Pool.Config().ConnConfig, deps.Logger)
 	for _, projector := range projectors {
 		err := projection.Register(router, deps.Pool, projector, deps.Logger, watermillLogger,
-			projection.WithMetrics(deps.Metrics), projection.WithDecoded(decoded))
+			projection.WithMetrics(deps.Metrics), projection.WithDecoded(decoded), projection.WithWaker(waker))
 		if err != nil {
 			return nil, err
 		}
@@ -89,7 +91,7 @@ func NewWorker(deps *Deps) (*Worker, error) {
 	deliverer := notify.NewDeliverer(deps.Pool, notifyConfig, senders, deps.Logger)
 	deliverer.Metrics = deps.Metrics
 
-	return &Worker{deps: deps, router: router, deliverer: deliverer}, nil
+	return &Worker{deps: deps, router: router, deliverer: deliverer, waker: waker}, nil
 }
 
 func newCommandHandlers(deps *Deps) ([]cqrs.CommandHandler, error) {
@@ -135,6 +137,17 @@ func (w *Worker) Run(ctx context.Context) error {
 	defer func() {
 		stopHeartbeat()
 		<-heartbeatDone
+	}()
+
+	wakerCtx, stopWaker := context.WithCancel(ctx)
+	wakerDone := make(chan struct{})
+	go func() {
+		defer close(wakerDone)
+		w.waker.Run(wakerCtx)
+	}()
+	defer func() {
+		stopWaker()
+		<-wakerDone
 	}()
 
 	trimmerCtx, stopTrimmer := context.WithCancel(ctx)

@@ -24,8 +24,9 @@ func (r *levelRecorder) Error(string, error, watermill.LogFields) {
 }
 func (r *levelRecorder) Info(string, watermill.LogFields) { r.levels = append(r.levels, "info") }
 
-func newTestBackoff(batch *batchCount) gatheringBackoff {
-	return gatheringBackoff{
+func newTestBackoff(batch *batchCount) *gatheringBackoff {
+	return &gatheringBackoff{
+		closed:         make(chan struct{}),
 		BackoffManager: wsql.NewDefaultBackoffManager(25*time.Millisecond, time.Second),
 		batch:          batch,
 		batchSize:      100,
@@ -96,4 +97,41 @@ func TestClosedConnLoggerLowersClosedConnection(t *testing.T) {
 
 	with := logger.With(watermill.LogFields{"consumer_group": "projection.events"})
 	require.IsType(t, closedConnLogger{}, with, "loggers derived with fields keep the lowering")
+}
+
+func TestBackoffWaitsForWake(t *testing.T) {
+	batch := &batchCount{}
+	wake := make(chan struct{}, 1)
+	backoff := newTestBackoff(batch)
+	backoff.wake = wake
+	backoff.idlePoll = time.Hour
+	logger := &levelRecorder{}
+
+	for range 100 {
+		batch.add(1000)
+	}
+	require.Zero(t, backoff.HandleError(logger, false, nil), "a full batch is followed at once")
+
+	waited := make(chan time.Duration, 1)
+	go func() { waited <- backoff.HandleError(logger, true, nil) }()
+
+	select {
+	case <-waited:
+		t.Fatal("an empty query returned before a wake")
+	case <-time.After(100 * time.Millisecond):
+	}
+
+	wake <- struct{}{}
+	require.Zero(t, <-waited, "a wake starts the next query at once")
+
+	for i := range wokenPolls {
+		require.Equal(t, 25*time.Millisecond, backoff.HandleError(logger, true, nil),
+			"query %d after a wake waits the poll interval", i)
+	}
+
+	backoff.idlePoll = 20 * time.Millisecond
+	start := time.Now()
+	require.Zero(t, backoff.HandleError(logger, true, nil), "the idle poll interval ends the wait")
+	require.GreaterOrEqual(t, time.Since(start), 20*time.Millisecond)
+	require.Empty(t, logger.levels)
 }

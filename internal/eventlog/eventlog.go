@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -404,7 +405,21 @@ type SubscriberConfig struct {
 	// larger batches. A full batch is followed at once by the next, so a
 	// projector behind the log catches up at full speed.
 	PollInterval time.Duration
+	// Wake, when set, receives a value after a record that the subscriber
+	// handles was appended (see Waker). Once the subscriber has read every
+	// record there was, it then waits for Wake, or at most
+	// IdlePollInterval, instead of PollInterval. The PollInterval resumes
+	// for wokenPolls queries after each wake, because a record whose
+	// transaction committed after an older one began is not readable
+	// before that older one ends.
+	Wake <-chan struct{}
+	// IdlePollInterval bounds the wait for Wake. Default: 250ms.
+	IdlePollInterval time.Duration
 }
+
+// wokenPolls is how many queries follow a wake at the PollInterval
+// before the subscriber waits for the next wake.
+const wokenPolls = 4
 
 // NewSubscriber returns a subscriber that delivers records in log order and
 // puts its transaction in each message's context (see TxFromContext).
@@ -425,12 +440,15 @@ func NewSubscriber(
 	}
 
 	batch := &batchCount{}
-	backoff := gatheringBackoff{
+	backoff := &gatheringBackoff{
 		BackoffManager: wsql.NewDefaultBackoffManager(pollInterval, time.Second),
 		batch:          batch,
 		batchSize:      batchSize,
 		batchBytes:     batchBytes,
 		pollInterval:   pollInterval,
+		wake:           config.Wake,
+		idlePoll:       cmp.Or(config.IdlePollInterval, 250*time.Millisecond),
+		closed:         make(chan struct{}),
 	}
 	subscriber, err := wsql.NewSubscriber(wsql.BeginnerFromPgx(pool), wsql.SubscriberConfig{
 		ConsumerGroup:  config.ConsumerGroup,
@@ -445,24 +463,65 @@ func NewSubscriber(
 		return nil, fmt.Errorf("error creating log subscriber %q: %w", config.ConsumerGroup, err)
 	}
 
-	return subscriber, nil
+	return &wakingSubscriber{Subscriber: subscriber, backoff: backoff}, nil
 }
 
-// gatheringBackoff is watermill-sql's backoff with two changes. After a
+// wakingSubscriber ends the backoff's wait for a wake when a subscription's
+// context ends or the subscriber closes, so neither waits for the idle
+// poll interval.
+type wakingSubscriber struct {
+	*wsql.Subscriber
+	backoff *gatheringBackoff
+}
+
+func (s *wakingSubscriber) Subscribe(ctx context.Context, topic string) (<-chan *message.Message, error) {
+	s.backoff.watch(ctx.Done())
+	return s.Subscriber.Subscribe(ctx, topic)
+}
+
+func (s *wakingSubscriber) Close() error {
+	s.backoff.closeOnce.Do(func() { close(s.backoff.closed) })
+	return s.Subscriber.Close()
+}
+
+// gatheringBackoff is watermill-sql's backoff with three changes. After a
 // batch that contained every record there was, it waits the poll interval
-// (see SubscriberConfig.PollInterval). And it logs a query interrupted by
-// the end of the subscription's context, as on shutdown or a lost
-// projector lock, at Info rather than as an Error. The interrupted batch
-// rolls back with its offset, so the next active instance applies it.
+// (see SubscriberConfig.PollInterval). With a wake channel, it waits for
+// a wake instead (see SubscriberConfig.Wake). And it logs a query
+// interrupted by the end of the subscription's context, as on shutdown or
+// a lost projector lock, at Info rather than as an Error. The interrupted
+// batch rolls back with its offset, so the next active instance applies
+// it.
 type gatheringBackoff struct {
 	wsql.BackoffManager
 	batch        *batchCount
 	batchSize    int
 	batchBytes   int
 	pollInterval time.Duration
+	wake         <-chan struct{}
+	idlePoll     time.Duration
+	// wokenPolls counts the queries left at pollInterval after a wake.
+	wokenPolls int
+	// closed ends every wait once the subscriber closes.
+	closed    chan struct{}
+	closeOnce sync.Once
+	// mu guards done, the end of the latest subscription's context.
+	mu   sync.Mutex
+	done <-chan struct{}
 }
 
-func (b gatheringBackoff) HandleError(logger watermill.LoggerAdapter, noMsg bool, err error) time.Duration {
+// watch makes the wait for a wake end with done as well.
+func (b *gatheringBackoff) watch(done <-chan struct{}) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+
+	b.done = done
+}
+
+// HandleError returns the wait before the next query. watermill-sql's
+// subscriber calls it from its one querying goroutine, so the wait for a
+// wake blocks that goroutine, and nothing else, for at most idlePoll.
+func (b *gatheringBackoff) HandleError(logger watermill.LoggerAdapter, noMsg bool, err error) time.Duration {
 	records, bytes := b.batch.take()
 
 	if errors.Is(err, context.Canceled) {
@@ -477,11 +536,36 @@ func (b gatheringBackoff) HandleError(logger watermill.LoggerAdapter, noMsg bool
 	// payload. Large payloads are stored compressed, smaller than as text,
 	// and 100 small ones stay far below the byte limit, so a batch under
 	// both limits as text contained every record there was.
-	if wait == 0 && err == nil && !noMsg && records < b.batchSize && bytes < b.batchBytes {
+	caughtUp := err == nil && (noMsg || (wait == 0 && records < b.batchSize && bytes < b.batchBytes))
+	if !caughtUp {
+		return wait
+	}
+
+	if b.wake == nil {
 		return b.pollInterval
 	}
 
-	return wait
+	if b.wokenPolls > 0 {
+		b.wokenPolls--
+		return b.pollInterval
+	}
+
+	b.mu.Lock()
+	done := b.done
+	b.mu.Unlock()
+
+	idle := time.NewTimer(b.idlePoll)
+	defer idle.Stop()
+
+	select {
+	case <-b.wake:
+		b.wokenPolls = wokenPolls
+	case <-idle.C:
+	case <-done:
+	case <-b.closed:
+	}
+
+	return 0
 }
 
 // closedConnLogger logs at Info watermill-sql's errors about a connection

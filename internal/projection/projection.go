@@ -118,6 +118,9 @@ func Register(
 	if handler.decoded != nil {
 		config.HeldRecords = handler.decoded.Held
 	}
+	if handler.waker != nil && !projector.Handles(events.EventsIngestedName) {
+		config.Wake = handler.waker.Channel(handledNames(projector))
+	}
 	if _, ok := projector.(Gatherer); ok {
 		config.BeforeAck = handler.flush
 		config.BatchBytes = gatherBatchBytes
@@ -153,6 +156,7 @@ type handler struct {
 	logger    *slog.Logger
 	metrics   *telemetry.Metrics
 	decoded   *Decoded
+	waker     *eventlog.Waker
 
 	// mu guards the fields below. The subscriber delivers one record at a
 	// time, but a subscription that ends as the next starts, as when the
@@ -181,6 +185,15 @@ type Option func(*handler)
 // WithMetrics observes how long each applied record takes.
 func WithMetrics(metrics *telemetry.Metrics) Option {
 	return func(h *handler) { h.metrics = metrics }
+}
+
+// WithWaker lets a projector that skips EventsIngested records wait for
+// waker's announcement of a record it handles, polling the log every
+// 250 ms in between, instead of polling every 25 ms. Under load the log
+// grows by hundreds of EventsIngested records a second, and each of its
+// polls reads and skips them in a transaction of its own.
+func WithWaker(waker *eventlog.Waker) Option {
+	return func(h *handler) { h.waker = waker }
 }
 
 // WithDecoded shares decoded records with the other projectors given the

@@ -84,6 +84,18 @@ func skippedNames(projector Projector) []string {
 	return skipped
 }
 
+// handledNames returns the events whose records projector applies.
+func handledNames(projector Projector) []string {
+	var handled []string
+	for _, name := range events.Names() {
+		if projector.Handles(name) {
+			handled = append(handled, name)
+		}
+	}
+
+	return handled
+}
+
 func scanLogRecord(row pgx.CollectableRow) (logRecord, error) {
 	var record logRecord
 	var transactionID, uuid string
