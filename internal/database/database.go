@@ -25,6 +25,16 @@ func Open(ctx context.Context, url string, maxConns int32) (*pgxpool.Pool, error
 		config.MaxConns = maxConns
 	}
 
+	// PostgreSQL compiles a query with JIT once its estimated cost passes
+	// jit_above_cost. The metrics query over a table of 3.7 million events
+	// was estimated past it, and JIT took 12 of the 13 ms of its run: the
+	// same query without JIT ran in 0.5 ms. No query of EventPulse scans
+	// enough rows to repay a compilation, so JIT is off unless the URL
+	// sets jit.
+	if _, set := config.ConnConfig.RuntimeParams["jit"]; !set {
+		config.ConnConfig.RuntimeParams["jit"] = "off"
+	}
+
 	pool, err := pgxpool.NewWithConfig(ctx, config)
 	if err != nil {
 		return nil, fmt.Errorf("error opening database pool: %w", err)

@@ -64,7 +64,7 @@ func (w *Waker) Run(ctx context.Context) {
 			return
 		}
 
-		w.logger.WarnContext(ctx, "eventlog: record listener failed; subscribers poll until it reconnects",
+		w.logger.WarnContext(ctx, "eventlog: record listener failed, so subscribers poll until it reconnects",
 			slog.Any("error", err))
 
 		select {
@@ -86,8 +86,8 @@ func (w *Waker) listen(ctx context.Context) error {
 		return fmt.Errorf("error listening on %s: %w", RecordChannel, err)
 	}
 
-	// Records appended while no connection listened were announced to
-	// nobody, so every subscriber looks once.
+	// Records appended while no connection listened woke no subscriber,
+	// so every subscriber queries once.
 	w.wakeAll()
 
 	for {
