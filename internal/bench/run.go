@@ -311,10 +311,6 @@ func (r *runner) measureServer(ctx context.Context) ([]Row, error) {
 	}
 	r.note("after the single-event and batch runs the events table caught up in %s", drained.Round(100*time.Millisecond))
 
-	if err := r.recordContention(ctx); err != nil {
-		return nil, err
-	}
-
 	if r.config.runs("sustained") {
 		rows = append(rows, r.measureSustained(ctx))
 
@@ -339,6 +335,7 @@ func (r *runner) measureServer(ctx context.Context) ([]Row, error) {
 	}
 
 	rows = append(rows, r.peakMemoryRow())
+	r.recordContention(ctx)
 
 	return rows, nil
 }
@@ -456,11 +453,11 @@ const contentionSeconds = 4
 
 // recordContention saves mutex and block profiles of the single-event and
 // batch loads, each from an extra run with the server's contention
-// sampling on, and then waits for the pipeline to drain. These runs are
-// not reported; the measured ones run with sampling off.
-func (r *runner) recordContention(ctx context.Context) error {
+// sampling on. These runs come after every measure and are not reported;
+// the measured ones run with sampling off.
+func (r *runner) recordContention(ctx context.Context) {
 	if r.profiler == nil {
-		return nil
+		return
 	}
 
 	type pass struct {
@@ -476,19 +473,18 @@ func (r *runner) recordContention(ctx context.Context) error {
 		passes = append(passes, pass{"batch", batchConns, r.batchRequest})
 	}
 	if len(passes) == 0 {
-		return nil
+		return
 	}
 
 	if err := r.profiler.SetContention(ctx, true); err != nil {
 		r.note("no mutex or block profiles: %v", err)
-		return nil
+		return
 	}
 
 	for _, load := range passes {
 		r.logf("mutex and block profiles of the %s load, %ds", load.name, contentionSeconds)
 		finish := r.profiler.StartContention(ctx, load.name, contentionSeconds)
-		res := RunClosed(ctx, r.server.URL, load.conns, (contentionSeconds+1)*time.Second, load.next)
-		r.accepted += int64(res.Events)
+		RunClosed(ctx, r.server.URL, load.conns, (contentionSeconds+1)*time.Second, load.next)
 		if err := finish(); err != nil {
 			r.note("mutex and block profiles of the %s load: %v", load.name, err)
 		}
@@ -497,10 +493,6 @@ func (r *runner) recordContention(ctx context.Context) error {
 	if err := r.profiler.SetContention(ctx, false); err != nil {
 		r.note("contention sampling stays on after its profiles: %v", err)
 	}
-
-	_, err := r.waitDrained(ctx, 5*time.Minute)
-
-	return err
 }
 
 // runProfiled runs load while the server is profiled, and counts the
