@@ -128,50 +128,15 @@ func (w *Worker) Run(ctx context.Context) error {
 
 	w.deps.Logger.InfoContext(ctx, "worker: starting", slog.String("consumer", w.deps.Config.ConsumerName))
 
-	heartbeatCtx, stopHeartbeat := context.WithCancel(ctx)
-	heartbeatDone := make(chan struct{})
-	go func() {
-		defer close(heartbeatDone)
-		bus.Heartbeat(heartbeatCtx, w.deps.Redis, w.deps.Config.StreamPrefix, w.deps.Config.ConsumerName, w.deps.Logger)
-	}()
-	defer func() {
-		stopHeartbeat()
-		<-heartbeatDone
-	}()
-
-	wakerCtx, stopWaker := context.WithCancel(ctx)
-	wakerDone := make(chan struct{})
-	go func() {
-		defer close(wakerDone)
-		w.waker.Run(wakerCtx)
-	}()
-	defer func() {
-		stopWaker()
-		<-wakerDone
-	}()
-
-	trimmerCtx, stopTrimmer := context.WithCancel(ctx)
-	trimmerDone := make(chan struct{})
-	go func() {
-		defer close(trimmerDone)
-		streams := []string{bus.CommandStream(w.deps.Config.StreamPrefix, commands.IngestEventsHandlerName)}
-		bus.RunTrimmer(trimmerCtx, w.deps.Redis, streams, w.deps.Config.TrimInterval, w.deps.Logger)
-	}()
-	defer func() {
-		stopTrimmer()
-		<-trimmerDone
-	}()
-
-	deliveryCtx, stopDelivery := context.WithCancel(ctx)
-	deliveryDone := make(chan struct{})
-	go func() {
-		defer close(deliveryDone)
-		w.deliverer.Run(deliveryCtx)
-	}()
-	defer func() {
-		stopDelivery()
-		<-deliveryDone
-	}()
+	streams := []string{bus.CommandStream(w.deps.Config.StreamPrefix, commands.IngestEventsHandlerName)}
+	defer runAlongside(ctx, func(ctx context.Context) {
+		bus.Heartbeat(ctx, w.deps.Redis, w.deps.Config.StreamPrefix, w.deps.Config.ConsumerName, w.deps.Logger)
+	})()
+	defer runAlongside(ctx, w.waker.Run)()
+	defer runAlongside(ctx, func(ctx context.Context) {
+		bus.RunTrimmer(ctx, w.deps.Redis, streams, w.deps.Config.TrimInterval, w.deps.Logger)
+	})()
+	defer runAlongside(ctx, w.deliverer.Run)()
 
 	if err := w.router.Run(ctx); err != nil {
 		return fmt.Errorf("error running worker: %w", err)
@@ -180,6 +145,23 @@ func (w *Worker) Run(ctx context.Context) error {
 	w.deps.Logger.Info("worker: stopped")
 
 	return nil
+}
+
+// runAlongside runs run in a goroutine with a context derived from ctx and
+// returns a function that cancels that context and waits for run to return.
+func runAlongside(ctx context.Context, run func(context.Context)) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+
+	go func() {
+		defer close(done)
+		run(ctx)
+	}()
+
+	return func() {
+		cancel()
+		<-done
+	}
 }
 
 // addFailureHandling adds three middlewares, outermost first. The poison
