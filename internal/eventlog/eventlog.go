@@ -73,6 +73,14 @@ func (c *batchCount) add(payloadBytes int) {
 	}
 }
 
+// setRecords sets the count of records to records, for a batch that
+// delivers fewer records than it read.
+func (c *batchCount) setRecords(records int64) {
+	if c != nil {
+		c.records.Store(records)
+	}
+}
+
 // take returns the counts and resets them.
 func (c *batchCount) take() (records, bytes int) {
 	return int(c.records.Swap(0)), int(c.bytes.Swap(0))
@@ -123,6 +131,9 @@ func PositionOf(msg *message.Message) (Position, bool) {
 type schema struct {
 	wsql.DefaultPostgreSQLSchema
 	omitPayloadOf []string
+	// skipOmitted leaves out the records of omitPayloadOf but the last of
+	// each batch (see SubscriberConfig.SkipOmitted).
+	skipOmitted bool
 	// held, when not nil, returns the ids of records to read without
 	// their payload.
 	held func() []string
@@ -147,7 +158,8 @@ type schema struct {
 //
 // Records of the events in omitPayloadOf, and those that held returns,
 // come with a NULL payload, so PostgreSQL neither decompresses nor sends
-// payloads the subscriber skips or already has.
+// payloads the subscriber skips or already has. With skipOmitted, the
+// records of omitPayloadOf are left out but for the batch's last.
 //
 // And the batch is cut at batchBytes of stored payload.
 func (s schema) SelectQuery(params wsql.SelectQueryParams) (wsql.Query, error) {
@@ -163,12 +175,7 @@ func (s schema) SelectQuery(params wsql.SelectQueryParams) (wsql.Query, error) {
 
 	payload := "payload"
 	if len(s.omitPayloadOf) > 0 {
-		quoted := make([]string, len(s.omitPayloadOf))
-		for i, name := range s.omitPayloadOf {
-			quoted[i] = "'" + strings.ReplaceAll(name, "'", "''") + "'"
-		}
-
-		payload = `CASE WHEN metadata->>'name' IN (` + strings.Join(quoted, ", ") + `) THEN NULL ELSE payload END`
+		payload = `CASE WHEN metadata->>'name' IN (` + quotedNames(s.omitPayloadOf) + `) THEN NULL ELSE payload END`
 	}
 
 	// The ids are a parameter, so the query's text, and the statement
@@ -180,8 +187,7 @@ func (s schema) SelectQuery(params wsql.SelectQueryParams) (wsql.Query, error) {
 
 	// pg_column_size reads the size from a compressed or out-of-line value
 	// without decompressing it.
-	query := `WITH last_processed AS (` + next.Query + `)
-	SELECT "offset", transaction_id, uuid, payload, metadata FROM (
+	batch := `SELECT "offset", transaction_id, uuid, payload, metadata FROM (
 		SELECT *, coalesce(pg_column_size(payload), 0) AS record_bytes,
 			sum(coalesce(pg_column_size(payload), 0)) OVER (ORDER BY transaction_id, "offset") AS batch_bytes
 		FROM (
@@ -195,10 +201,35 @@ func (s schema) SelectQuery(params wsql.SelectQueryParams) (wsql.Query, error) {
 			LIMIT ` + strconv.Itoa(s.SubscribeBatchSize) + `
 		) AS limited
 	) AS sized
-	WHERE batch_bytes - record_bytes < ` + strconv.Itoa(s.batchBytes) + `
+	WHERE batch_bytes - record_bytes < ` + strconv.Itoa(s.batchBytes)
+
+	if s.skipOmitted {
+		// The batch's last record stays, so acknowledging it moves the
+		// offset past the records left out. window_records counts the
+		// whole batch for the backoff.
+		batch = `SELECT "offset", transaction_id, uuid, payload, metadata, window_records FROM (
+			SELECT *, count(*) OVER () AS window_records,
+				row_number() OVER (ORDER BY transaction_id DESC, "offset" DESC) AS from_end
+			FROM (` + batch + `) AS kept
+		) AS numbered
+		WHERE from_end = 1 OR coalesce(metadata->>'name', '') NOT IN (` + quotedNames(s.omitPayloadOf) + `)`
+	}
+
+	query := `WITH last_processed AS (` + next.Query + `)
+	` + batch + `
 	ORDER BY transaction_id, "offset"`
 
 	return wsql.Query{Query: query, Args: args}, nil
+}
+
+// quotedNames returns names as a list of SQL string literals.
+func quotedNames(names []string) string {
+	quoted := make([]string, len(names))
+	for i, name := range names {
+		quoted[i] = "'" + strings.ReplaceAll(name, "'", "''") + "'"
+	}
+
+	return strings.Join(quoted, ", ")
 }
 
 // UnmarshalMessage reads a record as watermill-sql's schema does. It
@@ -207,7 +238,12 @@ func (s schema) SelectQuery(params wsql.SelectQueryParams) (wsql.Query, error) {
 func (s schema) UnmarshalMessage(params wsql.UnmarshalMessageParams) (wsql.Row, error) {
 	var row wsql.Row
 	var transactionID wsql.XID8
-	if err := params.Row.Scan(&row.Offset, &transactionID, &row.UUID, &row.Payload, &row.Metadata); err != nil {
+	columns := []any{&row.Offset, &transactionID, &row.UUID, &row.Payload, &row.Metadata}
+	var windowRecords int64
+	if s.skipOmitted {
+		columns = append(columns, &windowRecords)
+	}
+	if err := params.Row.Scan(columns...); err != nil {
 		return wsql.Row{}, fmt.Errorf("error scanning a log record: %w", err)
 	}
 
@@ -218,6 +254,9 @@ func (s schema) UnmarshalMessage(params wsql.UnmarshalMessageParams) (wsql.Row, 
 	row.ExtraData = map[string]any{"transaction_id": transactionID}
 
 	s.batch.add(len(row.Msg.Payload))
+	if s.skipOmitted {
+		s.batch.setRecords(windowRecords)
+	}
 
 	if len(row.Msg.Payload) == 0 {
 		row.Msg.Metadata.Set(MetaPayloadOmitted, "true")
@@ -385,6 +424,11 @@ type SubscriberConfig struct {
 	// OmitPayloadOf names the events whose records are delivered with an
 	// empty payload, because the subscriber skips them without reading it.
 	OmitPayloadOf []string
+	// SkipOmitted leaves out the records of OmitPayloadOf events, except
+	// the last record of each batch. Acknowledging that record moves the
+	// offset past the records left out, so the subscriber still follows
+	// the log without handling each record it would skip.
+	SkipOmitted bool
 	// HeldRecords, when set, is called before each batch is read and
 	// returns the ids of records whose payload the subscriber's handler
 	// already has in decoded form. Those records are delivered with an
@@ -450,13 +494,16 @@ func NewSubscriber(
 		idlePoll:       cmp.Or(config.IdlePollInterval, 250*time.Millisecond),
 		closed:         make(chan struct{}),
 	}
+	adapter := schemaAdapter(batchSize, batchBytes, config.OmitPayloadOf, config.HeldRecords, batch)
+	adapter.skipOmitted = config.SkipOmitted && len(config.OmitPayloadOf) > 0
+
 	subscriber, err := wsql.NewSubscriber(wsql.BeginnerFromPgx(pool), wsql.SubscriberConfig{
 		ConsumerGroup:  config.ConsumerGroup,
 		PollInterval:   pollInterval,
 		ResendInterval: 500 * time.Millisecond,
 		RetryInterval:  time.Second,
 		BackoffManager: backoff,
-		SchemaAdapter:  schemaAdapter(batchSize, batchBytes, config.OmitPayloadOf, config.HeldRecords, batch),
+		SchemaAdapter:  adapter,
 		OffsetsAdapter: offsetsAdapter(config.BeforeAck),
 	}, closedConnLogger{logger})
 	if err != nil {

@@ -223,3 +223,54 @@ func TestSubscriberReadsBatchWithoutScanningBacklog(t *testing.T) {
 		"a batch of %d reads about that many index entries, not the %d records behind it",
 		eventlog.SubscribeBatchSizeDefault, backlog)
 }
+
+func TestSubscriberSkipsOmittedRecords(t *testing.T) {
+	t.Parallel()
+
+	ctx, pool := openLog(t, 30*time.Second)
+
+	var records []*message.Message
+	for _, name := range []string{"Skipped", "Skipped", "Handled", "Skipped", "Skipped"} {
+		msg := message.NewMessage(uuid.NewString(), []byte(`{}`))
+		msg.Metadata.Set(events.MetaName, name)
+		records = append(records, msg)
+	}
+	require.NoError(t, pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		return eventlog.Append(ctx, tx, records...)
+	}))
+
+	subscriber, err := eventlog.NewSubscriber(pool, eventlog.SubscriberConfig{
+		ConsumerGroup: "skip_test",
+		BatchSize:     3,
+		OmitPayloadOf: []string{"Skipped"},
+		SkipOmitted:   true,
+	}, watermill.NopLogger{})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = subscriber.Close() })
+
+	messages, err := subscriber.Subscribe(ctx, eventlog.Topic)
+	require.NoError(t, err)
+
+	// The first batch holds records 0 to 2 and ends with the handled one;
+	// the second holds 3 and 4, and only its last record is delivered.
+	for _, want := range []int{2, 4} {
+		msg := <-messages
+		require.NotNil(t, msg, "record %d delivered", want)
+		require.Equal(t, records[want].UUID, msg.UUID, "record %d", want)
+		msg.Ack()
+	}
+
+	var lastOffset int64
+	require.NoError(t, pool.QueryRow(ctx, `SELECT "offset" FROM event_log WHERE uuid = $1`, records[4].UUID).Scan(&lastOffset))
+	require.Eventually(t, func() bool {
+		var acked int64
+		err := pool.QueryRow(ctx, `SELECT offset_acked FROM event_log_offsets WHERE consumer_group = 'skip_test'`).Scan(&acked)
+		return err == nil && acked == lastOffset
+	}, 10*time.Second, 20*time.Millisecond, "the offset moves past every record")
+
+	select {
+	case msg := <-messages:
+		t.Fatalf("record %s delivered after the last one", msg.UUID)
+	case <-time.After(300 * time.Millisecond):
+	}
+}

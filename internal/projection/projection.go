@@ -114,6 +114,7 @@ func Register(
 	config := eventlog.SubscriberConfig{
 		ConsumerGroup: projector.Name(),
 		OmitPayloadOf: skippedNames(projector),
+		SkipOmitted:   true,
 	}
 	if handler.decoded != nil {
 		config.HeldRecords = handler.decoded.Held
