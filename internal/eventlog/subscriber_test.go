@@ -251,8 +251,8 @@ func TestSubscriberSkipsOmittedRecords(t *testing.T) {
 	messages, err := subscriber.Subscribe(ctx, eventlog.Topic)
 	require.NoError(t, err)
 
-	// The first batch holds records 0 to 2 and ends with the handled one;
-	// the second holds 3 and 4, and only its last record is delivered.
+	// The first batch holds records 0 to 2 and ends with the handled one.
+	// The second holds records 3 and 4, and only its last is delivered.
 	for _, want := range []int{2, 4} {
 		msg := <-messages
 		require.NotNil(t, msg, "record %d delivered", want)
