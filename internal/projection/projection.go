@@ -42,6 +42,13 @@ type Projector interface {
 	Apply(ctx context.Context, tx pgx.Tx, event events.Event, meta Meta) error
 }
 
+// Poller is implemented by projectors that read the log at another
+// interval than the subscriber's default of 25 ms (see
+// eventlog.SubscriberConfig.PollInterval).
+type Poller interface {
+	PollInterval() time.Duration
+}
+
 // Activator is implemented by projectors that keep state in memory. Activate
 // runs each time the process becomes the projector's active instance, before
 // the first record is delivered, so the projector can rebuild that state
@@ -115,6 +122,9 @@ func Register(
 		ConsumerGroup: projector.Name(),
 		OmitPayloadOf: skippedNames(projector),
 		SkipOmitted:   true,
+	}
+	if poller, ok := projector.(Poller); ok {
+		config.PollInterval = poller.PollInterval()
 	}
 	if handler.decoded != nil {
 		config.HeldRecords = handler.decoded.Held

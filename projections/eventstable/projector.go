@@ -34,12 +34,19 @@ type Projector struct {
 var (
 	_ projection.Rebuildable = Projector{}
 	_ projection.Gatherer    = Projector{}
+	_ projection.Poller      = Projector{}
 )
 
 // insertRows bounds the rows of one INSERT that a Gathering sends, so a
 // batch of large records does not become one statement of tens of
 // thousands of rows.
 const insertRows = 2000
+
+// PollInterval implements projection.Poller. The table is read by API
+// clients and dashboards, for whom 50 ms is as fresh as 25, and each poll
+// of the log is a transaction: with 50 ms a poll under load gathers twice
+// the records, and PostgreSQL used about 1 µs less CPU per single event.
+func (Projector) PollInterval() time.Duration { return 50 * time.Millisecond }
 
 // Name implements projection.Projector.
 func (p Projector) Name() string { return Name }
