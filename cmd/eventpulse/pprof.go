@@ -52,19 +52,24 @@ func (c *contentionSampling) set(blockRate, mutexFraction int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 
+	c.apply(blockRate, mutexFraction)
+}
+
+// apply sets the runtime's sampling. The caller holds mu.
+func (c *contentionSampling) apply(blockRate, mutexFraction int) {
 	runtime.SetBlockProfileRate(blockRate)
 	runtime.SetMutexProfileFraction(mutexFraction)
 	c.blockRate, c.mutexFraction = blockRate, mutexFraction
 }
 
 func (c *contentionSampling) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+
 	switch r.Method {
 	case http.MethodGet:
 	case http.MethodPost:
-		c.mu.Lock()
 		blockRate, mutexFraction := c.blockRate, c.mutexFraction
-		c.mu.Unlock()
-
 		query := r.URL.Query()
 		for _, param := range []struct {
 			name   string
@@ -74,25 +79,24 @@ func (c *contentionSampling) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				continue
 			}
 
-			value, err := strconv.Atoi(query.Get(param.name))
+			raw := query.Get(param.name)
+			value, err := strconv.Atoi(raw)
 			if err != nil || value < 0 {
-				http.Error(w, param.name+" must be a non-negative integer, 0 to stop sampling", http.StatusBadRequest)
+				http.Error(w, fmt.Sprintf("invalid %s %q: must be a non-negative integer, 0 to stop sampling",
+					param.name, raw), http.StatusBadRequest)
 				return
 			}
 			*param.target = value
 		}
 
-		c.set(blockRate, mutexFraction)
+		c.apply(blockRate, mutexFraction)
 	default:
 		w.Header().Set("Allow", "GET, POST")
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
 
-	c.mu.Lock()
 	body := contentionBody{BlockRateNanos: c.blockRate, MutexFraction: c.mutexFraction}
-	c.mu.Unlock()
-
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(body)
 }

@@ -197,16 +197,9 @@ func (a *API) Serve(ctx context.Context, listener net.Listener) error {
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
 
-	feedCtx, stopFeed := context.WithCancel(context.WithoutCancel(ctx))
-	feedDone := make(chan struct{})
-	go func() {
-		defer close(feedDone)
-		a.feed.Run(feedCtx)
-	}()
-	defer func() {
-		stopFeed()
-		<-feedDone
-	}()
+	// The feed runs until Serve returns, after the hub has closed, rather
+	// than until ctx ends.
+	defer runAlongside(context.WithoutCancel(ctx), a.feed.Run)()
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- server.Serve(listener) }()

@@ -124,7 +124,7 @@ func TestBackoffWaitsForWake(t *testing.T) {
 	wake <- struct{}{}
 	require.Zero(t, <-waited, "a wake starts the next query at once")
 
-	for i := range wokenPolls {
+	for i := range quickPollsAfterWake {
 		require.Equal(t, 25*time.Millisecond, backoff.HandleError(logger, true, nil),
 			"query %d after a wake waits the poll interval", i)
 	}

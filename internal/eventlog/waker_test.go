@@ -14,10 +14,10 @@ import (
 	"github.com/eventpulse/eventpulse/internal/eventlog"
 )
 
-// The test does not run in parallel with others: a transaction of another
-// test that is still open hides the new records from the subscriber's
-// query, which stops at the oldest running transaction, and with an idle
-// poll interval of an hour nothing would read them later.
+// The test does not run in parallel with others. The subscriber's query
+// stops at the oldest running transaction, so an open transaction of
+// another test would hide the new records, and with an idle poll interval
+// of an hour nothing would read them later.
 func TestSubscriberWokenByHandledRecord(t *testing.T) {
 	ctx, pool := openLog(t, 60*time.Second)
 
