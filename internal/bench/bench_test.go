@@ -153,3 +153,29 @@ func TestPerUnitCPUTimes(t *testing.T) {
 	require.Contains(t, got, "eventpulse 60.0 µs, Redis 5.0 µs")
 	require.Contains(t, got, "65.0 µs in all, of the 200.0 µs")
 }
+
+func TestBacklogCountsCommandsAndRecords(t *testing.T) {
+	t.Parallel()
+
+	samples := []sample{
+		{commands: 0, logLag: 0},
+		{commands: 3, logLag: 9},
+		{commands: 1, logLag: 2},
+		{commands: 5, logLag: 4},
+	}
+
+	mid, end, maxLag := backlog(samples)
+	require.Equal(t, int64((1+2)*batchSize), mid, "the middle sample is the third of four")
+	require.Equal(t, int64((5+4)*batchSize), end)
+	require.Equal(t, int64(9), maxLag)
+
+	samples[3].commands = -1
+	mid, end, _ = backlog(samples)
+	require.Equal(t, int64(3*batchSize), mid)
+	require.Equal(t, int64(-1), end, "an unknown Redis lag makes the backlog unknown")
+
+	mid, end, maxLag = backlog(nil)
+	require.Zero(t, mid)
+	require.Zero(t, end)
+	require.Zero(t, maxLag)
+}

@@ -6,6 +6,10 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/eventpulse/eventpulse/commands"
+	"github.com/eventpulse/eventpulse/internal/bus"
+	"github.com/eventpulse/eventpulse/internal/config"
 )
 
 // sample is the state of the pipeline at one moment of the sustained run.
@@ -17,6 +21,10 @@ type sample struct {
 	// logLag is the largest projection lag that /readyz reports, in log
 	// records.
 	logLag int64
+	// commands is the number of ingest commands in Redis that the worker
+	// has not handled yet: those not delivered to its consumer group plus
+	// those delivered and not acknowledged. -1 when Redis cannot tell.
+	commands int64
 	rssKiB int
 	// redisBytes is Redis's used_memory: mostly the command streams, whose
 	// acknowledged entries stay until the worker trims them.
@@ -54,11 +62,16 @@ func (r *runner) measureSustained(ctx context.Context) Row {
 	r.note("sustained run: Redis used up to %.0f MiB of memory (`used_memory`, sampled once a second)", float64(redisPeak)/(1<<20))
 
 	projectedRate := float64(end-start) / res.Elapsed.Seconds()
-	backlogMid, backlogEnd, maxLag := r.backlog(samples, start, res)
+	backlogMid, backlogEnd, maxLag := backlog(samples)
 
-	bounded := "lag bounded"
-	if backlogEnd > max(backlogMid+backlogMid/4, int64(r.config.SustainedRate)) {
+	var bounded string
+	switch {
+	case backlogMid < 0 || backlogEnd < 0:
+		bounded = "lag unknown (Redis did not report its consumer group's lag)"
+	case backlogEnd > max(backlogMid+backlogMid/4, int64(r.config.SustainedRate)):
 		bounded = "lag NOT bounded"
+	default:
+		bounded = "lag bounded"
 	}
 
 	return Row{
@@ -118,23 +131,30 @@ func (r *runner) runSustained(ctx context.Context) (Result, int64, int64, []samp
 	return res, start, end, samples, nil
 }
 
-// backlog returns the accepted events not yet in the events table at the
-// middle and at the end of the run, estimating the accepted count from the
-// offered rate, and the largest /readyz lag seen.
-func (r *runner) backlog(samples []sample, start int64, res Result) (mid, end int64, maxLag int64) {
+// backlog returns the events accepted but not yet through every
+// projector at the middle and at the end of the run, and the largest
+// /readyz lag seen. Every request of the run carries batchSize events and
+// becomes one command and one log record, so the backlog is batchSize
+// events for each command the worker has not handled and for each record
+// the furthest projector has not applied. Both counts are exact at the
+// moment of the sample, unlike PostgreSQL's insert statistics, which
+// backends report about once a second. A backlog is -1 when Redis did not
+// report its lag.
+func backlog(samples []sample) (mid, end int64, maxLag int64) {
 	if len(samples) == 0 {
 		return 0, 0, 0
 	}
 
-	first := samples[0].at
-	acceptedRate := res.EventsPerSecond()
-	backlogAt := func(s sample) int64 {
-		accepted := int64(acceptedRate * s.at.Sub(first).Seconds())
-		return max(accepted-(s.projected-start), 0)
-	}
-
 	for _, s := range samples {
 		maxLag = max(maxLag, s.logLag)
+	}
+
+	backlogAt := func(s sample) int64 {
+		if s.commands < 0 {
+			return -1
+		}
+
+		return (s.commands + s.logLag) * batchSize
 	}
 
 	return backlogAt(samples[len(samples)/2]), backlogAt(samples[len(samples)-1]), maxLag
@@ -157,12 +177,13 @@ func (r *runner) sampleEverySecond(ctx context.Context, offset int64) []sample {
 		inserted, _ := r.insertedEvents(sampleCtx)
 		s.projected = inserted + offset
 		s.logLag, _ = projectionLag(sampleCtx, r.server.URL)
+		s.commands = r.commandsWaiting(sampleCtx)
 		s.redisBytes, _ = r.redisUsedMemory(sampleCtx)
 		cancel()
 		s.rssKiB, _, _ = MemoryKiB(r.server.PID())
 		samples = append(samples, s)
-		r.logf("  projected %d, /readyz lag %d records, RSS %d MiB, Redis %d MiB",
-			s.projected, s.logLag, s.rssKiB/1024, s.redisBytes>>20)
+		r.logf("  projected %d, %d commands waiting in Redis, /readyz lag %d records, RSS %d MiB, Redis %d MiB",
+			s.projected, s.commands, s.logLag, s.rssKiB/1024, s.redisBytes>>20)
 
 		select {
 		case <-ctx.Done():
@@ -185,6 +206,27 @@ func (r *runner) insertedEvents(ctx context.Context) (int64, error) {
 	}
 
 	return n, nil
+}
+
+// commandsWaiting returns how many ingest commands the worker's consumer
+// group has not acknowledged: its lag, the entries not delivered yet, plus
+// its pending entries. It returns -1 when Redis cannot tell the lag or
+// the query fails.
+func (r *runner) commandsWaiting(ctx context.Context) int64 {
+	stream := bus.CommandStream(config.StreamPrefixDefault, commands.IngestEventsHandlerName)
+
+	groups, err := r.redisClient().XInfoGroups(ctx, stream).Result()
+	if err != nil {
+		return -1
+	}
+
+	for _, group := range groups {
+		if group.Name == commands.IngestEventsHandlerName && group.Lag >= 0 {
+			return group.Lag + group.Pending
+		}
+	}
+
+	return -1
 }
 
 // redisUsedMemory returns the used_memory figure of Redis's INFO memory.

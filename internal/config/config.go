@@ -22,7 +22,7 @@ const (
 	LogLevelDefault              = "info"
 	StreamPrefixDefault          = "eventpulse"
 	IngestLingerDefault          = 2 * time.Millisecond
-	IngestQuietDefault           = 250 * time.Microsecond
+	IngestQuietDefault           = 100 * time.Microsecond
 	IngestMaxBatchDefault        = 500
 	MaxBodyBytesDefault          = 8 << 20
 	ShutdownTimeoutDefault       = 15 * time.Second

@@ -13,7 +13,7 @@ import (
 // Batcher defaults.
 const (
 	LingerDefault      = 2 * time.Millisecond
-	QuietDefault       = 250 * time.Microsecond
+	QuietDefault       = 100 * time.Microsecond
 	QuietMinDefault    = 16
 	MaxEventsDefault   = 500
 	MaxInFlightDefault = 8
