@@ -25,7 +25,7 @@ type sample struct {
 	// has not handled yet: those not delivered to its consumer group plus
 	// those delivered and not acknowledged. -1 when Redis cannot tell.
 	commands int64
-	rssKiB int
+	rssKiB   int
 	// redisBytes is Redis's used_memory: mostly the command streams, whose
 	// acknowledged entries stay until the worker trims them.
 	redisBytes int64
