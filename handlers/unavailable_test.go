@@ -108,3 +108,19 @@ func TestUnavailableMessageBatcherClosed(t *testing.T) {
 	require.True(t, nothingSent(ingest.ErrBatcherClosed))
 	require.Equal(t, messageNothingAccepted, unavailableMessage(ingest.ErrBatcherClosed))
 }
+
+// errorReply is an error reply from Redis, as go-redis returns it.
+type errorReply string
+
+func (e errorReply) Error() string { return string(e) }
+
+func (errorReply) RedisError() {}
+
+func TestUnavailableMessageErrorReply(t *testing.T) {
+	t.Parallel()
+
+	reply := errorReply("OOM command not allowed when used memory > 'maxmemory'.")
+	err := fmt.Errorf("error sending command: %w", fmt.Errorf("cannot xadd: %w", reply))
+	require.True(t, nothingSent(err))
+	require.Equal(t, messageNothingAccepted, unavailableMessage(err))
+}

@@ -59,6 +59,46 @@ func TestIngestRedisDownAnswers503(t *testing.T) {
 	require.Equal(t, 0, a.Count("SELECT count(*) FROM events WHERE source = 'outage'"))
 }
 
+// TestIngestRedisFullAnswers503 lowers the shared Redis's maxmemory, so it
+// must not run in parallel with other tests.
+func TestIngestRedisFullAnswers503(t *testing.T) {
+	a := testapp.Start(t, testapp.Options{})
+	ctx := context.Background()
+
+	policy, err := a.Deps.Redis.ConfigGet(ctx, "maxmemory-policy").Result()
+	require.NoError(t, err)
+	require.Equal(t, "noeviction", policy["maxmemory-policy"])
+
+	limit, err := a.Deps.Redis.ConfigGet(ctx, "maxmemory").Result()
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		require.NoError(t, a.Deps.Redis.ConfigSet(context.Background(), "maxmemory", limit["maxmemory"]).Err())
+	})
+
+	// One byte is below what any Redis uses, so every command that may
+	// grow its memory gets an OOM error reply.
+	require.NoError(t, a.Deps.Redis.ConfigSet(ctx, "maxmemory", "1").Err())
+
+	status, header, body := postJSON(t, a, "/api/v1/events", `{"event_type":"e","source":"full"}`)
+	require.Equal(t, http.StatusServiceUnavailable, status, "body: %s", body)
+	require.Equal(t, "1", header.Get("Retry-After"))
+	require.JSONEq(t, `{"error":"the event bus is unavailable; nothing was accepted, retry later"}`, string(body),
+		"an error reply proves that Redis did not store the command")
+
+	status, _, body = postJSON(t, a, "/api/v1/events/batch", `[{"event_type":"e","source":"full"},{"event_type":"e","source":"full"}]`)
+	require.Equal(t, http.StatusServiceUnavailable, status)
+	require.JSONEq(t, `{"error":"the event bus is unavailable; nothing was accepted, retry later"}`, string(body))
+
+	require.NoError(t, a.Deps.Redis.ConfigSet(ctx, "maxmemory", limit["maxmemory"]).Err())
+
+	status, _, body = postJSON(t, a, "/api/v1/events", `{"event_type":"e","source":"after-full"}`)
+	require.Equal(t, http.StatusAccepted, status, "body: %s", body)
+	testapp.WaitFor(t, 30*time.Second, "event accepted after Redis had room to be stored", func() bool {
+		return a.Count("SELECT count(*) FROM events WHERE source = 'after-full'") == 1
+	})
+	require.Equal(t, 0, a.Count("SELECT count(*) FROM events WHERE source = 'full'"))
+}
+
 func TestIngestSurvivesWorkerRestart(t *testing.T) {
 	t.Parallel()
 

@@ -22,8 +22,7 @@ type sample struct {
 	// records.
 	logLag int64
 	// commands is the number of ingest commands in Redis that the worker
-	// has not handled yet: those not delivered to its consumer group plus
-	// those delivered and not acknowledged. -1 when Redis cannot tell.
+	// has not acknowledged yet, or -1 when Redis does not report its lag.
 	commands int64
 	rssKiB   int
 	// redisBytes is Redis's used_memory: mostly the command streams, whose
@@ -131,15 +130,11 @@ func (r *runner) runSustained(ctx context.Context) (Result, int64, int64, []samp
 	return res, start, end, samples, nil
 }
 
-// backlog returns the events accepted but not yet through every
-// projector at the middle and at the end of the run, and the largest
-// /readyz lag seen. Every request of the run carries batchSize events and
-// becomes one command and one log record, so the backlog is batchSize
-// events for each command the worker has not handled and for each record
-// the furthest projector has not applied. Both counts are exact at the
-// moment of the sample, unlike PostgreSQL's insert statistics, which
-// backends report about once a second. A backlog is -1 when Redis did not
-// report its lag.
+// backlog returns the events not yet through every projector at the
+// middle and at the end of the run, and the largest /readyz lag seen. Each
+// request of the run becomes one command and one log record of batchSize
+// events, so both counts convert to events exactly. A backlog is -1 when
+// Redis did not report its lag.
 func backlog(samples []sample) (mid, end int64, maxLag int64) {
 	if len(samples) == 0 {
 		return 0, 0, 0
@@ -209,8 +204,8 @@ func (r *runner) insertedEvents(ctx context.Context) (int64, error) {
 }
 
 // commandsWaiting returns how many ingest commands the worker's consumer
-// group has not acknowledged: its lag, the entries not delivered yet, plus
-// its pending entries. It returns -1 when Redis cannot tell the lag or
+// group has not acknowledged: the entries not delivered yet (its lag) plus
+// its pending entries. It returns -1 when Redis does not report the lag or
 // the query fails.
 func (r *runner) commandsWaiting(ctx context.Context) int64 {
 	stream := bus.CommandStream(config.StreamPrefixDefault, commands.IngestEventsHandlerName)
