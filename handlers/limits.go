@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -47,6 +48,29 @@ func CheckQuery(next http.Handler) http.Handler {
 					return
 				}
 			}
+		}
+
+		next.ServeHTTP(w, r)
+	})
+}
+
+// CheckCharset rejects with 415 a request body whose Content-Type names a
+// charset other than UTF-8, because every body is read as UTF-8 JSON.
+func CheckCharset(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		contentType := r.Header.Get("Content-Type")
+		if r.ContentLength == 0 || !strings.Contains(contentType, ";") {
+			next.ServeHTTP(w, r)
+			return
+		}
+
+		_, params, err := mime.ParseMediaType(contentType)
+		charset, named := params["charset"]
+		if err == nil && named && !strings.EqualFold(charset, "utf-8") && !strings.EqualFold(charset, "utf8") {
+			writeJSON(w, http.StatusUnsupportedMediaType, &oas.Error{
+				Error: "Content-Type charset must be utf-8, got " + strconv.Quote(charset),
+			})
+			return
 		}
 
 		next.ServeHTTP(w, r)

@@ -115,6 +115,13 @@ func TestBadInputOutsideIngestion(t *testing.T) {
 	require.Equal(t, http.StatusUnsupportedMediaType, status, "rule sent as text/plain: %s", body)
 	require.JSONEq(t, `{"error":"Content-Type must be application/json, got \"text/plain\""}`, string(body))
 
+	status, _, body = post(t, a, "/api/v1/rules", "application/json; charset=utf-16", []byte(rule("n", `{}`)))
+	require.Equal(t, http.StatusUnsupportedMediaType, status, "rule sent as UTF-16: %s", body)
+	require.JSONEq(t, `{"error":"Content-Type charset must be utf-8, got \"utf-16\""}`, string(body))
+
+	status, _, body = post(t, a, "/api/v1/rules", "application/json; charset=UTF-8", []byte(rule("declared-utf-8", `{}`)))
+	require.Equal(t, http.StatusCreated, status, "rule sent as UTF-8: %s", body)
+
 	for _, ruleBody := range []string{"", rule("n", `{}`)} {
 		status, _, body = post(t, a, "/api/v1/rules", "", []byte(ruleBody))
 		require.Equal(t, http.StatusUnsupportedMediaType, status, "rule %q without Content-Type: %s", ruleBody, body)
