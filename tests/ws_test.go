@@ -170,11 +170,15 @@ func TestWebSocketRejectsBadQuery(t *testing.T) {
 	a := testapp.Start(t, testapp.Options{NoWorker: true})
 
 	for query, message := range map[string]string{
-		"rule_id=abc":               "rule_id must be a valid UUID",
-		"after=abc":                 "after must be a valid UUID",
-		"after=" + uuid.NewString(): "after must be the id of a known anomaly",
-		"severity=high":             `severity must be one of critical, warning, info, got \"high\"`,
-		"severity=critical,bogus":   `severity must be one of critical, warning, info, got \"bogus\"`,
+		"rule_id=abc":                 "rule_id must be a valid UUID",
+		"after=abc":                   "after must be a valid UUID",
+		"after=" + uuid.NewString():   "after must be the id of a known anomaly",
+		"severity=high":               `severity must be one of critical, warning, info, got \"high\"`,
+		"severity=critical,bogus":     `severity must be one of critical, warning, info, got \"bogus\"`,
+		"severity=":                   `severity must be a comma-separated list of critical, warning, info without empty items, got \"\"`,
+		"severity=critical,,info":     `severity must be a comma-separated list of critical, warning, info without empty items, got \"critical,,info\"`,
+		"severity=critical&severity=": `severity must be a comma-separated list of critical, warning, info without empty items, got \"\"`,
+		"severity=%20info":            `severity must be one of critical, warning, info, got \" info\"`,
 	} {
 		status, body := get(t, a, "/ws?"+query)
 		require.Equal(t, http.StatusBadRequest, status, query)

@@ -274,15 +274,17 @@ func (h *Hub) parseClient(r *http.Request) (*client, int, string) {
 }
 
 // parseSeverities returns the severities of the comma-separated values, or
-// a message naming the first value that is not a rule severity.
+// a message naming the first item that is not a rule severity. An empty
+// item, as in "severity=" or "critical,,info", is rejected as the REST
+// filters reject it, and items are not trimmed, so " info" is unknown.
 func parseSeverities(values []string) ([]string, string) {
 	var severities []string
 
 	for _, value := range values {
 		for _, severity := range strings.Split(value, ",") {
-			severity = strings.TrimSpace(severity)
 			if severity == "" {
-				continue
+				return nil, fmt.Sprintf("severity must be a comma-separated list of %s without empty items, got %q",
+					strings.Join(events.Severities(), ", "), value)
 			}
 
 			if !slices.Contains(events.Severities(), severity) {
