@@ -56,6 +56,7 @@ func CheckQuery(next http.Handler) http.Handler {
 
 // CheckCharset rejects with 415 a request body whose Content-Type names a
 // charset other than UTF-8, because every body is read as UTF-8 JSON.
+// US-ASCII passes, since its text reads the same as UTF-8.
 func CheckCharset(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		contentType := r.Header.Get("Content-Type")
@@ -66,7 +67,7 @@ func CheckCharset(next http.Handler) http.Handler {
 
 		_, params, err := mime.ParseMediaType(contentType)
 		charset, named := params["charset"]
-		if err == nil && named && !strings.EqualFold(charset, "utf-8") && !strings.EqualFold(charset, "utf8") {
+		if err == nil && named && !readsAsUTF8(charset) {
 			writeJSON(w, http.StatusUnsupportedMediaType, &oas.Error{
 				Error: "Content-Type charset must be utf-8, got " + strconv.Quote(charset),
 			})
@@ -75,4 +76,15 @@ func CheckCharset(next http.Handler) http.Handler {
 
 		next.ServeHTTP(w, r)
 	})
+}
+
+// readsAsUTF8 reports whether text in charset reads the same as UTF-8.
+func readsAsUTF8(charset string) bool {
+	for _, name := range []string{"utf-8", "utf8", "us-ascii", "ascii"} {
+		if strings.EqualFold(charset, name) {
+			return true
+		}
+	}
+
+	return false
 }

@@ -122,6 +122,9 @@ func TestBadInputOutsideIngestion(t *testing.T) {
 	status, _, body = post(t, a, "/api/v1/rules", "application/json; charset=UTF-8", []byte(rule("declared-utf-8", `{}`)))
 	require.Equal(t, http.StatusCreated, status, "rule sent as UTF-8: %s", body)
 
+	status, _, body = post(t, a, "/api/v1/rules", "application/json; charset=us-ascii", []byte(rule("declared-ascii", `{}`)))
+	require.Equal(t, http.StatusCreated, status, "rule sent as US-ASCII: %s", body)
+
 	for _, ruleBody := range []string{"", rule("n", `{}`)} {
 		status, _, body = post(t, a, "/api/v1/rules", "", []byte(ruleBody))
 		require.Equal(t, http.StatusUnsupportedMediaType, status, "rule %q without Content-Type: %s", ruleBody, body)
