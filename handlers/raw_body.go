@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/go-faster/jx"
 	"github.com/ogen-go/ogen/middleware"
@@ -33,7 +34,11 @@ func KeepRequestBody(req middleware.Request, next middleware.Next) (middleware.R
 //     other half, which the decoder replaces with U+FFFD;
 //   - an empty string as a rule filter (condition.filters.event_type or
 //     condition.filters.source), which would otherwise mean no filter, so
-//     a rule meant for one event type would match every event.
+//     a rule meant for one event type would match every event;
+//   - a string that is not valid UTF-8, which the decoder would store
+//     with U+FFFD in place of the bad bytes;
+//   - a member sent twice in one object, of which the decoder would keep
+//     the last.
 //
 // It returns nil when the context holds no body, that is when
 // KeepRequestBody did not run, or when the body is not valid JSON, which
@@ -63,6 +68,10 @@ func collectRawIssues(d *jx.Decoder, path string, issues *[]events.FieldIssue) e
 			return err
 		}
 
+		if !utf8.Valid(raw) {
+			*issues = append(*issues, events.FieldIssue{Field: path, Message: "is not valid UTF-8"})
+		}
+
 		if escape := ingest.FindLoneSurrogate(raw); escape != "" {
 			*issues = append(*issues, events.FieldIssue{
 				Field:   path,
@@ -79,8 +88,16 @@ func collectRawIssues(d *jx.Decoder, path string, issues *[]events.FieldIssue) e
 
 		return nil
 	case jx.Object:
+		seen := map[string]bool{}
+
 		return d.ObjBytes(func(d *jx.Decoder, key []byte) error {
-			return collectRawIssues(d, joinPath(path, string(key)), issues)
+			name := joinPath(path, string(key))
+			if seen[string(key)] {
+				*issues = append(*issues, events.FieldIssue{Field: name, Message: "is sent more than once"})
+			}
+			seen[string(key)] = true
+
+			return collectRawIssues(d, name, issues)
 		})
 	case jx.Array:
 		index := 0

@@ -3,6 +3,7 @@ package tests
 import (
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -22,11 +23,7 @@ const validRuleMembers = `"name":"n","severity":"info","window_seconds":60,` +
 func unknownFieldError(t *testing.T, field string) string {
 	t.Helper()
 
-	path, err := json.Marshal(strings.Split(field, "."))
-	require.NoError(t, err)
-
-	return `{"error":"Validation failed: ` + field + `: is not a known field",` +
-		`"issues":[{"path":` + string(path) + `,"message":"is not a known field","code":"invalid"}]}`
+	return fieldError(t, field, "is not a known field")
 }
 
 func TestRulesRejectUnknownFields(t *testing.T) {
@@ -127,4 +124,75 @@ func TestRulesAcceptEveryDocumentedField(t *testing.T) {
 	require.Equal(t, oas.RuleConditionTypeRequiredFields, got.Response.Condition.Type)
 	require.Equal(t, []string{"message"}, got.Response.Condition.Fields)
 	require.False(t, got.Response.AllowedLatenessSeconds.Set)
+}
+
+// fieldError returns the body of a 400 response with one issue: message
+// at field, a dotted path whose numeric parts are array indexes.
+func fieldError(t *testing.T, field, message string) string {
+	t.Helper()
+
+	var elements []any
+	for _, part := range strings.Split(field, ".") {
+		if index, err := strconv.Atoi(part); err == nil {
+			elements = append(elements, index)
+		} else {
+			elements = append(elements, part)
+		}
+	}
+
+	path, err := json.Marshal(elements)
+	require.NoError(t, err)
+
+	return `{"error":"Validation failed: ` + field + `: ` + message + `",` +
+		`"issues":[{"path":` + string(path) + `,"message":"` + message + `","code":"invalid"}]}`
+}
+
+func TestRulesRejectBadUTF8AndRepeats(t *testing.T) {
+	t.Parallel()
+
+	a := testapp.Start(t, testapp.Options{})
+	rule := createRule(t, a, thresholdRule("strict")).Response
+	rulePath := "/api/v1/rules/" + rule.RuleID.String()
+	backtestRange := `"from":"2024-01-01T00:00:00Z","to":"2024-01-02T00:00:00Z"`
+	condition := `"condition":{"type":"threshold","metric":"count","operator":">","value":5}`
+
+	cases := []struct {
+		method  string
+		path    string
+		body    string
+		field   string
+		message string
+	}{
+		{http.MethodPost, "/api/v1/rules", `{"name":"p` + "\xff" + `","severity":"info","window_seconds":60,` + condition + `}`,
+			"name", "is not valid UTF-8"},
+		{http.MethodPost, "/api/v1/rules", `{"name":"n","severity":"info","window_seconds":60,"condition":{"type":"threshold",` +
+			`"metric":"count","filters":{"source":"ab` + "\xc0" + `cd"},"operator":">","value":5}}`,
+			"condition.filters.source", "is not valid UTF-8"},
+		{http.MethodPut, rulePath, `{"name":"n","severity":"info","window_seconds":60,"condition":{"type":"threshold",` +
+			`"metric":"count","operator":">","value":5,"group_by":["payload.s` + "\xfe" + `"]}}`,
+			"condition.group_by.0", "is not valid UTF-8"},
+		{http.MethodPatch, rulePath, `{"name":"p` + "\xff" + `"}`, "name", "is not valid UTF-8"},
+		{http.MethodPost, "/api/v1/rules/backtest", `{"rule":{"name":"b` + "\xff" + `","severity":"info",` +
+			`"window_seconds":60,` + condition + `},` + backtestRange + `}`, "rule.name", "is not valid UTF-8"},
+		{http.MethodPost, "/api/v1/rules", `{"name":"r","name":"s","severity":"info","window_seconds":60,` + condition + `}`,
+			"name", "is sent more than once"},
+		{http.MethodPatch, rulePath, `{"enabled":false,"enabled":true}`, "enabled", "is sent more than once"},
+		{http.MethodPut, rulePath, `{"name":"n","severity":"info","window_seconds":60,"condition":{"type":"threshold",` +
+			`"metric":"count","operator":">","value":5,"value":6}}`, "condition.value", "is sent more than once"},
+	}
+
+	for _, c := range cases {
+		status, _, body := request(t, a, c.method, c.path, "", "", c.body)
+		require.Equal(t, http.StatusBadRequest, status, "%s %s %q: %s", c.method, c.path, c.body, body)
+		require.JSONEq(t, fieldError(t, c.field, c.message), body, "%s %s %q", c.method, c.path, c.body)
+	}
+
+	got, err := a.Client.GetRule(background(), oas.GetRuleParams{RuleID: rule.RuleID})
+	require.NoError(t, err)
+	require.Equal(t, rule, got.Response, "no request changed the rule")
+
+	list, err := a.Client.ListRules(background(), oas.ListRulesParams{})
+	require.NoError(t, err)
+	require.Len(t, list, 1, "no request created a rule")
+	require.Zero(t, a.Count("SELECT count(*) FROM dead_letters"), "no command reached the worker and failed")
 }
