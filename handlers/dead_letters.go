@@ -2,11 +2,13 @@ package handlers
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
 
@@ -91,6 +93,12 @@ func (a *API) publishLetter(_ context.Context, letter deadletter.Letter) error {
 		return Errorf(http.StatusConflict, "dead letter %d is not a readable command and cannot be requeued", letter.ID)
 	}
 
+	if expiresAt, ok := commandExpiry(letter); ok && !time.Now().Before(expiresAt) {
+		return Errorf(http.StatusConflict,
+			"dead letter %d is a rule change whose request expired at %s, and the worker skips an expired change; "+
+				"send the change again, or delete the letter", letter.ID, expiresAt.UTC().Format(time.RFC3339))
+	}
+
 	msg := message.NewMessage(letter.MessageUUID, letter.Payload)
 	for key, value := range letter.Metadata {
 		msg.Metadata.Set(key, value)
@@ -121,6 +129,19 @@ func deadLetterBody(letter deadletter.Letter) oas.DeadLetter {
 	}
 
 	return body
+}
+
+// commandExpiry returns the expires_at of the command in letter, which
+// rule commands carry and ingest commands do not.
+func commandExpiry(letter deadletter.Letter) (time.Time, bool) {
+	var command struct {
+		ExpiresAt *time.Time `json:"expires_at"`
+	}
+	if err := json.Unmarshal(readablePayload(letter), &command); err != nil || command.ExpiresAt == nil {
+		return time.Time{}, false
+	}
+
+	return *command.ExpiresAt, true
 }
 
 // readablePayload returns the payload of letter decompressed when its

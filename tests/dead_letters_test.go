@@ -20,6 +20,7 @@ import (
 	"github.com/eventpulse/eventpulse/events"
 	"github.com/eventpulse/eventpulse/internal/bus"
 	"github.com/eventpulse/eventpulse/internal/config"
+	"github.com/eventpulse/eventpulse/internal/deadletter"
 	"github.com/eventpulse/eventpulse/internal/eventlog"
 	"github.com/eventpulse/eventpulse/internal/oas"
 	"github.com/eventpulse/eventpulse/internal/testapp"
@@ -547,4 +548,46 @@ func postEmpty(t *testing.T, a *testapp.App, path string) (int, []byte) {
 	status, _, body := post(t, a, path, "application/json", nil)
 
 	return status, body
+}
+
+func TestDeadLetterExpiredRuleChangeNotRequeued(t *testing.T) {
+	t.Parallel()
+
+	a := testapp.Start(t, testapp.Options{})
+	ctx := background()
+
+	expiredAt := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	payload, err := json.Marshal(commands.RuleCommand{
+		CommandID: uuid.NewString(), RuleID: uuid.New(), ExpiresAt: expiredAt,
+	})
+	require.NoError(t, err)
+
+	added, err := deadletter.Insert(ctx, a.Pool, deadletter.Letter{
+		MessageUUID: uuid.NewString(),
+		Topic:       bus.CommandStream(a.Config.StreamPrefix, commands.PatchRuleHandlerName),
+		Handler:     commands.PatchRuleHandlerName,
+		Reason:      "invalid byte sequence for encoding UTF8",
+		Payload:     payload,
+		Metadata:    map[string]string{"name": commands.PatchRuleHandlerName},
+		Deliveries:  5,
+	})
+	require.NoError(t, err)
+	require.True(t, added)
+
+	letters := listDeadLetters(t, a)
+	require.Len(t, letters, 1)
+
+	status, body := postEmpty(t, a, "/api/v1/dead-letters/"+strconv.FormatInt(letters[0].ID, 10)+"/requeue")
+	require.Equal(t, http.StatusConflict, status, "body: %s", body)
+	require.JSONEq(t, `{"error":"dead letter `+strconv.FormatInt(letters[0].ID, 10)+` is a rule change whose request `+
+		`expired at 2026-01-02T03:04:05Z, and the worker skips an expired change; send the change again, or delete the letter"}`,
+		string(body))
+
+	letters = listDeadLetters(t, a)
+	require.Len(t, letters, 1)
+	require.False(t, letters[0].RequeuedAt.Set, "the letter still waits")
+
+	length, err := a.Deps.Redis.XLen(ctx, bus.CommandStream(a.Config.StreamPrefix, commands.PatchRuleHandlerName)).Result()
+	require.NoError(t, err)
+	require.Zero(t, length, "nothing was sent to the stream")
 }
