@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"strconv"
@@ -38,7 +39,9 @@ func KeepRequestBody(req middleware.Request, next middleware.Next) (middleware.R
 //   - a string that is not valid UTF-8, which the decoder would store
 //     with U+FFFD in place of the bad bytes;
 //   - a member sent twice in one object, of which the decoder would keep
-//     the last.
+//     the last;
+//   - a number that is not zero but too small for a float64, such as
+//     1e-400, which the decoder would read as 0.
 //
 // It returns nil when the context holds no body, that is when
 // KeepRequestBody did not run, or when the body is not valid JSON, which
@@ -108,9 +111,33 @@ func collectRawIssues(d *jx.Decoder, path string, issues *[]events.FieldIssue) e
 
 			return err
 		})
+	case jx.Number:
+		raw, err := d.Raw()
+		if err != nil {
+			return err
+		}
+
+		if roundsToZero(raw) {
+			*issues = append(*issues, events.FieldIssue{Field: path, Message: "is out of range"})
+		}
+
+		return nil
 	default:
 		return d.Skip()
 	}
+}
+
+// roundsToZero reports whether the JSON number raw is not zero but is too
+// small for a float64, which the decoder would read as 0.
+func roundsToZero(raw []byte) bool {
+	value, err := strconv.ParseFloat(string(raw), 64)
+	if err != nil || value != 0 {
+		return false
+	}
+
+	mantissa, _, _ := bytes.Cut(bytes.ToLower(raw), []byte("e"))
+
+	return bytes.ContainsAny(mantissa, "123456789")
 }
 
 // isFilterPath reports whether path names a rule filter: in a rule body,

@@ -147,7 +147,7 @@ func fieldError(t *testing.T, field, message string) string {
 		`"issues":[{"path":` + string(path) + `,"message":"` + message + `","code":"invalid"}]}`
 }
 
-func TestRulesRejectBadUTF8AndRepeats(t *testing.T) {
+func TestRulesRejectBadBytesRepeatsAndUnderflow(t *testing.T) {
 	t.Parallel()
 
 	a := testapp.Start(t, testapp.Options{})
@@ -174,6 +174,9 @@ func TestRulesRejectBadUTF8AndRepeats(t *testing.T) {
 		{http.MethodPatch, rulePath, `{"name":"p` + "\xff" + `"}`, "name", "is not valid UTF-8"},
 		{http.MethodPost, "/api/v1/rules/backtest", `{"rule":{"name":"b` + "\xff" + `","severity":"info",` +
 			`"window_seconds":60,` + condition + `},` + backtestRange + `}`, "rule.name", "is not valid UTF-8"},
+		{http.MethodPost, "/api/v1/rules", `{"name":"n","severity":"info","window_seconds":60,"condition":{"type":"threshold",` +
+			`"metric":"count","operator":">","value":1e-400}}`, "condition.value", "is out of range"},
+		{http.MethodPatch, rulePath, `{"condition":{"value":-2.5E-999}}`, "condition.value", "is out of range"},
 		{http.MethodPost, "/api/v1/rules", `{"name":"r","name":"s","severity":"info","window_seconds":60,` + condition + `}`,
 			"name", "is sent more than once"},
 		{http.MethodPatch, rulePath, `{"enabled":false,"enabled":true}`, "enabled", "is sent more than once"},
