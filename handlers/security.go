@@ -174,19 +174,26 @@ func (g *Guard) authorizeRequest(r *http.Request, scope auth.Scope) (context.Con
 }
 
 // writeError writes the response to a request the Guard stopped. The
-// Guard runs before any handler, so a 503 tells the client that nothing
-// was accepted.
+// Guard runs before any handler, so a 503 to a request that sends data
+// tells the client that nothing was accepted.
 func (g *Guard) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	status := newError(r.Context(), g.logger, err)
 	if status.StatusCode == http.StatusServiceUnavailable {
-		status.Response.Error = guardUnavailable
+		status.Response.Error = guardUnavailableRead
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			status.Response.Error = guardUnavailable
+		}
 	}
 
 	writeJSON(w, status.StatusCode, &status.Response)
 }
 
-// guardUnavailable is the message of a 503 from the Guard.
-const guardUnavailable = "the database is unavailable, so the API key could not be checked; nothing was accepted, retry later"
+// The messages of a 503 from the Guard, to a request that sends data and
+// to a read.
+const (
+	guardUnavailable     = "the database is unavailable, so the API key could not be checked; nothing was accepted, retry later"
+	guardUnavailableRead = "the database is unavailable, so the API key could not be checked; retry later"
+)
 
 // apiKeyHeader is "X-API-Key" in canonical form, which Header.Get finds
 // without allocating a canonical copy of the name.

@@ -47,3 +47,17 @@ func TestGuardUnavailableSaysNothingAccepted(t *testing.T) {
 	require.Equal(t, http.StatusServiceUnavailable, recorder.Code)
 	require.JSONEq(t, `{"error":"`+guardUnavailable+`"}`, recorder.Body.String())
 }
+
+func TestGuardUnavailableReadSaysRetry(t *testing.T) {
+	t.Parallel()
+
+	guard := &Guard{logger: slog.New(slog.DiscardHandler)}
+	recorder := httptest.NewRecorder()
+	request := httptest.NewRequest(http.MethodGet, "/api/v1/anomalies", nil)
+
+	guard.writeError(recorder, request, fmt.Errorf("error checking for keys: %w", syscall.ECONNREFUSED))
+
+	require.Equal(t, http.StatusServiceUnavailable, recorder.Code)
+	require.JSONEq(t, `{"error":"the database is unavailable, so the API key could not be checked; retry later"}`,
+		recorder.Body.String())
+}
