@@ -143,3 +143,32 @@ func readGzip(body io.Reader, maxBytes int64) ([]byte, error) {
 
 	return data, nil
 }
+
+// RejectContentEncoding is chi middleware for the routes that read their
+// body uncompressed, all but ingestion. A request body whose
+// Content-Encoding names a coding other than identity gets 415 with
+// Accept-Encoding: identity, instead of a decoding error about the
+// compressed bytes.
+func RejectContentEncoding(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		values := r.Header["Content-Encoding"]
+		if r.ContentLength == 0 {
+			values = nil
+		}
+
+		for _, value := range values {
+			for coding := range strings.SplitSeq(value, ",") {
+				if name := strings.ToLower(strings.TrimSpace(coding)); name != "" && name != "identity" {
+					w.Header().Set("Accept-Encoding", "identity")
+					writeJSON(w, http.StatusUnsupportedMediaType, &oas.Error{
+						Error: "Content-Encoding must be identity on this route, got " + strconv.Quote(strings.Join(values, ", ")),
+					})
+
+					return
+				}
+			}
+		}
+
+		next.ServeHTTP(w, r)
+	})
+}

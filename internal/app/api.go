@@ -168,7 +168,7 @@ func newRouter(
 		route, ok := server.FindRoute(method, path)
 		return route.Name(), ok
 	}
-	router.With(guard.RequireKeyForSpec(operationOf), handlers.UpperCaseTimestampQuery,
+	router.With(guard.RequireKeyForSpec(operationOf), handlers.RejectContentEncoding, handlers.UpperCaseTimestampQuery,
 		handlers.UpperCaseBacktestTimestamps).Handle("/*", server)
 
 	return router, nil
