@@ -172,6 +172,8 @@ func badInputs(maxBodyBytes int64) []badInput {
 		{"quoted latin1 charset in a batch", batch, `application/json; charset="ISO-8859-1"`, []byte("[" + string(event("")) + "]"),
 			http.StatusUnsupportedMediaType, nil, `charset must be utf-8, got "ISO-8859-1"`},
 		invalid("malformed JSON", single, `{"event_type":`, []any{}, "malformed JSON"),
+		invalid("byte order mark", single, "\xef\xbb\xbf"+string(event("")), []any{}, "byte order mark"),
+		invalid("byte order mark before a batch", batch, "\xef\xbb\xbf["+string(event(""))+"]", []any{}, "byte order mark"),
 		invalid("trailing garbage", single, `{"event_type":"e","source":"s"} x`, []any{}, "malformed JSON"),
 		invalid("body not an object", single, `[]`, []any{}, "JSON object"),
 		invalid("nested too deep in payload", single, string(event(`,"payload":`+deep)),

@@ -89,6 +89,10 @@ func DecodeBatch(body []byte, receivedAt time.Time) ([]events.IngestedEvent, []I
 	return batch, ignored, nil
 }
 
+// byteOrderMark is U+FEFF in UTF-8, which some editors put at the start of
+// a file. RFC 8259 (section 8.1) forbids senders to add it to JSON.
+var byteOrderMark = []byte{0xEF, 0xBB, 0xBF}
+
 // checkBody rejects bodies that are not valid UTF-8 or not valid JSON, so
 // the field decoders below only meet well-formed input.
 func checkBody(body []byte) *Issue {
@@ -128,6 +132,10 @@ func freeDecoder(d *jx.Decoder) {
 }
 
 func describeSyntaxError(body []byte, err error) string {
+	if bytes.HasPrefix(body, byteOrderMark) {
+		return "malformed JSON: the body starts with a UTF-8 byte order mark (EF BB BF); send the JSON without it"
+	}
+
 	var syntaxErr *json.SyntaxError
 	var probe any
 
