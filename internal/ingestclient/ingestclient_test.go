@@ -319,7 +319,23 @@ func TestRunRetriesAfter503(t *testing.T) {
 	require.GreaterOrEqual(t, time.Since(started), time.Second)
 	require.Equal(t, 10, summary.Accepted)
 	require.Equal(t, validLines(0, 10), bundle.api.storedItems())
-	require.Contains(t, progress.String(), "503 Service Unavailable; retry 1 of 10 in 1s")
+	require.Contains(t, progress.String(), "503 Service Unavailable: Redis unavailable; retry 1 of 10 in 1s")
+}
+
+func TestRunNamesUnsentLinesAfterRetries(t *testing.T) {
+	t.Parallel()
+
+	bundle := setup(t)
+	bundle.api.unavailable = 100
+	file := bundle.writeFile(t, "busy.ndjson", validLines(0, 3)...)
+
+	opts := bundle.options(file)
+	opts.retry = retryPolicy{attempts: 2, backoffInitial: time.Millisecond, backoffMax: time.Millisecond, retryAfterMax: time.Millisecond}
+	summary, err := Run(t.Context(), opts)
+
+	require.ErrorContains(t, err, "error sending the 3 events of "+file+":1 to "+file+":3")
+	require.ErrorContains(t, err, "after 3 attempts, so they were not sent: server returned 503 Service Unavailable: Redis unavailable")
+	require.Zero(t, summary.Accepted)
 }
 
 func TestRunStopsWhenServerUnreachable(t *testing.T) {

@@ -72,11 +72,14 @@ func (s *sender) post(ctx context.Context, events []event) (reply, error) {
 
 		failure := err
 		if failure == nil {
-			failure = fmt.Errorf("server returned %s", statusText(result.status))
+			failure = fmt.Errorf("server returned %s: %s", statusText(result.status), parseAPIError(result.body).Error)
 		}
 
 		if attempt == s.retry.attempts {
-			return reply{}, fmt.Errorf("error sending batch to %q after %d attempts: %w", s.endpoint, attempt+1, failure)
+			first, last := events[0], events[len(events)-1]
+
+			return reply{}, fmt.Errorf("error sending the %d events of %s:%d to %s:%d to %q after %d attempts, so they were not sent: %w",
+				len(events), first.file, first.line, last.file, last.line, s.endpoint, attempt+1, failure)
 		}
 
 		delay := s.retryDelay(attempt, retryAfter)
