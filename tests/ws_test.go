@@ -177,13 +177,46 @@ func TestWebSocketRejectsBadQuery(t *testing.T) {
 		"severity=critical,bogus":     `severity must be one of critical, warning, info, got \"bogus\"`,
 		"severity=":                   `severity must be a comma-separated list of critical, warning, info without empty items, got \"\"`,
 		"severity=critical,,info":     `severity must be a comma-separated list of critical, warning, info without empty items, got \"critical,,info\"`,
-		"severity=critical&severity=": `severity must be a comma-separated list of critical, warning, info without empty items, got \"\"`,
+		"severity=critical&severity=": "severity must appear at most once in the query, got 2 values",
 		"severity=%20info":            `severity must be one of critical, warning, info, got \" info\"`,
 	} {
 		status, body := get(t, a, "/ws?"+query)
 		require.Equal(t, http.StatusBadRequest, status, query)
 		require.JSONEq(t, `{"error":"`+message+`"}`, string(body), query)
 	}
+}
+
+func TestWebSocketRejectsRepeatedParameters(t *testing.T) {
+	t.Parallel()
+
+	a := testapp.Start(t, testapp.Options{NoWorker: true})
+	known := newAnomaly("info")
+	appendAnomaly(t, a, known)
+	rule := uuid.NewString()
+
+	// GET /api/v1/anomalies takes severity and rule_id, so /ws must reject
+	// a repeated one with the same status and body.
+	for _, query := range []string{
+		"severity=critical&severity=info",
+		"severity=critical&severity=bogus&severity=info",
+		"severity=critical&severity=",
+		"rule_id=" + rule + "&rule_id=" + uuid.NewString(),
+		"rule_id=" + rule + "&rule_id=" + rule,
+		"severity=warning&rule_id=abc&rule_id=" + rule,
+	} {
+		restStatus, restBody := get(t, a, "/api/v1/anomalies?"+query)
+		wsStatus, wsBody := get(t, a, "/ws?"+query)
+
+		require.Equal(t, http.StatusBadRequest, restStatus, query)
+		require.Contains(t, string(restBody), "must appear at most once in the query", query)
+		require.Equal(t, restStatus, wsStatus, query)
+		require.JSONEq(t, string(restBody), string(wsBody), query)
+	}
+
+	after := "after=" + known.AnomalyID.String()
+	status, body := get(t, a, "/ws?"+after+"&"+after)
+	require.Equal(t, http.StatusBadRequest, status)
+	require.JSONEq(t, `{"error":"after must appear at most once in the query, got 2 values"}`, string(body))
 }
 
 func TestWebSocketFeedFromDetectorPath(t *testing.T) {
