@@ -46,7 +46,8 @@ const recentCapacity = 4096
 type Hub struct {
 	melody *melody.Melody
 	// catchUpSize bounds the missed anomalies sent to a client passing
-	// after: the newest ones, at most half its buffer.
+	// after, which gets the newest ones its filters accept, at most half
+	// its buffer.
 	catchUpSize int
 	pool        *pgxpool.Pool
 	logger      *slog.Logger
@@ -184,7 +185,8 @@ func (h *Hub) Close() { _ = h.melody.Close() }
 // ServeHTTP upgrades the request to a WebSocket after checking its query:
 // severity (a comma-separated list), rule_id and after (the last anomaly
 // id the client saw), each at most once. Bad or repeated parameters get
-// 400 before the upgrade, with the messages of GET /api/v1/anomalies. A request without the upgrade headers then gets 426, and a
+// 400 before the upgrade, with the messages that GET /api/v1/anomalies
+// sends for its severity and rule_id. A request without the upgrade headers then gets 426, and a
 // failed handshake gets the status that the WebSocket library chose, each
 // with a JSON error body.
 func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -326,17 +328,16 @@ func (h *Hub) catchUp(s *melody.Session, c *client) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 
-	records, err := readLatestAfter(ctx, h.pool, *c.after, h.catchUpSize)
+	// The query applies the client's filters, so a filtered client gets up
+	// to catchUpSize of the anomalies it accepts, not the ones it accepts
+	// among the newest catchUpSize.
+	records, err := readLatestAfter(ctx, h.pool, *c.after, h.catchUpSize, c.severities, c.ruleID)
 	if err != nil {
 		h.logger.Error("live: error reading missed anomalies", slog.Any("error", err))
 	}
 
 	sent := map[uuid.UUID]bool{}
 	for _, r := range records {
-		if !c.accepts(r.anomaly) {
-			continue
-		}
-
 		message, _ := json.Marshal(r.anomaly)
 		_ = s.Write(message)
 		sent[r.anomaly.AnomalyID] = true
