@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -164,6 +165,72 @@ func TestWebSocketAfterSendsMissed(t *testing.T) {
 	expectSilence(t, conn, 300*time.Millisecond)
 }
 
+func TestWebSocketAfterAppliesFilters(t *testing.T) {
+	t.Parallel()
+
+	a := testapp.Start(t, testapp.Options{NoWorker: true})
+	seen := newAnomaly("info")
+	appendAnomaly(t, a, seen)
+
+	// The catch-up limit is half the default buffer of 1,024 messages.
+	// After seen come 520 warnings alternating with 520 criticals, so the
+	// newest 512 of any severity contain only 256 warnings. Three criticals
+	// of one rule come first, older than all of them.
+	const limit, pairs = 512, 520
+	rule := uuid.New()
+	var missed, warnings, ofRule []events.AnomalyDetected
+	for range 3 {
+		anomaly := newAnomaly("critical")
+		anomaly.RuleID = rule
+		missed = append(missed, anomaly)
+		ofRule = append(ofRule, anomaly)
+	}
+	for range pairs {
+		warning := newAnomaly("warning")
+		missed = append(missed, warning, newAnomaly("critical"))
+		warnings = append(warnings, warning)
+	}
+	appendAnomalies(t, a, missed...)
+
+	// The feed publishes in log order, so once the marker arrives it has
+	// published every missed anomaly and none waits for a catch-up.
+	marker := newAnomaly("info")
+	watcher := dialWS(t, a.URL, "rule_id="+marker.RuleID.String())
+	settle()
+	appendAnomaly(t, a, marker)
+	require.Equal(t, marker.AnomalyID, readAnomaly(t, watcher, 10*time.Second).AnomalyID)
+
+	after := "after=" + seen.AnomalyID.String()
+	bySeverity := dialWS(t, a.URL, after+"&severity=warning")
+	byRule := dialWS(t, a.URL, after+"&rule_id="+rule.String())
+	unfiltered := dialWS(t, a.URL, after)
+
+	for i, want := range warnings[pairs-limit:] {
+		got := readAnomaly(t, bySeverity, 10*time.Second)
+		require.Equal(t, want.AnomalyID, got.AnomalyID, "warning %d of the catch-up", i)
+	}
+	for i, want := range ofRule {
+		got := readAnomaly(t, byRule, 10*time.Second)
+		require.Equal(t, want.AnomalyID, got.AnomalyID, "anomaly %d of the rule", i)
+	}
+
+	newest := slices.Concat(missed[len(missed)-limit+1:], []events.AnomalyDetected{marker})
+	for i, want := range newest {
+		got := readAnomaly(t, unfiltered, 10*time.Second)
+		require.Equal(t, want.AnomalyID, got.AnomalyID, "anomaly %d of the unfiltered catch-up", i)
+	}
+
+	// After the catch-up, each client gets the live anomalies it accepts.
+	live := newAnomaly("warning")
+	live.RuleID = rule
+	appendAnomaly(t, a, live)
+
+	for _, conn := range []*websocket.Conn{bySeverity, byRule, unfiltered} {
+		require.Equal(t, live.AnomalyID, readAnomaly(t, conn, 10*time.Second).AnomalyID)
+		expectSilence(t, conn, 300*time.Millisecond)
+	}
+}
+
 func TestWebSocketRejectsBadQuery(t *testing.T) {
 	t.Parallel()
 
@@ -177,13 +244,46 @@ func TestWebSocketRejectsBadQuery(t *testing.T) {
 		"severity=critical,bogus":     `severity must be one of critical, warning, info, got \"bogus\"`,
 		"severity=":                   `severity must be a comma-separated list of critical, warning, info without empty items, got \"\"`,
 		"severity=critical,,info":     `severity must be a comma-separated list of critical, warning, info without empty items, got \"critical,,info\"`,
-		"severity=critical&severity=": `severity must be a comma-separated list of critical, warning, info without empty items, got \"\"`,
+		"severity=critical&severity=": "severity must appear at most once in the query, got 2 values",
 		"severity=%20info":            `severity must be one of critical, warning, info, got \" info\"`,
 	} {
 		status, body := get(t, a, "/ws?"+query)
 		require.Equal(t, http.StatusBadRequest, status, query)
 		require.JSONEq(t, `{"error":"`+message+`"}`, string(body), query)
 	}
+}
+
+func TestWebSocketRejectsRepeatedParameters(t *testing.T) {
+	t.Parallel()
+
+	a := testapp.Start(t, testapp.Options{NoWorker: true})
+	known := newAnomaly("info")
+	appendAnomaly(t, a, known)
+	rule := uuid.NewString()
+
+	// GET /api/v1/anomalies takes severity and rule_id, so /ws must reject
+	// a repeated one with the same status and body.
+	for _, query := range []string{
+		"severity=critical&severity=info",
+		"severity=critical&severity=bogus&severity=info",
+		"severity=critical&severity=",
+		"rule_id=" + rule + "&rule_id=" + uuid.NewString(),
+		"rule_id=" + rule + "&rule_id=" + rule,
+		"severity=warning&rule_id=abc&rule_id=" + rule,
+	} {
+		restStatus, restBody := get(t, a, "/api/v1/anomalies?"+query)
+		wsStatus, wsBody := get(t, a, "/ws?"+query)
+
+		require.Equal(t, http.StatusBadRequest, restStatus, query)
+		require.Contains(t, string(restBody), "must appear at most once in the query", query)
+		require.Equal(t, restStatus, wsStatus, query)
+		require.JSONEq(t, string(restBody), string(wsBody), query)
+	}
+
+	after := "after=" + known.AnomalyID.String()
+	status, body := get(t, a, "/ws?"+after+"&"+after)
+	require.Equal(t, http.StatusBadRequest, status)
+	require.JSONEq(t, `{"error":"after must appear at most once in the query, got 2 values"}`, string(body))
 }
 
 func TestWebSocketFeedFromDetectorPath(t *testing.T) {

@@ -255,13 +255,35 @@ func readAfter(ctx context.Context, q querier, p position, limit int) ([]record,
 }
 
 // readLatestAfter returns the newest limit AnomalyDetected records after
-// p, in log order.
-func readLatestAfter(ctx context.Context, q querier, p position, limit int) ([]record, error) {
-	rows, err := q.Query(ctx, selectRecords+`
+// p that have one of severities (any severity when empty) and ruleID (any
+// rule when uuid.Nil), in log order.
+//
+// NOTE: with a filter, PostgreSQL walks the anomalies after p from the
+// newest until it finds limit matches, so a rare filter with an old p reads
+// every anomaly since p.
+func readLatestAfter(ctx context.Context, q querier, p position, limit int, severities []string, ruleID uuid.UUID) ([]record, error) {
+	query := selectRecords + `
 		WHERE metadata ->> 'name' = 'AnomalyDetected'
-			AND (transaction_id, "offset") > ($1::bigint::text::xid8, $2)
+			AND (transaction_id, "offset") > ($1::bigint::text::xid8, $2)`
+	args := []any{p.transactionID, p.offset, limit}
+
+	if len(severities) > 0 {
+		args = append(args, severities)
+		query += fmt.Sprintf(` AND payload ->> 'severity' = ANY($%d::text[])`, len(args))
+	}
+
+	// The payload stores the rule id as the canonical lower-case text that
+	// uuid.UUID.String returns.
+	if ruleID != uuid.Nil {
+		args = append(args, ruleID.String())
+		query += fmt.Sprintf(` AND payload ->> 'rule_id' = $%d`, len(args))
+	}
+
+	query += `
 		ORDER BY event_log.transaction_id DESC, event_log."offset" DESC
-		LIMIT $3`, p.transactionID, p.offset, limit)
+		LIMIT $3`
+
+	rows, err := q.Query(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("error reading anomalies after offset %d: %w", p.offset, err)
 	}

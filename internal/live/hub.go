@@ -46,7 +46,8 @@ const recentCapacity = 4096
 type Hub struct {
 	melody *melody.Melody
 	// catchUpSize bounds the missed anomalies sent to a client passing
-	// after: the newest ones, at most half its buffer.
+	// after, which gets the newest ones its filters accept, at most half
+	// its buffer.
 	catchUpSize int
 	pool        *pgxpool.Pool
 	logger      *slog.Logger
@@ -182,9 +183,10 @@ func (h *Hub) Clients() int { return h.melody.Len() }
 func (h *Hub) Close() { _ = h.melody.Close() }
 
 // ServeHTTP upgrades the request to a WebSocket after checking its query:
-// severity (comma-separated, in one or more parameters), rule_id and after
-// (the last anomaly id the client saw). Bad parameters get 400 before the
-// upgrade. A request without the upgrade headers then gets 426, and a
+// severity (a comma-separated list), rule_id and after (the last anomaly
+// id the client saw), each at most once. Bad or repeated parameters get
+// 400 before the upgrade, with the messages that GET /api/v1/anomalies
+// sends for its severity and rule_id. A request without the upgrade headers then gets 426, and a
 // failed handshake gets the status that the WebSocket library chose, each
 // with a JSON error body.
 func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -237,6 +239,15 @@ func (h *Hub) parseClient(r *http.Request) (*client, int, string) {
 	query := r.URL.Query()
 	c := &client{}
 
+	// The REST routes check repetition before the values, so
+	// "severity=critical&severity=bogus" gets this message there too.
+	for _, name := range []string{"severity", "rule_id", "after"} {
+		if values := query[name]; len(values) > 1 {
+			return nil, http.StatusBadRequest,
+				fmt.Sprintf("%s must appear at most once in the query, got %d values", name, len(values))
+		}
+	}
+
 	severities, message := parseSeverities(query["severity"])
 	if message != "" {
 		return nil, http.StatusBadRequest, message
@@ -273,10 +284,11 @@ func (h *Hub) parseClient(r *http.Request) (*client, int, string) {
 	return c, 0, ""
 }
 
-// parseSeverities returns the severities of the comma-separated values, or
-// a message naming the first item that is not a rule severity. An empty
-// item, as in "severity=" or "critical,,info", is rejected as the REST
-// filters reject it, and items are not trimmed, so " info" is unknown.
+// parseSeverities returns the severities of the comma-separated values
+// (the one value of the severity parameter, or none), or a message naming
+// the first item that is not a rule severity. An empty item, as in
+// "severity=" or "critical,,info", is rejected as the REST filters reject
+// it, and items are not trimmed, so " info" is unknown.
 func parseSeverities(values []string) ([]string, string) {
 	var severities []string
 
@@ -316,17 +328,16 @@ func (h *Hub) catchUp(s *melody.Session, c *client) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 
-	records, err := readLatestAfter(ctx, h.pool, *c.after, h.catchUpSize)
+	// The query applies the client's filters, so a filtered client gets up
+	// to catchUpSize of the anomalies it accepts, not the ones it accepts
+	// among the newest catchUpSize.
+	records, err := readLatestAfter(ctx, h.pool, *c.after, h.catchUpSize, c.severities, c.ruleID)
 	if err != nil {
 		h.logger.Error("live: error reading missed anomalies", slog.Any("error", err))
 	}
 
 	sent := map[uuid.UUID]bool{}
 	for _, r := range records {
-		if !c.accepts(r.anomaly) {
-			continue
-		}
-
 		message, _ := json.Marshal(r.anomaly)
 		_ = s.Write(message)
 		sent[r.anomaly.AnomalyID] = true

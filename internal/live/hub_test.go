@@ -122,13 +122,14 @@ func TestHubParsesSeverityFilter(t *testing.T) {
 	}{
 		{query: "", want: nil},
 		{query: "severity=critical,warning", want: []string{"critical", "warning"}},
-		{query: "severity=critical&severity=info", want: []string{"critical", "info"}},
+		{query: "severity=critical&severity=info", message: "severity must appear at most once in the query, got 2 values"},
+		{query: "severity=critical&severity=bogus&severity=info", message: "severity must appear at most once in the query, got 3 values"},
 		{query: "severity=%20info", message: `severity must be one of critical, warning, info, got " info"`},
 		{query: "severity=info,,", message: `severity must be a comma-separated list of critical, warning, info without empty items, got "info,,"`},
 		{query: "severity=", message: `severity must be a comma-separated list of critical, warning, info without empty items, got ""`},
 		{query: "severity=high", message: `severity must be one of critical, warning, info, got "high"`},
 		{query: "severity=critical,bogus", message: `severity must be one of critical, warning, info, got "bogus"`},
-		{query: "severity=info&severity=low", message: `severity must be one of critical, warning, info, got "low"`},
+		{query: "severity=info,low", message: `severity must be one of critical, warning, info, got "low"`},
 		{query: "severity=Critical", message: `severity must be one of critical, warning, info, got "Critical"`},
 	}
 
@@ -144,6 +145,33 @@ func TestHubParsesSeverityFilter(t *testing.T) {
 
 		require.Zero(t, status, "%s: %s", tc.query, message)
 		require.Equal(t, tc.want, c.severities, tc.query)
+	}
+}
+
+func TestHubRejectsRepeatedParameters(t *testing.T) {
+	t.Parallel()
+
+	// The hub has no pool, so a repeated after passes only if it is
+	// rejected before its anomaly is looked up.
+	hub := NewHub(nil, HubConfig{}, slog.New(slog.DiscardHandler))
+	t.Cleanup(hub.Close)
+
+	first, second := uuid.NewString(), uuid.NewString()
+	cases := map[string]string{
+		"rule_id=" + first + "&rule_id=" + second:              "rule_id must appear at most once in the query, got 2 values",
+		"rule_id=" + first + "&rule_id=" + first:               "rule_id must appear at most once in the query, got 2 values",
+		"rule_id=abc&rule_id=" + first:                         "rule_id must appear at most once in the query, got 2 values",
+		"after=" + first + "&after=" + second + "&after=abc":   "after must appear at most once in the query, got 3 values",
+		"severity=info&rule_id=" + first + "&rule_id=" + first: "rule_id must appear at most once in the query, got 2 values",
+		"severity=high&severity=info&rule_id=abc&rule_id=abc":  "severity must appear at most once in the query, got 2 values",
+	}
+
+	for query, want := range cases {
+		c, status, message := hub.parseClient(httptest.NewRequest(http.MethodGet, "/ws?"+query, nil))
+
+		require.Equal(t, http.StatusBadRequest, status, query)
+		require.Equal(t, want, message, query)
+		require.Nil(t, c, query)
 	}
 }
 
