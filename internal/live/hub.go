@@ -186,9 +186,9 @@ func (h *Hub) Close() { _ = h.melody.Close() }
 // severity (a comma-separated list), rule_id and after (the last anomaly
 // id the client saw), each at most once. Bad or repeated parameters get
 // 400 before the upgrade, with the messages that GET /api/v1/anomalies
-// sends for its severity and rule_id. A request without the upgrade headers then gets 426, and a
-// failed handshake gets the status that the WebSocket library chose, each
-// with a JSON error body.
+// sends for its severity and rule_id. A request without the upgrade
+// headers then gets 426, and a failed handshake gets the status that the
+// WebSocket library chose, each with a JSON error body.
 func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c, status, message := h.parseClient(r)
 	if status != 0 {
