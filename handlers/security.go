@@ -222,6 +222,30 @@ func KeyFromRequest(r *http.Request) string {
 	return ""
 }
 
+// RejectTwoKeys is chi middleware that answers 400 to a request carrying
+// one API key as a bearer token and another in X-API-Key, instead of
+// authenticating it with either.
+func RejectTwoKeys(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		headerKey := strings.TrimSpace(r.Header.Get(apiKeyHeader))
+		if headerKey == "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+
+		scheme, token, found := strings.Cut(r.Header.Get("Authorization"), " ")
+		if found && strings.EqualFold(scheme, "Bearer") && strings.TrimSpace(token) != headerKey {
+			writeJSON(w, http.StatusBadRequest, &oas.Error{
+				Error: "the Authorization and X-API-Key headers carry different API keys; send the key in one of them",
+			})
+
+			return
+		}
+
+		next.ServeHTTP(w, r)
+	})
+}
+
 // IsLoopback reports whether addr (host:port or host) is a loopback
 // address.
 func IsLoopback(addr string) bool {

@@ -405,3 +405,43 @@ func TestAuthBearerSchemeAnyCase(t *testing.T) {
 		}
 	}
 }
+
+func TestAuthRejectsTwoDifferentKeys(t *testing.T) {
+	t.Parallel()
+
+	a := testapp.Start(t, testapp.Options{})
+	_, adminKey := createKey(t, a, "two-keys-admin", auth.ScopeAdmin)
+	_, readKey := createKey(t, a, "two-keys-read", auth.ScopeRead)
+
+	send := func(method, path, body, bearer, headerKey string) (int, string) {
+		req, err := http.NewRequest(method, a.URL+path, bytes.NewBufferString(body))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+bearer)
+		req.Header.Set("X-API-Key", headerKey)
+
+		response, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer response.Body.Close()
+
+		var out bytes.Buffer
+		_, err = out.ReadFrom(response.Body)
+		require.NoError(t, err)
+
+		return response.StatusCode, out.String()
+	}
+
+	message := `{"error":"the Authorization and X-API-Key headers carry different API keys; send the key in one of them"}`
+	for _, route := range []struct{ method, path, body string }{
+		{http.MethodPost, "/api/v1/events", `{"event_type":"e","source":"two-keys"}`},
+		{http.MethodGet, "/api/v1/rules", ""},
+		{http.MethodGet, "/metrics", ""},
+	} {
+		status, body := send(route.method, route.path, route.body, readKey, adminKey)
+		require.Equal(t, http.StatusBadRequest, status, "%s %s: %s", route.method, route.path, body)
+		require.JSONEq(t, message, body, "%s %s", route.method, route.path)
+	}
+
+	status, body := send(http.MethodGet, "/api/v1/rules", "", adminKey, adminKey)
+	require.Equal(t, http.StatusOK, status, "the same key in both headers: %s", body)
+}

@@ -148,6 +148,7 @@ func newRouter(
 	router.Use(handlers.HeadAsGet)
 	router.Use(handlers.CheckQuery)
 	router.Use(handlers.CheckCharset)
+	router.Use(handlers.RejectTwoKeys)
 	router.Use(handlers.LimitBody(deps.Config.MaxBodyBytes))
 	router.Use(handlers.CORS(deps.Config.CORSOrigins))
 	router.With(guard.Require(auth.ScopeIngest)).Post("/api/v1/events", ingestHandlers.PostEvent)
