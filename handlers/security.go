@@ -174,8 +174,8 @@ func (g *Guard) authorizeRequest(r *http.Request, scope auth.Scope) (context.Con
 }
 
 // writeError writes the response to a request the Guard stopped. The
-// Guard runs before any handler, so a 503 to a request that sends data
-// tells the client that nothing was accepted.
+// Guard runs before any handler, so the 503 to a request that sends data
+// states that nothing was accepted.
 func (g *Guard) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	status := newError(r.Context(), g.logger, err)
 	if status.StatusCode == http.StatusServiceUnavailable {
