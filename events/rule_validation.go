@@ -56,6 +56,10 @@ func (s RuleSpec) Validate() []FieldIssue {
 		// dashboard, where a line break or an escape sequence would change
 		// what is shown.
 		v.add("name", "must not contain control characters, such as a line break or a tab")
+	case !PrintableName(strings.ReplaceAll(s.Name, "\x00", "")):
+		// Invisible and direction-changing characters, such as U+200B and
+		// U+202E, would make two different names look alike.
+		v.add("name", UnprintableMessage)
 	}
 
 	switch s.Severity {
@@ -156,9 +160,13 @@ func (c Condition) validateThreshold(v *validator) {
 		v.add("condition.metric", fmt.Sprintf("must be count, got %q", c.Metric))
 	}
 
-	if c.Filters != nil {
-		v.maxChars("condition.filters.event_type", c.Filters.EventType, RuleFilterMaxChars)
-		v.maxChars("condition.filters.source", c.Filters.Source, RuleFilterMaxChars)
+	// The spec stores an absent filter as "", so "" is not checked here.
+	// The API handlers reject a filter sent as "".
+	if c.Filters != nil && c.Filters.EventType != "" {
+		v.eventName("condition.filters.event_type", c.Filters.EventType)
+	}
+	if c.Filters != nil && c.Filters.Source != "" {
+		v.eventName("condition.filters.source", c.Filters.Source)
 	}
 
 	switch {
@@ -195,11 +203,10 @@ func (c Condition) validateThreshold(v *validator) {
 }
 
 func (c Condition) validateRequiredFields(v *validator) {
-	switch n := utf8.RuneCountInString(c.EventType); {
-	case n == 0:
+	if c.EventType == "" {
 		v.add("condition.event_type", "is required")
-	case n > RuleFilterMaxChars:
-		v.add("condition.event_type", fmt.Sprintf("must be at most %d characters, got %d", RuleFilterMaxChars, n))
+	} else {
+		v.eventName("condition.event_type", c.EventType)
 	}
 
 	switch {
@@ -253,9 +260,17 @@ func (v *validator) between(field string, value, lo, hi int) {
 	}
 }
 
-func (v *validator) maxChars(field, value string, limit int) {
-	if n := utf8.RuneCountInString(value); n > limit {
-		v.add(field, fmt.Sprintf("must be at most %d characters, got %d", limit, n))
+// eventName adds the reason that ingestion would reject value as an
+// event_type or source, because a rule naming such a value matches no event.
+// A value containing NUL is left to rejectNUL, which names it alone, as
+// ingestion does.
+func (v *validator) eventName(field, value string) {
+	if strings.ContainsRune(value, 0) {
+		return
+	}
+
+	if problem, message := CheckEventName(value); problem != NameValid {
+		v.add(field, message)
 	}
 }
 

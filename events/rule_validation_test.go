@@ -61,6 +61,23 @@ func TestRuleSpecValidate(t *testing.T) {
 			s.Condition = Condition{Type: ConditionTimestampDrift, MaxDriftSeconds: &zero, EventType: "x"}
 		}, []string{"condition.max_drift_seconds", "condition.event_type"}},
 		{"unknown type", func(s *RuleSpec) { s.Condition = Condition{Type: "regex"} }, []string{"condition.type"}},
+		{"filters ingestion accepts", func(s *RuleSpec) {
+			s.Condition.Filters = &Filters{EventType: "checkout error", Source: "\U0001F468\u200d\U0001F469"}
+		}, []string{}},
+		{"filters ingestion rejects", func(s *RuleSpec) { s.Condition.Filters = &Filters{EventType: "a\tb", Source: " "} },
+			[]string{"condition.filters.event_type", "condition.filters.source"}},
+		{"filter source NEL", func(s *RuleSpec) { s.Condition.Filters = &Filters{Source: "x\u0085"} },
+			[]string{"condition.filters.source"}},
+		{"filter with NUL named once", func(s *RuleSpec) { s.Condition.Filters = &Filters{Source: "a\x00\u200b"} },
+			[]string{"condition.filters.source"}},
+		{"required fields blank event type", func(s *RuleSpec) {
+			s.Condition = Condition{Type: ConditionRequiredFields, EventType: "\u2003", Fields: []string{"user.id"}}
+		}, []string{"condition.event_type"}},
+		{"name with line separator", func(s *RuleSpec) { s.Name = "a\u2028b" }, []string{"name"}},
+		{"name with zero-width space", func(s *RuleSpec) { s.Name = "a\u200bb" }, []string{"name"}},
+		{"name with right-to-left override", func(s *RuleSpec) { s.Name = "a\u202eb" }, []string{"name"}},
+		{"name with emoji sequence", func(s *RuleSpec) { s.Name = "\U0001F469\U0001F3FD\u200d\U0001F4BB on call" }, []string{}},
+		{"name with NUL and zero-width space", func(s *RuleSpec) { s.Name = "a\x00\u200b" }, []string{"name", "name"}},
 	}
 
 	for _, tc := range cases {
@@ -72,4 +89,18 @@ func TestRuleSpecValidate(t *testing.T) {
 			require.Equal(t, tc.fields, fields(spec.Validate()))
 		})
 	}
+}
+
+func TestRuleSpecValidateMessages(t *testing.T) {
+	t.Parallel()
+
+	spec := validSpec()
+	spec.Name = "a\u202eb"
+	spec.Condition.Filters = &Filters{EventType: "a\tb", Source: " "}
+
+	require.Equal(t, []FieldIssue{
+		{Field: "name", Message: "must contain printable characters only, without control characters"},
+		{Field: "condition.filters.event_type", Message: "must contain printable characters only, without control characters"},
+		{Field: "condition.filters.source", Message: "must not be blank"},
+	}, spec.Validate())
 }

@@ -48,6 +48,28 @@ func TestIngestSingleEventRoundTrip(t *testing.T) {
 	require.Equal(t, event.ReceivedAt, event.CreatedAt)
 }
 
+// TestIngestEmojiSequenceNames sends names holding emoji joined by U+200D,
+// which ingestion accepts, and reads them back unchanged.
+func TestIngestEmojiSequenceNames(t *testing.T) {
+	t.Parallel()
+
+	a := testapp.Start(t, testapp.Options{})
+	const eventType = "deploy \U0001F469\U0001F3FD\u200d\U0001F4BB"
+	const source = "\U0001F3F3\ufe0f\u200d\U0001F308"
+
+	status, _, body := postJSON(t, a, "/api/v1/events",
+		`{"event_type":"deploy \ud83d\udc69\ud83c\udffd\u200d\ud83d\udcbb","source":"\ud83c\udff3\ufe0f\u200d\ud83c\udf08"}`)
+	require.Equal(t, http.StatusAccepted, status, "body: %s", body)
+
+	waitForEvents(t, a, 1)
+
+	list, err := a.Client.ListEvents(background(), oas.ListEventsParams{})
+	require.NoError(t, err)
+	require.Len(t, list.Data, 1)
+	require.Equal(t, eventType, list.Data[0].EventType)
+	require.Equal(t, source, list.Data[0].Source)
+}
+
 func TestIngestDefaultsTimestampAndPayload(t *testing.T) {
 	t.Parallel()
 
@@ -214,6 +236,11 @@ func badInputs(maxBodyBytes int64) []badInput {
 		invalid("control character in event_type", single, `{"event_type":"a\nb","source":"s"}`, []any{"event_type"}, "control"),
 		invalid("control character in source", single, `{"event_type":"e","source":"a\u0007b"}`, []any{"source"}, "control"),
 		invalid("DEL in source", single, `{"event_type":"e","source":"a\u007fb"}`, []any{"source"}, "control"),
+		invalid("line separator in event_type", single, `{"event_type":"a\u2028b","source":"s"}`, []any{"event_type"}, "control"),
+		invalid("zero-width space in source", single, `{"event_type":"e","source":"a\u200bb"}`, []any{"source"}, "control"),
+		invalid("right-to-left override in source", single, `{"event_type":"e","source":"a\u202eb"}`, []any{"source"}, "control"),
+		invalid("zero-width joiner between letters", single, `{"event_type":"a\u200db","source":"s"}`, []any{"event_type"}, "control"),
+		invalid("trailing zero-width joiner", single, `{"event_type":"e","source":"\ud83d\udd25\u200d"}`, []any{"source"}, "control"),
 		invalid("event_type not a string", single, `{"event_type":5,"source":"s"}`, []any{"event_type"}, "string"),
 		invalid("payload an array", single, string(event(`,"payload":[1]`)), []any{"payload"}, "JSON object"),
 		invalid("payload a string", single, string(event(`,"payload":"{}"`)), []any{"payload"}, "JSON object"),

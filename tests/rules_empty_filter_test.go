@@ -6,6 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/eventpulse/eventpulse/internal/oas"
 	"github.com/eventpulse/eventpulse/internal/testapp"
 )
 
@@ -73,4 +74,159 @@ func TestRulesRejectBlankName(t *testing.T) {
 		require.JSONEq(t, `{"error":"Validation failed: name: must not be blank",`+
 			`"issues":[{"path":["name"],"message":"must not be blank","code":"invalid"}]}`, body, "name %q", name)
 	}
+}
+
+// ruleIssue is the validation body for one invalid rule field.
+func ruleIssue(field, path, message string) string {
+	return `{"error":"Validation failed: ` + field + `: ` + message + `",` +
+		`"issues":[{"path":` + path + `,"message":"` + message + `","code":"invalid"}]}`
+}
+
+// requireRuleRejected sends body to every route that takes a rule and
+// checks that each returns 400 with the single issue message at field. It
+// also sends patch, a merge patch that changes only that field.
+func requireRuleRejected(t *testing.T, a *testapp.App, rulePath, body, patch, field, path, message string) {
+	t.Helper()
+
+	want := ruleIssue(field, path, message)
+	sends := []struct{ method, path, contentType, body string }{
+		{http.MethodPost, "/api/v1/rules", "application/json", body},
+		{http.MethodPut, rulePath, "application/json", body},
+		{http.MethodPatch, rulePath, "application/merge-patch+json", body},
+		{http.MethodPatch, rulePath, "application/merge-patch+json", patch},
+	}
+
+	for _, send := range sends {
+		status, got := sendBody(t, a, send.method, send.path, send.contentType, send.body)
+		require.Equal(t, http.StatusBadRequest, status, "%s %s: %s", send.method, send.body, got)
+		require.JSONEq(t, want, got, "%s %s", send.method, send.body)
+	}
+
+	backtest := `{"rule":` + body + `,"from":"2024-01-01T00:00:00Z","to":"2024-01-02T00:00:00Z"}`
+	status, got := sendBody(t, a, http.MethodPost, "/api/v1/rules/backtest", "application/json", backtest)
+	require.Equal(t, http.StatusBadRequest, status, "backtest %s: %s", body, got)
+	require.JSONEq(t, ruleIssue("rule."+field, `["rule",`+path[1:], message), got, "backtest %s", body)
+}
+
+// TestRulesRejectUnmatchableFilters sends filters that ingestion rejects
+// as an event_type or source, so no event could match them. Each route
+// that takes a rule returns 400 with ingestion's reason.
+func TestRulesRejectUnmatchableFilters(t *testing.T) {
+	t.Parallel()
+
+	a := testapp.Start(t, testapp.Options{})
+	rule := createRule(t, a, thresholdRule("checkout errors")).Response
+	rulePath := "/api/v1/rules/" + rule.RuleID.String()
+	const unprintable = "must contain printable characters only, without control characters"
+
+	cases := []struct {
+		name, eventType, source, field, message string
+	}{
+		{"blank source", "error", " ", "source", "must not be blank"},
+		{"blank event type of other spaces", `\u00a0\u3000`, "web", "event_type", "must not be blank"},
+		{"tab in event type", `a\tb`, "web", "event_type", unprintable},
+		{"NEL in source", "error", `x\u0085`, "source", unprintable},
+		{"line separator in event type", `a\u2028b`, "web", "event_type", unprintable},
+		{"zero-width space in source", "error", `a\u200bb`, "source", unprintable},
+		{"right-to-left override in source", "error", `\u202eweb`, "source", unprintable},
+		{"zero-width joiner between letters", `a\u200db`, "web", "event_type", unprintable},
+	}
+
+	for _, tc := range cases {
+		value := map[string]string{"event_type": tc.eventType, "source": tc.source}[tc.field]
+		patch := `{"condition":{"filters":{"` + tc.field + `":"` + value + `"}}}`
+
+		t.Run(tc.name, func(t *testing.T) {
+			requireRuleRejected(t, a, rulePath, surrogateRule("n", tc.eventType, tc.source), patch,
+				"condition.filters."+tc.field, `["condition","filters","`+tc.field+`"]`, tc.message)
+		})
+	}
+
+	requireOnlyRuleUnchanged(t, a, rule.RuleID)
+}
+
+// TestRulesRejectInvisibleNameCharacters sends rule names containing
+// characters that ingestion rejects in an event_type: separators, format
+// characters and spaces other than U+0020.
+func TestRulesRejectInvisibleNameCharacters(t *testing.T) {
+	t.Parallel()
+
+	a := testapp.Start(t, testapp.Options{})
+	rule := createRule(t, a, thresholdRule("checkout errors")).Response
+	rulePath := "/api/v1/rules/" + rule.RuleID.String()
+	const unprintable = "must contain printable characters only, without control characters"
+
+	for _, name := range []string{`a\u2028b`, `a\u2029b`, `a\u200bb`, `\u202eevil`, `a\u00a0b`, `a\u200db`, `a\ue000`} {
+		t.Run(name, func(t *testing.T) {
+			requireRuleRejected(t, a, rulePath, surrogateRule(name, "error", "web"), `{"name":"`+name+`"}`,
+				"name", `["name"]`, unprintable)
+		})
+	}
+
+	requireOnlyRuleUnchanged(t, a, rule.RuleID)
+}
+
+// TestRulesAcceptEmojiSequences creates a rule whose name and filter hold
+// emoji joined by U+200D, as ingestion accepts them, and reads it back.
+func TestRulesAcceptEmojiSequences(t *testing.T) {
+	t.Parallel()
+
+	a := testapp.Start(t, testapp.Options{})
+	const name = "\U0001F469\U0001F3FD\u200d\U0001F4BB on call"
+	const source = "\U0001F3F3\ufe0f\u200d\U0001F308"
+
+	input := thresholdRule(name)
+	input.Condition.Filters = oas.NewOptRuleFilters(oas.RuleFilters{Source: oas.NewOptString(source)})
+	rule := createRule(t, a, input).Response
+
+	got, err := a.Client.GetRule(background(), oas.GetRuleParams{RuleID: rule.RuleID})
+	require.NoError(t, err)
+	require.Equal(t, name, got.Response.Name)
+	require.Equal(t, source, got.Response.Condition.Filters.Value.Source.Value)
+}
+
+// TestRulesStoredBeforeNameCheckReadable rewrites a stored rule to hold a
+// name and a filter that validation now rejects, as a rule stored by an
+// earlier release may. The rule still reads back, and a patch must fix
+// both fields before it applies.
+func TestRulesStoredBeforeNameCheckReadable(t *testing.T) {
+	t.Parallel()
+
+	a := testapp.Start(t, testapp.Options{})
+	ctx := background()
+	rule := createRule(t, a, thresholdRule("stored rule")).Response
+	const name, source = "stored\u200brule", " "
+
+	tag, err := a.Pool.Exec(ctx, `UPDATE event_log SET payload = jsonb_set(jsonb_set(payload::jsonb,
+		'{spec,name}', to_jsonb($2::text)), '{spec,condition,filters,source}', to_jsonb($3::text))::json
+		WHERE metadata ->> 'stream_id' = $1`, rule.RuleID.String(), name, source)
+	require.NoError(t, err)
+	require.Equal(t, int64(1), tag.RowsAffected(), "log records of the rule")
+
+	tag, err = a.Pool.Exec(ctx, `UPDATE rules SET name = $2,
+		condition = jsonb_set(condition, '{filters,source}', to_jsonb($3::text)) WHERE rule_id = $1`,
+		rule.RuleID, name, source)
+	require.NoError(t, err)
+	require.Equal(t, int64(1), tag.RowsAffected(), "rows of the rule")
+
+	got, err := a.Client.GetRule(ctx, oas.GetRuleParams{RuleID: rule.RuleID})
+	require.NoError(t, err)
+	require.Equal(t, name, got.Response.Name)
+	require.Equal(t, source, got.Response.Condition.Filters.Value.Source.Value)
+
+	list, err := a.Client.ListRules(ctx, oas.ListRulesParams{})
+	require.NoError(t, err)
+	require.Len(t, list, 1)
+	require.Equal(t, name, list[0].Name)
+
+	rulePath := "/api/v1/rules/" + rule.RuleID.String()
+	status, body := sendBody(t, a, http.MethodPatch, rulePath, "application/merge-patch+json", `{"enabled":false}`)
+	require.Equal(t, http.StatusBadRequest, status, "body: %s", body)
+	require.Contains(t, body, `"path":["name"]`)
+	require.Contains(t, body, `"path":["condition","filters","source"]`)
+
+	status, body = sendBody(t, a, http.MethodPatch, rulePath, "application/merge-patch+json",
+		`{"name":"stored rule","condition":{"filters":{"source":"web"}}}`)
+	require.Equal(t, http.StatusOK, status, "body: %s", body)
+	require.Equal(t, 2, decodeRule(t, body).Version)
 }

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/go-faster/jx"
@@ -393,31 +392,19 @@ func (f *eventFields) decodeName(d *jx.Decoder, key string, target *string) erro
 		return err
 	}
 
-	length := utf8.RuneCountInString(s)
-	switch {
-	case length == 0:
-		f.failField(key, CodeTooSmall, "must not be empty")
-	case length > MaxNameLength:
-		f.failField(key, CodeTooBig, "must be at most %d characters, got %d", MaxNameLength, length)
-	case strings.TrimSpace(s) == "":
-		f.failField(key, CodeInvalidString, "must not be blank")
-	case !printable(s):
-		f.failField(key, CodeInvalidString, "must contain printable characters only, without control characters")
-	default:
+	problem, message := events.CheckEventName(s)
+	switch problem {
+	case events.NameValid:
 		*target = s
+	case events.NameEmpty:
+		f.failField(key, CodeTooSmall, "%s", message)
+	case events.NameTooLong:
+		f.failField(key, CodeTooBig, "%s", message)
+	default:
+		f.failField(key, CodeInvalidString, "%s", message)
 	}
 
 	return nil
-}
-
-func printable(s string) bool {
-	for _, r := range s {
-		if !unicode.IsPrint(r) {
-			return false
-		}
-	}
-
-	return true
 }
 
 func (f *eventFields) decodeTimestamp(d *jx.Decoder, key string) error {

@@ -1,13 +1,17 @@
 package ingest
 
-import "time"
+import (
+	"time"
+
+	"github.com/eventpulse/eventpulse/events"
+)
 
 // Limits of what the API accepts. They are part of the API contract and are
 // documented in openapi.yaml.
 const (
 	// MaxNameLength is the maximum length, in characters, of event_type and
 	// source.
-	MaxNameLength = 255
+	MaxNameLength = events.EventNameMaxChars
 	// MaxBatchEvents is the maximum number of events in one batch request.
 	MaxBatchEvents = 1000
 	// MaxDepth is the deepest nesting of objects and arrays allowed inside

@@ -959,9 +959,9 @@ func (s *EventAcceptedStatus) UnmarshalText(data []byte) error {
 type EventInput struct {
 	// Generated when missing. Sending the same id again stores nothing new.
 	EventID OptUUID `json:"event_id"`
-	// Printable characters only.
+	// Printable characters only, and not blank. U+200D (zero-width joiner) is accepted between two emoji.
 	EventType string `json:"event_type"`
-	// Printable characters only.
+	// Printable characters only, and not blank. U+200D (zero-width joiner) is accepted between two emoji.
 	Source string `json:"source"`
 	// Event time (RFC 3339); the time received when missing.
 	Timestamp OptDateTime `json:"timestamp"`
@@ -4908,11 +4908,13 @@ func (s *RuleConditionType) UnmarshalText(data []byte) error {
 	}
 }
 
-// Empty members match every event. Other keys are rejected.
+// An absent member matches every event. A member sent as "" and any other key are rejected.
 // Ref: #/components/schemas/RuleFilters
 type RuleFilters struct {
+	// A value ingestion accepts as an event_type, which is not blank and has printable characters only.
 	EventType OptString `json:"event_type"`
-	Source    OptString `json:"source"`
+	// A value ingestion accepts as a source, which is not blank and has printable characters only.
+	Source OptString `json:"source"`
 }
 
 // GetEventType returns the value of EventType.
@@ -5005,7 +5007,8 @@ func (*RuleHeaders) createRuleRes() {}
 // ignored, so a rule read from the API can be sent back. Other unknown members are rejected.
 // Ref: #/components/schemas/RuleInput
 type RuleInput struct {
-	// Free text without control characters such as line breaks or tabs.
+	// Free text of printable characters, as for an event's event_type: no control or format characters
+	// such as line breaks, tabs, U+200B or U+202E, and no space other than U+0020.
 	Name          string   `json:"name"`
 	Enabled       OptBool  `json:"enabled"`
 	Severity      Severity `json:"severity"`
@@ -5143,7 +5146,8 @@ func (s *RuleInput) SetUpdatedAt(val OptDateTime) {
 // as a patch. Other unknown members are rejected.
 // Ref: #/components/schemas/RulePatch
 type RulePatch struct {
-	// Free text without control characters such as line breaks or tabs.
+	// Free text of printable characters, as for an event's event_type: no control or format characters
+	// such as line breaks, tabs, U+200B or U+202E, and no space other than U+0020.
 	Name                   OptNilString             `json:"name"`
 	Enabled                OptNilBool               `json:"enabled"`
 	Severity               OptNilRulePatchSeverity  `json:"severity"`

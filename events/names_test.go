@@ -1,0 +1,66 @@
+package events
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestCheckEventName(t *testing.T) {
+	t.Parallel()
+
+	cases := []struct {
+		name    string
+		value   string
+		problem NameProblem
+		message string
+	}{
+		{"plain", "checkout.error", NameValid, ""},
+		{"inner ASCII space", "payment failed", NameValid, ""},
+		{"accented letters", "ünïcode/<html>", NameValid, ""},
+		{"at the length limit", strings.Repeat("é", EventNameMaxChars), NameValid, ""},
+		{"empty", "", NameEmpty, "must not be empty"},
+		{"over the length limit", strings.Repeat("a", EventNameMaxChars+1), NameTooLong, "must be at most 255 characters, got 256"},
+		{"spaces only", "   ", NameBlank, "must not be blank"},
+		{"tab", "a\tb", NameUnprintable, UnprintableMessage},
+		{"NEL", "x\u0085", NameUnprintable, UnprintableMessage},
+		{"line separator", "a\u2028b", NameUnprintable, UnprintableMessage},
+		{"zero-width space", "a\u200bb", NameUnprintable, UnprintableMessage},
+		{"right-to-left override", "a\u202eb", NameUnprintable, UnprintableMessage},
+		{"no-break space inside", "a\u00a0b", NameUnprintable, UnprintableMessage},
+		{"private use", "a\ue000", NameUnprintable, UnprintableMessage},
+	}
+
+	for _, tc := range cases {
+		problem, message := CheckEventName(tc.value)
+		require.Equal(t, tc.problem, problem, tc.name)
+		require.Equal(t, tc.message, message, tc.name)
+	}
+}
+
+func TestPrintableNameZeroWidthJoiner(t *testing.T) {
+	t.Parallel()
+
+	cases := []struct {
+		name  string
+		value string
+		want  bool
+	}{
+		{"family", "\U0001F468\u200d\U0001F469\u200d\U0001F467", true},
+		{"technologist with skin tone", "\U0001F469\U0001F3FD\u200d\U0001F4BB", true},
+		{"rainbow flag after selector", "deploy \U0001F3F3\ufe0f\u200d\U0001F308", true},
+		{"heart on fire", "\u2764\ufe0f\u200d\U0001F525 alerts", true},
+		{"between letters", "a\u200db", false},
+		{"leading", "\u200d\U0001F525", false},
+		{"trailing", "\U0001F525\u200d", false},
+		{"alone", "\u200d", false},
+		{"doubled", "\U0001F468\u200d\u200d\U0001F469", false},
+		{"emoji then letter", "\U0001F525\u200da", false},
+		{"skin tone alone before", "\U0001F3FD\u200d\U0001F4BB", false},
+	}
+
+	for _, tc := range cases {
+		require.Equal(t, tc.want, PrintableName(tc.value), tc.name)
+	}
+}
