@@ -2,8 +2,11 @@ package handlers
 
 import (
 	"context"
+	"strconv"
 	"sync"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/eventpulse/eventpulse/internal/bus"
 	"github.com/eventpulse/eventpulse/internal/deadletter"
@@ -30,11 +33,37 @@ func (a *API) EventsHealth(ctx context.Context) (oas.EventsHealthRes, error) {
 		}, nil
 	}
 
+	if redisFull(ctx, a.redis) {
+		return &oas.EventsHealthServiceUnavailable{
+			Status: oas.IngestHealthStatusDegraded,
+			Redis:  "full",
+			Worker: a.workerStatus(ctx),
+		}, nil
+	}
+
 	return &oas.EventsHealthOK{
 		Status: oas.IngestHealthStatusOk,
 		Redis:  "PONG",
 		Worker: a.workerStatus(ctx),
 	}, nil
+}
+
+// redisFull reports whether Redis uses more memory than its maxmemory
+// under the noeviction policy, where it refuses every XADD, so ingestion
+// answers 503. It reports false when INFO memory fails or has no such
+// figures.
+func redisFull(ctx context.Context, client redis.UniversalClient) bool {
+	info, err := client.InfoMap(ctx, "memory").Result()
+	if err != nil {
+		return false
+	}
+
+	memory := info["Memory"]
+	used, usedErr := strconv.ParseInt(memory["used_memory"], 10, 64)
+	limit, limitErr := strconv.ParseInt(memory["maxmemory"], 10, 64)
+
+	return usedErr == nil && limitErr == nil && limit > 0 && used > limit &&
+		memory["maxmemory_policy"] == "noeviction"
 }
 
 // workerStatus is "ok" when a worker sent a heartbeat within

@@ -89,7 +89,14 @@ func TestIngestRedisFullAnswers503(t *testing.T) {
 	require.Equal(t, http.StatusServiceUnavailable, status)
 	require.JSONEq(t, `{"error":"the event bus is unavailable; nothing was accepted, retry later"}`, string(body))
 
+	healthStatus, healthBody := get(t, a, "/api/v1/events/health")
+	require.Equal(t, http.StatusServiceUnavailable, healthStatus, "body: %s", healthBody)
+	require.JSONEq(t, `{"status":"degraded","redis":"full","worker":"ok"}`, string(healthBody))
+
 	require.NoError(t, a.Deps.Redis.ConfigSet(ctx, "maxmemory", limit["maxmemory"]).Err())
+
+	healthStatus, healthBody = get(t, a, "/api/v1/events/health")
+	require.Equal(t, http.StatusOK, healthStatus, "body: %s", healthBody)
 
 	status, _, body = postJSON(t, a, "/api/v1/events", `{"event_type":"e","source":"after-full"}`)
 	require.Equal(t, http.StatusAccepted, status, "body: %s", body)
