@@ -31,6 +31,14 @@ var (
 func decodeError(err error) *oas.ValidationError {
 	message := err.Error()
 
+	// 239 is 0xEF, the first byte of a UTF-8 byte order mark.
+	if strings.HasSuffix(message, "unexpected byte 239 'ï' at 0") {
+		return &oas.ValidationError{
+			Error:  "request body starts with a UTF-8 byte order mark (EF BB BF); send the JSON without it",
+			Issues: []oas.Issue{},
+		}
+	}
+
 	var path []string
 	for _, match := range decodeFieldPattern.FindAllStringSubmatch(message, -1) {
 		path = append(path, match[1])

@@ -3,6 +3,7 @@ package handlers
 import (
 	"mime"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -29,8 +30,9 @@ func LimitBody(maxBytes int64) func(http.Handler) http.Handler {
 	}
 }
 
-// CheckQuery returns 400 for a query parameter that is not valid UTF-8 or
-// holds a NUL character, neither of which PostgreSQL accepts in text.
+// CheckQuery returns 400 for a query string with an escape that does not
+// decode, and for a query parameter that is not valid UTF-8 or holds a NUL
+// character, neither of which PostgreSQL accepts in text.
 func CheckQuery(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// Parsing an empty query would still allocate a map.
@@ -39,7 +41,17 @@ func CheckQuery(next http.Handler) http.Handler {
 			return
 		}
 
-		for name, values := range r.URL.Query() {
+		query, err := url.ParseQuery(r.URL.RawQuery)
+		if err != nil {
+			// url.Query drops a pair it cannot decode, which would turn a
+			// filter with a broken escape into no filter at all.
+			writeJSON(w, http.StatusBadRequest, &oas.Error{
+				Error: "the query string is not valid: " + err.Error(),
+			})
+			return
+		}
+
+		for name, values := range query {
 			for _, value := range values {
 				if !utf8.ValidString(name) || !utf8.ValidString(value) || strings.ContainsRune(value, 0) {
 					writeJSON(w, http.StatusBadRequest, &oas.Error{

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/ogen-go/ogen/middleware"
@@ -222,28 +223,50 @@ func KeyFromRequest(r *http.Request) string {
 	return ""
 }
 
-// RejectTwoKeys is chi middleware that answers 400 to a request carrying
-// one API key as a bearer token and another in X-API-Key, instead of
-// authenticating it with either.
+// RejectTwoKeys is chi middleware that rejects with 400 a request carrying
+// two different API keys, in Authorization and X-API-Key or in two copies
+// of one of them, instead of authenticating it with either.
 func RejectTwoKeys(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		headerKey := strings.TrimSpace(r.Header.Get(apiKeyHeader))
-		if headerKey == "" {
+		headerKeys := r.Header[apiKeyHeader]
+		authorizations := r.Header["Authorization"]
+		if len(headerKeys)+len(authorizations) < 2 {
 			next.ServeHTTP(w, r)
 			return
 		}
 
-		scheme, token, found := strings.Cut(r.Header.Get("Authorization"), " ")
-		if found && strings.EqualFold(scheme, "Bearer") && strings.TrimSpace(token) != headerKey {
-			writeJSON(w, http.StatusBadRequest, &oas.Error{
-				Error: "the Authorization and X-API-Key headers carry different API keys; send the key in one of them",
-			})
+		var first string
+		for _, key := range slices.Concat(headerKeys, bearerTokens(authorizations)) {
+			key = strings.TrimSpace(key)
+			if key == "" {
+				continue
+			}
 
-			return
+			if first != "" && key != first {
+				writeJSON(w, http.StatusBadRequest, &oas.Error{
+					Error: "the request carries two different API keys in its Authorization and X-API-Key headers; send one key",
+				})
+
+				return
+			}
+			first = key
 		}
 
 		next.ServeHTTP(w, r)
 	})
+}
+
+// bearerTokens returns the tokens of the Bearer values among the
+// Authorization header values.
+func bearerTokens(values []string) []string {
+	var tokens []string
+	for _, value := range values {
+		if scheme, token, found := strings.Cut(value, " "); found && strings.EqualFold(scheme, "Bearer") {
+			tokens = append(tokens, token)
+		}
+	}
+
+	return tokens
 }
 
 // IsLoopback reports whether addr (host:port or host) is a loopback

@@ -413,12 +413,11 @@ func TestAuthRejectsTwoDifferentKeys(t *testing.T) {
 	_, adminKey := createKey(t, a, "two-keys-admin", auth.ScopeAdmin)
 	_, readKey := createKey(t, a, "two-keys-read", auth.ScopeRead)
 
-	send := func(method, path, body, bearer, headerKey string) (int, string) {
+	send := func(method, path, body string, header http.Header) (int, string) {
 		req, err := http.NewRequest(method, a.URL+path, bytes.NewBufferString(body))
 		require.NoError(t, err)
+		req.Header = header.Clone()
 		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Authorization", "Bearer "+bearer)
-		req.Header.Set("X-API-Key", headerKey)
 
 		response, err := http.DefaultClient.Do(req)
 		require.NoError(t, err)
@@ -431,17 +430,27 @@ func TestAuthRejectsTwoDifferentKeys(t *testing.T) {
 		return response.StatusCode, out.String()
 	}
 
-	message := `{"error":"the Authorization and X-API-Key headers carry different API keys; send the key in one of them"}`
-	for _, route := range []struct{ method, path, body string }{
-		{http.MethodPost, "/api/v1/events", `{"event_type":"e","source":"two-keys"}`},
-		{http.MethodGet, "/api/v1/rules", ""},
-		{http.MethodGet, "/metrics", ""},
-	} {
-		status, body := send(route.method, route.path, route.body, readKey, adminKey)
-		require.Equal(t, http.StatusBadRequest, status, "%s %s: %s", route.method, route.path, body)
-		require.JSONEq(t, message, body, "%s %s", route.method, route.path)
+	message := `{"error":"the request carries two different API keys in its Authorization and X-API-Key headers; send one key"}`
+	twoKeys := []http.Header{
+		{"Authorization": {"Bearer " + readKey}, "X-Api-Key": {adminKey}},
+		{"X-Api-Key": {readKey, adminKey}},
+		{"Authorization": {"Bearer " + readKey, "Bearer " + adminKey}},
+	}
+	for _, header := range twoKeys {
+		for _, route := range []struct{ method, path, body string }{
+			{http.MethodPost, "/api/v1/events", `{"event_type":"e","source":"two-keys"}`},
+			{http.MethodPost, "/api/v1/rules", `{"name":"two keys","severity":"info","window_seconds":60,` +
+				`"condition":{"type":"threshold","metric":"count","operator":">","value":5}}`},
+			{http.MethodGet, "/metrics", ""},
+		} {
+			status, body := send(route.method, route.path, route.body, header)
+			require.Equal(t, http.StatusBadRequest, status, "%s %s with %v: %s", route.method, route.path, header, body)
+			require.JSONEq(t, message, body, "%s %s", route.method, route.path)
+		}
 	}
 
-	status, body := send(http.MethodGet, "/api/v1/rules", "", adminKey, adminKey)
+	status, body := send(http.MethodGet, "/api/v1/rules", "", http.Header{
+		"Authorization": {"Bearer " + adminKey}, "X-Api-Key": {adminKey},
+	})
 	require.Equal(t, http.StatusOK, status, "the same key in both headers: %s", body)
 }

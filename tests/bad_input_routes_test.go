@@ -101,6 +101,8 @@ func TestBadInputOutsideIngestion(t *testing.T) {
 			`"condition":{"type":"required_fields","fields":[""]}}`,
 			fieldIssue("condition.fields.0", `["condition","fields",0]`, "must not be empty")},
 		{"/api/v1/rules", `nope`, `{"error":"request body must be a JSON object","issues":[]}`},
+		{"/api/v1/rules", "\xef\xbb\xbf" + rule("n", `{}`),
+			`{"error":"request body starts with a UTF-8 byte order mark (EF BB BF); send the JSON without it","issues":[]}`},
 		{"/api/v1/rules", rule("n", `{"bogus":"x"}`),
 			fieldIssue("condition.filters.bogus", `["condition","filters","bogus"]`, "is not a known field")},
 		{"/api/v1/rules", rule("n", `{"source":" "}`),
@@ -229,4 +231,22 @@ func TestHeadServesGetRoutes(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, head.Body.Close())
 	require.Equal(t, http.StatusNotFound, head.StatusCode)
+}
+
+func TestQueryWithBrokenEscapeRejected(t *testing.T) {
+	t.Parallel()
+
+	a := testapp.Start(t, testapp.Options{NoWorker: true})
+
+	for _, path := range []string{
+		"/api/v1/events?source=gk-src%zz",
+		"/api/v1/anomalies?severity=%zz",
+		"/api/v1/rules?severity=critical&limit=%2",
+		"/api/v1/metrics?window_seconds=%zz",
+		"/ws?severity=%zz",
+	} {
+		status, body := get(t, a, path)
+		require.Equal(t, http.StatusBadRequest, status, "%s: %s", path, body)
+		require.Contains(t, string(body), `"error":"the query string is not valid: invalid URL escape`, path)
+	}
 }

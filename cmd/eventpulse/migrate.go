@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -16,10 +17,21 @@ func newMigrateCommand() *cobra.Command {
 		Use:   "migrate",
 		Short: "Apply the database migrations embedded in the binary",
 		Long: `Applies every pending migration. With --down, rolls back to the
-version given by --to (0 removes every table).`,
+version given by --to, which --down requires (--to 0 removes every table).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
+
+			toSet := cmd.Flags().Changed("to")
+			switch {
+			case down && !toSet:
+				return errors.New("migrate --down needs --to VERSION, the version to roll back to; " +
+					"--to 0 removes every table and its data")
+			case !down && toSet:
+				return errors.New("migrate --to works only with --down; without it, migrate applies every pending migration")
+			case down && downTo < 0:
+				return fmt.Errorf("invalid --to %d: must be 0 or more", downTo)
+			}
 
 			cfg, logger, err := setup()
 			if err != nil {
@@ -59,7 +71,7 @@ version given by --to (0 removes every table).`,
 	}
 
 	cmd.Flags().BoolVar(&down, "down", false, "roll back instead of applying")
-	cmd.Flags().Int64Var(&downTo, "to", 0, "with --down, the version to roll back to")
+	cmd.Flags().Int64Var(&downTo, "to", 0, "with --down, the version to roll back to (required with --down)")
 
 	return cmd
 }

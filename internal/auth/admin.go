@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -34,8 +36,14 @@ type KeyInfo struct {
 // CreateKey appends an APIKeyCreated record and returns the new key, which
 // is never stored and cannot be shown again.
 func CreateKey(ctx context.Context, pool *pgxpool.Pool, name string, scopes []Scope, actor string) (uuid.UUID, string, error) {
-	if name == "" || len(scopes) == 0 {
+	if strings.TrimSpace(name) == "" || len(scopes) == 0 {
 		return uuid.Nil, "", errors.New("a key needs a name and at least one scope")
+	}
+
+	// Key names are printed one per line by keys list, where a line break
+	// or a tab would forge or shift a row.
+	if !utf8.ValidString(name) || !events.PrintableName(name) {
+		return uuid.Nil, "", fmt.Errorf("invalid key name %q: %s", name, events.UnprintableMessage)
 	}
 
 	id, key, hash, err := NewKey()

@@ -585,3 +585,19 @@ func TestRunStartsBatchAtRepeatedEventID(t *testing.T) {
 	require.Equal(t, 6, summary.Accepted)
 	require.Zero(t, summary.Rejected)
 }
+
+func TestRunNamesByteOrderMark(t *testing.T) {
+	t.Parallel()
+
+	bundle := setup(t)
+	lines := validLines(0, 2)
+	lines[0] = "\xef\xbb\xbf" + lines[0]
+	file := bundle.writeFile(t, "bom.ndjson", lines...)
+
+	summary, err := Run(t.Context(), bundle.options(file))
+	require.NoError(t, err)
+
+	require.Equal(t, 1, summary.Accepted)
+	require.Equal(t, []Rejection{{File: file, Line: 1,
+		Reason: "invalid JSON: the line starts with a UTF-8 byte order mark (EF BB BF); save the file without it"}}, summary.Rejections)
+}

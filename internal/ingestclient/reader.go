@@ -157,6 +157,8 @@ func parseLine(line []byte) (id uuid.UUID, hasID bool, reason string) {
 		// event_id is read raw, so only a value that is not an object
 		// has the wrong type.
 		return uuid.UUID{}, false, "not a JSON object"
+	case err != nil && bytes.HasPrefix(line, []byte("\xef\xbb\xbf")):
+		return uuid.UUID{}, false, "invalid JSON: the line starts with a UTF-8 byte order mark (EF BB BF); save the file without it"
 	case err != nil:
 		return uuid.UUID{}, false, "invalid JSON: " + err.Error()
 	case bytes.TrimSpace(line)[0] != '{':
