@@ -40,7 +40,7 @@ func CheckEventName(s string) (NameProblem, string) {
 		return NameEmpty, "must not be empty"
 	case length > EventNameMaxChars:
 		return NameTooLong, fmt.Sprintf("must be at most %d characters, got %d", EventNameMaxChars, length)
-	case strings.TrimSpace(s) == "":
+	case IsBlank(s):
 		return NameBlank, "must not be blank"
 	case !PrintableName(s):
 		return NameUnprintable, UnprintableMessage
@@ -48,6 +48,34 @@ func CheckEventName(s string) (NameProblem, string) {
 		return NameValid, ""
 	}
 }
+
+// IsBlank reports whether s shows nothing: every character of it is white
+// space, an invisible character that unicode.IsPrint still accepts (the
+// Hangul fillers, the combining grapheme joiner and other default
+// ignorable code points, the variation selectors) or U+2800, the blank
+// Braille pattern. A name made only of these looks empty wherever it is
+// shown.
+func IsBlank(s string) bool {
+	for _, r := range s {
+		if r < utf8.RuneSelf {
+			if r != ' ' && (r < '\t' || r > '\r') {
+				return false
+			}
+
+			continue
+		}
+
+		if !unicode.IsSpace(r) && r != blankBraille && r != zeroWidthJoiner &&
+			!unicode.Is(unicode.Other_Default_Ignorable_Code_Point, r) && !unicode.Is(unicode.Variation_Selector, r) {
+			return false
+		}
+	}
+
+	return true
+}
+
+// blankBraille is U+2800, the Braille pattern with no dots.
+const blankBraille = '\u2800'
 
 // zeroWidthJoiner is U+200D, which joins emoji into one picture, such as
 // U+1F469 U+200D U+1F4BB for a woman technologist.

@@ -47,7 +47,7 @@ func (s RuleSpec) Validate() []FieldIssue {
 	switch n := utf8.RuneCountInString(s.Name); {
 	case n == 0:
 		v.add("name", "is required")
-	case strings.TrimSpace(s.Name) == "":
+	case IsBlank(s.Name):
 		v.add("name", "must not be blank")
 	case n > RuleNameMaxChars:
 		v.add("name", fmt.Sprintf("must be at most %d characters, got %d", RuleNameMaxChars, n))

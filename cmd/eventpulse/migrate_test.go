@@ -36,7 +36,7 @@ func TestKeysCreateRejectsControlCharacters(t *testing.T) {
 	t.Setenv("REDIS_URL", a.Config.RedisURL)
 	t.Setenv("EVENTPULSE_LOG_LEVEL", "warn")
 
-	for _, name := range []string{"a\tb", "evil\nKEY ID  fake", "zero\u200bwidth", "  "} {
+	for _, name := range []string{"a\tb", "evil\nKEY ID  fake", "zero\u200bwidth", "  ", "\u3164"} {
 		_, _, err := runCommand(t, "keys", "create", "--name", name, "--scope", "read")
 		require.Error(t, err, "name %q", name)
 	}

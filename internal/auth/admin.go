@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -36,7 +35,7 @@ type KeyInfo struct {
 // CreateKey appends an APIKeyCreated record and returns the new key, which
 // is never stored and cannot be shown again.
 func CreateKey(ctx context.Context, pool *pgxpool.Pool, name string, scopes []Scope, actor string) (uuid.UUID, string, error) {
-	if strings.TrimSpace(name) == "" || len(scopes) == 0 {
+	if events.IsBlank(name) || len(scopes) == 0 {
 		return uuid.Nil, "", errors.New("a key needs a name and at least one scope")
 	}
 
