@@ -207,9 +207,8 @@ var apiKeyHeader = http.CanonicalHeaderKey("X-API-Key")
 // authentication schemes case-insensitive. The generated server matches it
 // the same way.
 func KeyFromRequest(r *http.Request) string {
-	scheme, token, found := strings.Cut(r.Header.Get("Authorization"), " ")
-	if found && strings.EqualFold(scheme, "Bearer") {
-		return strings.TrimSpace(token)
+	if token, ok := bearerToken(r.Header.Get("Authorization")); ok {
+		return token
 	}
 
 	if key := strings.TrimSpace(r.Header.Get(apiKeyHeader)); key != "" {
@@ -221,6 +220,17 @@ func KeyFromRequest(r *http.Request) string {
 	}
 
 	return ""
+}
+
+// bearerToken returns the token of an Authorization value with the
+// Bearer scheme, and false for any other value.
+func bearerToken(authorization string) (string, bool) {
+	scheme, token, found := strings.Cut(authorization, " ")
+	if !found || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+
+	return strings.TrimSpace(token), true
 }
 
 // RejectTwoKeys is chi middleware that rejects with 400 a request carrying
@@ -235,38 +245,28 @@ func RejectTwoKeys(next http.Handler) http.Handler {
 			return
 		}
 
-		var first string
-		for _, key := range slices.Concat(headerKeys, bearerTokens(authorizations)) {
-			key = strings.TrimSpace(key)
-			if key == "" {
-				continue
+		keys := make([]string, 0, len(headerKeys)+len(authorizations))
+		for _, key := range headerKeys {
+			keys = append(keys, strings.TrimSpace(key))
+		}
+		for _, authorization := range authorizations {
+			if token, ok := bearerToken(authorization); ok {
+				keys = append(keys, token)
 			}
+		}
 
-			if first != "" && key != first {
-				writeJSON(w, http.StatusBadRequest, &oas.Error{
-					Error: "the request carries two different API keys in its Authorization and X-API-Key headers; send one key",
-				})
+		keys = slices.DeleteFunc(keys, func(key string) bool { return key == "" })
+		slices.Sort(keys)
+		if len(slices.Compact(keys)) > 1 {
+			writeJSON(w, http.StatusBadRequest, &oas.Error{
+				Error: "the request carries two different API keys in its Authorization and X-API-Key headers; send one key",
+			})
 
-				return
-			}
-			first = key
+			return
 		}
 
 		next.ServeHTTP(w, r)
 	})
-}
-
-// bearerTokens returns the tokens of the Bearer values among the
-// Authorization header values.
-func bearerTokens(values []string) []string {
-	var tokens []string
-	for _, value := range values {
-		if scheme, token, found := strings.Cut(value, " "); found && strings.EqualFold(scheme, "Bearer") {
-			tokens = append(tokens, token)
-		}
-	}
-
-	return tokens
 }
 
 // IsLoopback reports whether addr (host:port or host) is a loopback

@@ -39,16 +39,26 @@ func createKey(t *testing.T, a *testapp.App, name string, scopes ...auth.Scope) 
 func request(t *testing.T, a *testapp.App, method, path, header, key, body string) (int, http.Header, string) {
 	t.Helper()
 
-	req, err := http.NewRequest(method, a.URL+path, bytes.NewBufferString(body))
-	require.NoError(t, err)
-	req.Header.Set("Content-Type", "application/json")
-
+	headers := http.Header{}
 	switch header {
 	case "bearer":
-		req.Header.Set("Authorization", "Bearer "+key)
+		headers.Set("Authorization", "Bearer "+key)
 	case "x-api-key":
-		req.Header.Set("X-API-Key", key)
+		headers.Set("X-API-Key", key)
 	}
+
+	return requestWithHeaders(t, a, method, path, headers, body)
+}
+
+// requestWithHeaders sends body as JSON with headers and returns the
+// response's status, headers and body.
+func requestWithHeaders(t *testing.T, a *testapp.App, method, path string, headers http.Header, body string) (int, http.Header, string) {
+	t.Helper()
+
+	req, err := http.NewRequest(method, a.URL+path, bytes.NewBufferString(body))
+	require.NoError(t, err)
+	req.Header = headers.Clone()
+	req.Header.Set("Content-Type", "application/json")
 
 	response, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
@@ -413,23 +423,6 @@ func TestAuthRejectsTwoDifferentKeys(t *testing.T) {
 	_, adminKey := createKey(t, a, "two-keys-admin", auth.ScopeAdmin)
 	_, readKey := createKey(t, a, "two-keys-read", auth.ScopeRead)
 
-	send := func(method, path, body string, header http.Header) (int, string) {
-		req, err := http.NewRequest(method, a.URL+path, bytes.NewBufferString(body))
-		require.NoError(t, err)
-		req.Header = header.Clone()
-		req.Header.Set("Content-Type", "application/json")
-
-		response, err := http.DefaultClient.Do(req)
-		require.NoError(t, err)
-		defer response.Body.Close()
-
-		var out bytes.Buffer
-		_, err = out.ReadFrom(response.Body)
-		require.NoError(t, err)
-
-		return response.StatusCode, out.String()
-	}
-
 	message := `{"error":"the request carries two different API keys in its Authorization and X-API-Key headers; send one key"}`
 	twoKeys := []http.Header{
 		{"Authorization": {"Bearer " + readKey}, "X-Api-Key": {adminKey}},
@@ -443,14 +436,14 @@ func TestAuthRejectsTwoDifferentKeys(t *testing.T) {
 				`"condition":{"type":"threshold","metric":"count","operator":">","value":5}}`},
 			{http.MethodGet, "/metrics", ""},
 		} {
-			status, body := send(route.method, route.path, route.body, header)
+			status, _, body := requestWithHeaders(t, a, route.method, route.path, header, route.body)
 			require.Equal(t, http.StatusBadRequest, status, "%s %s with %v: %s", route.method, route.path, header, body)
 			require.JSONEq(t, message, body, "%s %s", route.method, route.path)
 		}
 	}
 
-	status, body := send(http.MethodGet, "/api/v1/rules", "", http.Header{
+	status, _, body := requestWithHeaders(t, a, http.MethodGet, "/api/v1/rules", http.Header{
 		"Authorization": {"Bearer " + adminKey}, "X-Api-Key": {adminKey},
-	})
+	}, "")
 	require.Equal(t, http.StatusOK, status, "the same key in both headers: %s", body)
 }
