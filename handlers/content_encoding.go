@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"errors"
 	"io"
+	"iter"
 	"net/http"
 	"strconv"
 	"strings"
@@ -52,24 +53,37 @@ func isGzipped(w http.ResponseWriter, r *http.Request) (gzipped, ok bool) {
 		return false, true
 	}
 
-	for _, value := range values {
-		for coding := range strings.SplitSeq(value, ",") {
-			switch strings.ToLower(strings.TrimSpace(coding)) {
-			case "", "identity":
-			case "gzip", "x-gzip":
-				if gzipped {
-					writeUnsupportedEncoding(w, values)
-					return false, false
-				}
-				gzipped = true
-			default:
+	for coding := range contentCodings(values) {
+		switch coding {
+		case "identity":
+		case "gzip", "x-gzip":
+			if gzipped {
 				writeUnsupportedEncoding(w, values)
 				return false, false
 			}
+			gzipped = true
+		default:
+			writeUnsupportedEncoding(w, values)
+			return false, false
 		}
 	}
 
 	return gzipped, true
+}
+
+// contentCodings yields the content codings named in the values of a
+// Content-Encoding header, in lower case, leaving out empty list items.
+func contentCodings(values []string) iter.Seq[string] {
+	return func(yield func(string) bool) {
+		for _, value := range values {
+			for coding := range strings.SplitSeq(value, ",") {
+				name := strings.ToLower(strings.TrimSpace(coding))
+				if name != "" && !yield(name) {
+					return
+				}
+			}
+		}
+	}
 }
 
 func writeUnsupportedEncoding(w http.ResponseWriter, values []string) {
@@ -156,16 +170,14 @@ func RejectContentEncoding(next http.Handler) http.Handler {
 			values = nil
 		}
 
-		for _, value := range values {
-			for coding := range strings.SplitSeq(value, ",") {
-				if name := strings.ToLower(strings.TrimSpace(coding)); name != "" && name != "identity" {
-					w.Header().Set("Accept-Encoding", "identity")
-					writeJSON(w, http.StatusUnsupportedMediaType, &oas.Error{
-						Error: "Content-Encoding must be identity on this route, got " + strconv.Quote(strings.Join(values, ", ")),
-					})
+		for coding := range contentCodings(values) {
+			if coding != "identity" {
+				w.Header().Set("Accept-Encoding", "identity")
+				writeJSON(w, http.StatusUnsupportedMediaType, &oas.Error{
+					Error: "Content-Encoding must be identity on this route, got " + strconv.Quote(strings.Join(values, ", ")),
+				})
 
-					return
-				}
+				return
 			}
 		}
 

@@ -37,3 +37,17 @@ func TestKeysRevokeTwice(t *testing.T) {
 	_, _, err = runCommand(t, "keys", "revoke", unknown)
 	require.ErrorContains(t, err, `error revoking key "`+unknown+`": API key not found`)
 }
+
+func TestKeysCreateRejectsInvisibleNames(t *testing.T) {
+	a := testapp.Start(t, testapp.Options{NoWorker: true})
+	t.Setenv("DATABASE_URL", a.Config.DatabaseURL)
+	t.Setenv("REDIS_URL", a.Config.RedisURL)
+	t.Setenv("EVENTPULSE_LOG_LEVEL", "warn")
+
+	for _, name := range []string{"a\tb", "evil\nKEY ID  fake", "zero\u200bwidth", "  ", "\u3164"} {
+		_, _, err := runCommand(t, "keys", "create", "--name", name, "--scope", "read")
+		require.Error(t, err, "name %q", name)
+	}
+
+	require.Zero(t, a.Count("SELECT count(*) FROM api_keys"), "no key was created")
+}
