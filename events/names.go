@@ -49,12 +49,11 @@ func CheckEventName(s string) (NameProblem, string) {
 	}
 }
 
-// IsBlank reports whether s shows nothing: every character of it is white
-// space, an invisible character that unicode.IsPrint still accepts (the
-// Hangul fillers, the combining grapheme joiner and other default
-// ignorable code points, the variation selectors) or U+2800, the blank
-// Braille pattern. A name made only of these looks empty wherever it is
-// shown.
+// IsBlank reports whether s shows nothing. Each of its characters is white
+// space, U+2800 (the blank Braille pattern), U+200D, a variation selector, or
+// one of Unicode's Other_Default_Ignorable_Code_Point characters, such as
+// the Hangul filler U+3164 and the combining grapheme joiner U+034F. Apart
+// from white space, unicode.IsPrint accepts them all.
 func IsBlank(s string) bool {
 	for _, r := range s {
 		if r < utf8.RuneSelf {

@@ -49,9 +49,8 @@ func (a *API) EventsHealth(ctx context.Context) (oas.EventsHealthRes, error) {
 }
 
 // redisFull reports whether Redis uses more memory than its maxmemory
-// under the noeviction policy, where it refuses every XADD, so ingestion
-// answers 503. It reports false when INFO memory fails or has no such
-// figures.
+// under the noeviction policy, where it rejects every XADD and ingestion
+// returns 503. It reports false when INFO memory fails or lacks the figures.
 func redisFull(ctx context.Context, client redis.UniversalClient) bool {
 	info, err := client.InfoMap(ctx, "memory").Result()
 	if err != nil {

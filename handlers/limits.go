@@ -46,7 +46,7 @@ func CheckQuery(next http.Handler) http.Handler {
 			// url.Query drops a pair it cannot decode, which would turn a
 			// filter with a broken escape into no filter at all.
 			writeJSON(w, http.StatusBadRequest, &oas.Error{
-				Error: "the query string is not valid: " + err.Error(),
+				Error: "invalid query string: " + err.Error(),
 			})
 			return
 		}

@@ -19,14 +19,14 @@ const (
 )
 
 // nothingSent reports whether err from the command bus proves that Redis
-// did not store the command: no connection could be made, none was free in
-// the pool, the batcher was closed, or Redis returned an error reply to the
-// XADD, such as OOM at its maxmemory, which it sends only for a command it
-// did not run. Any other error, such as a timeout, leaves the
-// outcome unknown, because Redis may have stored the XADD that was written
-// before the error. This holds because go-redis makes one attempt per
-// command (MaxRetries in app.OpenRedis), so err is the error of the only
-// attempt.
+// did not store the command. That is so when no connection could be made,
+// none was free in the pool, or the batcher was closed. It is also so when
+// Redis returned an error reply to the XADD, such as OOM at its maxmemory,
+// because Redis sends one only for a command it did not run. Any other
+// error, such as a timeout, leaves the outcome unknown, because Redis may
+// have stored the XADD that was written before the error. This holds
+// because go-redis makes one attempt per command (MaxRetries in
+// app.OpenRedis), so err is the error of the only attempt.
 func nothingSent(err error) bool {
 	if errors.Is(err, ingest.ErrBatcherClosed) || errors.Is(err, redis.ErrPoolTimeout) {
 		return true

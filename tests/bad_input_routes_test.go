@@ -247,6 +247,6 @@ func TestQueryWithBrokenEscapeRejected(t *testing.T) {
 	} {
 		status, body := get(t, a, path)
 		require.Equal(t, http.StatusBadRequest, status, "%s: %s", path, body)
-		require.Contains(t, string(body), `"error":"the query string is not valid: invalid URL escape`, path)
+		require.Contains(t, string(body), `"error":"invalid query string: invalid URL escape`, path)
 	}
 }

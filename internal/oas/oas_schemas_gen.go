@@ -1248,8 +1248,8 @@ func (*IngestEventUnsupportedMediaType) ingestEventRes() {}
 // Ref: #/components/schemas/IngestHealth
 type IngestHealth struct {
 	Status IngestHealthStatus `json:"status"`
-	// `PONG` when Redis answers, `full` (with 503) when it uses more memory than its `maxmemory` under the
-	// `noeviction` policy and so refuses new events, `unreachable` when it does not answer.
+	// `PONG` when Redis responds, `full` (with 503) when it uses more memory than its `maxmemory` under
+	// the `noeviction` policy and so rejects new events, `unreachable` when it does not respond.
 	Redis  string             `json:"redis"`
 	Worker IngestHealthWorker `json:"worker"`
 }
