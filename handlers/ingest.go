@@ -12,6 +12,7 @@ import (
 
 	"github.com/eventpulse/eventpulse/events"
 	"github.com/eventpulse/eventpulse/internal/auth"
+	"github.com/eventpulse/eventpulse/internal/bus"
 	"github.com/eventpulse/eventpulse/internal/ingest"
 	"github.com/eventpulse/eventpulse/internal/logging"
 	"github.com/eventpulse/eventpulse/internal/oas"
@@ -21,6 +22,11 @@ import (
 // retryAfterSeconds is sent with 503 when the command bus cannot take
 // events.
 const retryAfterSeconds = 1
+
+// backlogRetryAfterSeconds is sent with 503 while too many commands wait
+// for the worker. It is longer than after a Redis outage, so that clients
+// let the worker work the backlog down rather than refill it at once.
+const backlogRetryAfterSeconds = 5
 
 // Submitter hands accepted events to the command bus.
 type Submitter interface {
@@ -238,6 +244,18 @@ func (h *Ingest) submit(w http.ResponseWriter, r *http.Request, batch []events.I
 	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
 		h.logger.DebugContext(r.Context(), "ingest: client went away before the command was sent",
 			slog.Int("num_events", len(batch)))
+		return false
+	}
+
+	var backlogFull *bus.BacklogFullError
+	if errors.As(err, &backlogFull) {
+		// Logged by the backlog when it fills and when it drains, not for
+		// each request, which would flood the log under the load that
+		// filled it.
+		h.Metrics.CountIngest("backlog_full", len(batch))
+		w.Header().Set("Retry-After", strconv.Itoa(backlogRetryAfterSeconds))
+		writeJSON(w, http.StatusServiceUnavailable, &oas.Error{Error: backlogMessage(backlogFull)})
+
 		return false
 	}
 

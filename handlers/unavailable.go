@@ -3,9 +3,11 @@ package handlers
 import (
 	"errors"
 	"net"
+	"strconv"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/eventpulse/eventpulse/internal/bus"
 	"github.com/eventpulse/eventpulse/internal/ingest"
 )
 
@@ -40,6 +42,13 @@ func nothingSent(err error) bool {
 	var opErr *net.OpError
 
 	return errors.As(err, &opErr) && opErr.Op == "dial"
+}
+
+// backlogMessage is the 503 message while the command backlog is over its
+// limit.
+func backlogMessage(err *bus.BacklogFullError) string {
+	return "ingestion is paused: " + strconv.FormatInt(err.Waiting, 10) + " commands wait for the worker, " +
+		"more than the limit of " + strconv.FormatInt(err.Limit, 10) + "; nothing was accepted, retry later"
 }
 
 // unavailableMessage returns the 503 message for a command bus error.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/eventpulse/eventpulse/commands"
 	"github.com/eventpulse/eventpulse/events"
+	"github.com/eventpulse/eventpulse/internal/config"
 	"github.com/eventpulse/eventpulse/internal/testapp"
 )
 
@@ -104,6 +105,48 @@ func TestIngestRedisFullAnswers503(t *testing.T) {
 		return a.Count("SELECT count(*) FROM events WHERE source = 'after-full'") == 1
 	})
 	require.Equal(t, 0, a.Count("SELECT count(*) FROM events WHERE source = 'full'"))
+}
+
+func TestIngestRefusedWhileBacklogFull(t *testing.T) {
+	t.Parallel()
+
+	a := testapp.Start(t, testapp.Options{NoWorker: true, Config: func(c *config.Config) {
+		c.IngestMaxBacklog = 2
+	}})
+
+	// Without a worker every command waits. Requests sent one after
+	// another are one command each.
+	for i := range 3 {
+		status, _, body := postJSON(t, a, "/api/v1/events", fmt.Sprintf(`{"event_type":"e","source":"before","payload":{"i":%d}}`, i))
+		require.Equal(t, http.StatusAccepted, status, "body: %s", body)
+	}
+
+	testapp.WaitFor(t, 10*time.Second, "the API to count the waiting commands", func() bool {
+		return metricValue(t, a, "eventpulse_ingest_commands_waiting") == "3"
+	})
+
+	message := `{"error":"ingestion is paused: 3 commands wait for the worker, more than the limit of 2; nothing was accepted, retry later"}`
+	status, header, body := postJSON(t, a, "/api/v1/events", `{"event_type":"e","source":"refused"}`)
+	require.Equal(t, http.StatusServiceUnavailable, status, "body: %s", body)
+	require.Equal(t, "5", header.Get("Retry-After"))
+	require.JSONEq(t, message, string(body))
+
+	status, _, body = postJSON(t, a, "/api/v1/events/batch", `[{"event_type":"e","source":"refused"},{"event_type":"e","source":"refused"}]`)
+	require.Equal(t, http.StatusServiceUnavailable, status, "body: %s", body)
+	require.JSONEq(t, message, string(body))
+	require.Equal(t, "3", metricValue(t, a, `eventpulse_ingest_events_total{outcome="backlog_full"}`))
+
+	a.StartWorker()
+	testapp.WaitFor(t, 30*time.Second, "the worker to take the waiting commands", func() bool {
+		return metricValue(t, a, "eventpulse_ingest_commands_waiting") == "0"
+	})
+
+	status, _, body = postJSON(t, a, "/api/v1/events", `{"event_type":"e","source":"after"}`)
+	require.Equal(t, http.StatusAccepted, status, "body: %s", body)
+	testapp.WaitFor(t, 30*time.Second, "the events accepted before and after to be stored", func() bool {
+		return a.Count("SELECT count(*) FROM events WHERE source IN ('before', 'after')") == 4
+	})
+	require.Equal(t, 0, a.Count("SELECT count(*) FROM events WHERE source = 'refused'"))
 }
 
 func TestIngestSurvivesWorkerRestart(t *testing.T) {

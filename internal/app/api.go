@@ -28,6 +28,7 @@ import (
 type API struct {
 	deps          *Deps
 	batchers      *actorBatchers
+	backlog       *bus.Backlog
 	replays       *projection.Jobs
 	authenticator *auth.Authenticator
 	handler       http.Handler
@@ -46,11 +47,15 @@ func NewAPI(deps *Deps) (*API, error) {
 		return nil, err
 	}
 
+	backlog := bus.NewBacklog(deps.Redis, bus.CommandStream(deps.Config.StreamPrefix, commands.IngestEventsHandlerName),
+		commands.IngestEventsHandlerName, int64(deps.Config.IngestMaxBacklog), 0, deps.Logger)
+	deps.Metrics.WatchIngestBacklog(backlog.Waiting)
+
 	batchers := newActorBatchers(ingest.BatcherConfig{
 		Linger:    deps.Config.IngestLinger,
 		Quiet:     deps.Config.IngestQuiet,
 		MaxEvents: deps.Config.IngestMaxBatch,
-	}, commandBus, deps.Metrics)
+	}, commandBus, backlog, deps.Metrics)
 	authenticator := auth.NewAuthenticator(deps.Pool)
 
 	replyBackend, err := bus.NewReplyBackend[commands.RuleResult](bus.Config{
@@ -87,6 +92,7 @@ func NewAPI(deps *Deps) (*API, error) {
 	return &API{
 		deps:          deps,
 		batchers:      batchers,
+		backlog:       backlog,
 		replays:       replays,
 		authenticator: authenticator,
 		handler:       handler,
@@ -200,8 +206,10 @@ func (a *API) Serve(ctx context.Context, listener net.Listener) error {
 	}
 
 	// The feed runs until Serve returns, after the hub has closed, rather
-	// than until ctx ends.
+	// than until ctx ends; so does the backlog count, which ingest
+	// requests accepted during the shutdown still read.
 	defer runAlongside(context.WithoutCancel(ctx), a.feed.Run)()
+	defer runAlongside(context.WithoutCancel(ctx), a.backlog.Run)()
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- server.Serve(listener) }()

@@ -10,6 +10,7 @@ import (
 	"github.com/eventpulse/eventpulse/commands"
 	"github.com/eventpulse/eventpulse/events"
 	"github.com/eventpulse/eventpulse/internal/auth"
+	"github.com/eventpulse/eventpulse/internal/bus"
 	"github.com/eventpulse/eventpulse/internal/ingest"
 	"github.com/eventpulse/eventpulse/internal/telemetry"
 )
@@ -20,18 +21,39 @@ type actorBatchers struct {
 	config     ingest.BatcherConfig
 	commandBus *cqrs.CommandBus
 	metrics    *telemetry.Metrics
+	// backlog refuses events while too many commands wait for the
+	// worker; nil lets every event through.
+	backlog *bus.Backlog
 
 	mu       sync.Mutex
 	closed   bool
 	batchers map[string]*ingest.Batcher
 }
 
-func newActorBatchers(config ingest.BatcherConfig, commandBus *cqrs.CommandBus, metrics *telemetry.Metrics) *actorBatchers {
-	return &actorBatchers{config: config, commandBus: commandBus, metrics: metrics, batchers: map[string]*ingest.Batcher{}}
+func newActorBatchers(
+	config ingest.BatcherConfig,
+	commandBus *cqrs.CommandBus,
+	backlog *bus.Backlog,
+	metrics *telemetry.Metrics,
+) *actorBatchers {
+	return &actorBatchers{
+		config:     config,
+		commandBus: commandBus,
+		backlog:    backlog,
+		metrics:    metrics,
+		batchers:   map[string]*ingest.Batcher{},
+	}
 }
 
-// Submit implements handlers.Submitter.
+// Submit implements handlers.Submitter. It returns a *bus.BacklogFullError
+// without sending anything while the backlog is over its limit.
 func (b *actorBatchers) Submit(ctx context.Context, batch []events.IngestedEvent) error {
+	if b.backlog != nil {
+		if err := b.backlog.Check(); err != nil {
+			return err
+		}
+	}
+
 	actor := auth.ActorFrom(ctx)
 
 	b.mu.Lock()

@@ -204,24 +204,17 @@ func (r *runner) insertedEvents(ctx context.Context) (int64, error) {
 }
 
 // commandsWaiting returns how many ingest commands the worker's consumer
-// group has not acknowledged: the entries not delivered yet (its lag) plus
-// its pending entries. It returns -1 when Redis does not report the lag or
-// the query fails.
+// group has not acknowledged (bus.CommandsWaiting), or -1 when the query
+// fails.
 func (r *runner) commandsWaiting(ctx context.Context) int64 {
 	stream := bus.CommandStream(config.StreamPrefixDefault, commands.IngestEventsHandlerName)
 
-	groups, err := r.redisClient().XInfoGroups(ctx, stream).Result()
+	waiting, err := bus.CommandsWaiting(ctx, r.redisClient(), stream, commands.IngestEventsHandlerName)
 	if err != nil {
 		return -1
 	}
 
-	for _, group := range groups {
-		if group.Name == commands.IngestEventsHandlerName && group.Lag >= 0 {
-			return group.Lag + group.Pending
-		}
-	}
-
-	return -1
+	return waiting
 }
 
 // redisUsedMemory returns the used_memory figure of Redis's INFO memory.

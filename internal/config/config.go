@@ -24,6 +24,7 @@ const (
 	IngestLingerDefault          = 2 * time.Millisecond
 	IngestQuietDefault           = 100 * time.Microsecond
 	IngestMaxBatchDefault        = 500
+	IngestMaxBacklogDefault      = 10_000
 	MaxBodyBytesDefault          = 8 << 20
 	ShutdownTimeoutDefault       = 15 * time.Second
 	DatabaseMaxConnsDefault      = 20
@@ -80,6 +81,10 @@ type Config struct {
 	// IngestMaxBatch (EVENTPULSE_INGEST_MAX_BATCH) is the most events grouped
 	// into one command. Default: IngestMaxBatchDefault.
 	IngestMaxBatch int
+	// IngestMaxBacklog (EVENTPULSE_INGEST_MAX_BACKLOG) is the most ingest
+	// commands that may wait in Redis for the worker; above it the API
+	// answers 503 to ingest requests. Default: IngestMaxBacklogDefault.
+	IngestMaxBacklog int
 	// MaxBodyBytes (EVENTPULSE_MAX_BODY_BYTES) is the largest request body
 	// accepted; larger bodies get 413. It applies to a gzip-compressed
 	// ingest body both as sent and once decompressed. Default: 8 MiB.
@@ -152,6 +157,7 @@ func FromEnv() (Config, error) {
 		IngestLinger:          envDuration("EVENTPULSE_INGEST_LINGER", &errs),
 		IngestQuiet:           envDuration("EVENTPULSE_INGEST_QUIET", &errs),
 		IngestMaxBatch:        envInt("EVENTPULSE_INGEST_MAX_BATCH", &errs),
+		IngestMaxBacklog:      envInt("EVENTPULSE_INGEST_MAX_BACKLOG", &errs),
 		IngestLanes:           envInt("EVENTPULSE_INGEST_LANES", &errs),
 		MaxBodyBytes:          int64(envInt("EVENTPULSE_MAX_BODY_BYTES", &errs)),
 		ShutdownTimeout:       envDuration("EVENTPULSE_SHUTDOWN_TIMEOUT", &errs),
@@ -187,6 +193,7 @@ func (c Config) WithDefaults() Config {
 	c.IngestLinger = cmp.Or(c.IngestLinger, IngestLingerDefault)
 	c.IngestQuiet = cmp.Or(c.IngestQuiet, IngestQuietDefault)
 	c.IngestMaxBatch = cmp.Or(c.IngestMaxBatch, IngestMaxBatchDefault)
+	c.IngestMaxBacklog = cmp.Or(c.IngestMaxBacklog, IngestMaxBacklogDefault)
 	c.IngestLanes = cmp.Or(c.IngestLanes, IngestLanesDefault)
 	c.MaxBodyBytes = cmp.Or(c.MaxBodyBytes, MaxBodyBytesDefault)
 	c.ShutdownTimeout = cmp.Or(c.ShutdownTimeout, ShutdownTimeoutDefault)
@@ -220,6 +227,10 @@ func (c Config) Validate() error {
 
 	if c.IngestMaxBatch < 1 || c.IngestMaxBatch > 1000 {
 		errs = append(errs, fmt.Errorf("invalid EVENTPULSE_INGEST_MAX_BATCH %d: must be between 1 and 1000", c.IngestMaxBatch))
+	}
+
+	if c.IngestMaxBacklog < 1 {
+		errs = append(errs, fmt.Errorf("invalid EVENTPULSE_INGEST_MAX_BACKLOG %d: must be at least 1", c.IngestMaxBacklog))
 	}
 
 	if c.IngestLanes < 1 || c.IngestLanes > 64 {

@@ -26,7 +26,7 @@ type Metrics struct {
 	// HTTPDuration observes request latency by route pattern and method.
 	HTTPDuration *prometheus.HistogramVec
 	// IngestEvents counts events by outcome: accepted, rejected,
-	// rate_limited or unavailable.
+	// rate_limited, backlog_full or unavailable.
 	IngestEvents *prometheus.CounterVec
 	// IngestCommandEvents observes how many events each ingest command
 	// sent by the API carries.
@@ -64,7 +64,7 @@ func New() *Metrics {
 		}, []string{"route", "method"}),
 		IngestEvents: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "eventpulse_ingest_events_total",
-			Help: "Events received by outcome: accepted, rejected, rate_limited, unavailable.",
+			Help: "Events received by outcome: accepted, rejected, rate_limited, backlog_full, unavailable.",
 		}, []string{"outcome"}),
 		IngestCommandEvents: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "eventpulse_ingest_command_events",
@@ -147,6 +147,29 @@ func (m *Metrics) CountIngest(outcome string, n int) {
 	}
 
 	m.IngestEvents.WithLabelValues(outcome).Add(float64(n))
+}
+
+// WatchIngestBacklog registers a gauge of the ingest commands that wait
+// for the worker, read from waiting at each scrape. waiting returns false
+// when no count is known, and the gauge then reads -1. A process runs one
+// API, so when a gauge is registered already (a test that builds a second
+// API over the same registry), the first one stays.
+func (m *Metrics) WatchIngestBacklog(waiting func() (int64, bool)) {
+	if m == nil {
+		return
+	}
+
+	_ = m.Registry.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "eventpulse_ingest_commands_waiting",
+		Help: "Ingest commands in Redis that the worker has not acknowledged, as last read by the API; -1 when unknown.",
+	}, func() float64 {
+		n, ok := waiting()
+		if !ok {
+			return -1
+		}
+
+		return float64(n)
+	}))
 }
 
 // CountLate adds n evaluations the detector skipped as late.

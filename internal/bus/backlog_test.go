@@ -1,0 +1,98 @@
+package bus_test
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/eventpulse/eventpulse/internal/bus"
+)
+
+func TestCommandsWaitingCountsLagAndPending(t *testing.T) {
+	t.Parallel()
+	client := newClient(t)
+	ctx := context.Background()
+	stream := "test.backlog.count." + t.Name()
+
+	waiting, err := bus.CommandsWaiting(ctx, client, stream, "g")
+	require.NoError(t, err)
+	require.Zero(t, waiting, "a stream that does not exist has nothing waiting")
+
+	addEntries(t, client, stream, 10)
+	waiting, err = bus.CommandsWaiting(ctx, client, stream, "g")
+	require.NoError(t, err)
+	require.Equal(t, int64(10), waiting, "without the group every entry waits")
+
+	require.NoError(t, client.XGroupCreate(ctx, stream, "g", "0").Err())
+	require.NoError(t, client.XGroupCreate(ctx, stream, "other", "0").Err())
+	// Six delivered, of which four acknowledged: four not delivered and
+	// two pending are left.
+	read(t, client, stream, "g", 6, 4)
+
+	waiting, err = bus.CommandsWaiting(ctx, client, stream, "g")
+	require.NoError(t, err)
+	require.Equal(t, int64(6), waiting)
+
+	waiting, err = bus.CommandsWaiting(ctx, client, stream, "other")
+	require.NoError(t, err)
+	require.Equal(t, int64(10), waiting, "each group counts its own position")
+
+	_, err = bus.Trim(ctx, client, stream)
+	require.NoError(t, err)
+	waiting, err = bus.CommandsWaiting(ctx, client, stream, "g")
+	require.NoError(t, err)
+	require.Equal(t, int64(6), waiting, "trimming acknowledged entries changes nothing")
+}
+
+func TestBacklogRejectsOverLimit(t *testing.T) {
+	t.Parallel()
+	client := newClient(t)
+	stream := "test.backlog.limit." + t.Name()
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewJSONHandler(&logs, nil))
+
+	addEntries(t, client, stream, 3)
+	require.NoError(t, client.XGroupCreate(context.Background(), stream, "g", "0").Err())
+
+	backlog := bus.NewBacklog(client, stream, "g", 3, 10*time.Millisecond, logger)
+	require.NoError(t, backlog.Check(), "commands pass before the first count")
+	_, known := backlog.Waiting()
+	require.False(t, known)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		backlog.Run(ctx)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+
+	require.Eventually(t, func() bool {
+		waiting, known := backlog.Waiting()
+		return known && waiting == 3
+	}, 5*time.Second, 5*time.Millisecond)
+	require.NoError(t, backlog.Check(), "a backlog at its limit still takes commands")
+
+	addEntries(t, client, stream, 1)
+	require.Eventually(t, func() bool { return backlog.Check() != nil }, 5*time.Second, 5*time.Millisecond)
+
+	var full *bus.BacklogFullError
+	require.ErrorAs(t, backlog.Check(), &full)
+	require.Equal(t, int64(4), full.Waiting)
+	require.Equal(t, int64(3), full.Limit)
+
+	read(t, client, stream, "g", 2, 2)
+	require.Eventually(t, func() bool { return backlog.Check() == nil }, 5*time.Second, 5*time.Millisecond)
+
+	cancel()
+	<-done
+	require.Contains(t, logs.String(), "command backlog over its limit")
+	require.Contains(t, logs.String(), "command backlog back under its limit")
+}
