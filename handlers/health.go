@@ -33,19 +33,36 @@ func (a *API) EventsHealth(ctx context.Context) (oas.EventsHealthRes, error) {
 		}, nil
 	}
 
-	if redisFull(ctx, a.redis) {
-		return &oas.EventsHealthServiceUnavailable{
-			Status: oas.IngestHealthStatusDegraded,
-			Redis:  "full",
-			Worker: a.workerStatus(ctx),
-		}, nil
-	}
-
-	return &oas.EventsHealthOK{
+	health := oas.IngestHealth{
 		Status: oas.IngestHealthStatusOk,
 		Redis:  "PONG",
 		Worker: a.workerStatus(ctx),
-	}, nil
+	}
+
+	// Either of these makes ingestion answer 503.
+	var degraded bool
+	if a.backlog != nil {
+		if waiting, ok := a.backlog.Waiting(); ok {
+			health.CommandsWaiting = oas.NewOptInt64(waiting)
+		}
+		degraded = a.backlog.Check() != nil
+	}
+
+	if redisFull(ctx, a.redis) {
+		health.Redis = "full"
+		degraded = true
+	}
+
+	if degraded {
+		health.Status = oas.IngestHealthStatusDegraded
+		unavailable := oas.EventsHealthServiceUnavailable(health)
+
+		return &unavailable, nil
+	}
+
+	ok := oas.EventsHealthOK(health)
+
+	return &ok, nil
 }
 
 // redisFull reports whether Redis uses more memory than its maxmemory

@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/eventpulse/eventpulse/internal/bus"
 	"github.com/eventpulse/eventpulse/internal/oas"
 	"github.com/eventpulse/eventpulse/internal/projection"
 )
@@ -43,6 +44,7 @@ type API struct {
 	ruleCommands     RuleCommandSender
 	ruleReplyTimeout time.Duration
 	replays          *projection.Jobs
+	backlog          *bus.Backlog
 }
 
 var _ oas.Handler = (*API)(nil)
@@ -63,6 +65,9 @@ type APIConfig struct {
 	// Replays runs the replays that POST /api/v1/projections/{name}/replay
 	// starts. Required.
 	Replays *projection.Jobs
+	// Backlog is the count of ingest commands waiting for the worker that
+	// GET /api/v1/events/health reports; nil reports none.
+	Backlog *bus.Backlog
 }
 
 // NewAPI returns the read handlers.
@@ -77,6 +82,7 @@ func NewAPI(config APIConfig) *API {
 		redis:            config.Redis,
 		logger:           config.Logger,
 		streamPrefix:     config.StreamPrefix,
+		backlog:          config.Backlog,
 		ruleCommands:     config.RuleCommands,
 		ruleReplyTimeout: cmp.Or(config.RuleReplyTimeout, RuleReplyTimeoutDefault),
 		publisher:        config.Publisher,

@@ -92,7 +92,7 @@ func TestIngestRedisFullAnswers503(t *testing.T) {
 
 	healthStatus, healthBody := get(t, a, "/api/v1/events/health")
 	require.Equal(t, http.StatusServiceUnavailable, healthStatus, "body: %s", healthBody)
-	require.JSONEq(t, `{"status":"degraded","redis":"full","worker":"ok"}`, string(healthBody))
+	require.JSONEq(t, `{"status":"degraded","redis":"full","worker":"ok","commands_waiting":0}`, string(healthBody))
 
 	require.NoError(t, a.Deps.Redis.ConfigSet(ctx, "maxmemory", limit["maxmemory"]).Err())
 
@@ -136,10 +136,18 @@ func TestIngestRefusedWhileBacklogFull(t *testing.T) {
 	require.JSONEq(t, message, string(body))
 	require.Equal(t, "3", metricValue(t, a, `eventpulse_ingest_events_total{outcome="backlog_full"}`))
 
+	healthStatus, healthBody := get(t, a, "/api/v1/events/health")
+	require.Equal(t, http.StatusServiceUnavailable, healthStatus, "body: %s", healthBody)
+	require.JSONEq(t, `{"status":"degraded","redis":"PONG","worker":"unknown","commands_waiting":3}`, string(healthBody))
+
 	a.StartWorker()
 	testapp.WaitFor(t, 30*time.Second, "the worker to take the waiting commands", func() bool {
 		return metricValue(t, a, "eventpulse_ingest_commands_waiting") == "0"
 	})
+
+	healthStatus, healthBody = get(t, a, "/api/v1/events/health")
+	require.Equal(t, http.StatusOK, healthStatus, "body: %s", healthBody)
+	require.JSONEq(t, `{"status":"ok","redis":"PONG","worker":"ok","commands_waiting":0}`, string(healthBody))
 
 	status, _, body = postJSON(t, a, "/api/v1/events", `{"event_type":"e","source":"after"}`)
 	require.Equal(t, http.StatusAccepted, status, "body: %s", body)

@@ -83,7 +83,7 @@ func NewAPI(deps *Deps) (*API, error) {
 
 	replays := projection.NewJobs(deps.Pool, Catalog(deps.Logger), deps.Logger)
 
-	handler, err := newRouter(deps, batchers, replays, authenticator, rules, hub)
+	handler, err := newRouter(deps, batchers, backlog, replays, authenticator, rules, hub)
 	if err != nil {
 		batchers.Close()
 		return nil, err
@@ -102,10 +102,12 @@ func NewAPI(deps *Deps) (*API, error) {
 }
 
 // newRouter builds the chi router in front of the generated server.
-// submitter receives the events of the ingest routes.
+// submitter receives the events of the ingest routes, and backlog, which
+// may be nil, is the count GET /api/v1/events/health reports.
 func newRouter(
 	deps *Deps,
 	submitter handlers.Submitter,
+	backlog *bus.Backlog,
 	replays *projection.Jobs,
 	authenticator *auth.Authenticator,
 	rules handlers.RuleCommandSender,
@@ -128,6 +130,7 @@ func newRouter(
 		RuleReplyTimeout: deps.Config.RuleReplyTimeout,
 		Publisher:        publisher,
 		Replays:          replays,
+		Backlog:          backlog,
 	})
 
 	guard := handlers.NewGuard(authenticator, deps.Logger)

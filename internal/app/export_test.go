@@ -17,7 +17,7 @@ func NewRouter(deps *Deps, submitter handlers.Submitter) (http.Handler, func(), 
 	hub := live.NewHub(deps.Pool, live.HubConfig{}, deps.Logger)
 	authenticator := auth.NewAuthenticator(deps.Pool)
 
-	router, err := newRouter(deps, submitter, replays, authenticator, ruleCommandSender{}, hub)
+	router, err := newRouter(deps, submitter, nil, replays, authenticator, ruleCommandSender{}, hub)
 	release := func() {
 		hub.Close()
 		replays.Close()

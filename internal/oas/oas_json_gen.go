@@ -2943,12 +2943,19 @@ func (s *IngestHealth) encodeFields(e *jx.Encoder) {
 		e.FieldStart("worker")
 		s.Worker.Encode(e)
 	}
+	{
+		if s.CommandsWaiting.Set {
+			e.FieldStart("commands_waiting")
+			s.CommandsWaiting.Encode(e)
+		}
+	}
 }
 
-var jsonFieldsNameOfIngestHealth = [3]string{
+var jsonFieldsNameOfIngestHealth = [4]string{
 	0: "status",
 	1: "redis",
 	2: "worker",
+	3: "commands_waiting",
 }
 
 // Decode decodes IngestHealth from json.
@@ -2991,6 +2998,16 @@ func (s *IngestHealth) Decode(d *jx.Decoder) error {
 				return nil
 			}(); err != nil {
 				return errors.Wrap(err, "decode field \"worker\"")
+			}
+		case "commands_waiting":
+			if err := func() error {
+				s.CommandsWaiting.Reset()
+				if err := s.CommandsWaiting.Decode(d); err != nil {
+					return err
+				}
+				return nil
+			}(); err != nil {
+				return errors.Wrap(err, "decode field \"commands_waiting\"")
 			}
 		default:
 			return d.Skip()

@@ -1252,6 +1252,10 @@ type IngestHealth struct {
 	// the `noeviction` policy and so rejects new events, `unreachable` when it does not respond.
 	Redis  string             `json:"redis"`
 	Worker IngestHealthWorker `json:"worker"`
+	// Ingest commands in Redis that the worker has not acknowledged, as the API last read them (every 250
+	// ms); absent while unknown. Above `EVENTPULSE_INGEST_MAX_BACKLOG` the status is `degraded`, the
+	// response is 503, and both ingest routes answer 503.
+	CommandsWaiting OptInt64 `json:"commands_waiting"`
 }
 
 // GetStatus returns the value of Status.
@@ -1269,6 +1273,11 @@ func (s *IngestHealth) GetWorker() IngestHealthWorker {
 	return s.Worker
 }
 
+// GetCommandsWaiting returns the value of CommandsWaiting.
+func (s *IngestHealth) GetCommandsWaiting() OptInt64 {
+	return s.CommandsWaiting
+}
+
 // SetStatus sets the value of Status.
 func (s *IngestHealth) SetStatus(val IngestHealthStatus) {
 	s.Status = val
@@ -1282,6 +1291,11 @@ func (s *IngestHealth) SetRedis(val string) {
 // SetWorker sets the value of Worker.
 func (s *IngestHealth) SetWorker(val IngestHealthWorker) {
 	s.Worker = val
+}
+
+// SetCommandsWaiting sets the value of CommandsWaiting.
+func (s *IngestHealth) SetCommandsWaiting(val OptInt64) {
+	s.CommandsWaiting = val
 }
 
 type IngestHealthStatus string
