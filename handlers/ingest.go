@@ -33,10 +33,19 @@ type Submitter interface {
 	Submit(ctx context.Context, batch []events.IngestedEvent) error
 }
 
+// BacklogChecker returns an error while ingest commands must not be sent
+// because too many wait for the worker (*bus.Backlog).
+type BacklogChecker interface {
+	Check() error
+}
+
 // Ingest serves POST /api/v1/events and POST /api/v1/events/batch.
 type Ingest struct {
 	// Metrics counts events by outcome; nil records nothing.
 	Metrics *telemetry.Metrics
+	// Backlog rejects events while too many ingest commands wait for the
+	// worker; nil accepts them.
+	Backlog BacklogChecker
 
 	submitter    Submitter
 	limiter      *auth.IngestLimiter
@@ -218,6 +227,15 @@ func readAll(body io.Reader, contentLength, maxBytes int64) ([]byte, error) {
 }
 
 func (h *Ingest) submit(w http.ResponseWriter, r *http.Request, batch []events.IngestedEvent) bool {
+	// The backlog comes before the rate limit, so that events refused for
+	// it spend none of the key's tokens.
+	if h.Backlog != nil {
+		if err := h.Backlog.Check(); err != nil {
+			h.writeBacklogFull(w, err, len(batch))
+			return false
+		}
+	}
+
 	if principal, ok := auth.PrincipalFrom(r.Context()); ok {
 		allowed, wait := h.limiter.Allow(principal.KeyID, len(batch))
 		if !allowed {
@@ -247,18 +265,6 @@ func (h *Ingest) submit(w http.ResponseWriter, r *http.Request, batch []events.I
 		return false
 	}
 
-	var backlogFull *bus.BacklogFullError
-	if errors.As(err, &backlogFull) {
-		// Logged by the backlog when it fills and when it drains, not for
-		// each request, which would flood the log under the load that
-		// filled it.
-		h.Metrics.CountIngest("backlog_full", len(batch))
-		w.Header().Set("Retry-After", strconv.Itoa(backlogRetryAfterSeconds))
-		writeJSON(w, http.StatusServiceUnavailable, &oas.Error{Error: backlogMessage(backlogFull)})
-
-		return false
-	}
-
 	h.Metrics.CountIngest("unavailable", len(batch))
 	h.logger.WarnContext(r.Context(), "ingest: command bus unavailable, answering 503",
 		slog.Int("num_events", len(batch)), slog.Bool("nothing_sent", nothingSent(err)), slog.Any("error", err))
@@ -266,6 +272,22 @@ func (h *Ingest) submit(w http.ResponseWriter, r *http.Request, batch []events.I
 	writeJSON(w, http.StatusServiceUnavailable, &oas.Error{Error: unavailableMessage(err)})
 
 	return false
+}
+
+// writeBacklogFull writes the 503 for events rejected while the command backlog
+// is over its limit. The backlog logs when it fills and when it drains, and
+// a line for each request would flood the log under the load that filled it.
+func (h *Ingest) writeBacklogFull(w http.ResponseWriter, err error, events int) {
+	h.Metrics.CountIngest("backlog_full", events)
+	w.Header().Set("Retry-After", strconv.Itoa(backlogRetryAfterSeconds))
+
+	var full *bus.BacklogFullError
+	if !errors.As(err, &full) {
+		writeJSON(w, http.StatusServiceUnavailable, &oas.Error{Error: messageNothingAccepted})
+		return
+	}
+
+	writeJSON(w, http.StatusServiceUnavailable, &oas.Error{Error: backlogMessage(full)})
 }
 
 func (h *Ingest) observeAccepted(start time.Time, n int) {

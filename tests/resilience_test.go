@@ -14,6 +14,8 @@ import (
 
 	"github.com/eventpulse/eventpulse/commands"
 	"github.com/eventpulse/eventpulse/events"
+	"github.com/eventpulse/eventpulse/internal/auth"
+	"github.com/eventpulse/eventpulse/internal/bus"
 	"github.com/eventpulse/eventpulse/internal/config"
 	"github.com/eventpulse/eventpulse/internal/testapp"
 )
@@ -110,7 +112,8 @@ func TestIngestRedisFullAnswers503(t *testing.T) {
 func TestIngestRefusedWhileBacklogFull(t *testing.T) {
 	t.Parallel()
 
-	a := testapp.Start(t, testapp.Options{NoWorker: true, Config: func(c *config.Config) {
+	logs := &lockedBuffer{}
+	a := testapp.Start(t, testapp.Options{NoWorker: true, Log: logs, Config: func(c *config.Config) {
 		c.IngestMaxBacklog = 2
 	}})
 
@@ -155,6 +158,99 @@ func TestIngestRefusedWhileBacklogFull(t *testing.T) {
 		return a.Count("SELECT count(*) FROM events WHERE source IN ('before', 'after')") == 4
 	})
 	require.Equal(t, 0, a.Count("SELECT count(*) FROM events WHERE source = 'refused'"))
+
+	// The backlog logs when it fills and when it drains. The refused
+	// requests are logged at Debug only, not as server errors.
+	var over, under, refused int
+	for _, line := range logs.lines(t) {
+		msg, _ := line["msg"].(string)
+		switch {
+		case strings.Contains(msg, "command backlog over its limit"):
+			over++
+		case strings.Contains(msg, "command backlog back under its limit"):
+			under++
+		case msg == "api: request" && line["status"] == float64(http.StatusServiceUnavailable):
+			refused++
+			require.Equal(t, "DEBUG", line["level"], "line %v", line)
+		}
+		require.NotEqual(t, "ERROR", line["level"], "line %v", line)
+	}
+	require.Equal(t, 1, over)
+	require.Equal(t, 1, under)
+	require.Equal(t, 3, refused, "two ingest requests and the health check")
+}
+
+func TestWorkerRecreatesLostConsumerGroup(t *testing.T) {
+	t.Parallel()
+
+	logs := &lockedBuffer{}
+	a := testapp.Start(t, testapp.Options{Log: logs})
+	stream := bus.CommandStream(a.Config.StreamPrefix, commands.IngestEventsHandlerName)
+
+	status, _, body := postJSON(t, a, "/api/v1/events", `{"event_type":"e","source":"before-loss"}`)
+	require.Equal(t, http.StatusAccepted, status, "body: %s", body)
+	testapp.WaitFor(t, 30*time.Second, "the event sent before the loss to be stored", func() bool {
+		return a.Count("SELECT count(*) FROM events WHERE source = 'before-loss'") == 1
+	})
+
+	// Deleting the stream takes its consumer group with it, as when Redis
+	// restarts without its data. The next XADD creates the stream alone.
+	require.NoError(t, a.Deps.Redis.Del(context.Background(), stream).Err())
+
+	status, _, body = postJSON(t, a, "/api/v1/events", `{"event_type":"e","source":"after-loss"}`)
+	require.Equal(t, http.StatusAccepted, status, "body: %s", body)
+	testapp.WaitFor(t, 30*time.Second, "the event sent after the loss to be stored", func() bool {
+		return a.Count("SELECT count(*) FROM events WHERE source = 'after-loss'") == 1
+	})
+
+	created := 0
+	for _, line := range logs.lines(t) {
+		if line["msg"] == "bus: consumer group was missing and is created again; "+
+			"if Redis lost its data, commands accepted before the loss are gone" && line["stream"] == stream {
+			created++
+		}
+	}
+	require.Equal(t, 1, created)
+}
+
+func TestIngestBacklogSpendsNoRateTokens(t *testing.T) {
+	t.Parallel()
+
+	a := testapp.Start(t, testapp.Options{NoWorker: true, Config: func(c *config.Config) {
+		c.IngestMaxBacklog = 1
+		c.IngestRate = 1
+		c.IngestBurst = 1000
+	}})
+	_, key := createKeyNoWorker(t, a, "producer", auth.ScopeIngest)
+	single := `{"event_type":"e","source":"probe"}`
+
+	for range 2 {
+		status, _, body := request(t, a, http.MethodPost, "/api/v1/events", "bearer", key, single)
+		require.Equal(t, http.StatusAccepted, status, body)
+	}
+	testapp.WaitFor(t, 10*time.Second, "ingestion to pause", func() bool {
+		status, _, _ := request(t, a, http.MethodPost, "/api/v1/events", "bearer", key, single)
+		return status == http.StatusServiceUnavailable
+	})
+
+	// The bucket holds more than 500 tokens but less than 1,000, so a
+	// second batch of 500 would get 429 if the first had spent any.
+	batch := "[" + repeatJoin(`{"event_type":"e","source":"batch"}`, 500) + "]"
+	for range 2 {
+		status, header, body := request(t, a, http.MethodPost, "/api/v1/events/batch", "bearer", key, batch)
+		require.Equal(t, http.StatusServiceUnavailable, status, body)
+		require.Equal(t, "5", header.Get("Retry-After"))
+		require.Contains(t, body, "ingestion is paused")
+	}
+
+	a.StartWorker()
+	testapp.WaitFor(t, 30*time.Second, "ingestion to take events again", func() bool {
+		status, _, _ := request(t, a, http.MethodPost, "/api/v1/events", "bearer", key, single)
+		return status == http.StatusAccepted
+	})
+
+	status, _, body := request(t, a, http.MethodPost, "/api/v1/events/batch", "bearer", key, batch)
+	require.Equal(t, http.StatusAccepted, status, body)
 }
 
 func TestIngestSurvivesWorkerRestart(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 
 func newIngestCommand() *cobra.Command {
 	var opts ingestclient.Options
+	var retries int
 
 	cmd := &cobra.Command{
 		Use:   "ingest [--url URL] FILE...",
@@ -29,6 +30,13 @@ file order and the detector does not skip bursts as late.
 Lines that carry an event_id are stored once however often they are sent.
 A line without one gets a new id on each send.
 
+A batch answered 429, 502, 503 or 504, or lost to a network error, is sent
+again up to --retries times, after the delay of the response's Retry-After
+header or a growing backoff. Past that the command stops and names the
+lines that were not sent; run it again from there. While the server pauses
+ingestion because too many commands wait for its worker, it asks for 5 s
+between tries, so the default of 10 retries waits about 50 s.
+
 The URL defaults to $EVENTPULSE_URL, then http://127.0.0.1:8080. Once API
 keys exist, give a key with the ingest scope in $EVENTPULSE_API_KEY.`,
 		Args: cobra.MinimumNArgs(1),
@@ -40,6 +48,17 @@ keys exist, give a key with the ingest scope in $EVENTPULSE_API_KEY.`,
 			}
 			if opts.Concurrency == 0 {
 				return errors.New("invalid --concurrency 0: must be at least 1")
+			}
+
+			switch {
+			case retries < 0:
+				return fmt.Errorf("invalid --retries %d: must be at least 0", retries)
+			case retries == 0:
+				// The library reads 0 as the default and a negative
+				// value as no retries.
+				opts.Retries = -1
+			default:
+				opts.Retries = retries
 			}
 
 			opts.Files = files
@@ -66,6 +85,8 @@ keys exist, give a key with the ingest scope in $EVENTPULSE_API_KEY.`,
 	cmd.Flags().IntVar(&opts.BatchSize, "batch-size", ingestclient.BatchSizeDefault, "events per request (at most 1000)")
 	cmd.Flags().IntVar(&opts.Concurrency, "concurrency", ingestclient.ConcurrencyDefault,
 		"files sent at once, each with one request in flight")
+	cmd.Flags().IntVar(&retries, "retries", ingestclient.RetriesDefault,
+		"times a batch is sent again after 429, 502, 503, 504 or a network error, waiting as Retry-After says (5 s while ingestion is paused for a full backlog)")
 
 	return cmd
 }

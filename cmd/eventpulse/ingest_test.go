@@ -15,3 +15,10 @@ func TestIngestCommandRejectsZeroFlags(t *testing.T) {
 	_, _, err = runCommand(t, "ingest", "--concurrency", "0", "events.ndjson")
 	require.EqualError(t, err, "invalid --concurrency 0: must be at least 1")
 }
+
+func TestIngestCommandRejectsNegativeRetries(t *testing.T) {
+	t.Parallel()
+
+	_, _, err := runCommand(t, "ingest", "--retries", "-1", "events.ndjson")
+	require.EqualError(t, err, "invalid --retries -1: must be at least 0")
+}

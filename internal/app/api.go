@@ -55,7 +55,7 @@ func NewAPI(deps *Deps) (*API, error) {
 		Linger:    deps.Config.IngestLinger,
 		Quiet:     deps.Config.IngestQuiet,
 		MaxEvents: deps.Config.IngestMaxBatch,
-	}, commandBus, backlog, deps.Metrics)
+	}, commandBus, deps.Metrics)
 	authenticator := auth.NewAuthenticator(deps.Pool)
 
 	replyBackend, err := bus.NewReplyBackend[commands.RuleResult](bus.Config{
@@ -148,6 +148,9 @@ func newRouter(
 	limiter := auth.NewIngestLimiter(deps.Config.IngestRate, deps.Config.IngestBurst)
 	ingestHandlers := handlers.NewIngest(submitter, limiter, deps.Config.MaxBodyBytes, deps.Logger)
 	ingestHandlers.Metrics = deps.Metrics
+	if backlog != nil {
+		ingestHandlers.Backlog = backlog
+	}
 
 	router := chi.NewRouter()
 	router.Use(middleware.Recoverer)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/eventpulse/eventpulse/internal/config"
 	"github.com/eventpulse/eventpulse/internal/database"
+	"github.com/eventpulse/eventpulse/internal/logging"
 	"github.com/eventpulse/eventpulse/internal/telemetry"
 )
 
@@ -33,6 +34,10 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Deps, e
 	if err != nil {
 		return nil, err
 	}
+
+	// go-redis has one logger for the process; it writes JSON lines
+	// through logger instead of plain text.
+	redis.SetLogger(logging.Redis(logger))
 
 	client, err := OpenRedis(ctx, cfg.RedisURL)
 	if err != nil {

@@ -10,7 +10,6 @@ import (
 	"github.com/eventpulse/eventpulse/commands"
 	"github.com/eventpulse/eventpulse/events"
 	"github.com/eventpulse/eventpulse/internal/auth"
-	"github.com/eventpulse/eventpulse/internal/bus"
 	"github.com/eventpulse/eventpulse/internal/ingest"
 	"github.com/eventpulse/eventpulse/internal/telemetry"
 )
@@ -21,39 +20,18 @@ type actorBatchers struct {
 	config     ingest.BatcherConfig
 	commandBus *cqrs.CommandBus
 	metrics    *telemetry.Metrics
-	// backlog refuses events while too many commands wait for the
-	// worker; nil lets every event through.
-	backlog *bus.Backlog
 
 	mu       sync.Mutex
 	closed   bool
 	batchers map[string]*ingest.Batcher
 }
 
-func newActorBatchers(
-	config ingest.BatcherConfig,
-	commandBus *cqrs.CommandBus,
-	backlog *bus.Backlog,
-	metrics *telemetry.Metrics,
-) *actorBatchers {
-	return &actorBatchers{
-		config:     config,
-		commandBus: commandBus,
-		backlog:    backlog,
-		metrics:    metrics,
-		batchers:   map[string]*ingest.Batcher{},
-	}
+func newActorBatchers(config ingest.BatcherConfig, commandBus *cqrs.CommandBus, metrics *telemetry.Metrics) *actorBatchers {
+	return &actorBatchers{config: config, commandBus: commandBus, metrics: metrics, batchers: map[string]*ingest.Batcher{}}
 }
 
-// Submit implements handlers.Submitter. It returns a *bus.BacklogFullError
-// without sending anything while the backlog is over its limit.
+// Submit implements handlers.Submitter.
 func (b *actorBatchers) Submit(ctx context.Context, batch []events.IngestedEvent) error {
-	if b.backlog != nil {
-		if err := b.backlog.Check(); err != nil {
-			return err
-		}
-	}
-
 	actor := auth.ActorFrom(ctx)
 
 	b.mu.Lock()

@@ -17,7 +17,9 @@ import (
 
 // observeRequests logs each request at Debug and each server error at
 // Error, and counts it by route pattern, so that ids in paths do not
-// create a label value per request.
+// create a label value per request. A 503 stays at Debug, because the handler
+// that writes it logs the cause, and during an outage or a full ingest backlog
+// an Error line per request would flood the log.
 func observeRequests(logger *slog.Logger, metrics *telemetry.Metrics, server *oas.Server) func(http.Handler) http.Handler {
 	series := newRequestSeries(metrics)
 
@@ -35,7 +37,7 @@ func observeRequests(logger *slog.Logger, metrics *telemetry.Metrics, server *oa
 			duration.Observe(elapsed.Seconds())
 
 			level := slog.LevelDebug
-			if status >= http.StatusInternalServerError {
+			if status >= http.StatusInternalServerError && status != http.StatusServiceUnavailable {
 				level = slog.LevelError
 			}
 

@@ -105,27 +105,39 @@ func (b *Backlog) Waiting() (int64, bool) {
 	return waiting, waiting >= 0
 }
 
-// Run reads the count every interval until ctx ends. It logs when the count
-// goes over the limit and when it comes back under it, not for each
+// backlogRetryMax caps the wait between reads while they fail.
+const backlogRetryMax = 5 * time.Second
+
+// Run reads the count every interval until ctx ends. After a failed read
+// it waits twice as long each time, up to backlogRetryMax, so that an
+// unreachable Redis is not dialed four times a second. It logs when the
+// count goes over the limit and when it comes back under it, not for each
 // rejected command.
 func (b *Backlog) Run(ctx context.Context) {
-	ticker := time.NewTicker(b.interval)
-	defer ticker.Stop()
+	timer := time.NewTimer(0)
+	defer timer.Stop()
 
 	full := false
+	wait := b.interval
 	for {
-		b.refresh(ctx, &full)
-
 		select {
 		case <-ctx.Done():
 			return
-		case <-ticker.C:
+		case <-timer.C:
 		}
+
+		if b.refresh(ctx, &full) {
+			wait = b.interval
+		} else {
+			wait = min(2*wait, backlogRetryMax)
+		}
+		timer.Reset(wait)
 	}
 }
 
-func (b *Backlog) refresh(ctx context.Context, full *bool) {
-	readCtx, cancel := context.WithTimeout(ctx, b.interval)
+// refresh reads the count and reports whether the read succeeded.
+func (b *Backlog) refresh(ctx context.Context, full *bool) bool {
+	readCtx, cancel := context.WithTimeout(ctx, max(b.interval, time.Second))
 	waiting, err := CommandsWaiting(readCtx, b.client, b.stream, b.group)
 	cancel()
 
@@ -135,7 +147,7 @@ func (b *Backlog) refresh(ctx context.Context, full *bool) {
 				slog.String("stream", b.stream), slog.Any("error", err))
 		}
 
-		return
+		return false
 	}
 
 	b.waiting.Store(waiting)
@@ -150,4 +162,6 @@ func (b *Backlog) refresh(ctx context.Context, full *bool) {
 		b.logger.InfoContext(ctx, "bus: command backlog back under its limit; ingest commands are accepted again",
 			slog.String("stream", b.stream), slog.Int64("waiting", waiting), slog.Int64("limit", b.limit))
 	}
+
+	return true
 }

@@ -168,7 +168,7 @@ func newStreamSubscriber(config Config, stream, group, consumer string, unacked 
 	}
 
 	return redisstream.NewSubscriber(redisstream.SubscriberConfig{
-		Client:                    trackingClient{UniversalClient: borrowedClient{config.Client}, unacked: unacked},
+		Client:                    trackingClient{UniversalClient: borrowedClient{config.Client}, unacked: unacked, logger: config.SlogLogger},
 		Unmarshaller:              tolerantUnmarshaller{},
 		ConsumerGroup:             group,
 		Consumer:                  consumer,

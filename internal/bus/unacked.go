@@ -2,6 +2,8 @@ package bus
 
 import (
 	"context"
+	"log/slog"
+	"strings"
 	"sync"
 
 	"github.com/redis/go-redis/v9"
@@ -54,9 +56,15 @@ func (u *unackedEntries) contains(id string) bool {
 // that XACK acknowledged. The subscriber keeps a message whose handling
 // failed in memory and hands it to the router again without reading it
 // from Redis, so the entry stays in unacked while its handling is retried.
+//
+// It also creates the consumer group again when XREADGROUP fails because
+// the group is missing. The subscriber creates its group only when it
+// starts, so after Redis lost its data, or after the group was deleted, it
+// would otherwise fail every read until the process restarted.
 type trackingClient struct {
 	redis.UniversalClient
 	unacked *unackedEntries
+	logger  *slog.Logger
 }
 
 func (c trackingClient) XReadGroup(ctx context.Context, a *redis.XReadGroupArgs) *redis.XStreamSliceCmd {
@@ -65,7 +73,32 @@ func (c trackingClient) XReadGroup(ctx context.Context, a *redis.XReadGroupArgs)
 		c.unacked.add(stream.Messages)
 	}
 
+	if err := cmd.Err(); err != nil && strings.HasPrefix(err.Error(), "NOGROUP") {
+		c.createGroups(ctx, a)
+	}
+
 	return cmd
+}
+
+// createGroups creates the group of a on each of its streams, at the start
+// of the stream, as the subscriber does when it starts. The read that
+// failed still returns its error, and the subscriber's next read finds the
+// group.
+func (c trackingClient) createGroups(ctx context.Context, a *redis.XReadGroupArgs) {
+	for _, stream := range a.Streams[:len(a.Streams)/2] {
+		err := c.UniversalClient.XGroupCreateMkStream(ctx, stream, a.Group, "0").Err()
+		switch {
+		case err == nil:
+			c.logger.WarnContext(ctx, "bus: consumer group was missing and is created again; "+
+				"if Redis lost its data, commands accepted before the loss are gone",
+				slog.String("stream", stream), slog.String("group", a.Group))
+		case strings.HasPrefix(err.Error(), "BUSYGROUP"):
+			// Another lane or worker created it first.
+		default:
+			c.logger.WarnContext(ctx, "bus: failed to create a missing consumer group",
+				slog.String("stream", stream), slog.String("group", a.Group), slog.Any("error", err))
+		}
+	}
 }
 
 func (c trackingClient) XClaim(ctx context.Context, a *redis.XClaimArgs) *redis.XMessageSliceCmd {

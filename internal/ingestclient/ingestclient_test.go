@@ -338,6 +338,30 @@ func TestRunNamesUnsentLinesAfterRetries(t *testing.T) {
 	require.Zero(t, summary.Accepted)
 }
 
+func TestRunRetriesAsOptionsSay(t *testing.T) {
+	t.Parallel()
+
+	cases := []struct {
+		retries  int
+		attempts string
+	}{
+		{retries: 4, attempts: "after 5 attempts"},
+		{retries: -1, attempts: "after 1 attempt,"},
+	}
+	for _, tc := range cases {
+		bundle := setup(t)
+		bundle.api.unavailable = 100
+		file := bundle.writeFile(t, "busy.ndjson", validLines(0, 3)...)
+
+		opts := bundle.options(file)
+		opts.retry = retryPolicy{attempts: 2, backoffInitial: time.Millisecond, backoffMax: time.Millisecond, retryAfterMax: time.Millisecond}
+		opts.Retries = tc.retries
+		_, err := Run(t.Context(), opts)
+
+		require.ErrorContains(t, err, tc.attempts, "retries %d", tc.retries)
+	}
+}
+
 func TestRunStopsWhenServerUnreachable(t *testing.T) {
 	t.Parallel()
 

@@ -26,6 +26,10 @@ const (
 	// Options.Concurrency is zero.
 	ConcurrencyDefault = 4
 
+	// RetriesDefault is the number of times a batch is sent again after a
+	// retryable failure when Options.Retries is zero.
+	RetriesDefault = 10
+
 	// LineSizeMax is the longest input line accepted, in bytes without the
 	// line ending. A longer line is rejected locally and skipped.
 	LineSizeMax = 4 << 20
@@ -60,6 +64,12 @@ type Options struct {
 	// APIKey, when set, is sent as "Authorization: Bearer APIKey".
 	APIKey string
 
+	// Retries is how many times a batch is sent again after a 429, 502,
+	// 503 or 504 response or a network error, before Run stops with an
+	// error that names the unsent lines. Default RetriesDefault; a
+	// negative value turns retries off.
+	Retries int
+
 	// retry is the retry schedule. The zero value means retryPolicyDefault.
 	// Tests in this package shorten it.
 	retry retryPolicy
@@ -81,7 +91,7 @@ type retryPolicy struct {
 }
 
 var retryPolicyDefault = retryPolicy{
-	attempts:       10,
+	attempts:       RetriesDefault,
 	backoffInitial: 500 * time.Millisecond,
 	backoffMax:     30 * time.Second,
 	retryAfterMax:  time.Minute,
@@ -94,6 +104,13 @@ func (opts Options) withDefaults() Options {
 	opts.BatchSize = cmp.Or(opts.BatchSize, BatchSizeDefault)
 	opts.Concurrency = cmp.Or(opts.Concurrency, ConcurrencyDefault)
 	opts.retry = cmp.Or(opts.retry, retryPolicyDefault)
+
+	switch {
+	case opts.Retries < 0:
+		opts.retry.attempts = 0
+	case opts.Retries > 0:
+		opts.retry.attempts = opts.Retries
+	}
 
 	if opts.Progress == nil {
 		opts.Progress = io.Discard

@@ -78,8 +78,13 @@ func (s *sender) post(ctx context.Context, events []event) (reply, error) {
 		if attempt == s.retry.attempts {
 			first, last := events[0], events[len(events)-1]
 
-			return reply{}, fmt.Errorf("error sending the %d events of %s:%d to %s:%d to %q after %d attempts, so they were not sent: %w",
-				len(events), first.file, first.line, last.file, last.line, s.endpoint, attempt+1, failure)
+			attempts := strconv.Itoa(attempt+1) + " attempts"
+			if attempt == 0 {
+				attempts = "1 attempt"
+			}
+
+			return reply{}, fmt.Errorf("error sending the %d events of %s:%d to %s:%d to %q after %s, so they were not sent: %w",
+				len(events), first.file, first.line, last.file, last.line, s.endpoint, attempts, failure)
 		}
 
 		delay := s.retryDelay(attempt, retryAfter)
