@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"reflect"
+	"strings"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -95,7 +96,63 @@ func MergeRulePatch(spec events.RuleSpec, patch map[string]any) (events.RuleSpec
 		return spec, []events.FieldIssue{decodeIssue(err)}
 	}
 
-	return result, result.Validate()
+	return result, removedRequired(result.Validate(), patch)
+}
+
+// removedRequired rewrites the issues that come from a member the patch
+// set to null, such as "window_seconds: must be between 1 and 86400, got
+// 0", into one issue per removed member stating that it cannot be removed.
+// The issues of a removed object's members (condition.type after a null
+// condition) become the object's issue.
+func removedRequired(issues []events.FieldIssue, patch map[string]any) []events.FieldIssue {
+	removed := nullPaths(patch, "")
+	if len(removed) == 0 {
+		return issues
+	}
+
+	var result []events.FieldIssue
+	reported := map[string]bool{}
+	for _, issue := range issues {
+		path, ok := removedPrefix(issue.Field, removed)
+		if !ok {
+			result = append(result, issue)
+			continue
+		}
+
+		if !reported[path] {
+			reported[path] = true
+			result = append(result, events.FieldIssue{Field: path, Message: "is required, so a patch cannot set it to null"})
+		}
+	}
+
+	return result
+}
+
+// nullPaths returns the dotted paths of the members that patch sets to
+// null.
+func nullPaths(patch map[string]any, prefix string) []string {
+	var paths []string
+	for key, value := range patch {
+		switch value := value.(type) {
+		case nil:
+			paths = append(paths, prefix+key)
+		case map[string]any:
+			paths = append(paths, nullPaths(value, prefix+key+".")...)
+		}
+	}
+
+	return paths
+}
+
+// removedPrefix returns the path of removed that is field or contains it.
+func removedPrefix(field string, removed []string) (string, bool) {
+	for _, path := range removed {
+		if field == path || strings.HasPrefix(field, path+".") {
+			return path, true
+		}
+	}
+
+	return "", false
 }
 
 // mergePatch returns target with patch merged in: members of an object

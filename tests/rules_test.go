@@ -191,6 +191,23 @@ func TestRulesPatchInvalidResult(t *testing.T) {
 	require.Equal(t, 1, got.Response.Version)
 }
 
+func TestRulesPatchNullRequiredMember(t *testing.T) {
+	t.Parallel()
+
+	a := testapp.Start(t, testapp.Options{})
+	rule := createRule(t, a, thresholdRule("nulled")).Response
+	path := "/api/v1/rules/" + rule.RuleID.String()
+
+	status, _, body := request(t, a, http.MethodPatch, path, "", "", `{"window_seconds":null}`)
+	require.Equal(t, http.StatusBadRequest, status, body)
+	require.Contains(t, body, "window_seconds: is required, so a patch cannot set it to null")
+	require.NotContains(t, body, "got 0")
+
+	status, _, body = request(t, a, http.MethodPatch, path, "", "", `{"cooldown_seconds":null}`)
+	require.Equal(t, http.StatusOK, status, body)
+	require.Contains(t, body, `"cooldown_seconds":0`)
+}
+
 func TestRulesErrors(t *testing.T) {
 	t.Parallel()
 
