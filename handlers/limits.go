@@ -67,8 +67,9 @@ func CheckQuery(next http.Handler) http.Handler {
 }
 
 // CheckCharset rejects with 415 a request body whose Content-Type names a
-// charset other than UTF-8, because every body is read as UTF-8 JSON.
-// US-ASCII passes, since its text reads the same as UTF-8.
+// charset other than UTF-8, because every body is read as UTF-8 JSON, or
+// whose Content-Type parameters do not parse. US-ASCII passes, since its
+// text reads the same as UTF-8.
 func CheckCharset(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		contentType := r.Header.Get("Content-Type")
@@ -78,8 +79,18 @@ func CheckCharset(next http.Handler) http.Handler {
 		}
 
 		_, params, err := mime.ParseMediaType(contentType)
+		if err != nil {
+			// Without this, the route's own check would report that the
+			// type must be application/json, although it is, when only a
+			// parameter is bad, such as an empty charset.
+			writeJSON(w, http.StatusUnsupportedMediaType, &oas.Error{
+				Error: "invalid Content-Type " + strconv.Quote(contentType) + ": " + strings.TrimPrefix(err.Error(), "mime: "),
+			})
+			return
+		}
+
 		charset, named := params["charset"]
-		if err == nil && named && !readsAsUTF8(charset) {
+		if named && !readsAsUTF8(charset) {
 			writeJSON(w, http.StatusUnsupportedMediaType, &oas.Error{
 				Error: "Content-Type charset must be utf-8, got " + strconv.Quote(charset),
 			})

@@ -191,6 +191,8 @@ func badInputs(maxBodyBytes int64) []badInput {
 			http.StatusUnsupportedMediaType, nil, "Content-Type"},
 		{"latin1 charset", single, "application/json; charset=latin1", event(""),
 			http.StatusUnsupportedMediaType, nil, `charset must be utf-8, got "latin1"`},
+		{"empty charset", single, "application/json; charset=", event(""),
+			http.StatusUnsupportedMediaType, nil, `invalid Content-Type "application/json; charset=": invalid media parameter`},
 		{"quoted latin1 charset in a batch", batch, `application/json; charset="ISO-8859-1"`, []byte("[" + string(event("")) + "]"),
 			http.StatusUnsupportedMediaType, nil, `charset must be utf-8, got "ISO-8859-1"`},
 		invalid("malformed JSON", single, `{"event_type":`, []any{}, "malformed JSON"),
