@@ -32,10 +32,11 @@ A line without one gets a new id on each send.
 
 A batch answered 429, 502, 503 or 504, or lost to a network error, is sent
 again up to --retries times, after the delay of the response's Retry-After
-header or a growing backoff. Past that the command stops and names the
-lines that were not sent; run it again from there. While the server pauses
-ingestion because too many commands wait for its worker, it asks for 5 s
-between tries, so the default of 10 retries waits about 50 s.
+header or a growing backoff. Past that the command stops: it names that
+batch's lines and sends nothing more, from that file or the others. While
+the server pauses ingestion because too many commands wait for its worker,
+it asks for 5 s between tries, so the default of 10 retries waits about
+50 s.
 
 The URL defaults to $EVENTPULSE_URL, then http://127.0.0.1:8080. Once API
 keys exist, give a key with the ingest scope in $EVENTPULSE_API_KEY.`,

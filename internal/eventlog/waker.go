@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/eventpulse/eventpulse/internal/logging"
 )
 
 // RecordChannel is the PostgreSQL notification channel on which the log
@@ -56,15 +58,19 @@ func (w *Waker) Channel(names []string) <-chan struct{} {
 	return wake
 }
 
-// Run listens until ctx ends, reconnecting after failures.
+// Run listens until ctx ends, reconnecting after failures. Of the failures
+// in a row, only the first is logged above Debug.
 func (w *Waker) Run(ctx context.Context) {
+	var outage logging.Outage
 	for {
-		err := w.listen(ctx)
+		err := w.listen(ctx, func() {
+			outage.Recovered(ctx, w.logger, "eventlog: record listener connected again")
+		})
 		if ctx.Err() != nil {
 			return
 		}
 
-		w.logger.WarnContext(ctx, "eventlog: record listener failed, so subscribers poll until it reconnects",
+		outage.Failed(ctx, w.logger, "eventlog: record listener failed, so subscribers poll until it reconnects",
 			slog.Any("error", err))
 
 		select {
@@ -75,7 +81,9 @@ func (w *Waker) Run(ctx context.Context) {
 	}
 }
 
-func (w *Waker) listen(ctx context.Context) error {
+// listen calls connected once it listens, then wakes subscribers until the
+// connection fails or ctx ends.
+func (w *Waker) listen(ctx context.Context, connected func()) error {
 	conn, err := pgx.ConnectConfig(ctx, w.connConfig.Copy())
 	if err != nil {
 		return fmt.Errorf("error connecting the record listener: %w", err)
@@ -85,6 +93,7 @@ func (w *Waker) listen(ctx context.Context) error {
 	if _, err := conn.Exec(ctx, "LISTEN "+RecordChannel); err != nil {
 		return fmt.Errorf("error listening on %s: %w", RecordChannel, err)
 	}
+	connected()
 
 	// Records appended while no connection listened woke no subscriber,
 	// so every subscriber queries once.

@@ -22,6 +22,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/eventpulse/eventpulse/events"
+	"github.com/eventpulse/eventpulse/internal/logging"
 )
 
 // NotifyChannel is the PostgreSQL channel the event_log trigger notifies
@@ -108,15 +109,19 @@ func NewFeed(ctx context.Context, pool *pgxpool.Pool, hub *Hub, logger *slog.Log
 	return f, nil
 }
 
-// Run listens until ctx ends, reconnecting after failures.
+// Run listens until ctx ends, reconnecting after failures. Of the failures
+// in a row, only the first is logged above Debug.
 func (f *Feed) Run(ctx context.Context) {
+	var outage logging.Outage
 	for {
-		err := f.listen(ctx)
+		err := f.listen(ctx, func() {
+			outage.Recovered(ctx, f.logger, "live: anomaly listener connected again")
+		})
 		if ctx.Err() != nil {
 			return
 		}
 
-		f.logger.ErrorContext(ctx, "live: listener failed, reconnecting", slog.Any("error", err))
+		outage.Failed(ctx, f.logger, "live: anomaly listener failed, reconnecting every second", slog.Any("error", err))
 
 		select {
 		case <-ctx.Done():
@@ -126,7 +131,9 @@ func (f *Feed) Run(ctx context.Context) {
 	}
 }
 
-func (f *Feed) listen(ctx context.Context) error {
+// listen calls connected once it listens, then publishes anomalies until
+// the connection fails or ctx ends.
+func (f *Feed) listen(ctx context.Context, connected func()) error {
 	conn, err := pgx.ConnectConfig(ctx, f.pool.Config().ConnConfig.Copy())
 	if err != nil {
 		return fmt.Errorf("error connecting the anomaly listener: %w", err)
@@ -136,6 +143,7 @@ func (f *Feed) listen(ctx context.Context) error {
 	if _, err := conn.Exec(ctx, "LISTEN "+NotifyChannel); err != nil {
 		return fmt.Errorf("error listening on %s: %w", NotifyChannel, err)
 	}
+	connected()
 
 	// Records that committed before LISTEN took effect are read here;
 	// the ones after arrive as notifications.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"testing"
+	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/stretchr/testify/require"
@@ -76,4 +77,45 @@ func BenchmarkWatermillTrace(b *testing.B) {
 	for b.Loop() {
 		adapter.Trace("message received", fields)
 	}
+}
+
+func TestWatermillDropsRepeatedErrors(t *testing.T) {
+	t.Parallel()
+
+	var buf bytes.Buffer
+	adapter := Watermill(New(&buf, slog.LevelDebug))
+	child := adapter.With(watermill.LogFields{"consumer_group": "g"})
+	refused := errors.New("connection refused")
+
+	adapter.Error("read fail", refused, nil)
+	child.Error("read fail", refused, nil)
+	adapter.Error("read fail", refused, nil)
+	adapter.Error("read fail", errors.New("timeout"), nil)
+	adapter.Error("ack fail", refused, nil)
+
+	lines := logLines(t, &buf)
+	require.Len(t, lines, 3, "the two repeats of the first line are dropped")
+	require.Equal(t, "connection refused", lines[0]["error"])
+	require.Equal(t, "timeout", lines[1]["error"])
+	require.Equal(t, "ack fail", lines[2]["msg"])
+}
+
+func TestRepeatsCountsDroppedLines(t *testing.T) {
+	t.Parallel()
+
+	r := newRepeats()
+	start := time.Unix(1000, 0)
+
+	write, dropped := r.admit("k", start)
+	require.True(t, write)
+	require.Zero(t, dropped)
+
+	for i := range 3 {
+		write, _ = r.admit("k", start.Add(time.Duration(i+1)*time.Second))
+		require.False(t, write)
+	}
+
+	write, dropped = r.admit("k", start.Add(repeatWindow))
+	require.True(t, write)
+	require.Equal(t, 3, dropped)
 }
