@@ -1,7 +1,9 @@
 package tests
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"os"
@@ -13,6 +15,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/eventpulse/eventpulse/internal/testapp"
 )
 
 // buildBinary builds cmd/eventpulse into a temporary directory of t and
@@ -147,4 +151,41 @@ func freeAddr(t *testing.T) string {
 	require.NoError(t, listener.Close())
 
 	return addr
+}
+
+func TestServerStartupErrorLoggedAsJSON(t *testing.T) {
+	t.Parallel()
+
+	binary := buildBinary(t)
+
+	// A listener that is closed at once leaves a port nothing listens on.
+	listener, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	redisAddr := listener.Addr().String()
+	require.NoError(t, listener.Close())
+
+	command := exec.Command(binary, "api")
+	command.Env = append(os.Environ(),
+		"DATABASE_URL="+testapp.NewDatabase(t),
+		"REDIS_URL=redis://"+redisAddr+"/0",
+		"EVENTPULSE_HTTP_ADDR=127.0.0.1:0")
+	var stderr bytes.Buffer
+	command.Stderr = &stderr
+	err = command.Run()
+
+	var exitErr *exec.ExitError
+	require.ErrorAs(t, err, &exitErr)
+	require.Equal(t, 1, exitErr.ExitCode())
+
+	var stopped map[string]any
+	for line := range bytes.Lines(stderr.Bytes()) {
+		var record map[string]any
+		require.NoError(t, json.Unmarshal(line, &record), "every line is JSON: %s", line)
+		if record["msg"] == "eventpulse: stopped on an error" {
+			stopped = record
+		}
+	}
+	require.NotNil(t, stopped, "output: %s", stderr.String())
+	require.Equal(t, "ERROR", stopped["level"])
+	require.Contains(t, stopped["error"], "error connecting to Redis")
 }

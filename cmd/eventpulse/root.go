@@ -1,13 +1,11 @@
 package main
 
 import (
-	"context"
 	"log/slog"
 	"os"
 
 	"github.com/spf13/cobra"
 
-	"github.com/eventpulse/eventpulse/internal/app"
 	"github.com/eventpulse/eventpulse/internal/config"
 	"github.com/eventpulse/eventpulse/internal/logging"
 )
@@ -49,14 +47,4 @@ func setup() (config.Config, *slog.Logger, error) {
 	level, _ := cfg.SlogLevel()
 
 	return cfg, logging.New(os.Stderr, level), nil
-}
-
-// openDeps reads the configuration and connects to PostgreSQL and Redis.
-func openDeps(ctx context.Context) (*app.Deps, error) {
-	cfg, logger, err := setup()
-	if err != nil {
-		return nil, err
-	}
-
-	return app.Open(ctx, cfg, logger)
 }

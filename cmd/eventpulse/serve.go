@@ -3,12 +3,14 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/eventpulse/eventpulse/internal/app"
+	"github.com/eventpulse/eventpulse/internal/config"
 )
 
 func newRunCommand() *cobra.Command {
@@ -44,10 +46,36 @@ func newWorkerCommand() *cobra.Command {
 	}
 }
 
+// loggedError is an error that a server command already wrote to its JSON
+// log; main exits with status 1 without printing it again.
+type loggedError struct {
+	err error
+}
+
+func (e loggedError) Error() string { return e.err.Error() }
+
+func (e loggedError) Unwrap() error { return e.err }
+
 // serve runs the chosen halves until ctx ends (SIGINT or SIGTERM), then
-// shuts both down gracefully.
+// shuts both down gracefully. An error after the configuration was read,
+// such as PostgreSQL or Redis refusing the first connection, is logged as
+// a JSON line, as everything else the server writes.
 func serve(ctx context.Context, withAPI, withWorker bool) error {
-	deps, err := openDeps(ctx)
+	cfg, logger, err := setup()
+	if err != nil {
+		return err
+	}
+
+	if err := serveWith(ctx, cfg, logger, withAPI, withWorker); err != nil {
+		logger.ErrorContext(ctx, "eventpulse: stopped on an error", slog.Any("error", err))
+		return loggedError{err: err}
+	}
+
+	return nil
+}
+
+func serveWith(ctx context.Context, cfg config.Config, logger *slog.Logger, withAPI, withWorker bool) error {
+	deps, err := app.Open(ctx, cfg, logger)
 	if err != nil {
 		return err
 	}
