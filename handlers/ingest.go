@@ -52,6 +52,10 @@ type Ingest struct {
 	maxBodyBytes int64
 	logger       *slog.Logger
 	now          func() time.Time
+	// outage logs the first 503 of a Redis outage at Warn and the ones
+	// after it at Debug, so that clients retrying during the outage do
+	// not write a Warn line each.
+	outage logging.Outage
 }
 
 // NewIngest returns the ingestion handlers. limiter may be nil for no
@@ -256,6 +260,7 @@ func (h *Ingest) submit(w http.ResponseWriter, r *http.Request, batch []events.I
 
 	err := h.submitter.Submit(r.Context(), batch)
 	if err == nil {
+		h.outage.Recovered(r.Context(), h.logger, "ingest: command bus available again")
 		return true
 	}
 
@@ -266,7 +271,7 @@ func (h *Ingest) submit(w http.ResponseWriter, r *http.Request, batch []events.I
 	}
 
 	h.Metrics.CountIngest("unavailable", len(batch))
-	h.logger.WarnContext(r.Context(), "ingest: command bus unavailable, answering 503",
+	h.outage.Failed(r.Context(), h.logger, "ingest: command bus unavailable, answering 503",
 		slog.Int("num_events", len(batch)), slog.Bool("nothing_sent", nothingSent(err)), slog.Any("error", err))
 	w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds))
 	writeJSON(w, http.StatusServiceUnavailable, &oas.Error{Error: unavailableMessage(err)})

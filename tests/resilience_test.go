@@ -23,7 +23,8 @@ import (
 // TestIngestRedisDownAnswers503 stops the shared Redis, so it must not run
 // in parallel with other tests.
 func TestIngestRedisDownAnswers503(t *testing.T) {
-	a := testapp.Start(t, testapp.Options{})
+	logs := &lockedBuffer{}
+	a := testapp.Start(t, testapp.Options{Log: logs})
 	env := testapp.Env(t)
 
 	require.NoError(t, env.StopRedis())
@@ -60,6 +61,22 @@ func TestIngestRedisDownAnswers503(t *testing.T) {
 		return a.Count("SELECT count(*) FROM events WHERE source = 'after'") >= 1
 	})
 	require.Equal(t, 0, a.Count("SELECT count(*) FROM events WHERE source = 'outage'"))
+
+	// The first 503 of the outage is a Warn line, the next ones Debug,
+	// and the first 202 after it an Info line.
+	var levels []string
+	for _, line := range logs.lines(t) {
+		switch line["msg"] {
+		case "ingest: command bus unavailable, answering 503", "ingest: command bus available again":
+			levels = append(levels, line["level"].(string))
+		}
+	}
+	require.GreaterOrEqual(t, len(levels), 3, "levels %v", levels)
+	require.Equal(t, "WARN", levels[0])
+	require.Equal(t, "INFO", levels[len(levels)-1])
+	for _, level := range levels[1 : len(levels)-1] {
+		require.Equal(t, "DEBUG", level)
+	}
 }
 
 // TestIngestRedisFullAnswers503 lowers the shared Redis's maxmemory, so it

@@ -3,28 +3,28 @@ package logging
 import (
 	"context"
 	"log/slog"
-	"sync"
+	"sync/atomic"
 )
 
-// Outage logs a loop that retries a connection: the first failure at Warn,
-// the failures that follow it at Debug, and the first success after them at
-// Info. An outage of minutes then writes two lines at the default level
-// instead of one at each retry.
+// Outage logs the failures of work that is tried again, such as a loop
+// that reconnects or the requests that need a connection: the first failure
+// at Warn, the failures that follow it at Debug, and the first success
+// after them at Info. An outage of minutes then writes two lines at the
+// default level instead of one at each try.
+//
+// It is safe for concurrent use, and Recovered costs one atomic load while
+// nothing fails, so request handlers may call it on every request.
 type Outage struct {
-	mu      sync.Mutex
-	failing bool
+	failing atomic.Bool
 }
 
 // Failed logs msg with attrs, at Warn unless the previous attempt failed
 // too.
 func (o *Outage) Failed(ctx context.Context, logger *slog.Logger, msg string, attrs ...slog.Attr) {
-	o.mu.Lock()
 	level := slog.LevelWarn
-	if o.failing {
+	if o.failing.Swap(true) {
 		level = slog.LevelDebug
 	}
-	o.failing = true
-	o.mu.Unlock()
 
 	logger.LogAttrs(ctx, level, msg, attrs...)
 }
@@ -32,12 +32,7 @@ func (o *Outage) Failed(ctx context.Context, logger *slog.Logger, msg string, at
 // Recovered logs msg at Info when the attempts before it failed, and
 // nothing otherwise.
 func (o *Outage) Recovered(ctx context.Context, logger *slog.Logger, msg string) {
-	o.mu.Lock()
-	failing := o.failing
-	o.failing = false
-	o.mu.Unlock()
-
-	if failing {
+	if o.failing.Load() && o.failing.Swap(false) {
 		logger.InfoContext(ctx, msg)
 	}
 }
