@@ -73,9 +73,9 @@ test/short: ## run the quick tests only
 	$(GO) test -short -count=1 ./...
 
 .PHONY: fuzz
-fuzz: ## run each fuzz target for FUZZTIME (default 20s)
-	$(GO) test ./internal/ingest -run '^$$' -fuzz '^FuzzDecodeEvent$$' -fuzztime $${FUZZTIME:-20s}
-	$(GO) test ./internal/ingest -run '^$$' -fuzz '^FuzzDecodeBatch$$' -fuzztime $${FUZZTIME:-20s}
+fuzz: ## run each fuzz target for FUZZTIME (default 200000x executions)
+	$(GO) test ./internal/ingest -run '^$$' -fuzz '^FuzzDecodeEvent$$' -fuzztime $${FUZZTIME:-200000x}
+	$(GO) test ./internal/ingest -run '^$$' -fuzz '^FuzzDecodeBatch$$' -fuzztime $${FUZZTIME:-200000x}
 
 .PHONY: lint
 lint: ## run gofmt, go vet and golangci-lint
