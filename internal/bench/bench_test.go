@@ -179,3 +179,12 @@ func TestBacklogCountsCommandsAndRecords(t *testing.T) {
 	require.Zero(t, end)
 	require.Zero(t, maxLag)
 }
+
+func TestStoredShareInResultCell(t *testing.T) {
+	r := &runner{}
+	require.Empty(t, r.storedWhenStopped("single"), "no share was measured")
+
+	r.stored = map[string]float64{"single": 0.754}
+	require.Equal(t, ", 75% in `events` when the load stopped", r.storedWhenStopped("single"))
+	require.Empty(t, r.storedWhenStopped("batch"))
+}
