@@ -39,7 +39,7 @@ func (a *API) EventsHealth(ctx context.Context) (oas.EventsHealthRes, error) {
 		Worker: a.workerStatus(ctx),
 	}
 
-	// Either of these makes ingestion answer 503.
+	// Either of these makes the ingest routes return 503.
 	var degraded bool
 	if a.backlog != nil {
 		if waiting, ok := a.backlog.Waiting(); ok {

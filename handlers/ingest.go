@@ -33,19 +33,13 @@ type Submitter interface {
 	Submit(ctx context.Context, batch []events.IngestedEvent) error
 }
 
-// BacklogChecker returns an error while ingest commands must not be sent
-// because too many wait for the worker (*bus.Backlog).
-type BacklogChecker interface {
-	Check() error
-}
-
 // Ingest serves POST /api/v1/events and POST /api/v1/events/batch.
 type Ingest struct {
 	// Metrics counts events by outcome; nil records nothing.
 	Metrics *telemetry.Metrics
 	// Backlog rejects events while too many ingest commands wait for the
-	// worker; nil accepts them.
-	Backlog BacklogChecker
+	// worker. Nil accepts them.
+	Backlog *bus.Backlog
 
 	submitter    Submitter
 	limiter      *auth.IngestLimiter

@@ -108,6 +108,10 @@ func requireRuleRejected(t *testing.T, a *testapp.App, rulePath, body, patch, fi
 	require.JSONEq(t, ruleIssue("rule."+field, `["rule",`+path[1:], message), got, "backtest %s", body)
 }
 
+// unprintable is the reason ingestion gives for a name with a control,
+// format or separator character.
+const unprintable = "must contain printable characters only, without control characters"
+
 // TestRulesRejectUnmatchableFilters sends filters that ingestion rejects
 // as an event_type or source, so no event could match them. Each route
 // that takes a rule returns 400 with ingestion's reason.
@@ -117,7 +121,6 @@ func TestRulesRejectUnmatchableFilters(t *testing.T) {
 	a := testapp.Start(t, testapp.Options{})
 	rule := createRule(t, a, thresholdRule("checkout errors")).Response
 	rulePath := "/api/v1/rules/" + rule.RuleID.String()
-	const unprintable = "must contain printable characters only, without control characters"
 
 	cases := []struct {
 		name, eventType, source, field, message string
@@ -154,7 +157,6 @@ func TestRulesRejectInvisibleNameCharacters(t *testing.T) {
 	a := testapp.Start(t, testapp.Options{})
 	rule := createRule(t, a, thresholdRule("checkout errors")).Response
 	rulePath := "/api/v1/rules/" + rule.RuleID.String()
-	const unprintable = "must contain printable characters only, without control characters"
 
 	for _, name := range []string{`a\u2028b`, `a\u2029b`, `a\u200bb`, `\u202eevil`, `a\u00a0b`, `a\u200db`, `a\ue000`} {
 		t.Run(name, func(t *testing.T) {

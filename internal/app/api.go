@@ -148,9 +148,7 @@ func newRouter(
 	limiter := auth.NewIngestLimiter(deps.Config.IngestRate, deps.Config.IngestBurst)
 	ingestHandlers := handlers.NewIngest(submitter, limiter, deps.Config.MaxBodyBytes, deps.Logger)
 	ingestHandlers.Metrics = deps.Metrics
-	if backlog != nil {
-		ingestHandlers.Backlog = backlog
-	}
+	ingestHandlers.Backlog = backlog
 
 	router := chi.NewRouter()
 	router.Use(middleware.Recoverer)

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/eventpulse/eventpulse/internal/logging"
 )
 
 // BacklogIntervalDefault is how often a Backlog reads the stream's state.
@@ -72,6 +74,9 @@ type Backlog struct {
 	// waiting is the last count read, or -1 before the first read and
 	// after a failed one, when Check lets commands through.
 	waiting atomic.Int64
+	// outage logs the first failed read at Warn, the ones after it at
+	// Debug, and the next successful read at Info.
+	outage logging.Outage
 }
 
 // NewBacklog returns a Backlog of group on stream that rejects commands
@@ -142,8 +147,9 @@ func (b *Backlog) refresh(ctx context.Context, full *bool) bool {
 	cancel()
 
 	if err != nil {
-		if ctx.Err() == nil && b.waiting.Swap(-1) >= 0 {
-			b.logger.WarnContext(ctx, "bus: failed to read the command backlog; commands pass until it is read again",
+		b.waiting.Store(-1)
+		if ctx.Err() == nil {
+			b.outage.Failed(ctx, b.logger, "bus: failed to read the command backlog; commands pass until it is read again",
 				slog.String("stream", b.stream), slog.Any("error", err))
 		}
 
@@ -151,6 +157,7 @@ func (b *Backlog) refresh(ctx context.Context, full *bool) bool {
 	}
 
 	b.waiting.Store(waiting)
+	b.outage.Recovered(ctx, b.logger, "bus: command backlog read again")
 
 	switch {
 	case waiting > b.limit && !*full:

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -95,4 +96,44 @@ func TestBacklogRejectsOverLimit(t *testing.T) {
 	<-done
 	require.Contains(t, logs.String(), "command backlog over its limit")
 	require.Contains(t, logs.String(), "command backlog back under its limit")
+}
+
+func TestBacklogLogsFailedReadsOnce(t *testing.T) {
+	t.Parallel()
+	client := newClient(t)
+	ctx := context.Background()
+	stream := "test.backlog.fail." + t.Name()
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+
+	// A string under the stream's key makes XINFO GROUPS fail.
+	require.NoError(t, client.Set(ctx, stream, "not a stream", 0).Err())
+
+	backlog := bus.NewBacklog(client, stream, "g", 3, 10*time.Millisecond, logger)
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		backlog.Run(runCtx)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+
+	time.Sleep(100 * time.Millisecond)
+	_, known := backlog.Waiting()
+	require.False(t, known)
+	require.NoError(t, backlog.Check(), "commands pass while the count is unknown")
+
+	require.NoError(t, client.Del(ctx, stream).Err())
+	require.Eventually(t, func() bool {
+		_, known := backlog.Waiting()
+		return known
+	}, 10*time.Second, 5*time.Millisecond)
+
+	cancel()
+	<-done
+	require.Equal(t, 1, strings.Count(logs.String(), `"level":"WARN","msg":"bus: failed to read the command backlog`))
+	require.Equal(t, 1, strings.Count(logs.String(), `"level":"INFO","msg":"bus: command backlog read again"`))
 }

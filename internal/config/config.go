@@ -81,9 +81,9 @@ type Config struct {
 	// IngestMaxBatch (EVENTPULSE_INGEST_MAX_BATCH) is the most events grouped
 	// into one command. Default: IngestMaxBatchDefault.
 	IngestMaxBatch int
-	// IngestMaxBacklog (EVENTPULSE_INGEST_MAX_BACKLOG) is the most ingest
-	// commands that may wait in Redis for the worker; above it the API
-	// answers 503 to ingest requests. Default: IngestMaxBacklogDefault.
+	// IngestMaxBacklog (EVENTPULSE_INGEST_MAX_BACKLOG) is the max number of
+	// ingest commands that may wait in Redis for the worker. Above it the
+	// ingest routes return 503. Default: IngestMaxBacklogDefault.
 	IngestMaxBacklog int
 	// MaxBodyBytes (EVENTPULSE_MAX_BODY_BYTES) is the largest request body
 	// accepted; larger bodies get 413. It applies to a gzip-compressed

@@ -7,10 +7,10 @@ import (
 )
 
 // Outage logs the failures of work that is tried again, such as a loop
-// that reconnects or the requests that need a connection: the first failure
-// at Warn, the failures that follow it at Debug, and the first success
-// after them at Info. An outage of minutes then writes two lines at the
-// default level instead of one at each try.
+// that reconnects or the requests that need a connection. The first
+// failure goes at Warn, the failures after it at Debug, and the first
+// success after them at Info. An outage of minutes then writes two lines
+// at the default level instead of one at each try.
 //
 // It is safe for concurrent use, and Recovered costs one atomic load while
 // nothing fails, so request handlers may call it on every request.

@@ -32,11 +32,14 @@ func (a *RedisAdapter) Printf(ctx context.Context, format string, args ...any) {
 
 	message := "redis client: " + strings.TrimSpace(fmt.Sprintf(format, args...))
 	write, dropped := a.repeats.admit(message, time.Now())
-	switch {
-	case !write:
-	case dropped > 0:
-		a.logger.WarnContext(ctx, message, slog.Int("repeated", dropped))
-	default:
-		a.logger.WarnContext(ctx, message)
+	if !write {
+		return
 	}
+
+	if dropped > 0 {
+		a.logger.WarnContext(ctx, message, slog.Int("repeated", dropped))
+		return
+	}
+
+	a.logger.WarnContext(ctx, message)
 }

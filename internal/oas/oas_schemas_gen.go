@@ -1254,7 +1254,7 @@ type IngestHealth struct {
 	Worker IngestHealthWorker `json:"worker"`
 	// Ingest commands in Redis that the worker has not acknowledged, as the API last read them (every 250
 	// ms); absent while unknown. Above `EVENTPULSE_INGEST_MAX_BACKLOG` the status is `degraded`, the
-	// response is 503, and both ingest routes answer 503.
+	// response is 503, and both ingest routes return 503.
 	CommandsWaiting OptInt64 `json:"commands_waiting"`
 }
 
