@@ -64,16 +64,7 @@ func TestBacklogRejectsOverLimit(t *testing.T) {
 	_, known := backlog.Waiting()
 	require.False(t, known)
 
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		backlog.Run(ctx)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-	})
+	stop := runBacklog(t, backlog)
 
 	require.Eventually(t, func() bool {
 		waiting, known := backlog.Waiting()
@@ -92,8 +83,7 @@ func TestBacklogRejectsOverLimit(t *testing.T) {
 	read(t, client, stream, "g", 2, 2)
 	require.Eventually(t, func() bool { return backlog.Check() == nil }, 5*time.Second, 5*time.Millisecond)
 
-	cancel()
-	<-done
+	stop()
 	require.Contains(t, logs.String(), "command backlog over its limit")
 	require.Contains(t, logs.String(), "command backlog back under its limit")
 }
@@ -110,16 +100,7 @@ func TestBacklogLogsFailedReadsOnce(t *testing.T) {
 	require.NoError(t, client.Set(ctx, stream, "not a stream", 0).Err())
 
 	backlog := bus.NewBacklog(client, stream, "g", 3, 10*time.Millisecond, logger)
-	runCtx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		backlog.Run(runCtx)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-	})
+	stop := runBacklog(t, backlog)
 
 	time.Sleep(100 * time.Millisecond)
 	_, known := backlog.Waiting()
@@ -132,8 +113,28 @@ func TestBacklogLogsFailedReadsOnce(t *testing.T) {
 		return known
 	}, 10*time.Second, 5*time.Millisecond)
 
-	cancel()
-	<-done
+	stop()
 	require.Equal(t, 1, strings.Count(logs.String(), `"level":"WARN","msg":"bus: failed to read the command backlog`))
 	require.Equal(t, 1, strings.Count(logs.String(), `"level":"INFO","msg":"bus: command backlog read again"`))
+}
+
+// runBacklog runs backlog until the returned stop is called or the test
+// ends. stop returns once Run has returned, so the logs are complete.
+func runBacklog(t *testing.T, backlog *bus.Backlog) (stop func()) {
+	t.Helper()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		backlog.Run(ctx)
+	}()
+
+	stop = func() {
+		cancel()
+		<-done
+	}
+	t.Cleanup(stop)
+
+	return stop
 }
