@@ -33,7 +33,9 @@ A line without one gets a new id on each send.
 A batch answered 429, 502, 503 or 504, or lost to a network error, is sent
 again up to --retries times, after the delay of the response's Retry-After
 header or a growing backoff. Past that the command stops: it names that
-batch's lines and sends nothing more, from that file or the others. While
+batch's lines, lets the other files finish the request they have in flight,
+and sends nothing more. The summary then gives, for each unfinished file,
+the --start-line to run it again with, so that no line is sent twice. While
 the server pauses ingestion because too many commands wait for its worker,
 it asks for 5 s between tries, so the default of 10 retries waits about
 50 s.
@@ -49,6 +51,13 @@ keys exist, give a key with the ingest scope in $EVENTPULSE_API_KEY.`,
 			}
 			if opts.Concurrency == 0 {
 				return errors.New("invalid --concurrency 0: must be at least 1")
+			}
+
+			if opts.StartLine < 1 {
+				return fmt.Errorf("invalid --start-line %d: must be at least 1", opts.StartLine)
+			}
+			if opts.StartLine > 1 && len(files) != 1 {
+				return fmt.Errorf("invalid --start-line %d: it applies to one FILE, got %d", opts.StartLine, len(files))
 			}
 
 			switch {
@@ -86,6 +95,8 @@ keys exist, give a key with the ingest scope in $EVENTPULSE_API_KEY.`,
 	cmd.Flags().IntVar(&opts.BatchSize, "batch-size", ingestclient.BatchSizeDefault, "events per request (at most 1000)")
 	cmd.Flags().IntVar(&opts.Concurrency, "concurrency", ingestclient.ConcurrencyDefault,
 		"files sent at once, each with one request in flight")
+	cmd.Flags().IntVar(&opts.StartLine, "start-line", 1,
+		"line of FILE to start at, skipping the lines before it (one FILE only); a stopped run prints the value to continue with")
 	cmd.Flags().IntVar(&retries, "retries", ingestclient.RetriesDefault,
 		"times a batch is sent again after 429, 502, 503, 504 or a network error, waiting as Retry-After says (5 s while ingestion is paused for a full backlog)")
 

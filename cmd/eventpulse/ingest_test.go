@@ -22,3 +22,13 @@ func TestIngestCommandRejectsNegativeRetries(t *testing.T) {
 	_, _, err := runCommand(t, "ingest", "--retries", "-1", "events.ndjson")
 	require.EqualError(t, err, "invalid --retries -1: must be at least 0")
 }
+
+func TestIngestCommandChecksStartLine(t *testing.T) {
+	t.Parallel()
+
+	_, _, err := runCommand(t, "ingest", "--start-line", "0", "events.ndjson")
+	require.EqualError(t, err, "invalid --start-line 0: must be at least 1")
+
+	_, _, err = runCommand(t, "ingest", "--start-line", "3", "a.ndjson", "b.ndjson")
+	require.EqualError(t, err, "invalid --start-line 3: it applies to one FILE, got 2")
+}

@@ -2,11 +2,13 @@ package ingestclient
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -70,8 +72,14 @@ func totalSize(files []string) (int64, error) {
 // file order. The anomaly detector measures lateness against the newest
 // event time it has seen, so out-of-order batches would make it skip real
 // bursts as late.
+//
+// When one file fails, the others finish the request they have in flight
+// and send nothing more, and every file left unfinished is recorded with the
+// line to continue from. Requests in flight are not cancelled, because the
+// server may store a cancelled request's events, and sending them again
+// would store the lines without an event_id twice.
 func ingest(ctx context.Context, opts Options, counts *tally, notify func(string)) error {
-	group, ctx := errgroup.WithContext(ctx)
+	var group errgroup.Group
 	group.SetLimit(opts.Concurrency)
 
 	worker := &batchWorker{
@@ -84,15 +92,24 @@ func ingest(ctx context.Context, opts Options, counts *tally, notify func(string
 		},
 		tally:     counts,
 		batchSize: opts.BatchSize,
+		startLine: max(opts.StartLine, 1),
+		stop:      make(chan struct{}),
 	}
 
 	for i, file := range opts.Files {
-		if ctx.Err() != nil {
-			break
+		if ctx.Err() != nil || worker.stopped() {
+			counts.unsent(i, file, worker.startLine)
+
+			continue
 		}
 
 		group.Go(func() error {
-			return worker.sendFile(ctx, i, file)
+			err := worker.sendFile(ctx, i, file)
+			if err != nil {
+				worker.stopOnce.Do(func() { close(worker.stop) })
+			}
+
+			return err
 		})
 	}
 
@@ -104,39 +121,103 @@ type batchWorker struct {
 	sender    *sender
 	tally     *tally
 	batchSize int
+	startLine int
+
+	// stop is closed once a file fails. The other files then stop before
+	// their next batch.
+	stop     chan struct{}
+	stopOnce sync.Once
+}
+
+func (w *batchWorker) stopped() bool {
+	select {
+	case <-w.stop:
+		return true
+	default:
+		return false
+	}
 }
 
 // sendFile reads one file and sends its batches one at a time, in file
-// order. The next batch is read while the current one is in flight.
+// order. The next batch is read while the current one is in flight. It
+// returns nil when it stopped because another file failed, and records
+// an unfinished file with the line to continue from.
 func (w *batchWorker) sendFile(ctx context.Context, fileIndex int, file string) error {
-	group, ctx := errgroup.WithContext(ctx)
-	batches := make(chan batch, 1)
+	readCtx, cancelRead := context.WithCancel(ctx)
+	defer cancelRead()
 
-	reader := &batchReader{batchSize: w.batchSize, out: batches, tally: w.tally}
-	group.Go(func() error {
+	batches := make(chan batch, 1)
+	reader := &batchReader{batchSize: w.batchSize, startLine: w.startLine, out: batches, tally: w.tally}
+
+	var readErr error
+	var reading sync.WaitGroup
+	reading.Go(func() {
 		defer close(batches)
 
-		return reader.run(ctx, fileIndex, file)
+		readErr = reader.run(readCtx, fileIndex, file)
 	})
 
-	group.Go(func() error {
-		return w.drain(ctx, batches)
-	})
+	next, err := w.drain(ctx, batches)
 
-	return group.Wait()
+	// The reader may be blocked handing over its next batch, which drain
+	// no longer takes after a failure.
+	cancelRead()
+	reading.Wait()
+
+	if err == nil {
+		err = readErr
+	}
+
+	if err != nil {
+		w.tally.unsent(fileIndex, file, next)
+	}
+
+	if errors.Is(err, errStopped) {
+		return nil
+	}
+
+	return err
 }
 
-func (w *batchWorker) drain(ctx context.Context, batches <-chan batch) error {
+// errStopped ends a file's batches after another file failed.
+var errStopped = errors.New("stopped because another file failed")
+
+// drain sends the batches in order and returns the line at which the file
+// continues: after the last batch that was done, or at the first event
+// that was not sent.
+func (w *batchWorker) drain(ctx context.Context, batches <-chan batch) (int, error) {
+	next := w.startLine
 	for b := range batches {
+		if w.stopped() {
+			return next, errStopped
+		}
+
 		if err := w.send(ctx, b.events); err != nil {
-			return err
+			var unsent *unsentError
+			if errors.As(err, &unsent) {
+				next = unsent.first.line
+			}
+
+			return next, err
 		}
 
 		w.tally.finishBatch(b.size)
+		next = b.endLine + 1
 	}
 
-	return nil
+	return next, nil
 }
+
+// unsentError is a failure to send events, of which first is the first in
+// file order.
+type unsentError struct {
+	first event
+	err   error
+}
+
+func (e *unsentError) Error() string { return e.err.Error() }
+
+func (e *unsentError) Unwrap() error { return e.err }
 
 // send posts events until each one is accepted or rejected. After a 400 that
 // names items, those items are rejected and the rest are sent again.
@@ -144,7 +225,7 @@ func (w *batchWorker) send(ctx context.Context, events []event) error {
 	for len(events) > 0 {
 		result, err := w.sender.post(ctx, events)
 		if err != nil {
-			return err
+			return &unsentError{first: events[0], err: err}
 		}
 
 		events, err = w.handle(ctx, events, result)
@@ -173,8 +254,8 @@ func (w *batchWorker) handle(ctx context.Context, events []event, result reply) 
 	case http.StatusRequestEntityTooLarge:
 		return nil, w.splitTooLarge(ctx, events)
 	default:
-		return nil, fmt.Errorf("error sending batch to %q: server returned %s: %s",
-			w.sender.endpoint, statusText(result.status), parseAPIError(result.body).Error)
+		return nil, &unsentError{first: events[0], err: fmt.Errorf("error sending batch to %q: server returned %s: %s",
+			w.sender.endpoint, statusText(result.status), parseAPIError(result.body).Error)}
 	}
 }
 

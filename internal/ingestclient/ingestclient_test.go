@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -35,6 +36,15 @@ type fakeAPI struct {
 
 	// apiKey, when set, is the bearer token every request must carry.
 	apiKey string
+
+	// servedMax, when above zero, is the number of requests served. Later
+	// requests get a 503 with Retry-After: 1.
+	servedMax int
+	served    int
+
+	// unavailableMarker, when set, makes every request whose body
+	// contains it get a 503 with Retry-After: 1.
+	unavailableMarker string
 }
 
 type fakeIssue struct {
@@ -62,7 +72,14 @@ func (api *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	if api.takeUnavailable() {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]any{"error": "unreadable body: " + err.Error()})
+
+		return
+	}
+
+	if api.takeUnavailable() || api.overServed() || (api.unavailableMarker != "" && bytes.Contains(body, []byte(api.unavailableMarker))) {
 		w.Header().Set("Retry-After", "1")
 		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"error": "Redis unavailable"})
 
@@ -70,7 +87,7 @@ func (api *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	var items []json.RawMessage
-	if err := json.NewDecoder(r.Body).Decode(&items); err != nil {
+	if err := json.Unmarshal(body, &items); err != nil {
 		writeJSON(w, http.StatusBadRequest, map[string]any{"error": "malformed body: " + err.Error()})
 
 		return
@@ -121,6 +138,20 @@ func (api *fakeAPI) takeUnavailable() bool {
 	api.unavailable--
 
 	return true
+}
+
+// overServed counts a request and reports whether it is over servedMax.
+func (api *fakeAPI) overServed() bool {
+	api.mu.Lock()
+	defer api.mu.Unlock()
+
+	if api.servedMax == 0 {
+		return false
+	}
+
+	api.served++
+
+	return api.served > api.servedMax
 }
 
 func validateItem(index int, item json.RawMessage) []fakeIssue {
@@ -624,4 +655,146 @@ func TestRunNamesByteOrderMark(t *testing.T) {
 	require.Equal(t, 1, summary.Accepted)
 	require.Equal(t, []Rejection{{File: file, Line: 1,
 		Reason: "invalid JSON: the line starts with a UTF-8 byte order mark (EF BB BF); save the file without it"}}, summary.Rejections)
+}
+
+func TestRunNamesLineToContinueFrom(t *testing.T) {
+	t.Parallel()
+
+	bundle := setup(t)
+	bundle.api.servedMax = 2
+	file := bundle.writeFile(t, "stop.ndjson", validLines(1, 10)...)
+
+	opts := bundle.options(file)
+	opts.BatchSize = 3
+	opts.Retries = -1
+	summary, err := Run(t.Context(), opts)
+
+	require.ErrorContains(t, err, "error sending the 3 events of "+file+":7 to "+file+":9")
+	require.Equal(t, 6, summary.Accepted)
+	require.Equal(t, []UnsentFile{{File: file, FromLine: 7}}, summary.Unsent)
+
+	var report bytes.Buffer
+	summary.Write(&report)
+	require.Contains(t, report.String(), "ingest: the run stopped before sending every line")
+	require.Contains(t, report.String(), "eventpulse ingest --start-line 7 "+file+"\n")
+
+	bundle.api.mu.Lock()
+	bundle.api.servedMax = 0
+	bundle.api.mu.Unlock()
+
+	opts.StartLine = 7
+	summary, err = Run(t.Context(), opts)
+	require.NoError(t, err)
+	require.Equal(t, 4, summary.Accepted)
+	require.Empty(t, summary.Unsent)
+	require.Equal(t, validLines(1, 10), bundle.api.storedItems())
+}
+
+func TestRunStartLineSkipsEarlierLines(t *testing.T) {
+	t.Parallel()
+
+	bundle := setup(t)
+	file := bundle.writeFile(t, "skip.ndjson", "not json", validLine(2), "", validLine(4), validLine(5))
+
+	opts := bundle.options(file)
+	opts.StartLine = 4
+	summary, err := Run(t.Context(), opts)
+
+	require.NoError(t, err)
+	require.Equal(t, 2, summary.Accepted)
+	require.Zero(t, summary.Rejected)
+	require.Equal(t, []string{validLine(4), validLine(5)}, bundle.api.storedItems())
+}
+
+func TestRunContinuesAfterBlankAndRejectedLines(t *testing.T) {
+	t.Parallel()
+
+	bundle := setup(t)
+	bundle.api.servedMax = 1
+	file := bundle.writeFile(t, "mixed.ndjson", validLine(1), validLine(2), "", "not json", validLine(5), validLine(6))
+
+	opts := bundle.options(file)
+	opts.BatchSize = 2
+	opts.Retries = -1
+	summary, err := Run(t.Context(), opts)
+
+	require.Error(t, err)
+	require.Equal(t, 2, summary.Accepted)
+	require.Equal(t, []UnsentFile{{File: file, FromLine: 5}}, summary.Unsent)
+	require.Equal(t, []Rejection{{File: file, Line: 4, Reason: "invalid JSON: invalid character 'o' in literal null (expecting 'u')"}}, summary.Rejections)
+}
+
+// A failing file stops the others after the request they have in flight.
+// Every file then has exactly the lines before its FromLine stored, or all
+// of its lines when it is not listed.
+func TestRunStopsEveryFileAtLineItNames(t *testing.T) {
+	t.Parallel()
+
+	bundle := setup(t)
+	bundle.api.unavailableMarker = `"fail"`
+
+	failing := bundle.writeFile(t, "failing.ndjson", validLine(1), validLine(2), `{"event_type":"fail","source":"web"}`, validLine(4))
+	files := []string{failing}
+	contents := map[string][]string{failing: {validLine(1), validLine(2), `{"event_type":"fail","source":"web"}`, validLine(4)}}
+	for i := range 3 {
+		name := fmt.Sprintf("other-%d.ndjson", i)
+		lines := validLines(i*1000, 40)
+		files = append(files, bundle.writeFile(t, name, lines...))
+		contents[files[len(files)-1]] = lines
+	}
+
+	opts := bundle.options(files...)
+	opts.BatchSize = 2
+	opts.Concurrency = 2
+	opts.Retries = -1
+	summary, err := Run(t.Context(), opts)
+
+	require.ErrorContains(t, err, "error sending the 2 events of "+failing+":3 to "+failing+":4")
+	require.Equal(t, UnsentFile{File: failing, FromLine: 3}, summary.Unsent[0])
+
+	fromLine := map[string]int{}
+	for _, unsent := range summary.Unsent {
+		fromLine[unsent.File] = unsent.FromLine
+	}
+
+	var expected []string
+	for _, file := range files {
+		lines := contents[file]
+		if from, found := fromLine[file]; found {
+			lines = lines[:from-1]
+		}
+		expected = append(expected, lines...)
+	}
+
+	require.ElementsMatch(t, expected, bundle.api.storedItems())
+	require.Equal(t, len(expected), summary.Accepted)
+}
+
+func TestOptionsValidateStartLine(t *testing.T) {
+	t.Parallel()
+
+	err := Options{Files: []string{"a.ndjson", "b.ndjson"}, StartLine: 5}.Validate()
+	require.ErrorContains(t, err, "invalid start line 5: it needs exactly one input file, got 2")
+
+	err = Options{Files: []string{"a.ndjson"}, StartLine: -1}.Validate()
+	require.ErrorContains(t, err, "invalid start line -1: must be at least 1")
+
+	require.NoError(t, Options{Files: []string{"a.ndjson"}, StartLine: 5}.Validate())
+	require.NoError(t, Options{Files: []string{"a.ndjson", "b.ndjson"}, StartLine: 1}.Validate())
+}
+
+func TestSummaryWriteQuotesFileNames(t *testing.T) {
+	t.Parallel()
+
+	summary := Summary{Unsent: []UnsentFile{
+		{File: "data/app-1.ndjson", FromLine: 3},
+		{File: "my events.ndjson", FromLine: 1},
+		{File: "it's.ndjson", FromLine: 9},
+	}}
+
+	var report bytes.Buffer
+	summary.Write(&report)
+	require.Contains(t, report.String(), "  eventpulse ingest --start-line 3 data/app-1.ndjson\n")
+	require.Contains(t, report.String(), "  eventpulse ingest --start-line 1 'my events.ndjson'\n")
+	require.Contains(t, report.String(), `  eventpulse ingest --start-line 9 'it'\''s.ndjson'`+"\n")
 }

@@ -70,6 +70,12 @@ type Options struct {
 	// negative value turns retries off.
 	Retries int
 
+	// StartLine is the 1-based line of the only input file at which
+	// sending starts, and the lines before it are skipped. Zero means 1.
+	// It continues a run that stopped, from the line that the run's
+	// Summary.Unsent names.
+	StartLine int
+
 	// retry is the retry schedule. The zero value means retryPolicyDefault.
 	// Tests in this package shorten it.
 	retry retryPolicy
@@ -146,6 +152,13 @@ func (opts Options) Validate() error {
 
 	if opts.Concurrency < 1 {
 		errs = append(errs, fmt.Errorf("invalid concurrency %d: must be at least 1", opts.Concurrency))
+	}
+
+	switch {
+	case opts.StartLine < 0:
+		errs = append(errs, fmt.Errorf("invalid start line %d: must be at least 1", opts.StartLine))
+	case opts.StartLine > 1 && len(opts.Files) != 1:
+		errs = append(errs, fmt.Errorf("invalid start line %d: it needs exactly one input file, got %d", opts.StartLine, len(opts.Files)))
 	}
 
 	return errors.Join(errs...)

@@ -31,6 +31,9 @@ type event struct {
 type batch struct {
 	events []event
 	size   int64
+	// endLine is the last input line that the batch covers. Once the batch
+	// is done, the file continues at endLine+1.
+	endLine int
 	// ids holds the event ids that the batch's lines carry.
 	ids map[uuid.UUID]bool
 }
@@ -38,6 +41,8 @@ type batch struct {
 // batchReader splits one input file into batches and sends them on out.
 type batchReader struct {
 	batchSize int
+	// startLine is the first line to send. Earlier lines are skipped.
+	startLine int
 	out       chan<- batch
 	tally     *tally
 	pending   batch
@@ -72,6 +77,12 @@ func (r *batchReader) readFile(ctx context.Context, fileIndex int, file string) 
 		}
 
 		r.pending.size += size
+		if lineNumber < r.startLine {
+			r.pending.endLine = lineNumber
+
+			continue
+		}
+
 		position := event{file: file, fileIndex: fileIndex, line: lineNumber}
 		if err := r.addLine(ctx, position, line, err); err != nil {
 			return err
@@ -84,17 +95,21 @@ func (r *batchReader) readFile(ctx context.Context, fileIndex int, file string) 
 func (r *batchReader) addLine(ctx context.Context, position event, line []byte, readErr error) error {
 	if readErr != nil {
 		r.tally.reject(position, fmt.Sprintf("line is longer than %d bytes", LineSizeMax))
+		r.pending.endLine = position.line
 
 		return nil
 	}
 
 	if len(bytes.TrimSpace(line)) == 0 {
+		r.pending.endLine = position.line
+
 		return nil
 	}
 
 	id, hasID, reason := parseLine(line)
 	if reason != "" {
 		r.tally.reject(position, reason)
+		r.pending.endLine = position.line
 
 		return nil
 	}
@@ -118,6 +133,7 @@ func (r *batchReader) addLine(ctx context.Context, position event, line []byte, 
 
 	position.raw = line
 	r.pending.events = append(r.pending.events, position)
+	r.pending.endLine = position.line
 	if len(r.pending.events) < r.batchSize {
 		return nil
 	}

@@ -3,6 +3,7 @@ package ingestclient
 import (
 	"fmt"
 	"io"
+	"strings"
 	"time"
 )
 
@@ -21,6 +22,13 @@ type Rejection struct {
 	// Reason is the local parse error or the server's validation message,
 	// prefixed with the field path, such as "payload: must be an object".
 	Reason string
+}
+
+// UnsentFile is an input file of which a stopped run did not send the
+// lines from FromLine on.
+type UnsentFile struct {
+	File     string
+	FromLine int
 }
 
 // Summary is the outcome of Run.
@@ -43,6 +51,11 @@ type Summary struct {
 	// not use, such as a misspelt "paylod", one entry per member, ordered
 	// by file and line. Reason names the member.
 	Ignored []Rejection
+
+	// Unsent lists the files that a stopped run left unfinished, in the
+	// order given. Each one's lines from FromLine on were not sent, and
+	// every line before it has its outcome in this Summary.
+	Unsent []UnsentFile
 
 	// Duration is the wall-clock time of the run.
 	Duration time.Duration
@@ -69,6 +82,13 @@ func (s Summary) Write(w io.Writer) {
 		fmt.Fprintf(w, "ingest: %d members of accepted events were ignored, because events have no such member\n", len(s.Ignored))
 		writeLines(w, s.Ignored, "warning: ", "warnings")
 	}
+
+	if len(s.Unsent) > 0 {
+		fmt.Fprintf(w, "ingest: the run stopped before sending every line; to send the rest, run with the same options:\n")
+		for _, file := range s.Unsent {
+			fmt.Fprintf(w, "  eventpulse ingest --start-line %d %s\n", file.FromLine, shellQuote(file.File))
+		}
+	}
 }
 
 // writeLines prints up to rejectionListMax of lines as "FILE:LINE: " with
@@ -91,4 +111,19 @@ func eventsPerSecond(events int, elapsed time.Duration) float64 {
 	}
 
 	return float64(events) / elapsed.Seconds()
+}
+
+// shellQuote returns name as one word for a POSIX shell, in single quotes
+// unless it contains only characters that need none.
+func shellQuote(name string) string {
+	needsQuotes := func(r rune) bool {
+		safe := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("._-/+,:@%=", r)
+
+		return !safe
+	}
+	if name != "" && strings.IndexFunc(name, needsQuotes) < 0 {
+		return name
+	}
+
+	return "'" + strings.ReplaceAll(name, "'", `'\''`) + "'"
 }

@@ -18,6 +18,14 @@ type tally struct {
 	// member, in the same form as rejections.
 	ignored   []rejection
 	doneBytes int64
+	// unsentFiles are the files that the run left unfinished.
+	unsentFiles []unsentFile
+}
+
+// unsentFile is an UnsentFile with the index of its file, for sorting.
+type unsentFile struct {
+	UnsentFile
+	fileIndex int
 }
 
 // rejection is a Rejection with the index of its file, for sorting.
@@ -64,6 +72,14 @@ func (t *tally) ignore(position event, field string) {
 	})
 }
 
+// unsent records that the lines of file from line on were not sent.
+func (t *tally) unsent(fileIndex int, file string, line int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+
+	t.unsentFiles = append(t.unsentFiles, unsentFile{UnsentFile: UnsentFile{File: file, FromLine: line}, fileIndex: fileIndex})
+}
+
 func (t *tally) accept(count int) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -101,12 +117,21 @@ func (t *tally) summary(elapsed time.Duration) Summary {
 
 	rejections := sortedByLine(t.rejections)
 
+	unsent := slices.Clone(t.unsentFiles)
+	slices.SortFunc(unsent, func(a, b unsentFile) int { return cmp.Compare(a.fileIndex, b.fileIndex) })
+
+	var files []UnsentFile
+	for _, f := range unsent {
+		files = append(files, f.UnsentFile)
+	}
+
 	return Summary{
 		Sent:       t.sent,
 		Accepted:   t.accepted,
 		Rejected:   len(rejections),
 		Rejections: rejections,
 		Ignored:    sortedByLine(t.ignored),
+		Unsent:     files,
 		Duration:   elapsed,
 	}
 }
