@@ -265,6 +265,14 @@ func NotFound(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusNotFound, &oas.Error{Error: fmt.Sprintf("no route for %s %s", r.Method, r.URL.Path)})
 }
 
+// MethodNotImplemented writes a 501 for a request method that no route of
+// the server supports, as RFC 9110 section 15.6.2 describes.
+func MethodNotImplemented(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusNotImplemented, &oas.Error{
+		Error: fmt.Sprintf("method %s is not supported; this server takes GET, HEAD, POST, PUT, PATCH, DELETE and OPTIONS", r.Method),
+	})
+}
+
 // MethodNotAllowed answers a known route called with the wrong method.
 func MethodNotAllowed(w http.ResponseWriter, r *http.Request, allowed string) {
 	w.Header().Set("Allow", allowed)

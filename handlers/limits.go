@@ -1,9 +1,11 @@
 package handlers
 
 import (
+	"fmt"
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -60,6 +62,38 @@ func CheckQuery(next http.Handler) http.Handler {
 					return
 				}
 			}
+		}
+
+		next.ServeHTTP(w, r)
+	})
+}
+
+// singleHeaders are headers that a request may carry once. A second copy
+// with another value would otherwise be dropped without notice, because
+// handlers read the first.
+var singleHeaders = []string{"Content-Type", "If-Match"}
+
+// RejectRepeatedHeaders rejects with 400 a request that carries one of
+// singleHeaders twice with different values. Identical copies pass.
+func RejectRepeatedHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for _, name := range singleHeaders {
+			values := r.Header[name]
+			if len(values) < 2 || !slices.ContainsFunc(values[1:], func(v string) bool { return v != values[0] }) {
+				continue
+			}
+
+			quoted := make([]string, len(values))
+			for i, value := range values {
+				quoted[i] = strconv.Quote(value)
+			}
+
+			writeJSON(w, http.StatusBadRequest, &oas.Error{
+				Error: fmt.Sprintf("the request carries %d different %s headers (%s); send one",
+					len(values), name, strings.Join(quoted, ", ")),
+			})
+
+			return
 		}
 
 		next.ServeHTTP(w, r)

@@ -200,9 +200,10 @@ const (
 // without allocating a canonical copy of the name.
 var apiKeyHeader = http.CanonicalHeaderKey("X-API-Key")
 
-// KeyFromRequest returns the API key sent as a bearer token, in
-// X-API-Key, or, for WebSocket upgrades, whose browser API cannot set
-// headers, in the api_key query parameter; "" when there is none. The
+// KeyFromRequest returns the API key sent as a bearer token or in
+// X-API-Key, and "" when there is none. WebSocket upgrades and requests to
+// /ws may send it in the api_key query parameter instead, because the
+// browser's WebSocket API cannot set headers. The
 // scheme "Bearer" matches in any case, because RFC 9110 section 11.1 makes
 // authentication schemes case-insensitive. The generated server matches it
 // the same way.
@@ -215,7 +216,7 @@ func KeyFromRequest(r *http.Request) string {
 		return key
 	}
 
-	if strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+	if r.URL.Path == "/ws" || strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
 		return r.URL.Query().Get("api_key")
 	}
 

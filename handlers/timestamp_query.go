@@ -18,6 +18,16 @@ var timestampParams = []string{"from", "to"}
 // Other values are passed on unchanged, so an invalid one still gets the
 // parser's error.
 func UpperCaseTimestampQuery(next http.Handler) http.Handler {
+	return rewriteQuery(next, timestampParams, func(value string) (string, bool) {
+		upper := ingest.UpperTimestampSeparators(value)
+		return upper, upper != value
+	})
+}
+
+// rewriteQuery serves r with each value of params passed through rewrite,
+// which returns the new value and whether it differs. Only when a value
+// changed does next get a copy of r with the new query.
+func rewriteQuery(next http.Handler, params []string, rewrite func(string) (string, bool)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.RawQuery == "" {
 			next.ServeHTTP(w, r)
@@ -27,11 +37,11 @@ func UpperCaseTimestampQuery(next http.Handler) http.Handler {
 		query := r.URL.Query()
 		changed := false
 
-		for _, name := range timestampParams {
+		for _, name := range params {
 			values := query[name]
 			for i, value := range values {
-				if upper := ingest.UpperTimestampSeparators(value); upper != value {
-					values[i] = upper
+				if rewritten, ok := rewrite(value); ok {
+					values[i] = rewritten
 					changed = true
 				}
 			}

@@ -1,7 +1,9 @@
 package tests
 
 import (
+	"encoding/json"
 	"io"
+	"math"
 	"net/http"
 	"strings"
 	"testing"
@@ -249,4 +251,138 @@ func TestQueryWithBrokenEscapeRejected(t *testing.T) {
 		require.Equal(t, http.StatusBadRequest, status, "%s: %s", path, body)
 		require.Contains(t, string(body), `"error":"invalid query string: invalid URL escape`, path)
 	}
+}
+
+// TestUnknownMethodGets501 sends methods that no route takes. Each gets a
+// JSON 501 whatever the path, and the request metrics count them under
+// one method label instead of one per method sent.
+func TestUnknownMethodGets501(t *testing.T) {
+	t.Parallel()
+
+	a := testapp.Start(t, testapp.Options{NoWorker: true})
+
+	for _, method := range []string{"PROPFIND", "ZZTOP1", "ZZTOP2"} {
+		for _, path := range []string{"/api/v1/events", "/healthz", "/nope", "/dashboard/"} {
+			status, header, body := request(t, a, method, path, "", "", "")
+			require.Equal(t, http.StatusNotImplemented, status, "%s %s: %s", method, path, body)
+			require.Equal(t, "application/json; charset=utf-8", header.Get("Content-Type"), "%s %s", method, path)
+			require.JSONEq(t, `{"error":"method `+method+` is not supported; this server takes GET, HEAD, POST, PUT, PATCH, DELETE and OPTIONS"}`,
+				body, "%s %s", method, path)
+		}
+	}
+
+	status, body := get(t, a, "/metrics")
+	require.Equal(t, http.StatusOK, status)
+	require.NotContains(t, string(body), "ZZTOP")
+	require.Contains(t, string(body), `eventpulse_http_requests_total{method="other",route="unmatched",status="501"} 12`)
+}
+
+// TestDashboardUnknownPathGets404 requests dashboard files that do not
+// exist, including paths that leave the directory. Each gets the API's
+// JSON 404, while the page and its assets are served.
+func TestDashboardUnknownPathGets404(t *testing.T) {
+	t.Parallel()
+
+	a := testapp.Start(t, testapp.Options{NoWorker: true})
+
+	for _, path := range []string{"/dashboard/nope", "/dashboard/static/app.js", "/dashboard/../../etc/passwd", "/dashboard/%2e%2e/go.mod"} {
+		status, header, body := request(t, a, http.MethodGet, path, "", "", "")
+		require.Equal(t, http.StatusNotFound, status, "GET %s: %s", path, body)
+		require.Equal(t, "application/json; charset=utf-8", header.Get("Content-Type"), "GET %s", path)
+		require.Contains(t, body, `"error":"no route for GET `, "GET %s", path)
+	}
+
+	for _, path := range []string{"/dashboard", "/dashboard/", "/dashboard/app.js", "/dashboard/style.css"} {
+		status, _, body := request(t, a, http.MethodGet, path, "", "", "")
+		require.Equal(t, http.StatusOK, status, "GET %s: %s", path, body)
+	}
+
+	status, header, body := request(t, a, http.MethodPost, "/dashboard/app.js", "", "", "")
+	require.Equal(t, http.StatusMethodNotAllowed, status, "POST: %s", body)
+	require.Equal(t, http.MethodGet, header.Get("Allow"))
+}
+
+// TestRepeatedHeadersRejected sends Content-Type and If-Match twice. Two
+// different values get 400 naming both, and two equal values pass.
+func TestRepeatedHeadersRejected(t *testing.T) {
+	t.Parallel()
+
+	a := testapp.Start(t, testapp.Options{})
+	rule := createRule(t, a, thresholdRule("repeated headers"))
+	path := "/api/v1/rules/" + rule.Response.RuleID.String()
+
+	send := func(method, path, body string, header http.Header) (int, string) {
+		req, err := http.NewRequest(method, a.URL+path, strings.NewReader(body))
+		require.NoError(t, err)
+		req.Header = header
+
+		response, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer response.Body.Close()
+
+		content, err := io.ReadAll(response.Body)
+		require.NoError(t, err)
+
+		return response.StatusCode, string(content)
+	}
+
+	status, body := send(http.MethodPatch, path, `{"severity":"critical"}`, http.Header{
+		"Content-Type": {"application/merge-patch+json"}, "If-Match": {`"1"`, `"4"`},
+	})
+	require.Equal(t, http.StatusBadRequest, status, "body: %s", body)
+	require.JSONEq(t, `{"error":"the request carries 2 different If-Match headers (\"\\\"1\\\"\", \"\\\"4\\\"\"); send one"}`, body)
+
+	status, body = send(http.MethodPatch, path, `{"severity":"critical"}`, http.Header{
+		"Content-Type": {"application/merge-patch+json"}, "If-Match": {`"1"`, `"1"`},
+	})
+	require.Equal(t, http.StatusOK, status, "equal copies: %s", body)
+
+	status, body = send(http.MethodPost, "/api/v1/events", `{"event_type":"e","source":"s"}`, http.Header{
+		"Content-Type": {"application/json", "text/plain"},
+	})
+	require.Equal(t, http.StatusBadRequest, status, "body: %s", body)
+	require.JSONEq(t, `{"error":"the request carries 2 different Content-Type headers (\"application/json\", \"text/plain\"); send one"}`, body)
+	require.Zero(t, a.Count(`SELECT count(*) FROM events WHERE source = 's'`))
+
+	status, body = send(http.MethodPost, "/api/v1/events", `{"event_type":"e","source":"s"}`, http.Header{
+		"Content-Type": {"application/json", "application/json"},
+	})
+	require.Equal(t, http.StatusAccepted, status, "equal copies: %s", body)
+}
+
+// TestPagingBeyondInt64Clamped sends integer parameters too large for an
+// int64. limit and offset are clamped like any other whole number out of
+// range, and window_seconds gets its range message.
+func TestPagingBeyondInt64Clamped(t *testing.T) {
+	t.Parallel()
+
+	a := testapp.Start(t, testapp.Options{NoWorker: true})
+
+	var page struct {
+		Data       []json.RawMessage `json:"data"`
+		Pagination struct {
+			Limit  int64 `json:"limit"`
+			Offset int64 `json:"offset"`
+		} `json:"pagination"`
+	}
+
+	status, body := get(t, a, "/api/v1/events?limit=99999999999999999999")
+	require.Equal(t, http.StatusOK, status, "body: %s", body)
+	require.NoError(t, json.Unmarshal(body, &page))
+	require.Equal(t, int64(500), page.Pagination.Limit)
+
+	status, body = get(t, a, "/api/v1/events?limit=-99999999999999999999&offset=99999999999999999999")
+	require.Equal(t, http.StatusOK, status, "body: %s", body)
+	require.NoError(t, json.Unmarshal(body, &page))
+	require.Equal(t, int64(1), page.Pagination.Limit)
+	require.Equal(t, int64(math.MaxInt64), page.Pagination.Offset)
+	require.Empty(t, page.Data)
+
+	status, body = get(t, a, "/api/v1/metrics?window_seconds=99999999999999999999")
+	require.Equal(t, http.StatusBadRequest, status)
+	require.JSONEq(t, `{"error":"window_seconds must be between 10 and 3600"}`, string(body))
+
+	status, body = get(t, a, "/api/v1/anomalies?limit=1e3")
+	require.Equal(t, http.StatusBadRequest, status)
+	require.JSONEq(t, `{"error":"limit must be an integer"}`, string(body))
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -72,11 +73,18 @@ func TestDashboardInBrowser(t *testing.T) {
 	ctx := newBrowser(t)
 	a := testapp.Start(t, testapp.Options{})
 	ruleID, haveRules := createRuleIfSupported(t, a)
+	postRecentEvents(t, a, 7)
 
 	require.NoError(t, chromedp.Do(ctx,
 		chromedp.Navigate(a.URL+"/dashboard"),
 		chromedp.WaitVisible(`#connection[data-state="open"]`),
+		chromedp.WaitVisible(`#chart[data-events="7"]`),
 	))
+
+	buckets, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("#chart").dataset.buckets`))
+	require.NoError(t, err)
+	// The 30 minutes span 31 buckets of 60 s unless they start on a minute.
+	require.Contains(t, []string{"30", "31"}, buckets, "buckets of the 30-minute chart")
 
 	first := newAnomaly("critical")
 	appendAnomaly(t, a, first)
@@ -138,6 +146,50 @@ func TestDashboardInBrowser(t *testing.T) {
 		target = filepath.Join("..", path)
 	}
 	require.NoError(t, os.WriteFile(target, screenshot, 0o644))
+}
+
+// postRecentEvents sends count events stamped now and waits until the
+// metrics timeseries of the last 30 minutes counts them, as the
+// dashboard's rate chart reads it.
+func postRecentEvents(t *testing.T, a *testapp.App, count int) {
+	t.Helper()
+
+	items := make([]string, count)
+	for i := range items {
+		items[i] = fmt.Sprintf(`{"event_type":"page_view","source":"web","timestamp":%q,"payload":{"n":%d}}`,
+			time.Now().UTC().Format(time.RFC3339Nano), i)
+	}
+	status, _, body := postJSON(t, a, "/api/v1/events/batch", "["+strings.Join(items, ",")+"]")
+	require.Equal(t, http.StatusAccepted, status, "body: %s", body)
+
+	testapp.WaitFor(t, 30*time.Second, "events in the timeseries", func() bool {
+		to := time.Now().UTC()
+		query := url.Values{
+			"from":           {to.Add(-30 * time.Minute).Format(time.RFC3339)},
+			"to":             {to.Add(time.Minute).Format(time.RFC3339)},
+			"bucket_seconds": {"60"},
+		}
+		status, body := get(t, a, "/api/v1/metrics/timeseries?"+query.Encode())
+		if status != http.StatusOK {
+			return false
+		}
+
+		var series struct {
+			Series []struct {
+				Total int `json:"total"`
+			} `json:"series"`
+		}
+		if json.Unmarshal(body, &series) != nil {
+			return false
+		}
+
+		total := 0
+		for _, entry := range series.Series {
+			total += entry.Total
+		}
+
+		return total == count
+	})
 }
 
 // createRuleIfSupported creates an enabled rule through the rules API and

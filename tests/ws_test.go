@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/eventpulse/eventpulse/events"
+	"github.com/eventpulse/eventpulse/internal/app"
 	"github.com/eventpulse/eventpulse/internal/auth"
 	"github.com/eventpulse/eventpulse/internal/testapp"
 )
@@ -376,6 +378,14 @@ func TestWebSocketPlainGetGets426(t *testing.T) {
 	status, _, body = getWS(t, a, "api_key="+key, http.Header{"Upgrade": {"websocket"}})
 	require.Equal(t, http.StatusUpgradeRequired, status, "with a key in the query: %s", body)
 	require.JSONEq(t, upgradeRequired, string(body))
+
+	status, _, body = getWS(t, a, "api_key="+key, nil)
+	require.Equal(t, http.StatusUpgradeRequired, status, "with a key in the query and no Upgrade header: %s", body)
+	require.JSONEq(t, upgradeRequired, string(body))
+
+	status, _, body = getWS(t, a, "api_key=not-a-key", nil)
+	require.Equal(t, http.StatusUnauthorized, status, "a wrong key in the query: %s", body)
+	require.NotContains(t, string(body), "missing")
 }
 
 // TestGetOnlyRoutesRejectOtherMethods sends POST and DELETE to /ws and
@@ -399,4 +409,51 @@ func TestGetOnlyRoutesRejectOtherMethods(t *testing.T) {
 	require.Equal(t, http.StatusOK, status)
 	status, _, _ = getWS(t, a, "", nil)
 	require.Equal(t, http.StatusUpgradeRequired, status)
+}
+
+// TestWebSocketClosedAsGoingAwayOnShutdown stops an API instance with a
+// client connected. The client gets close code 1001.
+func TestWebSocketClosedAsGoingAwayOnShutdown(t *testing.T) {
+	t.Parallel()
+
+	a := testapp.Start(t, testapp.Options{NoWorker: true})
+	deps, err := app.Open(background(), a.Config, a.Deps.Logger)
+	require.NoError(t, err)
+	t.Cleanup(deps.Close)
+
+	api, err := app.NewAPI(deps)
+	require.NoError(t, err)
+	listener, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+
+	ctx, cancel := context.WithCancel(background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- api.Serve(ctx, listener) }()
+
+	conn := dialWS(t, "http://"+listener.Addr().String(), "")
+	cancel()
+
+	readCtx, cancelRead := context.WithTimeout(background(), 10*time.Second)
+	defer cancelRead()
+	_, _, err = conn.Read(readCtx)
+	require.Equal(t, websocket.StatusGoingAway, websocket.CloseStatus(err), "read error: %v", err)
+	require.NoError(t, <-done)
+}
+
+// TestWebSocketCountedAsSwitchingProtocols checks the request metrics of
+// a WebSocket connection, which the server took over from net/http.
+func TestWebSocketCountedAsSwitchingProtocols(t *testing.T) {
+	t.Parallel()
+
+	a := testapp.Start(t, testapp.Options{NoWorker: true})
+	conn := dialWS(t, a.URL, "")
+	require.NoError(t, conn.Close(websocket.StatusNormalClosure, ""))
+
+	testapp.WaitFor(t, 10*time.Second, "the WebSocket request in the metrics", func() bool {
+		status, body := get(t, a, "/metrics")
+		require.Equal(t, http.StatusOK, status)
+
+		return strings.Contains(string(body), `eventpulse_http_requests_total{method="GET",route="/ws",status="101"} 1`)
+	})
 }

@@ -159,27 +159,31 @@ func newRouter(
 	router.Use(handlers.CheckQuery)
 	router.Use(handlers.CheckCharset)
 	router.Use(handlers.RejectTwoKeys)
+	router.Use(handlers.RejectRepeatedHeaders)
 	router.Use(handlers.LimitBody(deps.Config.MaxBodyBytes))
 	router.Use(handlers.CORS(deps.Config.CORSOrigins))
 	router.With(guard.Require(auth.ScopeIngest)).Post("/api/v1/events", ingestHandlers.PostEvent)
 	router.With(guard.Require(auth.ScopeIngest)).Post("/api/v1/events/batch", ingestHandlers.PostBatch)
-	// Other methods of the two GET routes get 405. Handle registers every
+	// Other methods of the GET routes get 405. Handle registers every
 	// method, so it comes first and the Get routes then take GET.
-	for _, path := range []string{"/metrics", "/ws"} {
+	for _, path := range []string{"/metrics", "/ws", "/dashboard", "/dashboard/*"} {
 		router.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
 			handlers.MethodNotAllowed(w, r, http.MethodGet)
 		})
 	}
 	router.With(guard.Require(auth.ScopeRead)).Get("/metrics", deps.Metrics.Handler().ServeHTTP)
 	router.With(handlers.CheckOrigin(deps.Config.CORSOrigins), guard.Require(auth.ScopeRead)).Get("/ws", hub.ServeHTTP)
-	dashboardHandler := http.StripPrefix("/dashboard", dashboard.Handler())
-	router.Handle("/dashboard", dashboardHandler)
-	router.Handle("/dashboard/*", dashboardHandler)
+	dashboardHandler := http.StripPrefix("/dashboard", dashboard.Handler(http.HandlerFunc(handlers.NotFound)))
+	router.Get("/dashboard", dashboardHandler.ServeHTTP)
+	router.Get("/dashboard/*", dashboardHandler.ServeHTTP)
+	// chi sends methods outside RFC 9110 and PATCH to this handler, because
+	// every route takes all of those.
+	router.MethodNotAllowed(handlers.MethodNotImplemented)
 	operationOf := func(method, path string) (string, bool) {
 		route, ok := server.FindRoute(method, path)
 		return route.Name(), ok
 	}
-	router.With(guard.RequireKeyForSpec(operationOf), handlers.RejectContentEncoding, handlers.UpperCaseTimestampQuery,
+	router.With(guard.RequireKeyForSpec(operationOf), handlers.RejectContentEncoding, handlers.UpperCaseTimestampQuery, handlers.SaturateIntegerQuery,
 		handlers.UpperCaseBacktestTimestamps).Handle("/*", server)
 
 	return router, nil

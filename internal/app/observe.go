@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -19,7 +20,8 @@ import (
 // Error, and counts it by route pattern, so that ids in paths do not
 // create a label value per request. A 503 stays at Debug, because the handler
 // that writes it logs the cause, and during an outage or a full ingest backlog
-// an Error line per request would flood the log.
+// an Error line per request would flood the log. A 501 for a method that no
+// route takes is the client's mistake and stays at Debug too.
 func observeRequests(logger *slog.Logger, metrics *telemetry.Metrics, server *oas.Server) func(http.Handler) http.Handler {
 	series := newRequestSeries(metrics)
 
@@ -31,13 +33,13 @@ func observeRequests(logger *slog.Logger, metrics *telemetry.Metrics, server *oa
 
 			elapsed := time.Since(start)
 			route := routePattern(r, server)
-			status := ww.Status()
-			requests, duration := series.lookup(route, r.Method, status)
+			status := responseStatus(r, ww.Status())
+			requests, duration := series.lookup(route, methodLabel(r.Method), status)
 			requests.Inc()
 			duration.Observe(elapsed.Seconds())
 
 			level := slog.LevelDebug
-			if status >= http.StatusInternalServerError && status != http.StatusServiceUnavailable {
+			if status >= http.StatusInternalServerError && status != http.StatusServiceUnavailable && status != http.StatusNotImplemented {
 				level = slog.LevelError
 			}
 
@@ -57,10 +59,37 @@ func observeRequests(logger *slog.Logger, metrics *telemetry.Metrics, server *oa
 	}
 }
 
-// maxCachedSeries bounds requestSeries' cache. The method label comes from
-// the client, so the number of series has no bound of its own. Past this
-// many, series are looked up in the vectors on each request.
+// maxCachedSeries bounds requestSeries' cache. Routes, methods and
+// statuses each have a fixed set of label values, so the cache stays far
+// below it in practice.
 const maxCachedSeries = 1000
+
+// methodLabel returns method for the methods of RFC 9110 and PATCH, and
+// "other" for any other, so that clients cannot add label values.
+func methodLabel(method string) string {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodConnect, http.MethodOptions, http.MethodTrace:
+		return method
+	default:
+		return "other"
+	}
+}
+
+// responseStatus returns the status that a handler wrote. A handler that
+// took the connection over for a WebSocket wrote none through the
+// ResponseWriter, and its upgrade sent 101.
+func responseStatus(r *http.Request, written int) int {
+	if written != 0 {
+		return written
+	}
+
+	if strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+		return http.StatusSwitchingProtocols
+	}
+
+	return http.StatusOK
+}
 
 // requestSeries caches the HTTP request counter and latency histogram of
 // each route, method and status. Looking a series up in its vector hashes

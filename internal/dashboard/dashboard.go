@@ -7,14 +7,16 @@ import (
 	"embed"
 	"io/fs"
 	"net/http"
+	"strings"
 )
 
 //go:embed static
 var static embed.FS
 
 // Handler serves the page at its root and its assets below it; mount it
-// with http.StripPrefix("/dashboard", ...).
-func Handler() http.Handler {
+// with http.StripPrefix("/dashboard", ...). A path that names no asset goes
+// to notFound.
+func Handler(notFound http.Handler) http.Handler {
 	files, err := fs.Sub(static, "static")
 	if err != nil {
 		panic("dashboard: embedded assets missing: " + err.Error())
@@ -23,14 +25,37 @@ func Handler() http.Handler {
 	fileServer := http.FileServerFS(files)
 
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "no-cache")
-		w.Header().Set("Content-Security-Policy",
-			"default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:")
-
 		if r.URL.Path == "" {
 			r.URL.Path = "/"
 		}
 
+		if !exists(files, r.URL.Path) {
+			notFound.ServeHTTP(w, r)
+
+			return
+		}
+
+		w.Header().Set("Cache-Control", "no-cache")
+		w.Header().Set("Content-Security-Policy",
+			"default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:")
+
 		fileServer.ServeHTTP(w, r)
 	})
+}
+
+// exists reports whether the URL path names a file of files, or the root,
+// whose index.html the file server sends.
+func exists(files fs.FS, urlPath string) bool {
+	if urlPath == "/" {
+		return true
+	}
+
+	name := strings.TrimPrefix(urlPath, "/")
+	if !fs.ValidPath(name) {
+		return false
+	}
+
+	info, err := fs.Stat(files, name)
+
+	return err == nil && !info.IsDir()
 }

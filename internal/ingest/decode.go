@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -417,7 +418,7 @@ func (f *eventFields) decodeTimestamp(d *jx.Decoder, key string) error {
 	if upper := UpperTimestampSeparators(s); parseErr != nil && upper != s {
 		t, parseErr = time.Parse(time.RFC3339Nano, upper)
 	}
-	if parseErr != nil {
+	if parseErr != nil || !offsetInRange(s) {
 		f.failField(key, CodeInvalidString, "must be an RFC 3339 date-time like 2024-05-01T12:00:00Z, got %q", truncate(s))
 		return nil
 	}
@@ -431,6 +432,26 @@ func (f *eventFields) decodeTimestamp(d *jx.Decoder, key string) error {
 	f.event.Timestamp = t.UTC()
 
 	return nil
+}
+
+// offsetInRange reports whether the numeric zone offset that ends s, if
+// any, has an hour of at most 23 and a minute of at most 59, as RFC 3339
+// section 5.6 requires. time.Parse accepts offsets up to +24:00 and minutes
+// of 60.
+func offsetInRange(s string) bool {
+	if len(s) < len("+00:00") {
+		return true
+	}
+
+	offset := s[len(s)-len("+00:00"):]
+	if offset[0] != '+' && offset[0] != '-' || offset[3] != ':' {
+		return true
+	}
+
+	hour, hourErr := strconv.Atoi(offset[1:3])
+	minute, minuteErr := strconv.Atoi(offset[4:6])
+
+	return hourErr == nil && minuteErr == nil && hour <= 23 && minute <= 59
 }
 
 // UpperTimestampSeparators returns s with a lowercase "t" between date and time and

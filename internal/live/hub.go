@@ -179,8 +179,10 @@ func (h *Hub) remember(id uuid.UUID) bool {
 // Clients returns the number of connected clients.
 func (h *Hub) Clients() int { return h.melody.Len() }
 
-// Close disconnects every client.
-func (h *Hub) Close() { _ = h.melody.Close() }
+// Close disconnects every client with close code 1001, going away.
+func (h *Hub) Close() {
+	_ = h.melody.CloseWithMsg(melody.FormatCloseMessage(websocket.CloseGoingAway, "server shutting down"))
+}
 
 // ServeHTTP upgrades the request to a WebSocket after checking its query:
 // severity (a comma-separated list), rule_id and after (the last anomaly

@@ -204,17 +204,22 @@ async function loadRules() {
 
 // Event rate chart
 
-// bucketsOf reads [{time, count}] from the timeseries response, accepting a
-// list under data, buckets or points with a start time and a count.
+// bucketsOf turns a timeseries response into [{time, count}], one entry per
+// bucket, with the counts of every series added up. The response lists the
+// bucket starts in buckets and, for each series, one count per bucket in
+// the same order.
 function bucketsOf(body) {
-  const list = Array.isArray(body) ? body : body.buckets || body.data || body.points || [];
-  const totals = new Map();
-  for (const item of list) {
-    const time = Date.parse(item.bucket_start || item.start || item.time || item.timestamp || item.from);
-    const count = Number(item.count ?? item.value ?? 0);
-    if (!isNaN(time)) totals.set(time, (totals.get(time) || 0) + count);
-  }
-  return [...totals.entries()].sort((a, b) => a[0] - b[0]).map(([time, count]) => ({ time, count }));
+  const starts = Array.isArray(body.buckets) ? body.buckets : [];
+  const series = Array.isArray(body.series) ? body.series : [];
+  const buckets = [];
+  starts.forEach((start, i) => {
+    const time = Date.parse(start);
+    if (isNaN(time)) return;
+    let count = 0;
+    for (const entry of series) count += Number((entry.counts || [])[i] || 0);
+    buckets.push({ time, count });
+  });
+  return buckets;
 }
 
 function drawChart(buckets) {
@@ -227,6 +232,10 @@ function drawChart(buckets) {
   const context = canvas.getContext("2d");
   context.scale(ratio, ratio);
   context.clearRect(0, 0, width, height);
+
+  // The totals drawn, for tests and for anyone reading the page's DOM.
+  canvas.dataset.buckets = String(buckets.length);
+  canvas.dataset.events = String(buckets.reduce((sum, bucket) => sum + bucket.count, 0));
 
   const left = 48, bottom = 20, top = 10;
   const rates = buckets.map((bucket) => bucket.count / bucketSeconds);
