@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -172,4 +174,35 @@ func TestIngestCLIListsIgnoredMembers(t *testing.T) {
 	var out bytes.Buffer
 	summary.Write(&out)
 	require.Contains(t, out.String(), file+`:2: warning: member "paylod" was ignored`)
+}
+
+// TestIngestCLIRejectsInvalidUTF8Line sends a file of five events, one of
+// which has a payload string in Latin-1. Only that line is rejected, with
+// the field that contains the bytes, and the other four are stored.
+func TestIngestCLIRejectsInvalidUTF8Line(t *testing.T) {
+	t.Parallel()
+
+	a := testapp.Start(t, testapp.Options{})
+	lines := make([]string, 5)
+	for i := range lines {
+		lines[i] = fmt.Sprintf(`{"event_type":"e","source":"utf8-cli","payload":{"n":%d}}`, i)
+	}
+	lines[2] = "{\"event_type\":\"e\",\"source\":\"utf8-cli\",\"payload\":{\"city\":\"Z\xfcrich\"}}"
+
+	file := filepath.Join(t.TempDir(), "latin1.ndjson")
+	require.NoError(t, os.WriteFile(file, []byte(strings.Join(lines, "\n")+"\n"), 0o600))
+
+	summary, err := ingestclient.Run(context.Background(), ingestclient.Options{URL: a.URL, Files: []string{file}})
+	require.NoError(t, err)
+
+	offset := len(`{"event_type":"e","source":"utf8-cli","payload":{"city":"Z`)
+	reason := fmt.Sprintf("payload.city: is not valid UTF-8 (byte 0xFC at offset %d of the event)", offset)
+	require.Equal(t, []ingestclient.Rejection{{File: file, Line: 3, Reason: reason}}, summary.Rejections)
+	require.Equal(t, 5, summary.Sent)
+	require.Equal(t, 4, summary.Accepted)
+	require.Equal(t, 1, summary.Rejected)
+
+	waitForEvents(t, a, 4)
+	require.Equal(t, 4, a.Count("SELECT count(*) FROM events WHERE source = 'utf8-cli' AND payload::jsonb ? 'n'"))
+	require.Equal(t, 0, a.Count("SELECT count(*) FROM events WHERE payload::jsonb ? 'city'"))
 }

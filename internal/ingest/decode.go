@@ -25,6 +25,10 @@ var emptyObject = json.RawMessage(`{}`)
 // members that are not fields of an event, which it skipped, each once and
 // nil when there are none. A returned error is a *ValidationError.
 func DecodeEvent(body []byte, receivedAt time.Time) (events.IngestedEvent, []string, error) {
+	if !utf8.Valid(body) {
+		return events.IngestedEvent{}, nil, &ValidationError{Issues: invalidUTF8Issues(body, receivedAt, false)}
+	}
+
 	if issue := checkBody(body); issue != nil {
 		return events.IngestedEvent{}, nil, &ValidationError{Issues: []Issue{*issue}}
 	}
@@ -44,6 +48,10 @@ func DecodeEvent(body []byte, receivedAt time.Time) (events.IngestedEvent, []str
 // fails the whole batch. A returned error is a *ValidationError listing
 // every issue, each path starting with the item's index.
 func DecodeBatch(body []byte, receivedAt time.Time) ([]events.IngestedEvent, []IgnoredField, error) {
+	if !utf8.Valid(body) {
+		return nil, nil, &ValidationError{Issues: invalidUTF8Issues(body, receivedAt, true)}
+	}
+
 	if issue := checkBody(body); issue != nil {
 		return nil, nil, &ValidationError{Issues: []Issue{*issue}}
 	}
@@ -93,13 +101,10 @@ func DecodeBatch(body []byte, receivedAt time.Time) ([]events.IngestedEvent, []I
 // a file. RFC 8259 (section 8.1) forbids senders to add it to JSON.
 var byteOrderMark = []byte{0xEF, 0xBB, 0xBF}
 
-// checkBody rejects bodies that are not valid UTF-8 or not valid JSON, so
-// the field decoders below only meet well-formed input.
+// checkBody rejects bodies that are not valid JSON, so the field decoders
+// below only meet well-formed input. The caller has checked that body is
+// valid UTF-8.
 func checkBody(body []byte) *Issue {
-	if !utf8.Valid(body) {
-		return &Issue{Path: []any{}, Message: "body is not valid UTF-8", Code: CodeInvalidJSON}
-	}
-
 	d := newDecoder(body)
 	defer freeDecoder(d)
 

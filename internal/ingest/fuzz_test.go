@@ -43,6 +43,8 @@ var fuzzSeeds = []string{
 	`{"event_type":"e","source":"s","paylod":{},"Payload":1,"paylod":[],"\u0070aylod":null}`,
 	`{"event_type":`,
 	"\xff",
+	// Bytes that are not UTF-8 inside strings and member names.
+	"{\"event_type\":\"e\xe9\",\"source\":\"s\",\"payload\":{\"k\xff\":[\"\xc3\x28\"]}}",
 	// Times and ids.
 	`{"event_type":"e","source":"s","timestamp":"0001-01-01T00:00:00Z"}`,
 	`{"event_type":"e","source":"s","timestamp":"2024-13-01T00:00:00Z"}`,

@@ -14,13 +14,17 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/require"
+
+	serveringest "github.com/eventpulse/eventpulse/internal/ingest"
 )
 
 // fakeAPI is a stand-in for the batch endpoint. It validates each item as the
-// API does (an object with non-empty string event_type and source, and an
-// object payload when present) and stores the raw bytes of accepted items.
+// API does (an object with non-empty string event_type and source, an
+// object payload when present, and valid UTF-8) and stores the raw bytes of
+// accepted items.
 type fakeAPI struct {
 	mu sync.Mutex
 
@@ -160,7 +164,20 @@ func validateItem(index int, item json.RawMessage) []fakeIssue {
 		return []fakeIssue{{Path: []any{index}, Message: "must be an object", Code: "invalid_type"}}
 	}
 
+	// Like the API, the fake names the first string of the item with
+	// invalid UTF-8 and goes on to check the item as decoded, with U+FFFD
+	// in place of the invalid bytes.
 	var issues []fakeIssue
+	if !utf8.Valid(item) {
+		path, key := invalidUTF8Path(item)
+		message := invalidUTF8Message(item)
+		if key {
+			message = "key " + message
+		}
+
+		issues = append(issues, fakeIssue{Path: append([]any{index}, path...), Message: message, Code: "invalid_json"})
+	}
+
 	for _, name := range []string{"event_type", "source"} {
 		var value string
 		if err := json.Unmarshal(fields[name], &value); err != nil || value == "" {
@@ -173,6 +190,64 @@ func validateItem(index int, item json.RawMessage) []fakeIssue {
 	}
 
 	return issues
+}
+
+// invalidUTF8Path returns the path within value of its first string with
+// invalid UTF-8, and whether that string is a member name, whose path
+// ends with the name as decoded. value must contain such a string.
+func invalidUTF8Path(value json.RawMessage) ([]any, bool) {
+	value = bytes.TrimSpace(value)
+	decoder := json.NewDecoder(bytes.NewReader(value))
+	if _, err := decoder.Token(); err != nil {
+		return []any{}, false
+	}
+
+	switch value[0] {
+	case '{':
+		for decoder.More() {
+			token, _ := decoder.Token()
+			var member json.RawMessage
+			_ = decoder.Decode(&member)
+
+			// encoding/json decodes each invalid byte of a name as U+FFFD.
+			name, _ := token.(string)
+			if strings.ContainsRune(name, utf8.RuneError) {
+				return []any{name}, true
+			}
+
+			if !utf8.Valid(member) {
+				path, key := invalidUTF8Path(member)
+				return append([]any{name}, path...), key
+			}
+		}
+	case '[':
+		for index := 0; decoder.More(); index++ {
+			var element json.RawMessage
+			_ = decoder.Decode(&element)
+
+			if !utf8.Valid(element) {
+				path, key := invalidUTF8Path(element)
+				return append([]any{index}, path...), key
+			}
+		}
+	}
+
+	return []any{}, false
+}
+
+// invalidUTF8Message returns the API's message for an item with invalid
+// UTF-8, which names the first invalid byte and its offset in the item.
+func invalidUTF8Message(item json.RawMessage) string {
+	for offset := 0; offset < len(item); {
+		r, size := utf8.DecodeRune(item[offset:])
+		if r == utf8.RuneError && size == 1 {
+			return fmt.Sprintf("is not valid UTF-8 (byte 0x%02X at offset %d of the event)", item[offset], offset)
+		}
+
+		offset += size
+	}
+
+	return "is not valid UTF-8"
 }
 
 func writeJSON(w http.ResponseWriter, status int, body any) {
@@ -291,6 +366,63 @@ func TestRunRejectsBadItemInBatch(t *testing.T) {
 	require.False(t, summary.OK())
 	require.Equal(t, []string{lines[0], lines[1], lines[3], lines[4]}, bundle.api.storedItems())
 	require.Equal(t, []int{5, 4}, bundle.api.requestSizes())
+}
+
+func TestRunRejectsOnlyLineWithInvalidUTF8(t *testing.T) {
+	t.Parallel()
+
+	bundle := setup(t)
+	lines := validLines(0, 5)
+	lines[2] = "{\"event_type\":\"page_view\",\"source\":\"web\",\"payload\":{\"city\":\"Z\xfcrich\"}}"
+	file := bundle.writeFile(t, "latin1.ndjson", lines...)
+
+	summary, err := Run(t.Context(), bundle.options(file))
+	require.NoError(t, err)
+
+	offset := len(`{"event_type":"page_view","source":"web","payload":{"city":"Z`)
+	reason := fmt.Sprintf("payload.city: is not valid UTF-8 (byte 0xFC at offset %d of the event)", offset)
+	require.Equal(t, []Rejection{{File: file, Line: 3, Reason: reason}}, summary.Rejections)
+	require.Equal(t, 5, summary.Sent)
+	require.Equal(t, 4, summary.Accepted)
+	require.Equal(t, 1, summary.Rejected)
+	require.Equal(t, []string{lines[0], lines[1], lines[3], lines[4]}, bundle.api.storedItems())
+	require.Equal(t, []int{5, 4}, bundle.api.requestSizes())
+}
+
+// TestFakeAPIInvalidUTF8LikeDecoder compares the fake's issue for an item
+// with invalid UTF-8 with the first issue of the API's decoder.
+func TestFakeAPIInvalidUTF8LikeDecoder(t *testing.T) {
+	t.Parallel()
+
+	items := []string{
+		"{\"event_type\":\"e\",\"source\":\"s\",\"payload\":{\"a\":\"ok\",\"b\":\"\xff\"}}",
+		"{\"event_type\":\"caf\xe9\",\"source\":\"s\"}",
+		"{\"event_type\":\"e\",\"source\":\"s\",\"metadata\":{\"l\":[1,{\"k\":[\"\xc3\x28\"]}]}}",
+		"{\"event_type\":\"e\",\"source\":\"s\",\"payload\":{\"k\xff\":1}}",
+		"{\"event_type\":\"e\",\"sour\xffce\":\"s\"}",
+	}
+
+	for _, item := range items {
+		_, _, err := serveringest.DecodeBatch([]byte("["+validLine(0)+","+item+"]"), time.Now())
+		var validationErr *serveringest.ValidationError
+		require.ErrorAs(t, err, &validationErr, "%q", item)
+		want := validationErr.Issues[0]
+
+		// The fake's issue goes through JSON, as the API's does.
+		encoded, err := json.Marshal(validateItem(1, json.RawMessage(item)))
+		require.NoError(t, err)
+		var got []fakeIssue
+		require.NoError(t, json.Unmarshal(encoded, &got))
+		require.NotEmpty(t, got, "%q", item)
+
+		wantPath, err := json.Marshal(want.Path)
+		require.NoError(t, err)
+		gotPath, err := json.Marshal(got[0].Path)
+		require.NoError(t, err)
+		require.JSONEq(t, string(wantPath), string(gotPath), "%q", item)
+		require.Equal(t, want.Message, got[0].Message, "%q", item)
+		require.Equal(t, want.Code, got[0].Code, "%q", item)
+	}
 }
 
 func TestRunRejectsSeveralItemsWithIndexes(t *testing.T) {

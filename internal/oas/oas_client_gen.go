@@ -136,9 +136,12 @@ type Invoker interface {
 	IngestEvent(ctx context.Context, request *EventInput) (IngestEventRes, error)
 	// IngestEventBatch invokes ingestEventBatch operation.
 	//
-	// One invalid event rejects the whole batch and nothing is stored. The batch travels as one command
-	// and is appended in one transaction. The body may be sent with `Content-Encoding: gzip`, as for POST
-	// /api/v1/events.
+	// One invalid event rejects the whole batch and nothing is stored. Each issue's path starts with the
+	// index of the item it is about, also for a string with bytes that are not valid UTF-8, so a client
+	// can drop the named items and send the others again. Only a problem of the body as a whole, such as
+	// malformed JSON, a body that is not an array, or invalid UTF-8 between items, gets an issue with an
+	// empty path. The batch travels as one command and is appended in one transaction. The body may be
+	// sent with `Content-Encoding: gzip`, as for POST /api/v1/events.
 	//
 	// POST /api/v1/events/batch
 	IngestEventBatch(ctx context.Context, request []EventInput) (IngestEventBatchRes, error)
@@ -2308,9 +2311,12 @@ func (c *Client) sendIngestEvent(ctx context.Context, request *EventInput) (res 
 
 // IngestEventBatch invokes ingestEventBatch operation.
 //
-// One invalid event rejects the whole batch and nothing is stored. The batch travels as one command
-// and is appended in one transaction. The body may be sent with `Content-Encoding: gzip`, as for POST
-// /api/v1/events.
+// One invalid event rejects the whole batch and nothing is stored. Each issue's path starts with the
+// index of the item it is about, also for a string with bytes that are not valid UTF-8, so a client
+// can drop the named items and send the others again. Only a problem of the body as a whole, such as
+// malformed JSON, a body that is not an array, or invalid UTF-8 between items, gets an issue with an
+// empty path. The batch travels as one command and is appended in one transaction. The body may be
+// sent with `Content-Encoding: gzip`, as for POST /api/v1/events.
 //
 // POST /api/v1/events/batch
 func (c *Client) IngestEventBatch(ctx context.Context, request []EventInput) (IngestEventBatchRes, error) {

@@ -162,9 +162,12 @@ func (UnimplementedHandler) IngestEvent(ctx context.Context, req *EventInput) (r
 
 // IngestEventBatch implements ingestEventBatch operation.
 //
-// One invalid event rejects the whole batch and nothing is stored. The batch travels as one command
-// and is appended in one transaction. The body may be sent with `Content-Encoding: gzip`, as for POST
-// /api/v1/events.
+// One invalid event rejects the whole batch and nothing is stored. Each issue's path starts with the
+// index of the item it is about, also for a string with bytes that are not valid UTF-8, so a client
+// can drop the named items and send the others again. Only a problem of the body as a whole, such as
+// malformed JSON, a body that is not an array, or invalid UTF-8 between items, gets an issue with an
+// empty path. The batch travels as one command and is appended in one transaction. The body may be
+// sent with `Content-Encoding: gzip`, as for POST /api/v1/events.
 //
 // POST /api/v1/events/batch
 func (UnimplementedHandler) IngestEventBatch(ctx context.Context, req []EventInput) (r IngestEventBatchRes, _ error) {
