@@ -24,9 +24,21 @@ const (
 	NameUnprintable
 )
 
-// UnprintableMessage is the reason given for a name that PrintableName
-// rejects.
-const UnprintableMessage = "must contain printable characters only, without control characters"
+// unprintableMessage starts the reason given for a name that
+// PrintableName rejects. Clients of the earlier API match on this text.
+const unprintableMessage = "must contain printable characters only, without control characters"
+
+// UnprintableReason returns the reason given for a name that PrintableName
+// rejects, naming the first character that is not printable and its
+// 1-based position in the name.
+func UnprintableReason(s string) string {
+	r, position := firstUnprintable(s)
+	if position == 0 {
+		return unprintableMessage
+	}
+
+	return fmt.Sprintf("%s; character %d, U+%04X, is not printable", unprintableMessage, position, r)
+}
 
 // CheckEventName returns the first problem that makes s invalid as an
 // event's event_type or source, and the reason to show the client. It
@@ -43,7 +55,7 @@ func CheckEventName(s string) (NameProblem, string) {
 	case IsBlank(s):
 		return NameBlank, "must not be blank"
 	case !PrintableName(s):
-		return NameUnprintable, UnprintableMessage
+		return NameUnprintable, UnprintableReason(s)
 	default:
 		return NameValid, ""
 	}
@@ -87,7 +99,18 @@ const zeroWidthJoiner = '\u200d'
 // private-use and unassigned code points. The one exception is a U+200D
 // zero-width joiner between two emoji, as in an emoji ZWJ sequence.
 func PrintableName(s string) bool {
+	_, position := firstUnprintable(s)
+
+	return position == 0
+}
+
+// firstUnprintable returns the first character of s that PrintableName
+// rejects and its 1-based position in s, or 0 for the position when there
+// is none.
+func firstUnprintable(s string) (rune, int) {
+	position := 0
 	for i, r := range s {
+		position++
 		if unicode.IsPrint(r) {
 			continue
 		}
@@ -96,10 +119,10 @@ func PrintableName(s string) bool {
 			continue
 		}
 
-		return false
+		return r, position
 	}
 
-	return true
+	return 0, 0
 }
 
 // joinsEmoji reports whether a zero-width joiner between before and after

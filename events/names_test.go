@@ -29,13 +29,13 @@ func TestCheckEventName(t *testing.T) {
 		{"no-break space and Hangul filler", "\u00a0\u115f", NameBlank, "must not be blank"},
 		{"letter before a grapheme joiner", "a\u034f", NameValid, ""},
 		{"emoji with presentation selector", "\u2764\ufe0f", NameValid, ""},
-		{"tab", "a\tb", NameUnprintable, UnprintableMessage},
-		{"NEL", "x\u0085", NameUnprintable, UnprintableMessage},
-		{"line separator", "a\u2028b", NameUnprintable, UnprintableMessage},
-		{"zero-width space", "a\u200bb", NameUnprintable, UnprintableMessage},
-		{"right-to-left override", "a\u202eb", NameUnprintable, UnprintableMessage},
-		{"no-break space inside", "a\u00a0b", NameUnprintable, UnprintableMessage},
-		{"private use", "a\ue000", NameUnprintable, UnprintableMessage},
+		{"tab", "a\tb", NameUnprintable, unprintableMessage + "; character 2, U+0009, is not printable"},
+		{"NEL", "x\u0085", NameUnprintable, unprintableMessage + "; character 2, U+0085, is not printable"},
+		{"line separator", "a\u2028b", NameUnprintable, unprintableMessage + "; character 2, U+2028, is not printable"},
+		{"zero-width space", "a\u200bb", NameUnprintable, unprintableMessage + "; character 2, U+200B, is not printable"},
+		{"right-to-left override", "a\u202eb", NameUnprintable, unprintableMessage + "; character 2, U+202E, is not printable"},
+		{"no-break space inside", "a\u00a0b", NameUnprintable, unprintableMessage + "; character 2, U+00A0, is not printable"},
+		{"private use", "a\ue000", NameUnprintable, unprintableMessage + "; character 2, U+E000, is not printable"},
 	}
 
 	for _, tc := range cases {

@@ -59,7 +59,7 @@ func (s RuleSpec) Validate() []FieldIssue {
 	case !PrintableName(strings.ReplaceAll(s.Name, "\x00", "")):
 		// Invisible and direction-changing characters, such as U+200B and
 		// U+202E, would make two different names look alike.
-		v.add("name", UnprintableMessage)
+		v.add("name", UnprintableReason(strings.ReplaceAll(s.Name, "\x00", "")))
 	}
 
 	switch s.Severity {

@@ -99,8 +99,8 @@ func TestRuleSpecValidateMessages(t *testing.T) {
 	spec.Condition.Filters = &Filters{EventType: "a\tb", Source: " "}
 
 	require.Equal(t, []FieldIssue{
-		{Field: "name", Message: "must contain printable characters only, without control characters"},
-		{Field: "condition.filters.event_type", Message: "must contain printable characters only, without control characters"},
+		{Field: "name", Message: "must contain printable characters only, without control characters; character 2, U+202E, is not printable"},
+		{Field: "condition.filters.event_type", Message: "must contain printable characters only, without control characters; character 2, U+0009, is not printable"},
 		{Field: "condition.filters.source", Message: "must not be blank"},
 	}, spec.Validate())
 }

@@ -111,13 +111,13 @@ func TestBadInputOutsideIngestion(t *testing.T) {
 			fieldIssue("condition.filters.source", `["condition","filters","source"]`, "must not be blank")},
 		{"/api/v1/rules", rule("n", `{"event_type":"a\u2028b"}`),
 			fieldIssue("condition.filters.event_type", `["condition","filters","event_type"]`,
-				"must contain printable characters only, without control characters")},
+				"must contain printable characters only, without control characters; character 2, U+2028, is not printable")},
 		{"/api/v1/rules", `{"name":"n","severity":"info","window_seconds":60,` +
 			`"condition":{"type":"required_fields","event_type":"a\u200bb","fields":["user.id"]}}`,
 			fieldIssue("condition.event_type", `["condition","event_type"]`,
-				"must contain printable characters only, without control characters")},
+				"must contain printable characters only, without control characters; character 2, U+200B, is not printable")},
 		{"/api/v1/rules/backtest", `{"rule":` + rule(`\u202eb`, `{}`) + `,"from":"2024-01-01T00:00:00Z","to":"2024-01-02T00:00:00Z"}`,
-			fieldIssue("rule.name", `["rule","name"]`, "must contain printable characters only, without control characters")},
+			fieldIssue("rule.name", `["rule","name"]`, "must contain printable characters only, without control characters; character 1, U+202E, is not printable")},
 		{"/api/v1/projections/events/replay", `{"frm":3}`, fieldIssue("frm", `["frm"]`, "is not a known field")},
 	}
 	for _, c := range valueErrors {

@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"fmt"
 	"net/http"
 	"testing"
 
@@ -108,9 +109,11 @@ func requireRuleRejected(t *testing.T, a *testapp.App, rulePath, body, patch, fi
 	require.JSONEq(t, ruleIssue("rule."+field, `["rule",`+path[1:], message), got, "backtest %s", body)
 }
 
-// unprintable is the reason ingestion gives for a name with a control,
-// format or separator character.
-const unprintable = "must contain printable characters only, without control characters"
+// unprintable returns the reason ingestion gives for a name whose
+// character at position is a control, format or separator character.
+func unprintable(position int, code string) string {
+	return fmt.Sprintf("must contain printable characters only, without control characters; character %d, U+%s, is not printable", position, code)
+}
 
 // TestRulesRejectUnmatchableFilters sends filters that ingestion rejects
 // as an event_type or source, so no event could match them. Each route
@@ -127,12 +130,12 @@ func TestRulesRejectUnmatchableFilters(t *testing.T) {
 	}{
 		{"blank source", "error", " ", "source", "must not be blank"},
 		{"blank event type of other spaces", `\u00a0\u3000`, "web", "event_type", "must not be blank"},
-		{"tab in event type", `a\tb`, "web", "event_type", unprintable},
-		{"NEL in source", "error", `x\u0085`, "source", unprintable},
-		{"line separator in event type", `a\u2028b`, "web", "event_type", unprintable},
-		{"zero-width space in source", "error", `a\u200bb`, "source", unprintable},
-		{"right-to-left override in source", "error", `\u202eweb`, "source", unprintable},
-		{"zero-width joiner between letters", `a\u200db`, "web", "event_type", unprintable},
+		{"tab in event type", `a\tb`, "web", "event_type", unprintable(2, "0009")},
+		{"NEL in source", "error", `x\u0085`, "source", unprintable(2, "0085")},
+		{"line separator in event type", `a\u2028b`, "web", "event_type", unprintable(2, "2028")},
+		{"zero-width space in source", "error", `a\u200bb`, "source", unprintable(2, "200B")},
+		{"right-to-left override in source", "error", `\u202eweb`, "source", unprintable(1, "202E")},
+		{"zero-width joiner between letters", `a\u200db`, "web", "event_type", unprintable(2, "200D")},
 	}
 
 	for _, tc := range cases {
@@ -158,10 +161,21 @@ func TestRulesRejectInvisibleNameCharacters(t *testing.T) {
 	rule := createRule(t, a, thresholdRule("checkout errors")).Response
 	rulePath := "/api/v1/rules/" + rule.RuleID.String()
 
-	for _, name := range []string{`a\u2028b`, `a\u2029b`, `a\u200bb`, `\u202eevil`, `a\u00a0b`, `a\u200db`, `a\ue000`} {
-		t.Run(name, func(t *testing.T) {
-			requireRuleRejected(t, a, rulePath, surrogateRule(name, "error", "web"), `{"name":"`+name+`"}`,
-				"name", `["name"]`, unprintable)
+	cases := []struct {
+		name, message string
+	}{
+		{`a\u2028b`, unprintable(2, "2028")},
+		{`a\u2029b`, unprintable(2, "2029")},
+		{`a\u200bb`, unprintable(2, "200B")},
+		{`\u202eevil`, unprintable(1, "202E")},
+		{`a\u00a0b`, unprintable(2, "00A0")},
+		{`a\u200db`, unprintable(2, "200D")},
+		{`a\ue000`, unprintable(2, "E000")},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			requireRuleRejected(t, a, rulePath, surrogateRule(tc.name, "error", "web"), `{"name":"`+tc.name+`"}`,
+				"name", `["name"]`, tc.message)
 		})
 	}
 

@@ -42,7 +42,7 @@ func CreateKey(ctx context.Context, pool *pgxpool.Pool, name string, scopes []Sc
 	// Key names are printed one per line by keys list, where a line break
 	// or a tab would forge or shift a row.
 	if !utf8.ValidString(name) || !events.PrintableName(name) {
-		return uuid.Nil, "", fmt.Errorf("invalid key name %q: %s", name, events.UnprintableMessage)
+		return uuid.Nil, "", fmt.Errorf("invalid key name %q: %s", name, events.UnprintableReason(name))
 	}
 
 	id, key, hash, err := NewKey()
