@@ -364,8 +364,25 @@ func TestRunNamesUnsentLinesAfterRetries(t *testing.T) {
 	opts.retry = retryPolicy{attempts: 2, backoffInitial: time.Millisecond, backoffMax: time.Millisecond, retryAfterMax: time.Millisecond}
 	summary, err := Run(t.Context(), opts)
 
-	require.ErrorContains(t, err, "error sending the 3 events of "+file+":1 to "+file+":3")
+	require.ErrorContains(t, err, "error sending the 3 events of lines 1 to 3 of "+file+" to ")
 	require.ErrorContains(t, err, "after 3 attempts, so they were not sent: server returned 503 Service Unavailable: Redis unavailable")
+	require.Zero(t, summary.Accepted)
+}
+
+func TestRunNamesOneUnsentEvent(t *testing.T) {
+	t.Parallel()
+
+	bundle := setup(t)
+	bundle.api.unavailable = 100
+	file := bundle.writeFile(t, "one.ndjson", validLine(0))
+
+	opts := bundle.options(file)
+	opts.Retries = -1
+	summary, err := Run(t.Context(), opts)
+
+	require.ErrorContains(t, err, "error sending the event of "+file+":1 to ")
+	require.ErrorContains(t, err, "after 1 attempt, so it was not sent: server returned 503 Service Unavailable: Redis unavailable")
+	require.NotContains(t, err.Error(), "the 1 events")
 	require.Zero(t, summary.Accepted)
 }
 
@@ -669,7 +686,7 @@ func TestRunNamesLineToContinueFrom(t *testing.T) {
 	opts.Retries = -1
 	summary, err := Run(t.Context(), opts)
 
-	require.ErrorContains(t, err, "error sending the 3 events of "+file+":7 to "+file+":9")
+	require.ErrorContains(t, err, "error sending the 3 events of lines 7 to 9 of "+file+" to ")
 	require.Equal(t, 6, summary.Accepted)
 	require.Equal(t, []UnsentFile{{File: file, FromLine: 7}}, summary.Unsent)
 
@@ -749,7 +766,7 @@ func TestRunStopsEveryFileAtLineItNames(t *testing.T) {
 	opts.Retries = -1
 	summary, err := Run(t.Context(), opts)
 
-	require.ErrorContains(t, err, "error sending the 2 events of "+failing+":3 to "+failing+":4")
+	require.ErrorContains(t, err, "error sending the 2 events of lines 3 to 4 of "+failing+" to ")
 	require.Equal(t, UnsentFile{File: failing, FromLine: 3}, summary.Unsent[0])
 
 	fromLine := map[string]int{}
