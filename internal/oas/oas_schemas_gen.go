@@ -42,7 +42,8 @@ type Anomaly struct {
 	SampleEventIds []uuid.UUID `json:"sample_event_ids"`
 	// What happened, for people.
 	Message string `json:"message"`
-	// The event time at which the rule fired.
+	// The event time at which the rule fired, cut to whole microseconds as PostgreSQL stores it. A
+	// backtest returns the same value as GET /api/v1/anomalies.
 	DetectedAt time.Time `json:"detected_at"`
 }
 
