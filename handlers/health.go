@@ -168,7 +168,11 @@ func (a *API) projectionLags(ctx context.Context) ([]oas.ProjectionLag, error) {
 
 	lags := make([]oas.ProjectionLag, 0, len(groups))
 	for _, group := range groups {
-		lags = append(lags, oas.ProjectionLag{Name: group.ConsumerGroup, LagEvents: group.Records})
+		lags = append(lags, oas.ProjectionLag{
+			Name:       group.ConsumerGroup,
+			LagRecords: group.Records,
+			LagEvents:  group.Records, //nolint:staticcheck // The deprecated field is still sent to existing clients.
+		})
 	}
 
 	return lags, nil

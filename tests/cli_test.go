@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/eventpulse/eventpulse/events"
+	"github.com/eventpulse/eventpulse/internal/config"
 	"github.com/eventpulse/eventpulse/internal/ingestclient"
 	"github.com/eventpulse/eventpulse/internal/oas"
 	"github.com/eventpulse/eventpulse/internal/testapp"
@@ -205,4 +207,56 @@ func TestIngestCLIRejectsInvalidUTF8Line(t *testing.T) {
 	waitForEvents(t, a, 4)
 	require.Equal(t, 4, a.Count("SELECT count(*) FROM events WHERE source = 'utf8-cli' AND payload::jsonb ? 'n'"))
 	require.Equal(t, 0, a.Count("SELECT count(*) FROM events WHERE payload::jsonb ? 'city'"))
+}
+
+// ingestLineOfSize returns an event line of exactly size bytes.
+func ingestLineOfSize(t *testing.T, source string, size int) string {
+	t.Helper()
+
+	head, tail := `{"event_type":"big","source":"`+source+`","payload":{"text":"`, `"}}`
+	require.GreaterOrEqual(t, size, len(head)+len(tail))
+
+	return head + strings.Repeat("x", size-len(head)-len(tail)) + tail
+}
+
+// TestIngestCLILineLimitMatchesServer sends the longest line that
+// eventpulse ingest accepts to a server with the default body limit and to
+// one with a lower limit. The server stores each, and the line one byte
+// longer is rejected without being sent.
+func TestIngestCLILineLimitMatchesServer(t *testing.T) {
+	t.Parallel()
+
+	cases := []struct {
+		name         string
+		maxBodyBytes int64
+	}{
+		{name: "default", maxBodyBytes: config.MaxBodyBytesDefault},
+		{name: "lowered", maxBodyBytes: 4096},
+	}
+
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+
+			a := testapp.Start(t, testapp.Options{Config: func(c *config.Config) { c.MaxBodyBytes = tc.maxBodyBytes }})
+			longest := int(tc.maxBodyBytes) - 2
+			file := filepath.Join(t.TempDir(), "long.ndjson")
+			content := ingestLineOfSize(t, "too-long", longest+1) + "\n" + ingestLineOfSize(t, "longest", longest) + "\n"
+			require.NoError(t, os.WriteFile(file, []byte(content), 0o600))
+
+			summary, err := ingestclient.Run(context.Background(), ingestclient.Options{
+				URL: a.URL, Files: []string{file}, MaxBodyBytes: tc.maxBodyBytes,
+			})
+			require.NoError(t, err)
+
+			require.Equal(t, 1, summary.Accepted)
+			require.Equal(t, 1, summary.Sent)
+			require.Len(t, summary.Rejections, 1)
+			require.Equal(t, 1, summary.Rejections[0].Line)
+			require.Contains(t, summary.Rejections[0].Reason, "line is longer than "+strconv.Itoa(longest)+" bytes")
+
+			waitForEvents(t, a, 1)
+			require.Equal(t, 1, a.Count(`SELECT count(*) FROM events WHERE source = 'longest'`))
+		})
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -120,4 +121,42 @@ func TestReadyzNamesStalledRedis(t *testing.T) {
 	require.Equal(t, "degraded", ready.Status)
 	require.Equal(t, "ok", ready.Postgres, "PostgreSQL answers while Redis stalls")
 	require.NotEqual(t, "ok", ready.Redis)
+}
+
+// TestReadyzLagCountsRecords appends three rule records while the worker
+// is stopped and reads from /readyz the lag of a consumer group that
+// applied no record: lag_records and its deprecated alias lag_events both
+// count every record of the log, the three included.
+func TestReadyzLagCountsRecords(t *testing.T) {
+	t.Parallel()
+
+	a := testapp.Start(t, testapp.Options{})
+	a.StopWorker()
+
+	_, err := a.Pool.Exec(background(), `INSERT INTO event_log_offsets
+		(consumer_group, offset_acked, last_processed_transaction_id) VALUES ('lag.test', 0, '0')`)
+	require.NoError(t, err)
+	before := a.Count("SELECT count(*) FROM event_log")
+	for i := range 3 {
+		appendRuleCreated(t, a.Pool, thresholdSpec("lag "+strconv.Itoa(i), nil, nil, 1, 60, 60))
+	}
+	records := int64(before + 3)
+
+	status, body := get(t, a, "/readyz")
+	require.Equal(t, http.StatusOK, status, "body: %s", body)
+
+	var ready struct {
+		Projections []map[string]any `json:"projections"`
+	}
+	require.NoError(t, json.Unmarshal(body, &ready))
+
+	var found map[string]any
+	for _, projection := range ready.Projections {
+		if projection["name"] == "lag.test" {
+			found = projection
+		}
+	}
+	require.NotNil(t, found, "body: %s", body)
+	require.InDelta(t, records, found["lag_records"], 0)
+	require.InDelta(t, records, found["lag_events"], 0)
 }

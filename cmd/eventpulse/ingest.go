@@ -30,6 +30,14 @@ file order and the detector does not skip bursts as late.
 Lines that carry an event_id are stored once however often they are sent.
 A line without one gets a new id on each send.
 
+A line may be up to --max-body-bytes minus 2 bytes long (8388606 bytes by
+default, line ending not counted): the server accepts one event as large as
+fits in a request body of EVENTPULSE_MAX_BODY_BYTES with the "[" and "]" of
+the batch array around it, and sets no smaller limit per event. A longer line
+is rejected without being sent. A batch ends before a line that would take
+its body past --max-body-bytes. Set the flag to the server's
+EVENTPULSE_MAX_BODY_BYTES when that is not the default of 8388608.
+
 A batch answered 429, 502, 503 or 504, or lost to a network error, is sent
 again up to --retries times, after the delay of the response's Retry-After
 header or a growing backoff. Past that the command stops: it names that
@@ -51,6 +59,11 @@ keys exist, give a key with the ingest scope in $EVENTPULSE_API_KEY.`,
 			}
 			if opts.Concurrency == 0 {
 				return errors.New("invalid --concurrency 0: must be at least 1")
+			}
+
+			if opts.MaxBodyBytes < ingestclient.MaxBodyBytesMin {
+				return fmt.Errorf("invalid --max-body-bytes %d: must be at least %d, the server's minimum",
+					opts.MaxBodyBytes, ingestclient.MaxBodyBytesMin)
 			}
 
 			if opts.StartLine < 1 {
@@ -95,6 +108,8 @@ keys exist, give a key with the ingest scope in $EVENTPULSE_API_KEY.`,
 	cmd.Flags().IntVar(&opts.BatchSize, "batch-size", ingestclient.BatchSizeDefault, "events per request (at most 1000)")
 	cmd.Flags().IntVar(&opts.Concurrency, "concurrency", ingestclient.ConcurrencyDefault,
 		"files sent at once, each with one request in flight")
+	cmd.Flags().Int64Var(&opts.MaxBodyBytes, "max-body-bytes", ingestclient.MaxBodyBytesDefault,
+		"the server's request body limit (EVENTPULSE_MAX_BODY_BYTES) in bytes; lines longer than this minus 2 are rejected without being sent")
 	cmd.Flags().IntVar(&opts.StartLine, "start-line", 1,
 		"line of FILE to start at, skipping the lines before it (one FILE only); a stopped run prints the value to continue with")
 	cmd.Flags().IntVar(&retries, "retries", ingestclient.RetriesDefault,

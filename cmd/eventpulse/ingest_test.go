@@ -32,3 +32,16 @@ func TestIngestCommandChecksStartLine(t *testing.T) {
 	_, _, err = runCommand(t, "ingest", "--start-line", "3", "a.ndjson", "b.ndjson")
 	require.EqualError(t, err, "invalid --start-line 3: it applies to one FILE, got 2")
 }
+
+func TestIngestCommandChecksMaxBodyBytes(t *testing.T) {
+	t.Parallel()
+
+	_, _, err := runCommand(t, "ingest", "--max-body-bytes", "0", "events.ndjson")
+	require.EqualError(t, err, "invalid --max-body-bytes 0: must be at least 1024, the server's minimum")
+
+	stdout, _, err := runCommand(t, "ingest", "--help")
+	require.NoError(t, err)
+	require.Contains(t, stdout, "A line may be up to --max-body-bytes minus 2 bytes long (8388606 bytes by")
+	require.Contains(t, stdout, "--max-body-bytes int")
+	require.Contains(t, stdout, "(default 8388608)")
+}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -27,10 +28,11 @@ func newReplayCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "replay NAME [--from POSITION]",
 		Short: "Rebuild one projection from the event log",
-		Long: `Rebuilds the tables of projection NAME (` + fmt.Sprint(app.Catalog(slog.New(slog.DiscardHandler)).RebuildableNames()) + `)
-from the event log into new tables while the live ones keep serving, then
-swaps them in and moves the projector's offset in one transaction. Replays
-never notify.
+		Long: `Rebuilds the tables of projection NAME from the event log into new
+tables while the live ones keep serving, then swaps them in and moves the
+projector's offset in one transaction. Replays never notify.
+
+` + replayableHelp() + `
 
 Progress is stored after each batch: interrupted with Ctrl-C, the replay
 resumes where it stopped when the command runs again. With --from, only the
@@ -90,6 +92,18 @@ records whose offset is above POSITION are applied, to empty tables; a
 	cmd.Flags().IntVar(&batchSize, "batch-size", projection.ReplayBatchSizeDefault, "log records applied per transaction")
 
 	return cmd
+}
+
+// replayableHelp returns the help paragraph that lists the projections a
+// replay can rebuild and those it cannot.
+func replayableHelp() string {
+	catalog := app.Catalog(slog.New(slog.DiscardHandler))
+	text := "NAME is one of " + strings.Join(catalog.RebuildableNames(), ", ") + "."
+	for _, sentence := range catalog.Unreplayable() {
+		text += " The " + sentence + "."
+	}
+
+	return text
 }
 
 // replayDisplay shows replay progress as a bar on a terminal and as plain

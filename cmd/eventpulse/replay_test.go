@@ -88,3 +88,26 @@ func TestReplayRejectsNegativeFrom(t *testing.T) {
 	_, _, err := runCommand(t, "replay", "events", "--from", "-5")
 	require.EqualError(t, err, "invalid --from -5: must be a log offset of 0 or more")
 }
+
+// TestReplayListsReplayableProjections checks that an unknown name,
+// the notifier and the help text list the projections a replay can
+// rebuild, and name the notifier only as one it cannot.
+func TestReplayListsReplayableProjections(t *testing.T) {
+	t.Parallel()
+
+	const replayable = "anomalies, api_keys, detector, events, metric_rollups, rules"
+	const notifierReason = "notifier cannot be replayed, because the notifications it records are sent out of the system"
+
+	_, _, err := runCommand(t, "replay", "bogus")
+	require.ErrorContains(t, err, `unknown projection "bogus" (replayable projections: `+replayable+"; ")
+	require.ErrorContains(t, err, notifierReason)
+
+	_, _, err = runCommand(t, "replay", "notifier")
+	require.ErrorContains(t, err, `projection cannot be replayed: "notifier", because the notifications it records`)
+	require.ErrorContains(t, err, "(replayable projections: "+replayable+")")
+
+	stdout, _, err := runCommand(t, "replay", "--help")
+	require.NoError(t, err)
+	require.Contains(t, stdout, "NAME is one of "+replayable+".")
+	require.Contains(t, stdout, "The "+notifierReason)
+}

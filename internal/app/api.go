@@ -172,6 +172,10 @@ func newRouter(
 		})
 	}
 	router.With(guard.Require(auth.ScopeRead)).Get("/metrics", deps.Metrics.Handler().ServeHTTP)
+	// The HTTP series come from requests, so before any request neither
+	// metric would be listed. The first scrape finds the series that it
+	// is itself counted in.
+	deps.Metrics.InitRequest("/metrics", http.MethodGet, http.StatusOK)
 	router.With(handlers.CheckOrigin(deps.Config.CORSOrigins), guard.Require(auth.ScopeRead)).Get("/ws", hub.ServeHTTP)
 	dashboardHandler := http.StripPrefix("/dashboard", dashboard.Handler(http.HandlerFunc(handlers.NotFound)))
 	router.Get("/dashboard", dashboardHandler.ServeHTTP)

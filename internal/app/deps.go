@@ -45,9 +45,15 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Deps, e
 		return nil, err
 	}
 
+	// The series of every command handler and projector exist from the
+	// start, in the API process too, so /metrics lists them before the
+	// first command.
+	projectors := projectorNames(logger)
 	metrics := telemetry.New()
-	metrics.RegisterProjectionLag(pool, logger)
-	metrics.RegisterCommandDeadLetters(pool, logger)
+	metrics.InitCommands(commandHandlerNames)
+	metrics.InitProjections(projectors)
+	metrics.RegisterProjectionLag(pool, logger, projectors)
+	metrics.RegisterCommandDeadLetters(pool, logger, commandStreams(cfg.StreamPrefix))
 
 	return &Deps{Config: cfg, Logger: logger, Pool: pool, Redis: client, Metrics: metrics}, nil
 }

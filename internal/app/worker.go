@@ -90,10 +90,16 @@ func NewWorker(deps *Deps) (*Worker, error) {
 
 	deliverer := notify.NewDeliverer(deps.Pool, notifyConfig, senders, deps.Logger)
 	deliverer.Metrics = deps.Metrics
+	channels := make([]string, 0, len(notifyConfig.Channels))
+	for _, channel := range notifyConfig.Channels {
+		channels = append(channels, channel.Name)
+	}
+	deps.Metrics.InitDeliveries(channels, notify.AttemptOutcomes)
 
 	return &Worker{deps: deps, router: router, deliverer: deliverer, waker: waker}, nil
 }
 
+// newCommandHandlers returns the handlers that commandHandlerNames lists.
 func newCommandHandlers(deps *Deps) ([]cqrs.CommandHandler, error) {
 	replies, err := bus.NewReplyBackend[commands.RuleResult](bus.Config{
 		Client:       deps.Redis,

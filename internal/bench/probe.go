@@ -41,8 +41,11 @@ func projectionLag(ctx context.Context, baseURL string) (int64, error) {
 
 	var ready struct {
 		Projections []struct {
-			Name      string `json:"name"`
-			LagEvents int64  `json:"lag_events"`
+			Name       string `json:"name"`
+			LagRecords *int64 `json:"lag_records"`
+			// LagEvents is the same count from a server built before
+			// lag_records existed.
+			LagEvents int64 `json:"lag_events"`
 		} `json:"projections"`
 	}
 	if err := json.Unmarshal(body, &ready); err != nil {
@@ -51,7 +54,12 @@ func projectionLag(ctx context.Context, baseURL string) (int64, error) {
 
 	var lag int64
 	for _, projection := range ready.Projections {
-		lag = max(lag, projection.LagEvents)
+		records := projection.LagEvents
+		if projection.LagRecords != nil {
+			records = *projection.LagRecords
+		}
+
+		lag = max(lag, records)
 	}
 
 	return lag, nil

@@ -41,6 +41,9 @@ const (
 	IngestLanesDefault           = 1
 )
 
+// MaxBodyBytesMin is the lowest EVENTPULSE_MAX_BODY_BYTES accepted.
+const MaxBodyBytesMin = 1024
+
 // Config is the whole configuration of one process.
 type Config struct {
 	// DatabaseURL (DATABASE_URL) locates PostgreSQL.
@@ -237,8 +240,8 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("invalid EVENTPULSE_INGEST_LANES %d: must be between 1 and 64", c.IngestLanes))
 	}
 
-	if c.MaxBodyBytes < 1024 {
-		errs = append(errs, fmt.Errorf("invalid EVENTPULSE_MAX_BODY_BYTES %d: must be at least 1024", c.MaxBodyBytes))
+	if c.MaxBodyBytes < MaxBodyBytesMin {
+		errs = append(errs, fmt.Errorf("invalid EVENTPULSE_MAX_BODY_BYTES %d: must be at least %d", c.MaxBodyBytes, MaxBodyBytesMin))
 	}
 
 	if c.IngestRate < 0 {

@@ -113,16 +113,30 @@ func checkDrift(r *rule, event *events.IngestedEvent) (finding, bool) {
 		return finding{}, false
 	}
 
+	// The drift is measured on the times as sent, while the message quotes
+	// them as the events table stores them.
 	return finding{
 		observed:  drift,
 		threshold: *maxDrift,
 		operator:  ">",
 		detail: fmt.Sprintf("event %s has timestamp %s, %ss from received_at %s, more than %ss",
-			event.EventID, event.Timestamp.UTC().Format(time.RFC3339Nano), formatNumber(drift),
-			event.ReceivedAt.UTC().Format(time.RFC3339Nano), formatNumber(*maxDrift)),
+			event.EventID, microseconds(event.Timestamp).Format(time.RFC3339Nano), formatNumber(drift),
+			microseconds(event.ReceivedAt).Format(time.RFC3339Nano), formatNumber(*maxDrift)),
 	}, true
 }
 
+// microseconds returns t in UTC cut to whole microseconds, the precision
+// of PostgreSQL's timestamptz. pgx cuts times the same way when it writes
+// them, so an anomaly's times and the event times its message quotes equal
+// those read back from the anomalies and events tables.
+func microseconds(t time.Time) time.Time {
+	return t.UTC().Truncate(time.Microsecond)
+}
+
+// newAnomaly builds the anomaly of a finding at event time at (Unix
+// nanoseconds). Its times are cut to microseconds, so the anomaly that the
+// detector appends to the log, a backtest's and the stored row all carry
+// the same times. The anomaly id does not depend on them.
 func newAnomaly(r *rule, key string, at int64, eventID uuid.UUID, f finding) events.AnomalyDetected {
 	message := r.spec.Name + ": " + f.detail
 	if key != "" {
@@ -139,12 +153,12 @@ func newAnomaly(r *rule, key string, at int64, eventID uuid.UUID, f finding) eve
 		Observed:       f.observed,
 		Threshold:      f.threshold,
 		Operator:       f.operator,
-		WindowStart:    time.Unix(0, f.windowStart).UTC(),
-		WindowEnd:      time.Unix(0, at).UTC(),
+		WindowStart:    microseconds(time.Unix(0, f.windowStart)),
+		WindowEnd:      microseconds(time.Unix(0, at)),
 		EventID:        eventID,
 		SampleEventIDs: f.sample,
 		Message:        message,
-		DetectedAt:     time.Unix(0, at).UTC(),
+		DetectedAt:     microseconds(time.Unix(0, at)),
 	}
 }
 

@@ -132,7 +132,9 @@ func (e *Engine) RecordFired(anomaly *events.AnomalyDetected) {
 		return
 	}
 
-	at := anomaly.DetectedAt.UnixNano()
+	// Anomalies that earlier versions appended carry nanoseconds in
+	// detected_at, and the cooldown starts at the cut time either way.
+	at := microseconds(anomaly.DetectedAt).UnixNano()
 	w := r.windowOf(anomaly.GroupKey)
 	if !w.firedIn(at-1, at) {
 		w.fire(at)
@@ -163,7 +165,10 @@ func (e *Engine) observe(event *events.IngestedEvent, evaluate bool) []events.An
 
 		if evaluate {
 			if anomaly, ok := e.evaluate(r, w, key, at, event, payload); ok {
-				w.fire(at)
+				// The cooldown starts at detected_at, which is cut to
+				// microseconds, so an engine that restores it with
+				// RecordFired from the stored anomaly holds the same state.
+				w.fire(anomaly.DetectedAt.UnixNano())
 				anomalies = append(anomalies, anomaly)
 			}
 		}

@@ -477,3 +477,75 @@ func TestEvictionBoundsMemory(t *testing.T) {
 	require.LessOrEqual(t, entries, 2001)
 	require.LessOrEqual(t, len(r.keys), 100, "keys idle for a window are dropped")
 }
+
+func TestAnomalyTimesCutToMicroseconds(t *testing.T) {
+	t.Parallel()
+
+	engine := NewEngine(Config{})
+	engine.SetRule(uuid.New(), 1, threshold(">", 0, 60, 0))
+
+	e := event(0, "error", "app", "")
+	e.Timestamp = base.Add(1123456789 * time.Nanosecond)
+	e.ReceivedAt = e.Timestamp
+	fired := engine.Observe(e)
+
+	require.Len(t, fired, 1)
+	require.Equal(t, base.Add(1123456*time.Microsecond), fired[0].DetectedAt)
+	require.Equal(t, base.Add(1123456*time.Microsecond), fired[0].WindowEnd)
+	// 1.123456789s - 60s = -58.876543211s, cut down to -58.876544s.
+	require.Equal(t, base.Add(-58876544*time.Microsecond), fired[0].WindowStart)
+	require.Equal(t, time.UTC, fired[0].DetectedAt.Location())
+}
+
+func TestTimestampDriftMessageQuotesMicroseconds(t *testing.T) {
+	t.Parallel()
+
+	engine := NewEngine(Config{})
+	maxDrift := 60.0
+	engine.SetRule(uuid.New(), 1, events.RuleSpec{
+		Name: "clock drift", Enabled: true, Severity: "info", WindowSeconds: 60,
+		Condition: events.Condition{Type: events.ConditionTimestampDrift, MaxDriftSeconds: &maxDrift},
+	})
+
+	e := event(0, "info", "app", "")
+	e.Timestamp = time.Date(2099, 12, 31, 23, 59, 59, 999999999, time.UTC)
+	e.ReceivedAt = base.Add(500 * time.Nanosecond)
+	fired := engine.Observe(e)
+
+	require.Len(t, fired, 1)
+	require.Contains(t, fired[0].Message, "has timestamp 2099-12-31T23:59:59.999999Z, ")
+	require.Contains(t, fired[0].Message, "from received_at 2024-03-01T12:00:00Z, ")
+	require.NotContains(t, fired[0].Message, ".999999999")
+	require.Equal(t, base, fired[0].DetectedAt, "the event time is capped at received_at, then cut")
+}
+
+// TestCooldownStartsAtCutDetectedAt fires at 500 ns past base, so the
+// stored detected_at is base, and sends the next event 200 ns after the
+// cooldown that starts there. An engine that restored the cooldown from
+// the anomaly fires on it exactly as the live one.
+func TestCooldownStartsAtCutDetectedAt(t *testing.T) {
+	t.Parallel()
+
+	id := uuid.New()
+	spec := threshold(">", 0, 60, 60)
+	live := NewEngine(Config{})
+	live.SetRule(id, 1, spec)
+	restored := NewEngine(Config{})
+	restored.SetRule(id, 1, spec)
+
+	first := event(0, "error", "app", "")
+	first.Timestamp = base.Add(500 * time.Nanosecond)
+	first.ReceivedAt = first.Timestamp
+	fired := live.Observe(first)
+	require.Len(t, fired, 1)
+	require.Equal(t, base, fired[0].DetectedAt)
+	restored.RecordFired(&fired[0])
+	restored.Restore(first)
+
+	next := event(0, "error", "app", "")
+	next.Timestamp = base.Add(60*time.Second + 200*time.Nanosecond)
+	next.ReceivedAt = next.Timestamp
+	liveFired := live.Observe(next)
+	require.Len(t, liveFired, 1, "the cooldown [base, base+60s) has passed")
+	require.Equal(t, liveFired, restored.Observe(next))
+}

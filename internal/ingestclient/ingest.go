@@ -90,10 +90,11 @@ func ingest(ctx context.Context, opts Options, counts *tally, notify func(string
 			retry:    opts.retry,
 			notify:   notify,
 		},
-		tally:     counts,
-		batchSize: opts.BatchSize,
-		startLine: max(opts.StartLine, 1),
-		stop:      make(chan struct{}),
+		tally:        counts,
+		batchSize:    opts.BatchSize,
+		maxBodyBytes: opts.MaxBodyBytes,
+		startLine:    max(opts.StartLine, 1),
+		stop:         make(chan struct{}),
 	}
 
 	for i, file := range opts.Files {
@@ -118,10 +119,11 @@ func ingest(ctx context.Context, opts Options, counts *tally, notify func(string
 
 // batchWorker sends batches and records the outcome of each event.
 type batchWorker struct {
-	sender    *sender
-	tally     *tally
-	batchSize int
-	startLine int
+	sender       *sender
+	tally        *tally
+	batchSize    int
+	maxBodyBytes int64
+	startLine    int
 
 	// stop is closed once a file fails. The other files then stop before
 	// their next batch.
@@ -147,7 +149,9 @@ func (w *batchWorker) sendFile(ctx context.Context, fileIndex int, file string) 
 	defer cancelRead()
 
 	batches := make(chan batch, 1)
-	reader := &batchReader{batchSize: w.batchSize, startLine: w.startLine, out: batches, tally: w.tally}
+	reader := &batchReader{
+		batchSize: w.batchSize, maxBodyBytes: w.maxBodyBytes, startLine: w.startLine, out: batches, tally: w.tally,
+	}
 
 	var readErr error
 	var reading sync.WaitGroup

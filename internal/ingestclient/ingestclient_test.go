@@ -49,6 +49,10 @@ type fakeAPI struct {
 	// unavailableMarker, when set, makes every request whose body
 	// contains it get a 503 with Retry-After: 1.
 	unavailableMarker string
+
+	// maxBodyBytes, when above zero, is the body limit: a longer body gets
+	// a 413, as from the server.
+	maxBodyBytes int
 }
 
 type fakeIssue struct {
@@ -79,6 +83,12 @@ func (api *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		writeJSON(w, http.StatusBadRequest, map[string]any{"error": "unreadable body: " + err.Error()})
+
+		return
+	}
+
+	if api.maxBodyBytes > 0 && len(body) > api.maxBodyBytes {
+		writeJSON(w, http.StatusRequestEntityTooLarge, map[string]any{"error": "request body is too large"})
 
 		return
 	}
@@ -496,8 +506,25 @@ func TestRunNamesUnsentLinesAfterRetries(t *testing.T) {
 	opts.retry = retryPolicy{attempts: 2, backoffInitial: time.Millisecond, backoffMax: time.Millisecond, retryAfterMax: time.Millisecond}
 	summary, err := Run(t.Context(), opts)
 
-	require.ErrorContains(t, err, "error sending the 3 events of "+file+":1 to "+file+":3")
+	require.ErrorContains(t, err, "error sending the 3 events of lines 1 to 3 of "+file+" to ")
 	require.ErrorContains(t, err, "after 3 attempts, so they were not sent: server returned 503 Service Unavailable: Redis unavailable")
+	require.Zero(t, summary.Accepted)
+}
+
+func TestRunNamesOneUnsentEvent(t *testing.T) {
+	t.Parallel()
+
+	bundle := setup(t)
+	bundle.api.unavailable = 100
+	file := bundle.writeFile(t, "one.ndjson", validLine(0))
+
+	opts := bundle.options(file)
+	opts.Retries = -1
+	summary, err := Run(t.Context(), opts)
+
+	require.ErrorContains(t, err, "error sending the event of "+file+":1 to ")
+	require.ErrorContains(t, err, "after 1 attempt, so it was not sent: server returned 503 Service Unavailable: Redis unavailable")
+	require.NotContains(t, err.Error(), "the 1 events")
 	require.Zero(t, summary.Accepted)
 }
 
@@ -603,18 +630,87 @@ func TestRunAcceptsCRLFAndLastLineWithoutNewline(t *testing.T) {
 	require.Equal(t, []string{validLine(1), validLine(2)}, bundle.api.storedItems())
 }
 
+// lineOfSize returns a valid event line of exactly size bytes.
+func lineOfSize(t *testing.T, size int) string {
+	t.Helper()
+
+	const head, tail = `{"event_type":"big","source":"web","payload":{"text":"`, `"}}`
+	require.GreaterOrEqual(t, size, len(head)+len(tail))
+
+	return head + strings.Repeat("x", size-len(head)-len(tail)) + tail
+}
+
 func TestRunRejectsLineOverMaxSize(t *testing.T) {
 	t.Parallel()
 
 	bundle := setup(t)
-	long := `{"event_type":"big","source":"web","payload":{"text":"` + strings.Repeat("x", LineSizeMax) + `"}}`
-	file := bundle.writeFile(t, "long.ndjson", validLine(1), long, validLine(3))
+	bundle.api.maxBodyBytes = MaxBodyBytesDefault
+	longest := lineOfSize(t, LineSizeMaxDefault)
+	file := bundle.writeFile(t, "long.ndjson", validLine(1), lineOfSize(t, LineSizeMaxDefault+1), longest, validLine(3))
 
 	summary, err := Run(t.Context(), bundle.options(file))
 	require.NoError(t, err)
 
-	require.Equal(t, []Rejection{{File: file, Line: 2, Reason: "line is longer than 4194304 bytes"}}, summary.Rejections)
-	require.Equal(t, []string{validLine(1), validLine(3)}, bundle.api.storedItems())
+	require.Equal(t, []Rejection{{File: file, Line: 2,
+		Reason: "line is longer than 8388606 bytes, the longest event that fits in a request body of 8388608 bytes"}},
+		summary.Rejections)
+	require.Equal(t, 3, summary.Accepted)
+	require.Equal(t, []string{validLine(1), longest, validLine(3)}, bundle.api.storedItems())
+}
+
+func TestRunLineLimitFollowsMaxBodyBytes(t *testing.T) {
+	t.Parallel()
+
+	bundle := setup(t)
+	bundle.api.maxBodyBytes = 2048
+	longest := lineOfSize(t, 2046)
+	file := bundle.writeFile(t, "limit.ndjson", lineOfSize(t, 2047), longest)
+
+	opts := bundle.options(file)
+	opts.MaxBodyBytes = 2048
+	require.Equal(t, int64(2046), opts.LineSizeMax())
+
+	summary, err := Run(t.Context(), opts)
+	require.NoError(t, err)
+
+	require.Equal(t, []Rejection{{File: file, Line: 1,
+		Reason: "line is longer than 2046 bytes, the longest event that fits in a request body of 2048 bytes"}},
+		summary.Rejections)
+	require.Equal(t, []string{longest}, bundle.api.storedItems())
+}
+
+// TestRunBoundsBatchBodyByMaxBodyBytes sends lines of 600 bytes with a
+// 2048-byte limit: three make a body of 1804 bytes, and a fourth would
+// take it to 2405, so each request carries three lines and none gets 413.
+func TestRunBoundsBatchBodyByMaxBodyBytes(t *testing.T) {
+	t.Parallel()
+
+	bundle := setup(t)
+	bundle.api.maxBodyBytes = 2048
+	lines := make([]string, 7)
+	for i := range lines {
+		lines[i] = lineOfSize(t, 600)
+	}
+	file := bundle.writeFile(t, "bounded.ndjson", lines...)
+
+	opts := bundle.options(file)
+	opts.MaxBodyBytes = 2048
+	summary, err := Run(t.Context(), opts)
+	require.NoError(t, err)
+
+	require.Equal(t, 7, summary.Accepted)
+	require.Empty(t, summary.Rejections)
+	require.Equal(t, []int{3, 3, 1}, bundle.api.batchSizes)
+}
+
+func TestOptionsValidateMaxBodyBytes(t *testing.T) {
+	t.Parallel()
+
+	err := Options{Files: []string{"a.ndjson"}, MaxBodyBytes: 1023}.Validate()
+	require.EqualError(t, err, "invalid max body size 1023: must be at least 1024 bytes, as on the server")
+
+	require.NoError(t, Options{Files: []string{"a.ndjson"}, MaxBodyBytes: 1024}.Validate())
+	require.Equal(t, int64(8<<20-2), Options{}.LineSizeMax())
 }
 
 func TestRunRejectsWholeBatchOn400WithoutIssues(t *testing.T) {
@@ -801,7 +897,7 @@ func TestRunNamesLineToContinueFrom(t *testing.T) {
 	opts.Retries = -1
 	summary, err := Run(t.Context(), opts)
 
-	require.ErrorContains(t, err, "error sending the 3 events of "+file+":7 to "+file+":9")
+	require.ErrorContains(t, err, "error sending the 3 events of lines 7 to 9 of "+file+" to ")
 	require.Equal(t, 6, summary.Accepted)
 	require.Equal(t, []UnsentFile{{File: file, FromLine: 7}}, summary.Unsent)
 
@@ -881,7 +977,7 @@ func TestRunStopsEveryFileAtLineItNames(t *testing.T) {
 	opts.Retries = -1
 	summary, err := Run(t.Context(), opts)
 
-	require.ErrorContains(t, err, "error sending the 2 events of "+failing+":3 to "+failing+":4")
+	require.ErrorContains(t, err, "error sending the 2 events of lines 3 to 4 of "+failing+" to ")
 	require.Equal(t, UnsentFile{File: failing, FromLine: 3}, summary.Unsent[0])
 
 	fromLine := map[string]int{}

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/url"
 	"time"
+
+	"github.com/eventpulse/eventpulse/internal/config"
 )
 
 const (
@@ -30,9 +32,22 @@ const (
 	// retryable failure when Options.Retries is zero.
 	RetriesDefault = 10
 
-	// LineSizeMax is the longest input line accepted, in bytes without the
-	// line ending. A longer line is rejected locally and skipped.
-	LineSizeMax = 4 << 20
+	// MaxBodyBytesDefault is the request body limit assumed when
+	// Options.MaxBodyBytes is zero: the server's default
+	// EVENTPULSE_MAX_BODY_BYTES.
+	MaxBodyBytesDefault = config.MaxBodyBytesDefault
+
+	// MaxBodyBytesMin is the lowest EVENTPULSE_MAX_BODY_BYTES that the
+	// server accepts.
+	MaxBodyBytesMin = config.MaxBodyBytesMin
+
+	// LineSizeMaxDefault is the longest input line accepted with the
+	// default MaxBodyBytes; see Options.LineSizeMax.
+	LineSizeMaxDefault = MaxBodyBytesDefault - batchBracketsBytes
+
+	// batchBracketsBytes is what a batch body adds to its only event: the
+	// "[" and "]" of the JSON array.
+	batchBracketsBytes = 2
 )
 
 // Options configures Run.
@@ -70,6 +85,12 @@ type Options struct {
 	// negative value turns retries off.
 	Retries int
 
+	// MaxBodyBytes is the server's request body limit,
+	// EVENTPULSE_MAX_BODY_BYTES. It bounds the input lines (see
+	// LineSizeMax) and the body of each batch, which ends before a line
+	// that would take it past the limit. Default MaxBodyBytesDefault.
+	MaxBodyBytes int64
+
 	// StartLine is the 1-based line of the only input file at which
 	// sending starts, and the lines before it are skipped. Zero means 1.
 	// It continues a run that stopped, from the line that the run's
@@ -79,6 +100,15 @@ type Options struct {
 	// retry is the retry schedule. The zero value means retryPolicyDefault.
 	// Tests in this package shorten it.
 	retry retryPolicy
+}
+
+// LineSizeMax returns the longest input line accepted, in bytes without
+// the line ending: the server accepts a batch of one event whose body,
+// the line in "[" and "]", is at most MaxBodyBytes. A longer line is
+// rejected locally and skipped. The server has no per-event size limit
+// beyond its body limit.
+func (opts Options) LineSizeMax() int64 {
+	return cmp.Or(opts.MaxBodyBytes, MaxBodyBytesDefault) - batchBracketsBytes
 }
 
 // retryPolicy is the schedule for retrying 429, 502, 503 and 504 responses
@@ -109,6 +139,7 @@ func (opts Options) withDefaults() Options {
 	opts.URL = cmp.Or(opts.URL, URLDefault)
 	opts.BatchSize = cmp.Or(opts.BatchSize, BatchSizeDefault)
 	opts.Concurrency = cmp.Or(opts.Concurrency, ConcurrencyDefault)
+	opts.MaxBodyBytes = cmp.Or(opts.MaxBodyBytes, MaxBodyBytesDefault)
 	opts.retry = cmp.Or(opts.retry, retryPolicyDefault)
 
 	switch {
@@ -152,6 +183,11 @@ func (opts Options) Validate() error {
 
 	if opts.Concurrency < 1 {
 		errs = append(errs, fmt.Errorf("invalid concurrency %d: must be at least 1", opts.Concurrency))
+	}
+
+	if opts.MaxBodyBytes < MaxBodyBytesMin {
+		errs = append(errs, fmt.Errorf("invalid max body size %d: must be at least %d bytes, as on the server",
+			opts.MaxBodyBytes, MaxBodyBytesMin))
 	}
 
 	switch {

@@ -14,7 +14,7 @@ import (
 )
 
 // readBufferSize is the bufio.Reader buffer. Lines longer than it are read in
-// several chunks, up to LineSizeMax.
+// several chunks, up to Options.LineSizeMax.
 const readBufferSize = 64 << 10
 
 // event is one input line and the position it came from.
@@ -36,11 +36,17 @@ type batch struct {
 	endLine int
 	// ids holds the event ids that the batch's lines carry.
 	ids map[uuid.UUID]bool
+	// bodySize is the size of the request body that encodeBatch makes of
+	// events.
+	bodySize int64
 }
 
 // batchReader splits one input file into batches and sends them on out.
 type batchReader struct {
 	batchSize int
+	// maxBodyBytes is the server's request body limit, which bounds the
+	// lines and the body of each batch.
+	maxBodyBytes int64
 	// startLine is the first line to send. Earlier lines are skipped.
 	startLine int
 	out       chan<- batch
@@ -67,7 +73,7 @@ func (r *batchReader) readFile(ctx context.Context, fileIndex int, file string) 
 
 	reader := bufio.NewReaderSize(f, readBufferSize)
 	for lineNumber := 1; ; lineNumber++ {
-		line, size, err := readLine(reader, LineSizeMax)
+		line, size, err := readLine(reader, int(r.lineSizeMax()))
 		if errors.Is(err, io.EOF) {
 			return nil
 		}
@@ -94,7 +100,8 @@ func (r *batchReader) readFile(ctx context.Context, fileIndex int, file string) 
 // readErr is set or the line is not a JSON object. Blank lines are skipped.
 func (r *batchReader) addLine(ctx context.Context, position event, line []byte, readErr error) error {
 	if readErr != nil {
-		r.tally.reject(position, fmt.Sprintf("line is longer than %d bytes", LineSizeMax))
+		r.tally.reject(position, fmt.Sprintf("line is longer than %d bytes, the longest event that fits in a request body of %d bytes",
+			r.lineSizeMax(), r.maxBodyBytes))
 		r.pending.endLine = position.line
 
 		return nil
@@ -114,6 +121,14 @@ func (r *batchReader) addLine(ctx context.Context, position event, line []byte, 
 		return nil
 	}
 
+	// A line that would take the body past the server's limit starts a new
+	// batch, so the server does not reject the request with 413.
+	if len(r.pending.events) > 0 && r.pending.bodySize+1+int64(len(line)) > r.maxBodyBytes {
+		if err := r.flush(ctx); err != nil {
+			return err
+		}
+	}
+
 	// The server rejects a batch that carries an event id twice, while it
 	// stores an id sent again in a later request once. A repeated id
 	// therefore starts a new batch, so a file gives the same result
@@ -131,6 +146,13 @@ func (r *batchReader) addLine(ctx context.Context, position event, line []byte, 
 		r.pending.ids[id] = true
 	}
 
+	if len(r.pending.events) == 0 {
+		r.pending.bodySize = batchBracketsBytes
+	} else {
+		r.pending.bodySize++ // the comma before the line
+	}
+	r.pending.bodySize += int64(len(line))
+
 	position.raw = line
 	r.pending.events = append(r.pending.events, position)
 	r.pending.endLine = position.line
@@ -139,6 +161,11 @@ func (r *batchReader) addLine(ctx context.Context, position event, line []byte, 
 	}
 
 	return r.flush(ctx)
+}
+
+// lineSizeMax returns the longest line accepted; see Options.LineSizeMax.
+func (r *batchReader) lineSizeMax() int64 {
+	return Options{MaxBodyBytes: r.maxBodyBytes}.LineSizeMax()
 }
 
 // flush sends the pending batch, if it has events or bytes, and starts a new

@@ -76,15 +76,22 @@ func (s *sender) post(ctx context.Context, events []event) (reply, error) {
 		}
 
 		if attempt == s.retry.attempts {
-			first, last := events[0], events[len(events)-1]
-
 			attempts := strconv.Itoa(attempt+1) + " attempts"
 			if attempt == 0 {
 				attempts = "1 attempt"
 			}
 
-			return reply{}, fmt.Errorf("error sending the %d events of %s:%d to %s:%d to %q after %s, so they were not sent: %w",
-				len(events), first.file, first.line, last.file, last.line, s.endpoint, attempts, failure)
+			if len(events) == 1 {
+				return reply{}, fmt.Errorf("error sending the event of %s:%d to %q after %s, so it was not sent: %w",
+					events[0].file, events[0].line, s.endpoint, attempts, failure)
+			}
+
+			// A batch holds lines of one file, so its events lie in one
+			// line range of that file.
+			first, last := events[0], events[len(events)-1]
+
+			return reply{}, fmt.Errorf("error sending the %d events of lines %d to %d of %s to %q after %s, so they were not sent: %w",
+				len(events), first.line, last.line, first.file, s.endpoint, attempts, failure)
 		}
 
 		delay := s.retryDelay(attempt, retryAfter)

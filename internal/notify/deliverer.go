@@ -25,6 +25,15 @@ const (
 	StatusFailed  = "failed"
 )
 
+// OutcomeRetrying is the status label of
+// eventpulse_notification_deliveries_total for a failed attempt that is
+// tried again. The other attempts are counted as StatusSent or StatusFailed.
+const OutcomeRetrying = "retrying"
+
+// AttemptOutcomes are the status labels that the deliverer counts attempts
+// under.
+var AttemptOutcomes = []string{StatusSent, StatusFailed, OutcomeRetrying}
+
 // claimBatchSize is how many due deliveries one channel claims at a time.
 const claimBatchSize = 20
 
@@ -208,7 +217,7 @@ func (d *Deliverer) markFailure(ctx context.Context, logger *slog.Logger, delive
 	if status == StatusFailed {
 		d.Metrics.CountDelivery(delivery.channel, StatusFailed)
 	} else {
-		d.Metrics.CountDelivery(delivery.channel, "retrying")
+		d.Metrics.CountDelivery(delivery.channel, OutcomeRetrying)
 	}
 
 	wait := d.backoff(delivery.attempts)

@@ -5775,6 +5775,10 @@ func (s *ProjectionLag) encodeFields(e *jx.Encoder) {
 		e.Str(s.Name)
 	}
 	{
+		e.FieldStart("lag_records")
+		e.Int64(s.LagRecords)
+	}
+	{
 		e.FieldStart("lag_events")
 		e.Int64(s.LagEvents)
 	}
@@ -5786,10 +5790,11 @@ func (s *ProjectionLag) encodeFields(e *jx.Encoder) {
 	}
 }
 
-var jsonFieldsNameOfProjectionLag = [3]string{
+var jsonFieldsNameOfProjectionLag = [4]string{
 	0: "name",
-	1: "lag_events",
-	2: "dead_letters",
+	1: "lag_records",
+	2: "lag_events",
+	3: "dead_letters",
 }
 
 // Decode decodes ProjectionLag from json.
@@ -5813,8 +5818,20 @@ func (s *ProjectionLag) Decode(d *jx.Decoder) error {
 			}(); err != nil {
 				return errors.Wrap(err, "decode field \"name\"")
 			}
-		case "lag_events":
+		case "lag_records":
 			requiredBitSet[0] |= 1 << 1
+			if err := func() error {
+				v, err := d.Int64()
+				s.LagRecords = int64(v)
+				if err != nil {
+					return err
+				}
+				return nil
+			}(); err != nil {
+				return errors.Wrap(err, "decode field \"lag_records\"")
+			}
+		case "lag_events":
+			requiredBitSet[0] |= 1 << 2
 			if err := func() error {
 				v, err := d.Int64()
 				s.LagEvents = int64(v)
@@ -5845,7 +5862,7 @@ func (s *ProjectionLag) Decode(d *jx.Decoder) error {
 	// Validate required fields.
 	var failures []validate.FieldError
 	for i, mask := range [1]uint8{
-		0b00000011,
+		0b00000111,
 	} {
 		if result := (requiredBitSet[i] & mask) ^ mask; result != 0 {
 			// Mask only required fields and check equality to mask using XOR.

@@ -42,7 +42,8 @@ type Anomaly struct {
 	SampleEventIds []uuid.UUID `json:"sample_event_ids"`
 	// What happened, for people.
 	Message string `json:"message"`
-	// The event time at which the rule fired.
+	// The event time at which the rule fired, cut to whole microseconds as PostgreSQL stores it. A
+	// backtest returns the same value as GET /api/v1/anomalies.
 	DetectedAt time.Time `json:"detected_at"`
 }
 
@@ -3626,7 +3627,13 @@ func (s *Projection) SetLastAdvancedAt(val OptNilDateTime) {
 // Ref: #/components/schemas/ProjectionLag
 type ProjectionLag struct {
 	Name string `json:"name"`
-	// Log records the projection has not applied yet.
+	// Log records the projection has not applied yet. One record may hold many events, so this is not a
+	// count of events.
+	LagRecords int64 `json:"lag_records"`
+	// Deprecated: equals `lag_records`, which replaces it. It counts log records, not events, despite its
+	// name, and stays for existing clients.
+	//
+	// Deprecated: schema marks this property as deprecated.
 	LagEvents int64 `json:"lag_events"`
 	// Log records the projection skipped because it could not apply them, not requeued yet (see GET
 	// /api/v1/dead-letters). The projection is incomplete while this is above 0.
@@ -3636,6 +3643,11 @@ type ProjectionLag struct {
 // GetName returns the value of Name.
 func (s *ProjectionLag) GetName() string {
 	return s.Name
+}
+
+// GetLagRecords returns the value of LagRecords.
+func (s *ProjectionLag) GetLagRecords() int64 {
+	return s.LagRecords
 }
 
 // GetLagEvents returns the value of LagEvents.
@@ -3651,6 +3663,11 @@ func (s *ProjectionLag) GetDeadLetters() OptInt64 {
 // SetName sets the value of Name.
 func (s *ProjectionLag) SetName(val string) {
 	s.Name = val
+}
+
+// SetLagRecords sets the value of LagRecords.
+func (s *ProjectionLag) SetLagRecords(val int64) {
+	s.LagRecords = val
 }
 
 // SetLagEvents sets the value of LagEvents.

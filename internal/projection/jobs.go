@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/google/uuid"
@@ -17,6 +18,14 @@ var (
 	ErrUnknownProjection = errors.New("unknown projection")
 	ErrNotRebuildable    = errors.New("projection cannot be replayed")
 )
+
+// Unreplayable is implemented by a projector that a replay must not rebuild,
+// to tell users why.
+type Unreplayable interface {
+	// UnreplayableReason returns the reason as a clause that can follow
+	// "because".
+	UnreplayableReason() string
+}
 
 // Catalog is the set of projectors a process knows, by projection name.
 type Catalog struct {
@@ -66,18 +75,56 @@ func (c Catalog) Lookup(name string) (Projector, bool) {
 }
 
 // Rebuildable returns the projector of name when a replay can rebuild it.
+// Both errors list the projections a replay can rebuild.
 func (c Catalog) Rebuildable(name string) (Rebuildable, error) {
 	projector, ok := c.Lookup(name)
 	if !ok {
-		return nil, fmt.Errorf("%w %q (known: %v)", ErrUnknownProjection, name, c.Names())
+		return nil, fmt.Errorf("%w %q (%s)", ErrUnknownProjection, name, c.DescribeReplayable())
 	}
 
 	rebuildable, ok := projector.(Rebuildable)
 	if !ok {
-		return nil, fmt.Errorf("%w: %q", ErrNotRebuildable, name)
+		return nil, fmt.Errorf("%w: %q%s (replayable projections: %s)", ErrNotRebuildable, name,
+			becauseOf(projector), strings.Join(c.RebuildableNames(), ", "))
 	}
 
 	return rebuildable, nil
+}
+
+// DescribeReplayable returns the names of the projections a replay can
+// rebuild, followed by each known projection it cannot rebuild and why.
+func (c Catalog) DescribeReplayable() string {
+	text := "replayable projections: " + strings.Join(c.RebuildableNames(), ", ")
+	for _, sentence := range c.Unreplayable() {
+		text += "; " + sentence
+	}
+
+	return text
+}
+
+// Unreplayable returns, for each known projection that a replay cannot
+// rebuild, a sentence without a final period that states so and why.
+func (c Catalog) Unreplayable() []string {
+	var sentences []string
+	for _, name := range c.Names() {
+		projector := c.projectors[name]
+		if _, ok := projector.(Rebuildable); !ok {
+			sentences = append(sentences, name+" cannot be replayed"+becauseOf(projector))
+		}
+	}
+
+	return sentences
+}
+
+// becauseOf returns ", because " and the reason projector gives for not
+// being replayable, or "" when it gives none.
+func becauseOf(projector Projector) string {
+	unreplayable, ok := projector.(Unreplayable)
+	if !ok {
+		return ""
+	}
+
+	return ", because " + unreplayable.UnreplayableReason()
 }
 
 // Jobs runs replays in the background of a long-running process.

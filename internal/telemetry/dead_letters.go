@@ -10,11 +10,18 @@ import (
 	"github.com/eventpulse/eventpulse/internal/deadletter"
 )
 
+// CommandStream is a command handler and the Redis stream it reads.
+type CommandStream struct {
+	Handler string
+	Stream  string
+}
+
 // RegisterCommandDeadLetters adds a gauge, read from PostgreSQL at each
 // scrape, of the commands waiting in the dead-letter store per handler and
-// stream. Every process reads the same table, so each reports the same
-// figure.
-func (m *Metrics) RegisterCommandDeadLetters(pool *pgxpool.Pool, logger *slog.Logger) {
+// stream. Every handler and stream of known has a series, 0 until a letter
+// is stored, and so does any other pair with a letter in the store. Every
+// process reads the same table, so each reports the same figure.
+func (m *Metrics) RegisterCommandDeadLetters(pool *pgxpool.Pool, logger *slog.Logger, known []CommandStream) {
 	m.Registry.MustRegister(&queryGauge{
 		desc: prometheus.NewDesc(
 			"eventpulse_command_dead_letters",
@@ -25,12 +32,24 @@ func (m *Metrics) RegisterCommandDeadLetters(pool *pgxpool.Pool, logger *slog.Lo
 		logger: logger,
 		read: func(ctx context.Context) ([]gaugeValue, error) {
 			counts, err := deadletter.CountCommandsWaiting(ctx, pool)
-			values := make([]gaugeValue, 0, len(counts))
-			for _, count := range counts {
-				values = append(values, gaugeValue{float64(count.Waiting), []string{count.Handler, count.Stream}})
+			if err != nil {
+				return nil, err
 			}
 
-			return values, err
+			values := make([]gaugeValue, 0, len(counts)+len(known))
+			seen := make(map[CommandStream]bool, len(counts))
+			for _, count := range counts {
+				values = append(values, gaugeValue{float64(count.Waiting), []string{count.Handler, count.Stream}})
+				seen[CommandStream{Handler: count.Handler, Stream: count.Stream}] = true
+			}
+
+			for _, pair := range known {
+				if !seen[pair] {
+					values = append(values, gaugeValue{0, []string{pair.Handler, pair.Stream}})
+				}
+			}
+
+			return values, nil
 		},
 	})
 }

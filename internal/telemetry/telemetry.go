@@ -4,8 +4,10 @@ package telemetry
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -44,8 +46,15 @@ type Metrics struct {
 	DetectorLateEvents prometheus.Counter
 }
 
+// IngestOutcomes are the outcome labels of eventpulse_ingest_events_total.
+var IngestOutcomes = []string{"accepted", "rejected", "rate_limited", "backlog_full", "unavailable"}
+
+// commandOutcomes are the outcome labels of ObserveCommand.
+var commandOutcomes = []string{"ok", "error"}
+
 // New registers every collector, plus Go runtime and process collectors,
-// on a new registry.
+// on a new registry. The ingest outcomes and the late event counter start
+// at 0.
 func New() *Metrics {
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -100,7 +109,65 @@ func New() *Metrics {
 	registry.MustRegister(m.HTTPRequests, m.HTTPDuration, m.IngestEvents, m.IngestCommandEvents, m.IngestDuration,
 		m.CommandDuration, m.ProjectionDuration, m.NotificationDeliveries, m.DetectorLateEvents)
 
+	for _, outcome := range IngestOutcomes {
+		m.IngestEvents.WithLabelValues(outcome)
+	}
+
 	return m
+}
+
+// The Init methods create the series of label values known at start, at 0,
+// so that /metrics lists each metric before its first observation and
+// dashboards and alerts can refer to the series from the start.
+
+// InitRequest creates the request counter and latency series of one route,
+// method and status.
+func (m *Metrics) InitRequest(route, method string, status int) {
+	if m == nil {
+		return
+	}
+
+	m.HTTPRequests.WithLabelValues(route, method, strconv.Itoa(status))
+	m.HTTPDuration.WithLabelValues(route, method)
+}
+
+// InitCommands creates the command latency series of each handler and
+// outcome.
+func (m *Metrics) InitCommands(handlers []string) {
+	if m == nil {
+		return
+	}
+
+	for _, handler := range handlers {
+		for _, outcome := range commandOutcomes {
+			m.CommandDuration.WithLabelValues(handler, outcome)
+		}
+	}
+}
+
+// InitProjections creates the record latency series of each projector.
+func (m *Metrics) InitProjections(projectors []string) {
+	if m == nil {
+		return
+	}
+
+	for _, projector := range projectors {
+		m.ProjectionDuration.WithLabelValues(projector)
+	}
+}
+
+// InitDeliveries creates the delivery counter series of each channel and
+// status.
+func (m *Metrics) InitDeliveries(channels, statuses []string) {
+	if m == nil {
+		return
+	}
+
+	for _, channel := range channels {
+		for _, status := range statuses {
+			m.NotificationDeliveries.WithLabelValues(channel, status)
+		}
+	}
 }
 
 // Handler serves the registry in the Prometheus text format.
@@ -191,8 +258,10 @@ func (m *Metrics) CountDelivery(channel, status string) {
 }
 
 // RegisterProjectionLag adds a gauge, read from PostgreSQL at each scrape,
-// of the log records each projector has not applied yet.
-func (m *Metrics) RegisterProjectionLag(pool *pgxpool.Pool, logger *slog.Logger) {
+// of the log records each projector has not applied yet. A consumer group
+// of projectors that has no offset yet, as on a fresh install, will start
+// at the beginning of the log, so its lag is every record of the log.
+func (m *Metrics) RegisterProjectionLag(pool *pgxpool.Pool, logger *slog.Logger, projectors []string) {
 	m.Registry.MustRegister(&queryGauge{
 		desc: prometheus.NewDesc(
 			"eventpulse_projection_lag_records",
@@ -202,12 +271,35 @@ func (m *Metrics) RegisterProjectionLag(pool *pgxpool.Pool, logger *slog.Logger)
 		logger: logger,
 		read: func(ctx context.Context) ([]gaugeValue, error) {
 			lags, err := eventlog.Lags(ctx, pool)
-			values := make([]gaugeValue, 0, len(lags))
-			for _, lag := range lags {
-				values = append(values, gaugeValue{float64(lag.Records), []string{lag.ConsumerGroup}})
+			if err != nil {
+				return nil, err
 			}
 
-			return values, err
+			values := make([]gaugeValue, 0, len(lags))
+			seen := make(map[string]bool, len(lags))
+			for _, lag := range lags {
+				values = append(values, gaugeValue{float64(lag.Records), []string{lag.ConsumerGroup}})
+				seen[lag.ConsumerGroup] = true
+			}
+
+			var records int64
+			counted := false
+			for _, projector := range projectors {
+				if seen[projector] {
+					continue
+				}
+
+				if !counted {
+					if err := pool.QueryRow(ctx, `SELECT count(*) FROM event_log`).Scan(&records); err != nil {
+						return nil, fmt.Errorf("error counting log records: %w", err)
+					}
+					counted = true
+				}
+
+				values = append(values, gaugeValue{float64(records), []string{projector}})
+			}
+
+			return values, nil
 		},
 	})
 }

@@ -30,7 +30,15 @@ type Projector struct {
 	Replaying bool
 }
 
-var _ projection.Projector = Projector{}
+var (
+	_ projection.Projector    = Projector{}
+	_ projection.Unreplayable = Projector{}
+)
+
+// UnreplayableReason implements projection.Unreplayable.
+func (Projector) UnreplayableReason() string {
+	return "the notifications it records are sent out of the system, and a replay must not send them again"
+}
 
 // Name implements projection.Projector.
 func (Projector) Name() string { return Name }
