@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -17,6 +18,7 @@ const healthcheckTimeoutDefault = 3 * time.Second
 
 func newHealthcheckCommand() *cobra.Command {
 	var timeout time.Duration
+	var worker bool
 
 	cmd := &cobra.Command{
 		Use:   "healthcheck",
@@ -24,7 +26,10 @@ func newHealthcheckCommand() *cobra.Command {
 		Long: `Sends GET /healthz to the API listening on $EVENTPULSE_HTTP_ADDR and exits
 with status 0 on 200 OK, 1 otherwise. Container health checks use it because
 minimal images have no curl. An address that listens on every interface
-(0.0.0.0 or [::]) is checked on loopback.`,
+(0.0.0.0 or [::]) is checked on loopback.
+
+With --worker it checks the /healthz that eventpulse worker serves on
+$EVENTPULSE_WORKER_ADDR instead, and fails when that variable is not set.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := config.FromEnv()
@@ -32,14 +37,23 @@ minimal images have no curl. An address that listens on every interface
 				return err
 			}
 
+			addr := cfg.HTTPAddr
+			if worker {
+				if cfg.WorkerHTTPAddr == "" {
+					return errors.New("healthcheck --worker needs EVENTPULSE_WORKER_ADDR, the address where eventpulse worker serves /healthz")
+				}
+				addr = cfg.WorkerHTTPAddr
+			}
+
 			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
 			defer cancel()
 
-			return checkHealth(ctx, healthURL(cfg.HTTPAddr))
+			return checkHealth(ctx, healthURL(addr))
 		},
 	}
 
 	cmd.Flags().DurationVar(&timeout, "timeout", healthcheckTimeoutDefault, "how long to wait for the answer")
+	cmd.Flags().BoolVar(&worker, "worker", false, "check eventpulse worker on EVENTPULSE_WORKER_ADDR instead of the API")
 
 	return cmd
 }

@@ -98,6 +98,21 @@ func serveWith(ctx context.Context, cfg config.Config, logger *slog.Logger, with
 		group.Go(func() error { return worker.Run(ctx) })
 	}
 
+	switch {
+	case deps.Config.WorkerHTTPAddr == "":
+	case withAPI:
+		deps.Logger.InfoContext(ctx, "eventpulse: EVENTPULSE_WORKER_ADDR is not used, because the API of this process serves /healthz and /metrics",
+			slog.String("worker_addr", deps.Config.WorkerHTTPAddr))
+	default:
+		listener, err := net.Listen("tcp", deps.Config.WorkerHTTPAddr)
+		if err != nil {
+			return fmt.Errorf("error listening on %q (EVENTPULSE_WORKER_ADDR): %w", deps.Config.WorkerHTTPAddr, err)
+		}
+
+		handler := app.NewWorkerHandler(deps)
+		group.Go(func() error { return app.ServeWorkerHTTP(ctx, deps, handler, listener) })
+	}
+
 	if withAPI {
 		api, err := app.NewAPI(deps)
 		if err != nil {

@@ -57,6 +57,9 @@ type Config struct {
 	// HTTPAddr (EVENTPULSE_HTTP_ADDR) is where the API listens.
 	// Default: HTTPAddrDefault.
 	HTTPAddr string
+	// WorkerHTTPAddr (EVENTPULSE_WORKER_ADDR) is where eventpulse worker
+	// serves /healthz and /metrics. Default: empty, which serves nothing.
+	WorkerHTTPAddr string
 	// LogLevel (EVENTPULSE_LOG_LEVEL) is debug, info, warn or error.
 	// Default: info.
 	LogLevel string
@@ -154,6 +157,7 @@ func FromEnv() (Config, error) {
 		DatabaseMaxConns:      envInt("EVENTPULSE_DATABASE_MAX_CONNS", &errs),
 		RedisURL:              os.Getenv("REDIS_URL"),
 		HTTPAddr:              os.Getenv("EVENTPULSE_HTTP_ADDR"),
+		WorkerHTTPAddr:        os.Getenv("EVENTPULSE_WORKER_ADDR"),
 		LogLevel:              os.Getenv("EVENTPULSE_LOG_LEVEL"),
 		StreamPrefix:          os.Getenv("EVENTPULSE_STREAM_PREFIX"),
 		ConsumerName:          os.Getenv("EVENTPULSE_CONSUMER_NAME"),
@@ -222,6 +226,12 @@ func (c Config) Validate() error {
 
 	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
 		errs = append(errs, fmt.Errorf("invalid EVENTPULSE_HTTP_ADDR %q: %w", c.HTTPAddr, err))
+	}
+
+	if c.WorkerHTTPAddr != "" {
+		if _, _, err := net.SplitHostPort(c.WorkerHTTPAddr); err != nil {
+			errs = append(errs, fmt.Errorf("invalid EVENTPULSE_WORKER_ADDR %q: %w", c.WorkerHTTPAddr, err))
+		}
 	}
 
 	if _, err := c.SlogLevel(); err != nil {
