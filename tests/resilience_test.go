@@ -89,6 +89,13 @@ func TestIngestRedisFullAnswers503(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "noeviction", policy["maxmemory-policy"])
 
+	// The worker records its first heartbeat after it starts; with Redis
+	// full, that write would fail and the worker would read as unknown.
+	testapp.WaitFor(t, 10*time.Second, "the worker's first heartbeat", func() bool {
+		_, body := get(t, a, "/api/v1/events/health")
+		return strings.Contains(string(body), `"worker":"ok"`)
+	})
+
 	limit, err := a.Deps.Redis.ConfigGet(ctx, "maxmemory").Result()
 	require.NoError(t, err)
 	t.Cleanup(func() {
