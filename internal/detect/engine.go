@@ -143,13 +143,23 @@ func (e *Engine) RecordFired(anomaly *events.AnomalyDetected) {
 
 func (e *Engine) observe(event *events.IngestedEvent, evaluate bool) []events.AnomalyDetected {
 	e.stats.Events++
-	at := EventTime(event, e.config.FutureTolerance).UnixNano()
+	eventAt := EventTime(event, e.config.FutureTolerance).UnixNano()
+	receivedAt := event.ReceivedAt.UnixNano()
 	payload := &lazyPayload{raw: event.Payload}
 
 	var anomalies []events.AnomalyDetected
 	for _, r := range e.order {
 		if !r.spec.Enabled || !r.matches(event) {
 			continue
+		}
+
+		// A drift rule checks the event's own timestamp, so it measures
+		// lateness, its cooldown and detected_at on received_at. On the
+		// event time, an event stamped far behind would be skipped as late
+		// before its drift was checked.
+		at := eventAt
+		if r.spec.Condition.Type == events.ConditionTimestampDrift {
+			at = receivedAt
 		}
 
 		if !r.admit(at) {

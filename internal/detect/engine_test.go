@@ -372,6 +372,39 @@ func TestTimestampDrift(t *testing.T) {
 	require.Equal(t, sec(102), fired[0].DetectedAt, "the event time is capped at received_at")
 }
 
+// TestTimestampDriftBehindNewerEvents sends an event stamped 15 minutes
+// behind the newest event time, with lateness at its default, the window.
+// A threshold rule skips it as late, and a drift rule, which measures time
+// on received_at, flags it.
+func TestTimestampDriftBehindNewerEvents(t *testing.T) {
+	t.Parallel()
+
+	engine := NewEngine(Config{})
+	maxDrift := 300.0
+	engine.SetRule(uuid.New(), 1, events.RuleSpec{
+		Name: "clock drift", Enabled: true, Severity: "info", WindowSeconds: 60,
+		Condition: events.Condition{Type: events.ConditionTimestampDrift, MaxDriftSeconds: &maxDrift},
+	})
+	engine.SetRule(uuid.New(), 1, threshold(">", 100, 60, 0))
+
+	onTime := event(1000, "error", "app", "")
+	onTime.ReceivedAt = sec(1000)
+	require.Empty(t, engine.Observe(onTime))
+
+	behind := event(100, "error", "app", "")
+	behind.ReceivedAt = sec(1001)
+	fired := engine.Observe(behind)
+	require.Len(t, fired, 1)
+	require.Equal(t, "clock drift", fired[0].RuleName)
+	require.Equal(t, float64(901), fired[0].Observed)
+	require.Equal(t, sec(1001), fired[0].DetectedAt, "detected_at is received_at")
+	require.Equal(t, int64(1), engine.Stats().Late, "the threshold rule skipped the event as late")
+
+	again := event(200, "error", "app", "")
+	again.ReceivedAt = sec(1002)
+	require.Len(t, engine.Observe(again), 1, "no cooldown: each drifting event fires")
+}
+
 func TestAnomalyFields(t *testing.T) {
 	t.Parallel()
 
