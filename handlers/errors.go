@@ -262,7 +262,34 @@ func writeUnsupportedMediaType(w http.ResponseWriter, r *http.Request) {
 
 // NotFound answers unknown routes in the spec's error shape.
 func NotFound(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusNotFound, &oas.Error{Error: fmt.Sprintf("no route for %s %s", r.Method, r.URL.Path)})
+	writeJSON(w, http.StatusNotFound, &oas.Error{Error: fmt.Sprintf("no route for %s %s", r.Method, requestPath(r))})
+}
+
+// requestPath returns the path as the client sent it, escapes included.
+// r.URL.Path may be shorter, after http.StripPrefix, and is unescaped, so
+// %2F in a segment would read as a slash.
+func requestPath(r *http.Request) string {
+	if r.RequestURI == "" || !strings.HasPrefix(r.RequestURI, "/") {
+		return r.URL.EscapedPath()
+	}
+
+	path, _, _ := strings.Cut(r.RequestURI, "?")
+
+	return path
+}
+
+// RejectUnsupportedMethods is chi middleware that rejects a request method
+// that no route takes, TRACE and CONNECT included, with MethodNotImplemented.
+func RejectUnsupportedMethods(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.Method {
+		case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+			http.MethodDelete, http.MethodOptions:
+			next.ServeHTTP(w, r)
+		default:
+			MethodNotImplemented(w, r)
+		}
+	})
 }
 
 // MethodNotImplemented writes a 501 for a request method that no route of

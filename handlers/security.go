@@ -259,8 +259,16 @@ func RejectTwoKeys(next http.Handler) http.Handler {
 		keys = slices.DeleteFunc(keys, func(key string) bool { return key == "" })
 		slices.Sort(keys)
 		if len(slices.Compact(keys)) > 1 {
+			where := "its Authorization and X-API-Key headers"
+			switch {
+			case len(authorizations) == 0:
+				where = "two X-API-Key headers"
+			case len(headerKeys) == 0:
+				where = "two Authorization headers"
+			}
+
 			writeJSON(w, http.StatusBadRequest, &oas.Error{
-				Error: "the request carries two different API keys in its Authorization and X-API-Key headers; send one key",
+				Error: "the request carries two different API keys in " + where + "; send one key",
 			})
 
 			return

@@ -54,13 +54,10 @@ type errorReader struct{ err error }
 func (e errorReader) Read([]byte) (int, error) { return 0, e.err }
 
 // upperCaseBodyTimestamps returns body, a JSON object, with its top-level
-// "from" and "to" strings passed through ingest.UpperTimestampSeparators, and
-// whether it changed anything.
+// "from" and "to" strings passed through ingest.UpperTimestampSeparators,
+// or emptied when they break ingest.StrictRFC3339, and whether it changed
+// anything.
 func upperCaseBodyTimestamps(body []byte) ([]byte, bool) {
-	if !bytes.ContainsAny(body, "tz") {
-		return nil, false
-	}
-
 	var out jx.Encoder
 	changed := false
 	out.ObjStart()
@@ -76,6 +73,11 @@ func upperCaseBodyTimestamps(body []byte) ([]byte, bool) {
 			}
 
 			upper := ingest.UpperTimestampSeparators(value)
+			if !ingest.StrictRFC3339(upper) {
+				// time.Parse would accept the value, so it is replaced by
+				// one that the generated decoder rejects as not RFC 3339.
+				upper = ""
+			}
 			changed = changed || upper != value
 			out.Str(upper)
 

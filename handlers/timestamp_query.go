@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/eventpulse/eventpulse/internal/ingest"
+	"github.com/eventpulse/eventpulse/internal/oas"
 )
 
 // timestampParams are the query parameters that the spec declares as
@@ -17,10 +18,29 @@ var timestampParams = []string{"from", "to"}
 // them, while the generated parser, time.Parse, accepts only upper case.
 // Other values are passed on unchanged, so an invalid one still gets the
 // parser's error.
+//
+// A value that time.Parse accepts but RFC 3339 does not, with a zone offset
+// of +24:00 or a comma before the fraction, gets the parameter's usual 400.
 func UpperCaseTimestampQuery(next http.Handler) http.Handler {
-	return rewriteQuery(next, timestampParams, func(value string) (string, bool) {
+	rewriting := rewriteQuery(next, timestampParams, func(value string) (string, bool) {
 		upper := ingest.UpperTimestampSeparators(value)
 		return upper, upper != value
+	})
+
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.RawQuery != "" {
+			query := r.URL.Query()
+			for _, name := range timestampParams {
+				for _, value := range query[name] {
+					if !ingest.StrictRFC3339(value) {
+						writeJSON(w, http.StatusBadRequest, &oas.Error{Error: paramMessages[name]})
+						return
+					}
+				}
+			}
+		}
+
+		rewriting.ServeHTTP(w, r)
 	})
 }
 

@@ -423,13 +423,17 @@ func TestAuthRejectsTwoDifferentKeys(t *testing.T) {
 	_, adminKey := createKey(t, a, "two-keys-admin", auth.ScopeAdmin)
 	_, readKey := createKey(t, a, "two-keys-read", auth.ScopeRead)
 
-	message := `{"error":"the request carries two different API keys in its Authorization and X-API-Key headers; send one key"}`
-	twoKeys := []http.Header{
-		{"Authorization": {"Bearer " + readKey}, "X-Api-Key": {adminKey}},
-		{"X-Api-Key": {readKey, adminKey}},
-		{"Authorization": {"Bearer " + readKey, "Bearer " + adminKey}},
+	twoKeys := []struct {
+		header http.Header
+		where  string
+	}{
+		{http.Header{"Authorization": {"Bearer " + readKey}, "X-Api-Key": {adminKey}}, "its Authorization and X-API-Key headers"},
+		{http.Header{"X-Api-Key": {readKey, adminKey}}, "two X-API-Key headers"},
+		{http.Header{"Authorization": {"Bearer " + readKey, "Bearer " + adminKey}}, "two Authorization headers"},
 	}
-	for _, header := range twoKeys {
+	for _, tc := range twoKeys {
+		header := tc.header
+		message := `{"error":"the request carries two different API keys in ` + tc.where + `; send one key"}`
 		for _, route := range []struct{ method, path, body string }{
 			{http.MethodPost, "/api/v1/events", `{"event_type":"e","source":"two-keys"}`},
 			{http.MethodPost, "/api/v1/rules", `{"name":"two keys","severity":"info","window_seconds":60,` +

@@ -5,6 +5,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -261,7 +262,7 @@ func TestUnknownMethodGets501(t *testing.T) {
 
 	a := testapp.Start(t, testapp.Options{NoWorker: true})
 
-	for _, method := range []string{"PROPFIND", "ZZTOP1", "ZZTOP2"} {
+	for _, method := range []string{"PROPFIND", "ZZTOP1", "TRACE"} {
 		for _, path := range []string{"/api/v1/events", "/healthz", "/nope", "/dashboard/"} {
 			status, header, body := request(t, a, method, path, "", "", "")
 			require.Equal(t, http.StatusNotImplemented, status, "%s %s: %s", method, path, body)
@@ -273,8 +274,12 @@ func TestUnknownMethodGets501(t *testing.T) {
 
 	status, body := get(t, a, "/metrics")
 	require.Equal(t, http.StatusOK, status)
-	require.NotContains(t, string(body), "ZZTOP")
-	require.Contains(t, string(body), `eventpulse_http_requests_total{method="other",route="unmatched",status="501"} 12`)
+	text := string(body)
+	require.False(t, strings.Contains(text, "ZZTOP"), "a label value per unknown method")
+	require.True(t, strings.Contains(text, `eventpulse_http_requests_total{method="other",route="unmatched",status="501"} 8`),
+		"PROPFIND and ZZTOP1 counted as other")
+	require.True(t, strings.Contains(text, `eventpulse_http_requests_total{method="TRACE",route="unmatched",status="501"} 4`),
+		"TRACE keeps its own label, as a method of RFC 9110")
 }
 
 // TestDashboardUnknownPathGets404 requests dashboard files that do not
@@ -290,6 +295,9 @@ func TestDashboardUnknownPathGets404(t *testing.T) {
 		require.Equal(t, http.StatusNotFound, status, "GET %s: %s", path, body)
 		require.Equal(t, "application/json; charset=utf-8", header.Get("Content-Type"), "GET %s", path)
 		require.Contains(t, body, `"error":"no route for GET `, "GET %s", path)
+		if !strings.Contains(path, "..") {
+			require.JSONEq(t, `{"error":"no route for GET `+path+`"}`, body, "the path as sent")
+		}
 	}
 
 	for _, path := range []string{"/dashboard", "/dashboard/", "/dashboard/app.js", "/dashboard/style.css"} {
@@ -385,4 +393,38 @@ func TestPagingBeyondInt64Clamped(t *testing.T) {
 	status, body = get(t, a, "/api/v1/anomalies?limit=1e3")
 	require.Equal(t, http.StatusBadRequest, status)
 	require.JSONEq(t, `{"error":"limit must be an integer"}`, string(body))
+}
+
+// TestTimestampsOutsideRFC3339Rejected sends date-times that time.Parse
+// accepts and RFC 3339 does not: a zone offset of +24:00 or with minute 60,
+// and a comma before the fraction. Each place that takes a date-time
+// rejects them.
+func TestTimestampsOutsideRFC3339Rejected(t *testing.T) {
+	t.Parallel()
+
+	a := testapp.Start(t, testapp.Options{NoWorker: true})
+
+	for _, value := range []string{"2026-01-01T00:00:00+24:00", "2026-01-01T00:00:00-05:60", "2026-01-01T00:00:00,5Z"} {
+		escaped := url.QueryEscape(value)
+
+		status, body := get(t, a, "/api/v1/metrics?to="+escaped)
+		require.Equal(t, http.StatusBadRequest, status, "metrics to=%s", value)
+		require.JSONEq(t, `{"error":"to must be a valid ISO-8601 timestamp"}`, string(body))
+
+		status, body = get(t, a, "/api/v1/events?from="+escaped)
+		require.Equal(t, http.StatusBadRequest, status, "events from=%s", value)
+		require.JSONEq(t, `{"error":"from must be a valid ISO-8601 timestamp"}`, string(body))
+
+		status, _, postBody := postJSON(t, a, "/api/v1/rules/backtest", `{"rule":{"name":"n","severity":"info","window_seconds":60,`+
+			`"condition":{"type":"threshold","metric":"count","operator":">","value":5}},"from":"`+value+`","to":"2026-01-02T00:00:00Z"}`)
+		require.Equal(t, http.StatusBadRequest, status, "backtest from=%s: %s", value, postBody)
+		require.Contains(t, string(postBody), `"path":["from"],"message":"must be an RFC 3339 timestamp"`)
+
+		status, _, postBody = postJSON(t, a, "/api/v1/events", `{"event_type":"e","source":"s","timestamp":"`+value+`"}`)
+		require.Equal(t, http.StatusBadRequest, status, "event timestamp %s: %s", value, postBody)
+		require.Contains(t, string(postBody), `"path":["timestamp"]`)
+	}
+
+	status, body := get(t, a, "/api/v1/events?from="+url.QueryEscape("2026-01-01T00:00:00.5+23:59"))
+	require.Equal(t, http.StatusOK, status, "body: %s", body)
 }

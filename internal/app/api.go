@@ -154,6 +154,7 @@ func newRouter(
 	router.Use(middleware.Recoverer)
 	router.Use(handlers.Correlate)
 	router.Use(observeRequests(deps.Logger, deps.Metrics, server))
+	router.Use(handlers.RejectUnsupportedMethods)
 	router.Use(handlers.StatusHeaders)
 	router.Use(handlers.HeadAsGet)
 	router.Use(handlers.CheckQuery)
@@ -180,8 +181,8 @@ func newRouter(
 	dashboardHandler := http.StripPrefix("/dashboard", dashboard.Handler(http.HandlerFunc(handlers.NotFound)))
 	router.Get("/dashboard", dashboardHandler.ServeHTTP)
 	router.Get("/dashboard/*", dashboardHandler.ServeHTTP)
-	// chi sends methods outside RFC 9110 and PATCH to this handler, because
-	// every route takes all of those.
+	// RejectUnsupportedMethods rejects other methods before routing, so
+	// this handler only guards against a route added without them.
 	router.MethodNotAllowed(handlers.MethodNotImplemented)
 	operationOf := func(method, path string) (string, bool) {
 		route, ok := server.FindRoute(method, path)

@@ -423,7 +423,7 @@ func (f *eventFields) decodeTimestamp(d *jx.Decoder, key string) error {
 	if upper := UpperTimestampSeparators(s); parseErr != nil && upper != s {
 		t, parseErr = time.Parse(time.RFC3339Nano, upper)
 	}
-	if parseErr != nil || !offsetInRange(s) {
+	if parseErr != nil || !StrictRFC3339(s) {
 		f.failField(key, CodeInvalidString, "must be an RFC 3339 date-time like 2024-05-01T12:00:00Z, got %q", truncate(s))
 		return nil
 	}
@@ -437,6 +437,14 @@ func (f *eventFields) decodeTimestamp(d *jx.Decoder, key string) error {
 	f.event.Timestamp = t.UTC()
 
 	return nil
+}
+
+// StrictRFC3339 reports whether s, which time.Parse read as RFC 3339, keeps
+// to two rules of RFC 3339 that time.Parse does not check. The zone offset
+// is at most 23:59, and a period, not a comma, comes before the fraction of
+// a second.
+func StrictRFC3339(s string) bool {
+	return offsetInRange(s) && !strings.Contains(s, ",")
 }
 
 // offsetInRange reports whether the numeric zone offset that ends s, if

@@ -36,7 +36,7 @@ func TestDecodeEventTimestampOffsetRange(t *testing.T) {
 	t.Parallel()
 
 	receivedAt := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	for _, bad := range []string{"2024-05-01T12:00:00+24:00", "2024-05-01T12:00:00-24:00", "2024-05-01T12:00:00+05:60", "2024-05-01T12:00:00.25+23:60"} {
+	for _, bad := range []string{"2024-05-01T12:00:00+24:00", "2024-05-01T12:00:00-24:00", "2024-05-01T12:00:00+05:60", "2024-05-01T12:00:00.25+23:60", "2024-05-01T12:00:00,5Z"} {
 		_, _, err := DecodeEvent([]byte(`{"event_type":"e","source":"s","timestamp":"`+bad+`"}`), receivedAt)
 		require.ErrorContains(t, err, "RFC 3339", bad)
 	}
