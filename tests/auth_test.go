@@ -451,3 +451,20 @@ func TestAuthRejectsTwoDifferentKeys(t *testing.T) {
 	}, "")
 	require.Equal(t, http.StatusOK, status, "the same key in both headers: %s", body)
 }
+
+func TestCreateKeyChecksNameAndScopes(t *testing.T) {
+	t.Parallel()
+
+	a := testapp.Start(t, testapp.Options{})
+
+	_, _, err := auth.CreateKey(context.Background(), a.Pool, "\u3164", []auth.Scope{auth.ScopeRead}, "test")
+	require.EqualError(t, err, `invalid key name "\u3164": must not be blank`)
+
+	_, _, err = auth.CreateKey(context.Background(), a.Pool, "no scope", nil, "test")
+	require.EqualError(t, err, "a key needs a name and at least one scope")
+
+	id, _ := createKey(t, a, "twice", auth.ScopeRead, auth.ScopeIngest, auth.ScopeRead)
+	var scopes []string
+	require.NoError(t, a.Pool.QueryRow(context.Background(), `SELECT scopes FROM api_keys WHERE key_id = $1`, id).Scan(&scopes))
+	require.Equal(t, []string{"read", "ingest"}, scopes)
+}

@@ -89,6 +89,12 @@ keys exist, give a key with the ingest scope in $EVENTPULSE_API_KEY.`,
 			opts.APIKey = cmp.Or(opts.APIKey, os.Getenv("EVENTPULSE_API_KEY"))
 			opts.Progress = cmd.ErrOrStderr()
 
+			// Invalid options stop the command before a summary of nothing
+			// is printed.
+			if err := opts.Validate(); err != nil {
+				return err
+			}
+
 			summary, err := ingestclient.Run(cmd.Context(), opts)
 			summary.Write(cmd.OutOrStdout())
 
@@ -97,6 +103,10 @@ keys exist, give a key with the ingest scope in $EVENTPULSE_API_KEY.`,
 			}
 
 			if !summary.OK() {
+				if summary.Rejected == 1 {
+					return errors.New("1 event was rejected")
+				}
+
 				return fmt.Errorf("%d events were rejected", summary.Rejected)
 			}
 

@@ -45,3 +45,11 @@ func TestIngestCommandChecksMaxBodyBytes(t *testing.T) {
 	require.Contains(t, stdout, "--max-body-bytes int")
 	require.Contains(t, stdout, "(default 8388608)")
 }
+
+func TestIngestCommandInvalidOptionsPrintNoSummary(t *testing.T) {
+	t.Parallel()
+
+	stdout, _, err := runCommand(t, "ingest", "--batch-size", "1001", "events.ndjson")
+	require.ErrorContains(t, err, "invalid batch size 1001: must be from 1 to 1000")
+	require.Empty(t, stdout)
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 	"unicode/utf8"
 
@@ -35,9 +36,22 @@ type KeyInfo struct {
 // CreateKey appends an APIKeyCreated record and returns the new key, which
 // is never stored and cannot be shown again.
 func CreateKey(ctx context.Context, pool *pgxpool.Pool, name string, scopes []Scope, actor string) (uuid.UUID, string, error) {
-	if events.IsBlank(name) || len(scopes) == 0 {
+	if name == "" || len(scopes) == 0 {
 		return uuid.Nil, "", errors.New("a key needs a name and at least one scope")
 	}
+
+	if events.IsBlank(name) {
+		return uuid.Nil, "", fmt.Errorf("invalid key name %+q: must not be blank", name)
+	}
+
+	// A scope given twice is stored once.
+	unique := make([]Scope, 0, len(scopes))
+	for _, scope := range scopes {
+		if !slices.Contains(unique, scope) {
+			unique = append(unique, scope)
+		}
+	}
+	scopes = unique
 
 	// Key names are printed one per line by keys list, where a line break
 	// or a tab would forge or shift a row.

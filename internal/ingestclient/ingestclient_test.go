@@ -1026,3 +1026,21 @@ func TestSummaryWriteQuotesFileNames(t *testing.T) {
 	require.Contains(t, report.String(), "  eventpulse ingest --start-line 1 'my events.ndjson'\n")
 	require.Contains(t, report.String(), `  eventpulse ingest --start-line 9 'it'\''s.ndjson'`+"\n")
 }
+
+func TestRunStartLineBeyondFile(t *testing.T) {
+	t.Parallel()
+
+	bundle := setup(t)
+	file := bundle.writeFile(t, "short.ndjson", validLines(1, 3)...)
+
+	opts := bundle.options(file)
+	opts.StartLine = 4
+	summary, err := Run(t.Context(), opts)
+	require.NoError(t, err, "the line after the last one sends nothing")
+	require.Zero(t, summary.Sent)
+
+	opts.StartLine = 99
+	_, err = Run(t.Context(), opts)
+	require.EqualError(t, err, fmt.Sprintf("error reading file %q: it has 3 lines, so it has no start line 99", file))
+	require.Empty(t, bundle.api.storedItems())
+}

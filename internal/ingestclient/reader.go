@@ -75,6 +75,13 @@ func (r *batchReader) readFile(ctx context.Context, fileIndex int, file string) 
 	for lineNumber := 1; ; lineNumber++ {
 		line, size, err := readLine(reader, int(r.lineSizeMax()))
 		if errors.Is(err, io.EOF) {
+			// A start line right after the last line sends nothing, as
+			// when a stopped run had sent the whole file. One further on
+			// names a line the file does not have.
+			if lines := lineNumber - 1; r.startLine > lines+1 {
+				return fmt.Errorf("error reading file %q: it has %d lines, so it has no start line %d", file, lines, r.startLine)
+			}
+
 			return nil
 		}
 
