@@ -432,6 +432,9 @@ func TestWebSocketClosedAsGoingAwayOnShutdown(t *testing.T) {
 	go func() { done <- api.Serve(ctx, listener) }()
 
 	conn := dialWS(t, "http://"+listener.Addr().String(), "")
+	// The hub registers a client just after the handshake; a shutdown in
+	// between closes the hub without it.
+	settle()
 	cancel()
 
 	readCtx, cancelRead := context.WithTimeout(background(), 10*time.Second)
