@@ -508,7 +508,8 @@ func (f *eventFields) decodeObject(d *jx.Decoder, key string, target *json.RawMe
 	}
 
 	if escape := FindLoneSurrogate(raw); escape != "" {
-		f.failField(key, CodeInvalidString, "contains the escape %s, half of a UTF-16 surrogate pair, which PostgreSQL rejects", escape)
+		f.fail(appendPath(appendPath(f.base, key), loneSurrogatePath(raw)...), CodeInvalidString,
+			"contains the escape %s, half of a UTF-16 surrogate pair, which PostgreSQL rejects", escape)
 		return nil
 	}
 
