@@ -127,11 +127,11 @@ func (f countFilter) sqlConditions(offset int) (string, []any) {
 	var clause strings.Builder
 	var args []any
 
-	if v, ok := f.eventType.Get(); ok {
+	if v, ok := filterValue(f.eventType); ok {
 		args = append(args, v)
 		fmt.Fprintf(&clause, " AND event_type = $%d", offset+len(args))
 	}
-	if v, ok := f.source.Get(); ok {
+	if v, ok := filterValue(f.source); ok {
 		args = append(args, v)
 		fmt.Fprintf(&clause, " AND source = $%d", offset+len(args))
 	}
@@ -190,4 +190,13 @@ func (a *API) windowCounts(ctx context.Context, filter countFilter, from, to tim
 	}
 
 	return counts, nil
+}
+
+// filterValue returns the value of an equality filter from the query. An
+// empty value counts as absent, as the earlier API read it: no event_type,
+// source or channel is empty, so filtering on one would match nothing.
+func filterValue(param oas.OptString) (string, bool) {
+	value, ok := param.Get()
+
+	return value, ok && value != ""
 }

@@ -30,7 +30,7 @@ func (a *API) ListNotifications(ctx context.Context, params oas.ListNotification
 	if v, ok := params.AnomalyID.Get(); ok {
 		addFilter("anomaly_id = $%d", v)
 	}
-	if v, ok := params.Channel.Get(); ok {
+	if v, ok := filterValue(params.Channel); ok {
 		addFilter("channel = $%d", v)
 	}
 	if v, ok := params.Status.Get(); ok {

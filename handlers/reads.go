@@ -111,10 +111,10 @@ func (a *API) ListEvents(ctx context.Context, params oas.ListEventsParams) (*oas
 		where = append(where, fmt.Sprintf(clause, len(args)))
 	}
 
-	if v, ok := params.EventType.Get(); ok {
+	if v, ok := filterValue(params.EventType); ok {
 		addFilter("event_type = $%d", v)
 	}
-	if v, ok := params.Source.Get(); ok {
+	if v, ok := filterValue(params.Source); ok {
 		addFilter("source = $%d", v)
 	}
 	if v, ok := params.From.Get(); ok {

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -427,4 +428,38 @@ func TestTimestampsOutsideRFC3339Rejected(t *testing.T) {
 
 	status, body := get(t, a, "/api/v1/events?from="+url.QueryEscape("2026-01-01T00:00:00.5+23:59"))
 	require.Equal(t, http.StatusOK, status, "body: %s", body)
+}
+
+// TestEmptyFiltersIgnored sends event_type= and source= with no value, as
+// a form with empty fields does. They filter nothing, as if absent.
+func TestEmptyFiltersIgnored(t *testing.T) {
+	t.Parallel()
+
+	a := testapp.Start(t, testapp.Options{})
+	status, _, body := postJSON(t, a, "/api/v1/events/batch",
+		`[{"event_type":"a","source":"one"},{"event_type":"b","source":"two"},{"event_type":"b","source":"one"}]`)
+	require.Equal(t, http.StatusAccepted, status, "body: %s", body)
+	waitForEvents(t, a, 3)
+
+	var page struct {
+		Data []json.RawMessage `json:"data"`
+	}
+	for _, query := range []string{"source=&event_type=", "source=", "event_type="} {
+		status, body := get(t, a, "/api/v1/events?"+query)
+		require.Equal(t, http.StatusOK, status, "%s: %s", query, body)
+		require.NoError(t, json.Unmarshal(body, &page))
+		require.Len(t, page.Data, 3, query)
+	}
+
+	status, body = get(t, a, "/api/v1/events?source=one&event_type=")
+	require.Equal(t, http.StatusOK, status)
+	require.NoError(t, json.Unmarshal(body, &page))
+	require.Len(t, page.Data, 2, "the non-empty filter still applies")
+
+	testapp.WaitFor(t, 10*time.Second, "the metrics to count the three events", func() bool {
+		status, body := get(t, a, "/api/v1/metrics?window_seconds=3600&event_type=&source=")
+		require.Equal(t, http.StatusOK, status, "body: %s", body)
+
+		return strings.Contains(string(body), `"key":"b","count":2`) && strings.Contains(string(body), `"key":"a","count":1`)
+	})
 }
