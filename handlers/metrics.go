@@ -193,8 +193,8 @@ func (a *API) windowCounts(ctx context.Context, filter countFilter, from, to tim
 }
 
 // filterValue returns the value of an equality filter from the query. An
-// empty value counts as absent, as the earlier API read it: no event_type,
-// source or channel is empty, so filtering on one would match nothing.
+// empty value counts as absent, because no event_type, source or channel
+// is empty, so filtering on one would match nothing.
 func filterValue(param oas.OptString) (string, bool) {
 	value, ok := param.Get()
 
