@@ -52,6 +52,13 @@ type Hub struct {
 	pool        *pgxpool.Pool
 	logger      *slog.Logger
 
+	// gate is read-locked by each upgrade until melody has registered its
+	// session, and write-locked by Close. melody's hub stops reading new
+	// sessions once closed, so an upgrade that raced with Close would
+	// block forever with its connection open.
+	gate   sync.RWMutex
+	closed bool
+
 	mu     sync.Mutex
 	recent map[uuid.UUID]struct{}
 	order  []uuid.UUID
@@ -75,6 +82,9 @@ type client struct {
 	// still publish afterwards.
 	caughtUp map[uuid.UUID]bool
 	dropped  atomic.Bool
+	// registered releases the hub's gate once melody has registered the
+	// client's session. Later calls do nothing.
+	registered func()
 }
 
 func (c *client) accepts(a Anomaly) bool {
@@ -179,8 +189,18 @@ func (h *Hub) remember(id uuid.UUID) bool {
 // Clients returns the number of connected clients.
 func (h *Hub) Clients() int { return h.melody.Len() }
 
-// Close disconnects every client with close code 1001, going away.
+// Close disconnects every client with close code 1001, going away. It
+// waits for upgrades in progress to register their sessions, so they are
+// closed too, and later upgrades get 503.
 func (h *Hub) Close() {
+	h.gate.Lock()
+	defer h.gate.Unlock()
+
+	if h.closed {
+		return
+	}
+	h.closed = true
+
 	_ = h.melody.CloseWithMsg(melody.FormatCloseMessage(websocket.CloseGoingAway, "server shutting down"))
 }
 
@@ -209,7 +229,20 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	h.gate.RLock()
+	if h.closed {
+		h.gate.RUnlock()
+		writeError(w, http.StatusServiceUnavailable, "the server is shutting down, connect again")
+
+		return
+	}
+
+	// connected releases the gate once the session is registered; the call
+	// below covers an upgrade that failed before.
+	c.registered = sync.OnceFunc(h.gate.RUnlock)
 	err := h.melody.HandleRequestWithKeys(w, r, map[string]any{clientKey: c})
+	c.registered()
+
 	if errors.Is(err, melody.ErrClosed) {
 		writeError(w, http.StatusServiceUnavailable, "the server is shutting down, connect again")
 		return
@@ -317,7 +350,15 @@ func parseSeverities(values []string) ([]string, string) {
 // the session's writer only once this returns.
 func (h *Hub) connected(s *melody.Session) {
 	c := sessionClient(s)
-	if c == nil || c.after == nil {
+	if c == nil {
+		return
+	}
+
+	if c.registered != nil {
+		c.registered()
+	}
+
+	if c.after == nil {
 		return
 	}
 
