@@ -2,7 +2,6 @@ package ingest
 
 import (
 	"cmp"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"time"
@@ -34,7 +33,7 @@ func invalidUTF8Issues(body []byte, receivedAt time.Time, batch bool) []Issue {
 
 	// The copy differs from body only inside strings, so body has the
 	// structure of valid JSON and the locator can walk it.
-	locator := &utf8Locator{body: body, invalid: invalid}
+	locator := &stringLocator{body: body, find: firstInvalidUTF8}
 	if batch {
 		locator.eventDepth = 1
 	}
@@ -100,10 +99,25 @@ func replaceInvalidUTF8(body []byte) ([]byte, []int) {
 	return clean, invalid
 }
 
+// firstInvalidUTF8 returns the offset in s of its first byte that is not
+// part of a valid UTF-8 sequence, or -1 when there is none.
+func firstInvalidUTF8(s []byte) int {
+	for offset := 0; offset < len(s); {
+		r, size := utf8.DecodeRune(s[offset:])
+		if r == utf8.RuneError && size == 1 {
+			return offset
+		}
+
+		offset += size
+	}
+
+	return -1
+}
+
 // firstPerEvent returns one issue for each event that has a string with
 // invalid UTF-8, and the issue names the first such string of the event.
 // found is in body order, so the strings of one event are adjacent.
-func firstPerEvent(found []invalidString, batch bool) []Issue {
+func firstPerEvent(found []foundString, batch bool) []Issue {
 	issues := make([]Issue, 0, len(found))
 	for i, s := range found {
 		if i > 0 && (!batch || itemIndex(s.path) == itemIndex(found[i-1].path)) {
@@ -117,7 +131,7 @@ func firstPerEvent(found []invalidString, batch bool) []Issue {
 
 		issues = append(issues, Issue{
 			Path:    s.path,
-			Message: fmt.Sprintf("%s (byte 0x%02X at offset %d of the event)", message, s.invalidByte, s.eventOffset),
+			Message: fmt.Sprintf("%s (byte 0x%02X at offset %d of the event)", message, s.firstByte, s.eventOffset),
 			Code:    CodeInvalidJSON,
 		})
 	}
@@ -138,245 +152,4 @@ func itemIndex(path []any) int {
 	}
 
 	return index
-}
-
-// invalidString is a string of the body, a member name or a value, that
-// contains bytes that are not valid UTF-8.
-type invalidString struct {
-	// path leads to the string: for a member name, the path of its
-	// object followed by the name with U+FFFD for each invalid byte.
-	path []any
-	key  bool
-	// invalidByte is the first invalid byte of the string, and eventOffset
-	// its offset from the first byte of the event that contains it.
-	invalidByte byte
-	eventOffset int
-}
-
-// pathStep is one step of the path to a value: a member name as its raw
-// JSON string, or an array index when name is nil.
-type pathStep struct {
-	name  []byte
-	index int
-}
-
-// utf8Locator walks a body that is valid JSON apart from invalid UTF-8
-// inside strings and lists the strings that contain the invalid bytes.
-// Member names are decoded only for the paths it reports.
-type utf8Locator struct {
-	body []byte
-	// invalid contains the offsets of the invalid bytes in ascending
-	// order, and next is the index of the first one after the strings
-	// walked so far.
-	invalid []int
-	next    int
-	pos     int
-	steps   []pathStep
-	// eventDepth is the depth of the values that are events: 0 for the
-	// body of a single event, 1 for the items of a batch.
-	eventDepth int
-	eventStart int
-	found      []invalidString
-}
-
-// value walks the value at pos and leaves pos after it. It returns false
-// when the body does not have the expected structure.
-func (l *utf8Locator) value() bool {
-	l.skipSpace()
-	if l.pos >= len(l.body) {
-		return false
-	}
-
-	if len(l.steps) == l.eventDepth {
-		l.eventStart = l.pos
-	}
-
-	switch l.body[l.pos] {
-	case '{':
-		return l.object()
-	case '[':
-		return l.array()
-	case '"':
-		start := l.pos
-		if !l.skipString() {
-			return false
-		}
-
-		l.check(start, nil)
-
-		return true
-	default:
-		// A number, true, false or null.
-		for l.pos < len(l.body) && !isDelimiter(l.body[l.pos]) {
-			l.pos++
-		}
-
-		return true
-	}
-}
-
-func (l *utf8Locator) object() bool {
-	l.pos++
-	l.skipSpace()
-	if l.peek() == '}' {
-		l.pos++
-		return true
-	}
-
-	for {
-		l.skipSpace()
-		start := l.pos
-		if l.peek() != '"' || !l.skipString() {
-			return false
-		}
-
-		name := l.body[start:l.pos]
-		l.check(start, name)
-
-		l.skipSpace()
-		if l.peek() != ':' {
-			return false
-		}
-		l.pos++
-
-		l.steps = append(l.steps, pathStep{name: name})
-		if !l.value() {
-			return false
-		}
-		l.steps = l.steps[:len(l.steps)-1]
-
-		if done, ok := l.closeOrNext('}'); done || !ok {
-			return ok
-		}
-	}
-}
-
-func (l *utf8Locator) array() bool {
-	l.pos++
-	l.skipSpace()
-	if l.peek() == ']' {
-		l.pos++
-		return true
-	}
-
-	for index := 0; ; index++ {
-		l.steps = append(l.steps, pathStep{index: index})
-		if !l.value() {
-			return false
-		}
-		l.steps = l.steps[:len(l.steps)-1]
-
-		if done, ok := l.closeOrNext(']'); done || !ok {
-			return ok
-		}
-	}
-}
-
-// closeOrNext reads the comma before the next element, or the closing
-// bracket, after which done is true.
-func (l *utf8Locator) closeOrNext(closing byte) (done, ok bool) {
-	l.skipSpace()
-	switch l.peek() {
-	case ',':
-		l.pos++
-		return false, true
-	case closing:
-		l.pos++
-		return true, true
-	default:
-		return false, false
-	}
-}
-
-// skipString moves pos from the opening quote of a string to the byte
-// after its closing quote.
-func (l *utf8Locator) skipString() bool {
-	for l.pos++; l.pos < len(l.body); l.pos++ {
-		switch l.body[l.pos] {
-		case '\\':
-			l.pos++
-		case '"':
-			l.pos++
-			return true
-		}
-	}
-
-	return false
-}
-
-// check records the string that ends at pos and starts at start when it
-// contains invalid bytes. name is the raw string when it is a member
-// name, and nil for a value.
-func (l *utf8Locator) check(start int, name []byte) {
-	for l.next < len(l.invalid) && l.invalid[l.next] < start {
-		l.next++
-	}
-
-	if l.next == len(l.invalid) || l.invalid[l.next] >= l.pos {
-		return
-	}
-
-	first := l.invalid[l.next]
-	for l.next < len(l.invalid) && l.invalid[l.next] < l.pos {
-		l.next++
-	}
-
-	path := l.path()
-	if name != nil {
-		path = append(path, decodeName(name))
-	}
-
-	l.found = append(l.found, invalidString{
-		path:        path,
-		key:         name != nil,
-		invalidByte: l.body[first],
-		eventOffset: first - l.eventStart,
-	})
-}
-
-// path returns the path of the value being walked.
-func (l *utf8Locator) path() []any {
-	path := make([]any, 0, len(l.steps)+1)
-	for _, step := range l.steps {
-		if step.name == nil {
-			path = append(path, step.index)
-		} else {
-			path = append(path, decodeName(step.name))
-		}
-	}
-
-	return path
-}
-
-// decodeName returns the member name that the raw JSON string spells,
-// with U+FFFD for each invalid byte as in the copy that is decoded.
-func decodeName(raw []byte) string {
-	var name string
-	if err := json.Unmarshal(raw, &name); err != nil {
-		return string(raw)
-	}
-
-	return name
-}
-
-func (l *utf8Locator) peek() byte {
-	if l.pos >= len(l.body) {
-		return 0
-	}
-
-	return l.body[l.pos]
-}
-
-func (l *utf8Locator) skipSpace() {
-	for l.pos < len(l.body) && isSpace(l.body[l.pos]) {
-		l.pos++
-	}
-}
-
-func isSpace(c byte) bool {
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r'
-}
-
-func isDelimiter(c byte) bool {
-	return isSpace(c) || c == ',' || c == ']' || c == '}'
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"strconv"
-	"unicode/utf8"
 
 	"github.com/go-faster/jx"
 )
@@ -208,65 +207,23 @@ func FindLoneSurrogate(raw []byte) string {
 }
 
 // loneSurrogatePath returns the path below raw, a JSON value with an
-// escape that FindLoneSurrogate finds, of the first string that holds one:
-// member names and array indexes from the outside in, and nil when raw is
-// that string. When no value holds it, a member name does, and the path
-// ends with that name as decoded, with U+FFFD in place of the escape.
+// escape that FindLoneSurrogate finds, of the first string that contains
+// one: member names and array indexes from the outside in, ending with the
+// name when a member name contains it, and empty when raw is that string.
 func loneSurrogatePath(raw []byte) []any {
-	d := jx.DecodeBytes(raw)
-
-	var path []any
-	found := false
-
-	switch d.Next() {
-	case jx.Object:
-		var firstReplacedKey string
-		_ = d.ObjBytes(func(d *jx.Decoder, key []byte) error {
-			if found {
-				return d.Skip()
-			}
-
-			value, err := d.Raw()
-			if err != nil {
-				return err
-			}
-
-			if FindLoneSurrogate(value) != "" {
-				path = append([]any{string(key)}, loneSurrogatePath(value)...)
-				found = true
-			} else if firstReplacedKey == "" && bytes.ContainsRune(key, utf8.RuneError) {
-				firstReplacedKey = string(key)
-			}
-
-			return nil
-		})
-
-		if !found && firstReplacedKey != "" {
-			path = []any{firstReplacedKey}
+	locator := &stringLocator{body: raw, find: func(s []byte) int {
+		if FindLoneSurrogate(s) == "" {
+			return -1
 		}
-	case jx.Array:
-		index := 0
-		_ = d.Arr(func(d *jx.Decoder) error {
-			if found {
-				return d.Skip()
-			}
 
-			value, err := d.Raw()
-			if err != nil {
-				return err
-			}
+		return 0
+	}}
 
-			if FindLoneSurrogate(value) != "" {
-				path = append([]any{index}, loneSurrogatePath(value)...)
-				found = true
-			}
-			index++
-
-			return nil
-		})
+	if !locator.value() || len(locator.found) == 0 {
+		return nil
 	}
 
-	return path
+	return locator.found[0].path
 }
 
 // parseEscape returns the code unit of the \uXXXX escape at raw[i:], or -1.
