@@ -19,7 +19,10 @@ var integerParams = []string{"limit", "offset", "window_seconds", "bucket_second
 // int64, so that the handler's range check applies to it. The generated
 // parser would reject such a value as not an integer.
 func SaturateIntegerQuery(next http.Handler) http.Handler {
-	return rewriteQuery(next, integerParams, clampWholeNumber)
+	return rewriteQuery(next, integerParams, func(_, value string) (string, bool, error) {
+		clamped, ok := clampWholeNumber(value)
+		return clamped, ok, nil
+	})
 }
 
 // clampWholeNumber returns the int64 bound nearest to value and true when

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"errors"
 	"net/http"
 
 	"github.com/eventpulse/eventpulse/internal/ingest"
@@ -22,32 +23,22 @@ var timestampParams = []string{"from", "to"}
 // A value that time.Parse accepts but RFC 3339 does not, with a zone offset
 // of +24:00 or a comma before the fraction, gets the parameter's usual 400.
 func UpperCaseTimestampQuery(next http.Handler) http.Handler {
-	rewriting := rewriteQuery(next, timestampParams, func(value string) (string, bool) {
-		upper := ingest.UpperTimestampSeparators(value)
-		return upper, upper != value
-	})
-
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.RawQuery != "" {
-			query := r.URL.Query()
-			for _, name := range timestampParams {
-				for _, value := range query[name] {
-					if !ingest.StrictRFC3339(value) {
-						writeJSON(w, http.StatusBadRequest, &oas.Error{Error: paramMessages[name]})
-						return
-					}
-				}
-			}
+	return rewriteQuery(next, timestampParams, func(name, value string) (string, bool, error) {
+		if !ingest.StrictRFC3339(value) {
+			return "", false, errors.New(paramMessages[name])
 		}
 
-		rewriting.ServeHTTP(w, r)
+		upper := ingest.UpperTimestampSeparators(value)
+
+		return upper, upper != value, nil
 	})
 }
 
 // rewriteQuery serves r with each value of params passed through rewrite,
-// which returns the new value and whether it differs. Only when a value
-// changed does next get a copy of r with the new query.
-func rewriteQuery(next http.Handler, params []string, rewrite func(string) (string, bool)) http.Handler {
+// which returns the new value and whether it differs, or an error for a
+// value that gets 400 with the error's message. Only when a value changed
+// does next get a copy of r with the new query.
+func rewriteQuery(next http.Handler, params []string, rewrite func(name, value string) (string, bool, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.RawQuery == "" {
 			next.ServeHTTP(w, r)
@@ -60,7 +51,13 @@ func rewriteQuery(next http.Handler, params []string, rewrite func(string) (stri
 		for _, name := range params {
 			values := query[name]
 			for i, value := range values {
-				if rewritten, ok := rewrite(value); ok {
+				rewritten, ok, err := rewrite(name, value)
+				if err != nil {
+					writeJSON(w, http.StatusBadRequest, &oas.Error{Error: err.Error()})
+					return
+				}
+
+				if ok {
 					values[i] = rewritten
 					changed = true
 				}

@@ -209,14 +209,7 @@ func (a *API) Serve(ctx context.Context, listener net.Listener) error {
 		return err
 	}
 
-	server := &http.Server{
-		Handler:           a.handler,
-		ReadHeaderTimeout: a.deps.Config.HTTPReadHeaderTimeout,
-		ReadTimeout:       a.deps.Config.HTTPReadTimeout,
-		WriteTimeout:      a.deps.Config.HTTPWriteTimeout,
-		IdleTimeout:       a.deps.Config.HTTPIdleTimeout,
-		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
-	}
+	server := newHTTPServer(ctx, a.deps, a.handler)
 
 	// The feed runs until Serve returns, after the hub has closed, rather
 	// than until ctx ends; so does the backlog count, which ingest

@@ -43,14 +43,7 @@ func NewWorkerHandler(deps *Deps) http.Handler {
 // ServeWorkerHTTP serves handler on listener until ctx ends, then finishes
 // the requests in flight within the shutdown timeout.
 func ServeWorkerHTTP(ctx context.Context, deps *Deps, handler http.Handler, listener net.Listener) error {
-	server := &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: deps.Config.HTTPReadHeaderTimeout,
-		ReadTimeout:       deps.Config.HTTPReadTimeout,
-		WriteTimeout:      deps.Config.HTTPWriteTimeout,
-		IdleTimeout:       deps.Config.HTTPIdleTimeout,
-		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
-	}
+	server := newHTTPServer(ctx, deps, handler)
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- server.Serve(listener) }()
@@ -71,4 +64,18 @@ func ServeWorkerHTTP(ctx context.Context, deps *Deps, handler http.Handler, list
 	}
 
 	return nil
+}
+
+// newHTTPServer returns a server of handler with the timeouts of
+// deps.Config. Requests get a context that outlives ctx, so the ones in
+// flight at shutdown finish.
+func newHTTPServer(ctx context.Context, deps *Deps, handler http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: deps.Config.HTTPReadHeaderTimeout,
+		ReadTimeout:       deps.Config.HTTPReadTimeout,
+		WriteTimeout:      deps.Config.HTTPWriteTimeout,
+		IdleTimeout:       deps.Config.HTTPIdleTimeout,
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
 }
