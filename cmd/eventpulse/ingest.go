@@ -66,11 +66,9 @@ keys exist, give a key with the ingest scope in $EVENTPULSE_API_KEY.`,
 					opts.MaxBodyBytes, ingestclient.MaxBodyBytesMin)
 			}
 
+			// The library reads a start line of 0 as the default, 1.
 			if opts.StartLine < 1 {
 				return fmt.Errorf("invalid --start-line %d: must be at least 1", opts.StartLine)
-			}
-			if opts.StartLine > 1 && len(files) != 1 {
-				return fmt.Errorf("invalid --start-line %d: it applies to one FILE, got %d", opts.StartLine, len(files))
 			}
 
 			switch {

@@ -30,7 +30,7 @@ func TestIngestCommandChecksStartLine(t *testing.T) {
 	require.EqualError(t, err, "invalid --start-line 0: must be at least 1")
 
 	_, _, err = runCommand(t, "ingest", "--start-line", "3", "a.ndjson", "b.ndjson")
-	require.EqualError(t, err, "invalid --start-line 3: it applies to one FILE, got 2")
+	require.EqualError(t, err, "invalid start line 3: it needs exactly one input file, got 2")
 }
 
 func TestIngestCommandChecksMaxBodyBytes(t *testing.T) {

@@ -103,10 +103,9 @@ type Options struct {
 }
 
 // LineSizeMax returns the longest input line accepted, in bytes without
-// the line ending: the server accepts a batch of one event whose body,
-// the line in "[" and "]", is at most MaxBodyBytes. A longer line is
-// rejected locally and skipped. The server has no per-event size limit
-// beyond its body limit.
+// the line ending. The server has no limit per event, only MaxBodyBytes per
+// body, which for a batch of one event is the line inside "[" and "]". A
+// longer line is rejected locally and skipped.
 func (opts Options) LineSizeMax() int64 {
 	return cmp.Or(opts.MaxBodyBytes, MaxBodyBytesDefault) - batchBracketsBytes
 }

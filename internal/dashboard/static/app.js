@@ -204,10 +204,9 @@ async function loadRules() {
 
 // Event rate chart
 
-// bucketsOf turns a timeseries response into [{time, count}], one entry per
-// bucket, with the counts of every series added up. The response lists the
-// bucket starts in buckets and, for each series, one count per bucket in
-// the same order.
+// bucketsOf returns [{time, count}] for a timeseries response, one entry per
+// bucket start in body.buckets, with the counts of every series added up.
+// Each series has one count per bucket, in the order of body.buckets.
 function bucketsOf(body) {
   const starts = Array.isArray(body.buckets) ? body.buckets : [];
   const series = Array.isArray(body.series) ? body.series : [];
