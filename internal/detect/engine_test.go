@@ -343,15 +343,20 @@ func TestRequiredFields(t *testing.T) {
 	require.Equal(t, float64(2), fired[0].Observed)
 }
 
+// driftRule returns an enabled timestamp_drift rule named "clock drift"
+// with a 60-second window and maxDrift seconds.
+func driftRule(maxDrift float64) events.RuleSpec {
+	return events.RuleSpec{
+		Name: "clock drift", Enabled: true, Severity: "info", WindowSeconds: 60,
+		Condition: events.Condition{Type: events.ConditionTimestampDrift, MaxDriftSeconds: &maxDrift},
+	}
+}
+
 func TestTimestampDrift(t *testing.T) {
 	t.Parallel()
 
 	engine := NewEngine(Config{})
-	maxDrift := 30.0
-	engine.SetRule(uuid.New(), 1, events.RuleSpec{
-		Name: "clock drift", Enabled: true, Severity: "info", WindowSeconds: 60,
-		Condition: events.Condition{Type: events.ConditionTimestampDrift, MaxDriftSeconds: &maxDrift},
-	})
+	engine.SetRule(uuid.New(), 1, driftRule(30.0))
 
 	exact := event(100, "info", "app", "")
 	exact.ReceivedAt = sec(130)
@@ -380,11 +385,7 @@ func TestTimestampDriftBehindNewerEvents(t *testing.T) {
 	t.Parallel()
 
 	engine := NewEngine(Config{})
-	maxDrift := 300.0
-	engine.SetRule(uuid.New(), 1, events.RuleSpec{
-		Name: "clock drift", Enabled: true, Severity: "info", WindowSeconds: 60,
-		Condition: events.Condition{Type: events.ConditionTimestampDrift, MaxDriftSeconds: &maxDrift},
-	})
+	engine.SetRule(uuid.New(), 1, driftRule(300.0))
 	engine.SetRule(uuid.New(), 1, threshold(">", 100, 60, 0))
 
 	onTime := event(1000, "error", "app", "")
@@ -534,11 +535,7 @@ func TestTimestampDriftMessageQuotesMicroseconds(t *testing.T) {
 	t.Parallel()
 
 	engine := NewEngine(Config{})
-	maxDrift := 60.0
-	engine.SetRule(uuid.New(), 1, events.RuleSpec{
-		Name: "clock drift", Enabled: true, Severity: "info", WindowSeconds: 60,
-		Condition: events.Condition{Type: events.ConditionTimestampDrift, MaxDriftSeconds: &maxDrift},
-	})
+	engine.SetRule(uuid.New(), 1, driftRule(60.0))
 
 	e := event(0, "info", "app", "")
 	e.Timestamp = time.Date(2099, 12, 31, 23, 59, 59, 999999999, time.UTC)
