@@ -320,40 +320,25 @@ func TestRepeatedHeadersRejected(t *testing.T) {
 	rule := createRule(t, a, thresholdRule("repeated headers"))
 	path := "/api/v1/rules/" + rule.Response.RuleID.String()
 
-	send := func(method, path, body string, header http.Header) (int, string) {
-		req, err := http.NewRequest(method, a.URL+path, strings.NewReader(body))
-		require.NoError(t, err)
-		req.Header = header
-
-		response, err := http.DefaultClient.Do(req)
-		require.NoError(t, err)
-		defer response.Body.Close()
-
-		content, err := io.ReadAll(response.Body)
-		require.NoError(t, err)
-
-		return response.StatusCode, string(content)
-	}
-
-	status, body := send(http.MethodPatch, path, `{"severity":"critical"}`, http.Header{
+	status, body := sendRequest(t, http.MethodPatch, a.URL+path, `{"severity":"critical"}`, http.Header{
 		"Content-Type": {"application/merge-patch+json"}, "If-Match": {`"1"`, `"4"`},
 	})
 	require.Equal(t, http.StatusBadRequest, status, "body: %s", body)
 	require.JSONEq(t, `{"error":"the request carries 2 different If-Match headers (\"\\\"1\\\"\", \"\\\"4\\\"\"); send one"}`, body)
 
-	status, body = send(http.MethodPatch, path, `{"severity":"critical"}`, http.Header{
+	status, body = sendRequest(t, http.MethodPatch, a.URL+path, `{"severity":"critical"}`, http.Header{
 		"Content-Type": {"application/merge-patch+json"}, "If-Match": {`"1"`, `"1"`},
 	})
 	require.Equal(t, http.StatusOK, status, "equal copies: %s", body)
 
-	status, body = send(http.MethodPost, "/api/v1/events", `{"event_type":"e","source":"s"}`, http.Header{
+	status, body = sendRequest(t, http.MethodPost, a.URL+"/api/v1/events", `{"event_type":"e","source":"s"}`, http.Header{
 		"Content-Type": {"application/json", "text/plain"},
 	})
 	require.Equal(t, http.StatusBadRequest, status, "body: %s", body)
 	require.JSONEq(t, `{"error":"the request carries 2 different Content-Type headers (\"application/json\", \"text/plain\"); send one"}`, body)
 	require.Zero(t, a.Count(`SELECT count(*) FROM events WHERE source = 's'`))
 
-	status, body = send(http.MethodPost, "/api/v1/events", `{"event_type":"e","source":"s"}`, http.Header{
+	status, body = sendRequest(t, http.MethodPost, a.URL+"/api/v1/events", `{"event_type":"e","source":"s"}`, http.Header{
 		"Content-Type": {"application/json", "application/json"},
 	})
 	require.Equal(t, http.StatusAccepted, status, "equal copies: %s", body)

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -56,6 +57,25 @@ func get(t *testing.T, a *testapp.App, path string) (int, []byte) {
 	require.NoError(t, err)
 
 	return response.StatusCode, data
+}
+
+// sendRequest sends a request with header, exactly as given, and returns the
+// response's status and body.
+func sendRequest(t *testing.T, method, url, body string, header http.Header) (int, string) {
+	t.Helper()
+
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	require.NoError(t, err)
+	req.Header = header
+
+	response, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer response.Body.Close()
+
+	data, err := io.ReadAll(response.Body)
+	require.NoError(t, err)
+
+	return response.StatusCode, string(data)
 }
 
 // decodeJSON decodes data keeping numbers exact.

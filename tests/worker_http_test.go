@@ -2,7 +2,6 @@ package tests
 
 import (
 	"context"
-	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -36,20 +35,12 @@ func TestWorkerServesHealthAndMetrics(t *testing.T) {
 
 	base := "http://" + listener.Addr().String()
 	fetch := func(method, path, key string) (int, string) {
-		req, err := http.NewRequest(method, base+path, nil)
-		require.NoError(t, err)
+		header := http.Header{}
 		if key != "" {
-			req.Header.Set("Authorization", "Bearer "+key)
+			header.Set("Authorization", "Bearer "+key)
 		}
 
-		response, err := http.DefaultClient.Do(req)
-		require.NoError(t, err)
-		defer response.Body.Close()
-
-		body, err := io.ReadAll(response.Body)
-		require.NoError(t, err)
-
-		return response.StatusCode, string(body)
+		return sendRequest(t, method, base+path, "", header)
 	}
 
 	status, body := fetch(http.MethodGet, "/healthz", "")
