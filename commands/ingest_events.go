@@ -36,6 +36,11 @@ type IngestEvents struct {
 	CorrelationID string                 `json:"correlation_id"`
 	Actor         string                 `json:"actor"`
 	Events        []events.IngestedEvent `json:"events"`
+	// RawEvents is the JSON array that DecodeJSON read Events from, a
+	// slice of its input. When every event of the command is new, the
+	// handler stores these bytes as the record's events instead of
+	// encoding Events again. It is nil for a command built in Go.
+	RawEvents []byte `json:"-"`
 }
 
 // Correlation returns the command's correlation id, for logging.
@@ -134,13 +139,21 @@ func (h *IngestEventsHandler) append(ctx context.Context, cmd *IngestEvents) (in
 }
 
 // record returns the EventsIngested record of the events of cmd to append.
+// appended keeps the command's order, so when it holds every event of a
+// decoded command, the command's own JSON array is the record's.
 func (h *IngestEventsHandler) record(cmd *IngestEvents, appended []events.IngestedEvent) (*message.Message, error) {
-	return events.NewMessage(events.EventsIngested{Events: appended}, events.Envelope{
+	envelope := events.Envelope{
 		CorrelationID: cmd.CorrelationID,
 		CausationID:   cmd.CommandID,
 		Actor:         cmd.Actor,
 		RecordedAt:    h.now(),
-	})
+	}
+
+	if cmd.RawEvents != nil && len(appended) == len(cmd.Events) {
+		return events.NewEventsIngestedMessage(cmd.RawEvents, envelope), nil
+	}
+
+	return events.NewMessage(events.EventsIngested{Events: appended}, envelope)
 }
 
 // appendAllNew claims every event id of cmd and appends all its events as

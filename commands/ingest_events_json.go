@@ -2,6 +2,7 @@ package commands
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/go-faster/jx"
 
@@ -18,16 +19,14 @@ var (
 // writes for it, except that payloads and metadata are copied as they are
 // instead of compacted. The API validated them when it decoded the request.
 func (c *IngestEvents) AppendJSON(dst []byte) ([]byte, error) {
-	if dst == nil {
-		// Growing the buffer while writing copied it several times over
-		// for a full batch; this estimate covers the fixed fields.
-		size := 128
-		for i := range c.Events {
-			size += 256 + len(c.Events[i].EventType) + len(c.Events[i].Source) +
-				len(c.Events[i].Payload) + len(c.Events[i].Metadata)
-		}
-		dst = make([]byte, 0, size)
+	// Growing the buffer while writing copied it several times over for a
+	// full batch; this estimate covers the fixed fields.
+	size := 128
+	for i := range c.Events {
+		size += 256 + len(c.Events[i].EventType) + len(c.Events[i].Source) +
+			len(c.Events[i].Payload) + len(c.Events[i].Metadata)
 	}
+	dst = slices.Grow(dst, size)
 
 	var e jx.Encoder
 	e.SetBytes(dst)
@@ -62,7 +61,8 @@ func (c *IngestEvents) AppendJSON(dst []byte) ([]byte, error) {
 
 // DecodeJSON decodes what AppendJSON or encoding/json wrote. Like
 // encoding/json it skips unknown fields and leaves a field unchanged when
-// its value is null.
+// its value is null. The payloads, the metadata and RawEvents are slices
+// of data, which must therefore not change while c is in use.
 func (c *IngestEvents) DecodeJSON(data []byte) error {
 	d := jx.DecodeBytes(data)
 
@@ -70,6 +70,7 @@ func (c *IngestEvents) DecodeJSON(data []byte) error {
 		if d.Next() == jx.Null {
 			if string(key) == "events" {
 				c.Events = nil
+				c.RawEvents = nil
 			}
 
 			return d.Null()
@@ -83,17 +84,7 @@ func (c *IngestEvents) DecodeJSON(data []byte) error {
 		case "actor":
 			return decodeStr(d, &c.Actor)
 		case "events":
-			c.Events = c.Events[:0]
-
-			return d.Arr(func(d *jx.Decoder) error {
-				var event events.IngestedEvent
-				if err := events.DecodeIngestedEvent(d, &event); err != nil {
-					return err
-				}
-				c.Events = append(c.Events, event)
-
-				return nil
-			})
+			return c.decodeEvents(d)
 		default:
 			return d.Skip()
 		}
@@ -103,6 +94,27 @@ func (c *IngestEvents) DecodeJSON(data []byte) error {
 	}
 
 	return nil
+}
+
+// decodeEvents reads the events array, keeping its bytes in RawEvents.
+func (c *IngestEvents) decodeEvents(d *jx.Decoder) error {
+	raw, err := d.Raw()
+	if err != nil {
+		return err
+	}
+
+	c.Events = c.Events[:0]
+	c.RawEvents = raw[:len(raw):len(raw)]
+
+	return jx.DecodeBytes(raw).Arr(func(d *jx.Decoder) error {
+		var event events.IngestedEvent
+		if err := events.DecodeIngestedEventShared(d, &event); err != nil {
+			return err
+		}
+		c.Events = append(c.Events, event)
+
+		return nil
+	})
 }
 
 func decodeStr(d *jx.Decoder, target *string) error {

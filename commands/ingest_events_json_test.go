@@ -63,7 +63,44 @@ func TestIngestEventsJSONReadsEncodingJSON(t *testing.T) {
 
 	var got commands.IngestEvents
 	require.NoError(t, got.DecodeJSON(data))
+	require.JSONEq(t, string(rawEvents(t, data)), string(got.RawEvents))
+	got.RawEvents = nil
 	require.Equal(t, *want, got)
+}
+
+// rawEvents returns the events array of the command data as encoding/json
+// finds it.
+func rawEvents(t *testing.T, data []byte) []byte {
+	t.Helper()
+
+	var parts struct {
+		Events json.RawMessage `json:"events"`
+	}
+	require.NoError(t, json.Unmarshal(data, &parts))
+
+	return parts.Events
+}
+
+func TestIngestEventsJSONKeepsTheEventsArray(t *testing.T) {
+	t.Parallel()
+
+	data, err := sampleCommand().AppendJSON(nil)
+	require.NoError(t, err)
+
+	var got commands.IngestEvents
+	require.NoError(t, got.DecodeJSON(data))
+	require.Equal(t, string(rawEvents(t, data)), string(got.RawEvents))
+	require.Equal(t, len(got.RawEvents), cap(got.RawEvents))
+
+	// The record made from the array is the one made from the events.
+	envelope := events.Envelope{CorrelationID: got.CorrelationID, CausationID: got.CommandID, RecordedAt: time.Now()}
+	encoded, err := events.NewMessage(events.EventsIngested{Events: got.Events}, envelope)
+	require.NoError(t, err)
+	require.Equal(t, string(encoded.Payload), string(events.NewEventsIngestedMessage(got.RawEvents, envelope).Payload))
+
+	require.NoError(t, got.DecodeJSON([]byte(`{"command_id":"c","events":null}`)))
+	require.Nil(t, got.RawEvents)
+	require.Nil(t, got.Events)
 }
 
 func TestIngestEventsJSONNullsAndUnknownFields(t *testing.T) {
@@ -75,6 +112,8 @@ func TestIngestEventsJSONNullsAndUnknownFields(t *testing.T) {
 	var want, got commands.IngestEvents
 	require.NoError(t, json.Unmarshal(data, &want))
 	require.NoError(t, got.DecodeJSON(data))
+	require.NotEmpty(t, got.RawEvents)
+	got.RawEvents = nil
 	require.Equal(t, want, got)
 	require.Equal(t, json.RawMessage("null"), got.Events[0].Payload)
 }

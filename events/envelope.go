@@ -63,6 +63,24 @@ func NewMessage(event Event, env Envelope) (*message.Message, error) {
 		return nil, fmt.Errorf("error encoding event %q: %w", event.EventName(), err)
 	}
 
+	return newMessage(event, payload, env), nil
+}
+
+// NewEventsIngestedMessage returns the EventsIngested record whose events
+// are rawEvents, a JSON array of event objects as AppendIngestedEvent
+// writes them. It copies rawEvents, and saves decoding and encoding again
+// events that arrived encoded, such as those of an ingest command.
+func NewEventsIngestedMessage(rawEvents []byte, env Envelope) *message.Message {
+	const prefix, suffix = `{"events":`, `}`
+	payload := make([]byte, 0, len(prefix)+len(rawEvents)+len(suffix))
+	payload = append(payload, prefix...)
+	payload = append(payload, rawEvents...)
+	payload = append(payload, suffix...)
+
+	return newMessage(EventsIngested{}, payload, env)
+}
+
+func newMessage(event Event, payload []byte, env Envelope) *message.Message {
 	msg := message.NewMessage(uuid.NewString(), payload)
 	msg.Metadata.Set(MetaName, event.EventName())
 	msg.Metadata.Set(MetaSchemaVersion, strconv.Itoa(event.SchemaVersion()))
@@ -75,11 +93,12 @@ func NewMessage(event Event, env Envelope) (*message.Message, error) {
 		msg.Metadata.Set(MetaStreamVersion, strconv.Itoa(env.StreamVersion))
 	}
 
-	return msg, nil
+	return msg
 }
 
 // Decode returns the event a log record holds, upcast to the current
-// version of its type.
+// version of its type. The events of an EventsIngested record share their
+// payload and metadata bytes with msg.Payload.
 func Decode(msg *message.Message) (Event, error) {
 	name := msg.Metadata.Get(MetaName)
 	version, err := strconv.Atoi(msg.Metadata.Get(MetaSchemaVersion))

@@ -55,7 +55,8 @@ const maxRecordEvents = 1000
 // Every projector of the events decodes each record, so this is the
 // worker's hottest decoding. Like encoding/json it skips unknown fields and
 // leaves a field unchanged when its value is null. Unlike encoding/json it
-// ignores bytes after the object, which a jsonb column never holds.
+// ignores bytes after the object, which a jsonb column never holds. The
+// payloads and metadata are slices of data.
 func decodeEventsIngested(data []byte) (Event, error) {
 	var event EventsIngested
 	d := jx.DecodeBytes(data)
@@ -76,7 +77,7 @@ func decodeEventsIngested(data []byte) (Event, error) {
 
 		return d.Arr(func(d *jx.Decoder) error {
 			var e IngestedEvent
-			if err := DecodeIngestedEvent(d, &e); err != nil {
+			if err := DecodeIngestedEventShared(d, &e); err != nil {
 				return err
 			}
 			event.Events = append(event.Events, e)
@@ -142,8 +143,24 @@ func appendRaw(e *jx.Encoder, raw json.RawMessage) {
 
 // DecodeIngestedEvent decodes one event object as encoding/json writes
 // IngestedEvent. A null payload or metadata becomes the raw value null, as
-// with encoding/json, and other null fields are left unchanged.
+// with encoding/json, and other null fields are left unchanged. Payload and
+// metadata are copies, so the decoder's input may change afterwards.
 func DecodeIngestedEvent(d *jx.Decoder, event *IngestedEvent) error {
+	return decodeIngestedEvent(d, event, bytes.Clone)
+}
+
+// DecodeIngestedEventShared decodes as DecodeIngestedEvent does, but
+// payload and metadata are slices of the decoder's input, which must not
+// change while event is in use.
+func DecodeIngestedEventShared(d *jx.Decoder, event *IngestedEvent) error {
+	return decodeIngestedEvent(d, event, shareRaw)
+}
+
+// shareRaw caps the slice at its length, so an append to the value copies
+// it instead of writing over the input that follows.
+func shareRaw(raw []byte) []byte { return raw[:len(raw):len(raw)] }
+
+func decodeIngestedEvent(d *jx.Decoder, event *IngestedEvent, keep func([]byte) []byte) error {
 	return d.ObjBytes(func(d *jx.Decoder, key []byte) error {
 		if d.Next() == jx.Null {
 			switch string(key) {
@@ -173,9 +190,9 @@ func DecodeIngestedEvent(d *jx.Decoder, event *IngestedEvent) error {
 		case "received_at":
 			return decodeTime(d, &event.ReceivedAt)
 		case "payload":
-			return decodeRaw(d, &event.Payload)
+			return decodeRaw(d, &event.Payload, keep)
 		case "metadata":
-			return decodeRaw(d, &event.Metadata)
+			return decodeRaw(d, &event.Metadata, keep)
 		case "correlation_id":
 			return decodeStr(d, &event.CorrelationID)
 		default:
@@ -204,15 +221,15 @@ func decodeTime(d *jx.Decoder, target *time.Time) error {
 	return target.UnmarshalText(text)
 }
 
-// decodeRaw copies the value, because the decoder's buffer belongs to the
-// caller.
-func decodeRaw(d *jx.Decoder, target *json.RawMessage) error {
+// decodeRaw stores the value as keep returns it: a copy, or the slice of
+// the decoder's input.
+func decodeRaw(d *jx.Decoder, target *json.RawMessage, keep func([]byte) []byte) error {
 	raw, err := d.Raw()
 	if err != nil {
 		return err
 	}
 
-	*target = json.RawMessage(bytes.Clone(raw))
+	*target = json.RawMessage(keep(raw))
 
 	return nil
 }

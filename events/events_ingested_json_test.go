@@ -1,6 +1,7 @@
 package events_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"testing"
@@ -109,6 +110,65 @@ func TestNewMessageEventsIngestedRoundTrip(t *testing.T) {
 	decoded, err := events.Decode(msg)
 	require.NoError(t, err)
 	require.Equal(t, want, decoded)
+}
+
+func TestNewEventsIngestedMessageMatchesNewMessage(t *testing.T) {
+	t.Parallel()
+
+	var want events.EventsIngested
+	require.NoError(t, json.Unmarshal([]byte(jsonbRecord), &want))
+	envelope := events.Envelope{CorrelationID: "req-1", CausationID: "cmd-1", Actor: "key:1", RecordedAt: time.Now()}
+
+	encoded, err := events.NewMessage(want, envelope)
+	require.NoError(t, err)
+
+	var parts struct {
+		Events json.RawMessage `json:"events"`
+	}
+	require.NoError(t, json.Unmarshal(encoded.Payload, &parts))
+
+	msg := events.NewEventsIngestedMessage(parts.Events, envelope)
+	require.Equal(t, string(encoded.Payload), string(msg.Payload))
+	require.Equal(t, encoded.Metadata, msg.Metadata)
+	require.NotEqual(t, encoded.UUID, msg.UUID)
+
+	decoded, err := events.Decode(msg)
+	require.NoError(t, err)
+	require.Equal(t, want, decoded)
+	require.Equal(t, events.EnvelopeOf(encoded), events.EnvelopeOf(msg))
+}
+
+func TestNewEventsIngestedMessageCopiesItsInput(t *testing.T) {
+	t.Parallel()
+
+	raw := []byte(`[{"event_id":"0190b7c4-1234-7abc-8def-0123456789ab","payload":{"a":1}}]`)
+	msg := events.NewEventsIngestedMessage(raw, events.Envelope{RecordedAt: time.Now()})
+	copy(raw, bytes.Repeat([]byte(" "), len(raw)))
+
+	decoded, err := events.Decode(msg)
+	require.NoError(t, err)
+	require.Equal(t, `{"a":1}`, string(decoded.(events.EventsIngested).Events[0].Payload))
+}
+
+// TestDecodedEventsShareTheRecord checks that decoded payloads are slices
+// of the record, capped so that appending to one leaves the record whole.
+func TestDecodedEventsShareTheRecord(t *testing.T) {
+	t.Parallel()
+
+	msg := ingestedRecord(t, `{"events":[{"payload":{"a":1},"metadata":{"m":2}},{"payload":{"b":3}}]}`)
+	decoded, err := events.Decode(msg)
+	require.NoError(t, err)
+
+	batch := decoded.(events.EventsIngested).Events
+	start := bytes.Index(msg.Payload, []byte(`{"a":1}`))
+	require.Same(t, &msg.Payload[start], &batch[0].Payload[0])
+	require.Equal(t, len(batch[0].Payload), cap(batch[0].Payload))
+
+	before := string(msg.Payload)
+	batch[0].Payload = append(batch[0].Payload, `,"x"`...)
+	batch[0].Metadata = append(batch[0].Metadata, `,"y"`...)
+	require.Equal(t, before, string(msg.Payload))
+	require.Equal(t, `{"b":3}`, string(batch[1].Payload))
 }
 
 func TestNewMessageEventsIngestedNull(t *testing.T) {

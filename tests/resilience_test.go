@@ -358,12 +358,14 @@ func TestIngestClaimsMixedBatches(t *testing.T) {
 	}
 	first, second, third := uuid.New(), uuid.New(), uuid.New()
 
-	repeated := &commands.IngestEvents{CommandID: uuid.NewString(), Actor: events.ActorAnonymous,
-		Events: []events.IngestedEvent{event(first, `{"n":1}`), event(first, `{"n":2}`)}}
+	// Both commands go through the bus's encoding, as from Redis, so they
+	// carry the events array they were decoded from.
+	repeated := throughBus(t, &commands.IngestEvents{CommandID: uuid.NewString(), Actor: events.ActorAnonymous,
+		Events: []events.IngestedEvent{event(first, `{"n":1}`), event(first, `{"n":2}`)}})
 	require.NoError(t, handler.Handle(background(), repeated))
 
-	mixed := &commands.IngestEvents{CommandID: uuid.NewString(), Actor: events.ActorAnonymous,
-		Events: []events.IngestedEvent{event(third, `{"n":3}`), event(first, `{"n":4}`), event(second, `{"n":5}`)}}
+	mixed := throughBus(t, &commands.IngestEvents{CommandID: uuid.NewString(), Actor: events.ActorAnonymous,
+		Events: []events.IngestedEvent{event(third, `{"n":3}`), event(first, `{"n":4}`), event(second, `{"n":5}`)}})
 	require.NoError(t, handler.Handle(background(), mixed))
 
 	require.Equal(t, 3, a.Count("SELECT count(*) FROM event_claims"))
@@ -384,6 +386,20 @@ func TestIngestClaimsMixedBatches(t *testing.T) {
 		third.String() + ` {"n":3}`,
 		second.String() + ` {"n":5}`,
 	}, appended)
+}
+
+// throughBus returns cmd as the worker decodes it from its message.
+func throughBus(t *testing.T, cmd *commands.IngestEvents) *commands.IngestEvents {
+	t.Helper()
+
+	msg, err := bus.Marshaler.Marshal(cmd)
+	require.NoError(t, err)
+
+	var decoded commands.IngestEvents
+	require.NoError(t, bus.Marshaler.Unmarshal(msg, &decoded))
+	require.NotEmpty(t, decoded.RawEvents)
+
+	return &decoded
 }
 
 func TestIngestBatchIsOneLogRecord(t *testing.T) {

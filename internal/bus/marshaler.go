@@ -2,6 +2,7 @@ package bus
 
 import (
 	"fmt"
+	"sync"
 
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/components/cqrs"
@@ -43,14 +44,21 @@ func (m jsonMarshaler) Marshal(v any) (*message.Message, error) {
 		return m.JSONMarshaler.Marshal(v)
 	}
 
-	payload, err := appender.AppendJSON(nil)
+	buf := jsonBuffers.Get().(*[]byte)
+	payload, err := appender.AppendJSON((*buf)[:0])
 	if err != nil {
+		jsonBuffers.Put(buf)
 		return nil, err
 	}
 
 	compressed := len(payload) >= compressMinBytes
 	if compressed {
-		payload = s2.Encode(nil, payload)
+		encoded := s2.Encode(nil, payload)
+		if cap(payload) <= maxPooledJSON {
+			*buf = payload
+			jsonBuffers.Put(buf)
+		}
+		payload = encoded
 	}
 
 	msg := message.NewMessage(watermill.NewUUID(), payload)
@@ -86,6 +94,15 @@ const EncodingS2 = "s2"
 
 // compressMinBytes is the smallest payload that Marshal compresses.
 const compressMinBytes = 1024
+
+// jsonBuffers holds the buffers that Marshal encodes commands into before
+// compressing them. A compressed command no longer needs its JSON, so the
+// buffer goes back; an uncompressed one becomes the message's payload and
+// does not. Buffers above maxPooledJSON, grown by one rare large command,
+// are left to the garbage collector.
+var jsonBuffers = sync.Pool{New: func() any { return new([]byte) }}
+
+const maxPooledJSON = 1 << 20
 
 // DecodePayload returns payload as JSON, decompressed according to
 // encoding, the value of its MetaContentEncoding metadata.

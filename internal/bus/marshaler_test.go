@@ -65,6 +65,34 @@ func TestMarshalerLeavesSmallCommandsPlain(t *testing.T) {
 	require.Equal(t, sent.Events[0].EventID, received.Events[0].EventID)
 }
 
+// TestMarshalerMessagesStayIntact marshals commands of both sizes in turn,
+// so that encoding buffers are reused, and checks each message still
+// decodes to its own command afterwards.
+func TestMarshalerMessagesStayIntact(t *testing.T) {
+	t.Parallel()
+
+	var sent []*commands.IngestEvents
+	var msgs []*message.Message
+	for i := range 20 {
+		cmd := ingestCommand(1 + 37*(i%3))
+		msg, err := bus.Marshaler.Marshal(cmd)
+		require.NoError(t, err)
+		sent = append(sent, cmd)
+		msgs = append(msgs, msg)
+	}
+
+	for i, msg := range msgs {
+		var received commands.IngestEvents
+		require.NoError(t, bus.Marshaler.Unmarshal(msg, &received))
+		require.Equal(t, sent[i].CommandID, received.CommandID)
+		require.Len(t, received.Events, len(sent[i].Events))
+		for j, event := range received.Events {
+			require.Equal(t, sent[i].Events[j].EventID, event.EventID)
+			require.Equal(t, string(sent[i].Events[j].Payload), string(event.Payload))
+		}
+	}
+}
+
 func TestMarshalerRejectsBadEncodings(t *testing.T) {
 	t.Parallel()
 
