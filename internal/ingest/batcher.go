@@ -67,17 +67,31 @@ func (c BatcherConfig) withDefaults() BatcherConfig {
 // one command per event caps the whole pipeline far below its batch rate.
 // Each Submit returns only after the command holding its events was sent,
 // so an accepted event is in Redis, not in this process's memory.
+//
+// Submissions join the open group under a mutex and timers end the group,
+// so no goroutine wakes up for each submission.
 type Batcher struct {
-	config   BatcherConfig
-	send     SendFunc
-	requests chan *submission
-	slots    chan struct{}
-	closing  chan struct{}
-	// mu guards isClosed. Submit holds it for reading while it enqueues.
-	mu       sync.RWMutex
+	config BatcherConfig
+	send   SendFunc
+	slots  chan struct{}
+
+	// mu guards isClosed and open.
+	mu       sync.Mutex
 	isClosed bool
-	loopDone chan struct{}
+	// open is the group that submissions join, nil between groups.
+	open *group
+	// inFlight counts the groups taken out of open and not sent yet, so
+	// Close waits for them.
 	inFlight sync.WaitGroup
+}
+
+// group is the submissions of one command. Its timers end it; whoever takes
+// it out of Batcher.open first sends it, so it is sent once.
+type group struct {
+	submissions []*submission
+	count       int
+	linger      *time.Timer
+	quiet       *time.Timer
 }
 
 type submission struct {
@@ -85,25 +99,19 @@ type submission struct {
 	done   chan error
 }
 
-// NewBatcher starts a Batcher; stop it with Close.
+// NewBatcher returns a Batcher; stop it with Close.
 func NewBatcher(config BatcherConfig, send SendFunc) *Batcher {
 	if send == nil {
 		panic("ingest: NewBatcher needs a SendFunc")
 	}
 
 	config = config.withDefaults()
-	b := &Batcher{
-		config:   config,
-		send:     send,
-		requests: make(chan *submission, config.MaxEvents),
-		slots:    make(chan struct{}, config.MaxInFlight),
-		closing:  make(chan struct{}),
-		loopDone: make(chan struct{}),
+
+	return &Batcher{
+		config: config,
+		send:   send,
+		slots:  make(chan struct{}, config.MaxInFlight),
 	}
-
-	go b.loop()
-
-	return b
 }
 
 // Submit sends batch, grouped with other submissions when it is small, and
@@ -111,8 +119,15 @@ func NewBatcher(config BatcherConfig, send SendFunc) *Batcher {
 // but the events may still be sent.
 func (b *Batcher) Submit(ctx context.Context, batch []events.IngestedEvent) error {
 	sub := &submission{events: batch, done: make(chan error, 1)}
-	if err := b.enqueue(ctx, sub); err != nil {
+
+	full, err := b.join(sub)
+	if err != nil {
 		return err
+	}
+	if full != nil {
+		// Sent apart, so that a Submit whose ctx ends while the group
+		// waits for a free slot returns.
+		go b.sendGroup(full)
 	}
 
 	select {
@@ -123,140 +138,103 @@ func (b *Batcher) Submit(ctx context.Context, batch []events.IngestedEvent) erro
 	}
 }
 
-// enqueue hands sub to the loop, or starts its send when it fills a
-// command on its own. It holds the read lock, so Close, which takes the
-// write lock, waits for it and the loop then drains every queued
-// submission.
-func (b *Batcher) enqueue(ctx context.Context, sub *submission) error {
-	b.mu.RLock()
-	defer b.mu.RUnlock()
+// join adds sub to the open group, opening one when there is none, and
+// returns the group when sub filled it. A submission of MaxEvents events
+// or more is a group of its own.
+func (b *Batcher) join(sub *submission) (*group, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
 
 	if b.isClosed {
-		return ErrBatcherClosed
+		return nil, ErrBatcherClosed
 	}
 
 	if len(sub.events) >= b.config.MaxEvents {
-		select {
-		case b.slots <- struct{}{}:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-
 		b.inFlight.Add(1)
-		go b.sendGroup([]*submission{sub})
-
-		return nil
+		return &group{submissions: []*submission{sub}, count: len(sub.events)}, nil
 	}
 
-	select {
-	case b.requests <- sub:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
+	g := b.open
+	if g == nil {
+		g = &group{}
+		g.linger = time.AfterFunc(b.config.Linger, func() { b.expire(g) })
+		b.open = g
 	}
+
+	g.submissions = append(g.submissions, sub)
+	g.count += len(sub.events)
+
+	switch {
+	case g.count >= b.config.MaxEvents:
+		b.takeOpen()
+		return g, nil
+	case g.count < b.config.QuietMin:
+	case g.quiet == nil:
+		g.quiet = time.AfterFunc(b.config.Quiet, func() { b.expire(g) })
+	default:
+		g.quiet.Reset(b.config.Quiet)
+	}
+
+	return nil, nil
 }
 
-// Close stops accepting submissions, sends what is queued and waits for
+// takeOpen takes the open group out of the Batcher, stops its timers and
+// counts it in flight. The caller holds mu and sends the group.
+func (b *Batcher) takeOpen() {
+	g := b.open
+	b.open = nil
+	g.linger.Stop()
+	if g.quiet != nil {
+		g.quiet.Stop()
+	}
+	b.inFlight.Add(1)
+}
+
+// expire sends g when one of its timers fired while it was still open. A
+// timer that fires after the group was taken finds another group, or none,
+// open and does nothing.
+func (b *Batcher) expire(g *group) {
+	b.mu.Lock()
+	if b.open != g {
+		b.mu.Unlock()
+		return
+	}
+	b.takeOpen()
+	b.mu.Unlock()
+
+	b.sendGroup(g)
+}
+
+// Close stops accepting submissions, sends the open group and waits for
 // every send to finish.
 func (b *Batcher) Close() {
 	b.mu.Lock()
-	if !b.isClosed {
-		b.isClosed = true
-		close(b.closing)
+	b.isClosed = true
+	g := b.open
+	if g != nil {
+		b.takeOpen()
 	}
 	b.mu.Unlock()
 
-	<-b.loopDone
+	if g != nil {
+		b.sendGroup(g)
+	}
+
 	b.inFlight.Wait()
 }
 
-func (b *Batcher) loop() {
-	defer close(b.loopDone)
-
-	for {
-		var first *submission
-		select {
-		case first = <-b.requests:
-		case <-b.closing:
-			b.drain()
-			return
-		}
-
-		b.dispatch(b.collect(first))
-	}
-}
-
-// collect gathers submissions until the group is full, the linger of its
-// first submission is over, the Batcher is closing, or the group holds
-// QuietMin events and no submission arrived for the quiet period. Requests
-// that arrive together, such as the next round of clients that each wait
-// for their response, share a command without waiting the whole linger. A
-// steady stream fills groups up to the linger.
-func (b *Batcher) collect(first *submission) []*submission {
-	group := []*submission{first}
-	count := len(first.events)
-	linger := time.NewTimer(b.config.Linger)
-	defer linger.Stop()
-
-	quiet := time.NewTimer(b.config.Quiet)
-	defer quiet.Stop()
-	var quietOver <-chan time.Time
-	if count >= b.config.QuietMin {
-		quietOver = quiet.C
-	}
-
-	for count < b.config.MaxEvents {
-		select {
-		case sub := <-b.requests:
-			group = append(group, sub)
-			count += len(sub.events)
-			if count >= b.config.QuietMin {
-				quiet.Reset(b.config.Quiet)
-				quietOver = quiet.C
-			}
-		case <-quietOver:
-			return group
-		case <-linger.C:
-			return group
-		case <-b.closing:
-			return group
-		}
-	}
-
-	return group
-}
-
-func (b *Batcher) drain() {
-	for {
-		select {
-		case sub := <-b.requests:
-			b.dispatch(b.collect(sub))
-		default:
-			return
-		}
-	}
-}
-
-func (b *Batcher) dispatch(group []*submission) {
-	b.slots <- struct{}{}
-	b.inFlight.Add(1)
-
-	go b.sendGroup(group)
-}
-
-func (b *Batcher) sendGroup(group []*submission) {
+// sendGroup sends g once a slot is free and tells each submission the
+// result.
+func (b *Batcher) sendGroup(g *group) {
 	defer b.inFlight.Done()
+
+	b.slots <- struct{}{}
 	defer func() { <-b.slots }()
 
-	batch := group[0].events
-	if len(group) > 1 {
-		count := 0
-		for _, sub := range group {
-			count += len(sub.events)
-		}
-
-		batch = make([]events.IngestedEvent, 0, count)
-		for _, sub := range group {
+	batch := g.submissions[0].events
+	if len(g.submissions) > 1 {
+		batch = make([]events.IngestedEvent, 0, g.count)
+		for _, sub := range g.submissions {
 			batch = append(batch, sub.events...)
 		}
 	}
@@ -265,7 +243,7 @@ func (b *Batcher) sendGroup(group []*submission) {
 	err := b.send(ctx, batch)
 	cancel()
 
-	for _, sub := range group {
+	for _, sub := range g.submissions {
 		sub.done <- err
 	}
 }

@@ -232,3 +232,29 @@ func TestBatcherSubmitRacingCloseReturns(t *testing.T) {
 	}
 	require.Equal(t, accepted, sum(rec.sizes()), "every accepted event was sent, and nothing else")
 }
+
+func TestBatcherSubmitWaitingForSlotEndsWithContext(t *testing.T) {
+	t.Parallel()
+
+	release := make(chan struct{})
+	var rec recorder
+	batcher := ingest.NewBatcher(ingest.BatcherConfig{Linger: time.Hour, Quiet: time.Hour, MaxEvents: 2, MaxInFlight: 1},
+		func(ctx context.Context, batch []events.IngestedEvent) error {
+			<-release
+			return rec.send(ctx, batch)
+		})
+
+	first := make(chan error, 1)
+	go func() { first <- batcher.Submit(context.Background(), append(oneEvent("a"), oneEvent("b")...)) }()
+
+	// The first group holds the only slot until release is closed, so the
+	// second waits for it until its context ends.
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	require.ErrorIs(t, batcher.Submit(ctx, append(oneEvent("c"), oneEvent("d")...)), context.DeadlineExceeded)
+
+	close(release)
+	require.NoError(t, <-first)
+	batcher.Close()
+	require.Equal(t, []int{2, 2}, rec.sizes(), "the second group is still sent once a slot is free")
+}
