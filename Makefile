@@ -76,6 +76,7 @@ test/short: ## run the quick tests only
 fuzz: ## run each fuzz target for FUZZTIME (default 200000x executions)
 	$(GO) test ./internal/ingest -run '^$$' -fuzz '^FuzzDecodeEvent$$' -fuzztime $${FUZZTIME:-200000x}
 	$(GO) test ./internal/ingest -run '^$$' -fuzz '^FuzzDecodeBatch$$' -fuzztime $${FUZZTIME:-200000x}
+	$(GO) test ./internal/ingest -run '^$$' -fuzz '^FuzzPlainValue$$' -fuzztime $${FUZZTIME:-200000x}
 
 .PHONY: lint
 lint: ## run gofmt, go vet and golangci-lint

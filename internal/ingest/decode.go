@@ -384,6 +384,13 @@ func (f *eventFields) decodeName(d *jx.Decoder, key string, target *string) erro
 			return err
 		}
 
+		// Without escapes or NUL bytes, the name is the text between the
+		// quotes, and neither a NUL nor a surrogate escape is in it.
+		if bytes.IndexByte(raw, '\\') < 0 && bytes.IndexByte(raw, 0) < 0 {
+			f.checkName(key, string(raw[1:len(raw)-1]), target)
+			return nil
+		}
+
 		if escape := FindLoneSurrogate(raw); escape != "" {
 			f.failField(key, CodeInvalidString, "contains the escape %s, half of a UTF-16 surrogate pair", escape)
 			return nil
@@ -398,6 +405,14 @@ func (f *eventFields) decodeName(d *jx.Decoder, key string, target *string) erro
 		return err
 	}
 
+	f.checkName(key, s, target)
+
+	return nil
+}
+
+// checkName stores s in target when it is a valid name, and records why
+// not otherwise.
+func (f *eventFields) checkName(key, s string, target *string) {
 	problem, message := events.CheckEventName(s)
 	switch problem {
 	case events.NameValid:
@@ -409,8 +424,6 @@ func (f *eventFields) decodeName(d *jx.Decoder, key string, target *string) erro
 	default:
 		f.failField(key, CodeInvalidString, "%s", message)
 	}
-
-	return nil
 }
 
 func (f *eventFields) decodeTimestamp(d *jx.Decoder, key string) error {
@@ -495,6 +508,11 @@ func (f *eventFields) decodeObject(d *jx.Decoder, key string, target *json.RawMe
 	raw, err := d.Raw()
 	if err != nil {
 		return err
+	}
+
+	if plainValue(raw) {
+		*target = bytes.TrimSpace(raw)
+		return nil
 	}
 
 	valueDecoder := newDecoder(raw)

@@ -70,6 +70,61 @@ func checkValue(d *jx.Decoder, depth int) *Issue {
 	return issue
 }
 
+// plainValue reports, in one pass over the bytes, that checkValue finds no
+// issue in raw, a well-formed JSON value, and that FindLoneSurrogate finds
+// no escape in it. It holds for a value without backslashes or NUL bytes,
+// nested at most MaxDepth deep, whose numbers fitsNumeric accepts. A false
+// result means checkValue must decide.
+func plainValue(raw []byte) bool {
+	depth := 0
+	inString := false
+	// numberLength counts the characters of the number being read.
+	numberLength := 0
+
+	for _, c := range raw {
+		if inString {
+			switch c {
+			case '"':
+				inString = false
+			case '\\', 0:
+				return false
+			}
+
+			continue
+		}
+
+		switch c {
+		case '"':
+			inString = true
+			numberLength = 0
+		case '{', '[':
+			depth++
+			if depth > MaxDepth {
+				return false
+			}
+			numberLength = 0
+		case '}', ']':
+			depth--
+			numberLength = 0
+		case 'e', 'E':
+			// Outside strings, only a number's exponent follows a digit;
+			// the e of true and false follows a letter.
+			if numberLength > 0 {
+				return false
+			}
+		case '-', '+', '.', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
+			numberLength++
+			if numberLength >= maxPlainNumberLength {
+				return false
+			}
+		default:
+			numberLength = 0
+		}
+	}
+
+	return true
+}
+
 var errStop = fmt.Errorf("stop")
 
 func stopOn(issue *Issue) error {
@@ -178,9 +233,11 @@ func abbreviate(s string) string {
 // escape inside a string.
 func FindLoneSurrogate(raw []byte) string {
 	for i := 0; i < len(raw); i++ {
-		if raw[i] != '\\' {
-			continue
+		next := bytes.IndexByte(raw[i:], '\\')
+		if next < 0 {
+			return ""
 		}
+		i += next
 
 		if i+1 >= len(raw) || raw[i+1] != 'u' {
 			i++
