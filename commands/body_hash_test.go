@@ -1,8 +1,11 @@
 package commands
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/json"
+	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -46,8 +49,44 @@ func TestBodyHashesStoredForm(t *testing.T) {
 	require.True(t, fast, "spaces inside strings take the direct path")
 
 	_, fast = appendHashInput(nil, &batch[10])
-	require.False(t, fast, "a space between tokens needs the encoder")
+	require.True(t, fast, "spaces between tokens are dropped on the direct path")
+
+	_, fast = appendHashInput(nil, &batch[4])
+	require.False(t, fast, "a quote in a name needs the encoder")
 
 	require.Equal(t, hashes[1], hashes[2])
 	require.NotEqual(t, hashes[0], hashes[1])
+}
+
+// TestCompactJSONMatchesEncoder compares appendCompactJSON with
+// json.Encoder on values mixing whitespace, HTML characters, escapes,
+// U+2028 and other non-ASCII text, inside and outside strings.
+func TestCompactJSONMatchesEncoder(t *testing.T) {
+	t.Parallel()
+
+	parts := []string{` `, `<`, `>`, `&`, `\"`, `\\`, `\u003c`, `\n`, "\u2028", "\u2029", `é`, `✓`, `\u2028`, `a`, `:`, `,`}
+	random := rand.New(rand.NewPCG(3, 4))
+	text := func() string {
+		var b strings.Builder
+		for range random.IntN(6) {
+			b.WriteString(parts[random.IntN(len(parts))])
+		}
+
+		return b.String()
+	}
+	space := func() string { return []string{"", " ", "\n\t", "\r\n "}[random.IntN(4)] }
+
+	for range 5000 {
+		raw := space() + "{" + space() + `"` + text() + `"` + space() + ":" + space() +
+			`[` + space() + `"` + text() + `"` + space() + "," + space() + `1.5e3` + space() + "," + space() + `true` + space() + `]` +
+			space() + "," + space() + `"` + text() + `"` + space() + ":" + space() + `{}` + space() + "}" + space()
+		require.True(t, json.Valid([]byte(raw)), raw)
+
+		var want bytes.Buffer
+		require.NoError(t, json.NewEncoder(&want).Encode(json.RawMessage(raw)))
+
+		got, ok := appendCompactJSON(nil, json.RawMessage(raw))
+		require.True(t, ok)
+		require.Equal(t, strings.TrimSuffix(want.String(), "\n"), string(got), "raw %q", raw)
+	}
 }

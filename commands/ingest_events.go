@@ -32,15 +32,39 @@ const uniqueViolation = "23505"
 
 // IngestEvents carries events accepted by the API to the log.
 type IngestEvents struct {
-	CommandID     string                 `json:"command_id"`
-	CorrelationID string                 `json:"correlation_id"`
-	Actor         string                 `json:"actor"`
-	Events        []events.IngestedEvent `json:"events"`
-	// RawEvents is the JSON array that DecodeJSON read Events from, a
+	CommandID     string `json:"command_id"`
+	CorrelationID string `json:"correlation_id"`
+	Actor         string `json:"actor"`
+	// Events is nil after DecodeJSON read a command with Claims, until
+	// DecodeEvents decodes RawEvents.
+	Events []events.IngestedEvent `json:"events"`
+	// RawEvents is the JSON array of the events as DecodeJSON found it, a
 	// slice of its input. When every event of the command is new, the
 	// handler stores these bytes as the record's events instead of
 	// encoding Events again. It is nil for a command built in Go.
 	RawEvents []byte `json:"-"`
+	// Claims holds the id and body hash of each event, in event order.
+	// AppendJSON computes and writes them, so that the handler of a
+	// command whose events are all new reads neither the events nor their
+	// bodies. It is nil for a command built in Go or written by
+	// encoding/json; the handler then computes them.
+	Claims []EventClaim `json:"-"`
+}
+
+// EventClaim is what event_claims stores of an event: its id and the
+// hash of its body (see bodyHashes).
+type EventClaim struct {
+	EventID  uuid.UUID
+	BodyHash [sha256.Size]byte
+}
+
+// count returns the number of events the command carries.
+func (c *IngestEvents) count() int {
+	if c.Events == nil && c.RawEvents != nil {
+		return len(c.Claims)
+	}
+
+	return len(c.Events)
 }
 
 // Correlation returns the command's correlation id, for logging.
@@ -85,24 +109,36 @@ func (h *IngestEventsHandler) Handle(ctx context.Context, cmd *IngestEvents) err
 	if h.logger.Enabled(ctx, slog.LevelDebug) {
 		h.logger.LogAttrs(ctx, slog.LevelDebug, "ingest: command handled",
 			slog.String("command_id", cmd.CommandID),
-			slog.Int("num_events", len(cmd.Events)),
+			slog.Int("num_events", cmd.count()),
 			slog.Int("num_appended", fresh),
-			slog.Int("num_duplicates", len(cmd.Events)-fresh))
+			slog.Int("num_duplicates", cmd.count()-fresh))
 	}
 
 	return nil
 }
 
 func (h *IngestEventsHandler) append(ctx context.Context, cmd *IngestEvents) (int, []uuid.UUID, error) {
-	hashes := bodyHashes(cmd.Events)
-	ids, sortedHashes := sortedClaims(cmd.Events, hashes)
+	if cmd.Claims == nil {
+		cmd.Claims = claimsOf(cmd.Events)
+	}
+	ids, sortedHashes := sortedClaims(cmd.Claims)
 
 	appended, err := h.appendAllNew(ctx, cmd, ids, sortedHashes)
 	if err != nil {
 		return 0, nil, fmt.Errorf("error appending command %q: %w", cmd.CommandID, err)
 	}
 	if appended {
-		return len(cmd.Events), nil, nil
+		return cmd.count(), nil, nil
+	}
+
+	// An id was claimed before, or comes twice: the events are needed to
+	// tell which ones to append.
+	if err := cmd.DecodeEvents(); err != nil {
+		return 0, nil, err
+	}
+	hashes := make([][]byte, len(cmd.Claims))
+	for i := range cmd.Claims {
+		hashes[i] = cmd.Claims[i].BodyHash[:]
 	}
 
 	var fresh int
@@ -138,22 +174,33 @@ func (h *IngestEventsHandler) append(ctx context.Context, cmd *IngestEvents) (in
 	return fresh, conflicts, nil
 }
 
-// record returns the EventsIngested record of the events of cmd to append.
-// appended keeps the command's order, so when it holds every event of a
-// decoded command, the command's own JSON array is the record's.
+// record returns the EventsIngested record of appended, events of cmd in
+// its order. When appended holds every event of a decoded command, the
+// command's own JSON array is the record's.
 func (h *IngestEventsHandler) record(cmd *IngestEvents, appended []events.IngestedEvent) (*message.Message, error) {
-	envelope := events.Envelope{
+	if cmd.RawEvents != nil && len(appended) == cmd.count() {
+		return h.recordAll(cmd)
+	}
+
+	return events.NewMessage(events.EventsIngested{Events: appended}, h.envelope(cmd))
+}
+
+// recordAll returns the EventsIngested record of every event of cmd.
+func (h *IngestEventsHandler) recordAll(cmd *IngestEvents) (*message.Message, error) {
+	if cmd.RawEvents != nil {
+		return events.NewEventsIngestedMessage(cmd.RawEvents, h.envelope(cmd)), nil
+	}
+
+	return events.NewMessage(events.EventsIngested{Events: cmd.Events}, h.envelope(cmd))
+}
+
+func (h *IngestEventsHandler) envelope(cmd *IngestEvents) events.Envelope {
+	return events.Envelope{
 		CorrelationID: cmd.CorrelationID,
 		CausationID:   cmd.CommandID,
 		Actor:         cmd.Actor,
 		RecordedAt:    h.now(),
 	}
-
-	if cmd.RawEvents != nil && len(appended) == len(cmd.Events) {
-		return events.NewEventsIngestedMessage(cmd.RawEvents, envelope), nil
-	}
-
-	return events.NewMessage(events.EventsIngested{Events: appended}, envelope)
 }
 
 // appendAllNew claims every event id of cmd and appends all its events as
@@ -166,7 +213,7 @@ func (h *IngestEventsHandler) record(cmd *IngestEvents, appended []events.Ingest
 // backend CPU per row where ON CONFLICT DO NOTHING with RETURNING cost
 // 2.9 µs (PostgreSQL 15, 205,000 rows).
 func (h *IngestEventsHandler) appendAllNew(ctx context.Context, cmd *IngestEvents, ids []pgtype.UUID, hashes [][]byte) (bool, error) {
-	msg, err := h.record(cmd, cmd.Events)
+	msg, err := h.recordAll(cmd)
 	if err != nil {
 		return false, err
 	}
@@ -189,6 +236,18 @@ func (h *IngestEventsHandler) appendAllNew(ctx context.Context, cmd *IngestEvent
 	}
 
 	return true, nil
+}
+
+// claimsOf returns the claim of each event of batch, in order.
+func claimsOf(batch []events.IngestedEvent) []EventClaim {
+	hashes := bodyHashes(batch)
+	claims := make([]EventClaim, len(batch))
+	for i := range batch {
+		claims[i].EventID = batch[i].EventID
+		copy(claims[i].BodyHash[:], hashes[i])
+	}
+
+	return claims
 }
 
 // bodyHashes fingerprints each event without its server-assigned fields,
@@ -223,13 +282,13 @@ func bodyHashes(batch []events.IngestedEvent) [][]byte {
 	return hashes
 }
 
-// appendHashInput appends the encoder's form of event when every field
-// is one that encoding/json writes unchanged: printable ASCII strings
-// without quotes, backslashes or HTML characters, and payload and metadata
-// as plainJSON accepts them. It returns false for anything else.
+// appendHashInput appends the encoder's form of event when its names are
+// strings that encoding/json writes unchanged: printable ASCII without
+// quotes, backslashes or HTML characters. Payload and metadata go through
+// appendCompactJSON. It returns false for anything else.
 func appendHashInput(dst []byte, event *events.IngestedEvent) ([]byte, bool) {
 	if !plainString(event.EventType) || !plainString(event.Source) ||
-		!plainJSON(event.Payload) || !plainJSON(event.Metadata) {
+		len(event.Payload) == 0 || len(event.Metadata) == 0 {
 		return dst, false
 	}
 
@@ -238,9 +297,15 @@ func appendHashInput(dst []byte, event *events.IngestedEvent) ([]byte, bool) {
 	dst = append(dst, `","`...)
 	dst = append(dst, event.Source...)
 	dst = append(dst, `",`...)
-	dst = append(dst, event.Payload...)
+
+	var ok bool
+	if dst, ok = appendCompactJSON(dst, event.Payload); !ok {
+		return dst, false
+	}
 	dst = append(dst, ',')
-	dst = append(dst, event.Metadata...)
+	if dst, ok = appendCompactJSON(dst, event.Metadata); !ok {
+		return dst, false
+	}
 	dst = append(dst, "]\n"...)
 
 	return dst, true
@@ -257,32 +322,43 @@ func plainString(s string) bool {
 	return true
 }
 
-// plainJSON reports whether raw is non-empty ASCII JSON that json.Encoder
-// copies unchanged: no whitespace outside strings and no HTML characters
-// anywhere. It does not validate raw, because payloads reach the handler
-// through a JSON decoder that did.
-func plainJSON(raw json.RawMessage) bool {
-	if len(raw) == 0 {
-		return false
-	}
+const hexDigits = "0123456789abcdef"
 
+// appendCompactJSON appends raw as json.Encoder writes a json.RawMessage:
+// without whitespace outside strings, with <, > and & written as \u003c,
+// \u003e and \u0026, and U+2028 and U+2029 as \u2028 and \u2029. It does
+// not validate raw, because payloads reach the handler through a JSON
+// decoder that did; it returns false when raw ends inside an escape.
+func appendCompactJSON(dst []byte, raw json.RawMessage) ([]byte, bool) {
 	inString := false
+	start := 0
+
 	for i := 0; i < len(raw); i++ {
-		switch c := raw[i]; {
-		case c >= 0x7f || c == '<' || c == '>' || c == '&':
-			return false
-		case c < 0x20:
-			return false
+		c := raw[i]
+		switch {
+		case c == '<' || c == '>' || c == '&':
+			dst = append(dst, raw[start:i]...)
+			dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			start = i + 1
+		case c == 0xe2 && i+2 < len(raw) && raw[i+1] == 0x80 && raw[i+2]&^1 == 0xa8:
+			dst = append(dst, raw[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[raw[i+2]&0xf])
+			i += 2
+			start = i + 1
 		case inString && c == '\\':
+			if i+1 >= len(raw) {
+				return dst, false
+			}
 			i++ // The escaped character is ASCII and never ends the string.
 		case c == '"':
 			inString = !inString
-		case c == ' ' && !inString:
-			return false
+		case !inString && (c == ' ' || c == '\t' || c == '\n' || c == '\r'):
+			dst = append(dst, raw[start:i]...)
+			start = i + 1
 		}
 	}
 
-	return true
+	return append(dst, raw[start:]...), true
 }
 
 // insertClaims inserts ids ($1) with their body hashes ($2) into
@@ -319,22 +395,22 @@ func claimNew(ctx context.Context, tx pgx.Tx, ids []pgtype.UUID, hashes [][]byte
 	return claimed, nil
 }
 
-// sortedClaims returns the event ids of batch, as pgx sends them in
+// sortedClaims returns the event ids of claims, as pgx sends them in
 // binary, and their body hashes, both ordered by event id.
-func sortedClaims(batch []events.IngestedEvent, hashes [][]byte) ([]pgtype.UUID, [][]byte) {
-	order := make([]int, len(batch))
+func sortedClaims(claims []EventClaim) ([]pgtype.UUID, [][]byte) {
+	order := make([]int, len(claims))
 	for i := range order {
 		order[i] = i
 	}
 	slices.SortStableFunc(order, func(a, b int) int {
-		return bytes.Compare(batch[a].EventID[:], batch[b].EventID[:])
+		return bytes.Compare(claims[a].EventID[:], claims[b].EventID[:])
 	})
 
-	ids := make([]pgtype.UUID, len(batch))
-	sorted := make([][]byte, len(batch))
+	ids := make([]pgtype.UUID, len(claims))
+	sorted := make([][]byte, len(claims))
 	for i, j := range order {
-		ids[i] = pgtype.UUID{Bytes: batch[j].EventID, Valid: true}
-		sorted[i] = hashes[j]
+		ids[i] = pgtype.UUID{Bytes: claims[j].EventID, Valid: true}
+		sorted[i] = claims[j].BodyHash[:]
 	}
 
 	return ids, sorted

@@ -1,10 +1,15 @@
 package commands
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"slices"
 
 	"github.com/go-faster/jx"
+	"github.com/google/uuid"
 
 	"github.com/eventpulse/eventpulse/events"
 	"github.com/eventpulse/eventpulse/internal/bus"
@@ -36,6 +41,11 @@ func (c *IngestEvents) AppendJSON(dst []byte) ([]byte, error) {
 		e.Field("command_id", func(e *jx.Encoder) { e.Str(c.CommandID) })
 		e.Field("correlation_id", func(e *jx.Encoder) { e.Str(c.CorrelationID) })
 		e.Field("actor", func(e *jx.Encoder) { e.Str(c.Actor) })
+		// The claims come before the events, so that DecodeJSON knows
+		// when it reaches the events that it need not decode them.
+		if c.Events != nil {
+			e.Field("claims", func(e *jx.Encoder) { appendClaims(e, claimsOf(c.Events)) })
+		}
 		e.Field("events", func(e *jx.Encoder) {
 			if c.Events == nil {
 				e.Null()
@@ -59,12 +69,47 @@ func (c *IngestEvents) AppendJSON(dst []byte) ([]byte, error) {
 	return e.Bytes(), nil
 }
 
+// claimLength is the length of one claim as AppendJSON writes it: the
+// event id in its text form, then the body hash in unpadded URL-safe
+// base64.
+var claimLength = 36 + base64.RawURLEncoding.EncodedLen(sha256.Size)
+
+func appendClaims(e *jx.Encoder, claims []EventClaim) {
+	text := make([]byte, claimLength)
+
+	e.Arr(func(e *jx.Encoder) {
+		for _, claim := range claims {
+			writeID(text[:36], claim.EventID)
+			base64.RawURLEncoding.Encode(text[36:], claim.BodyHash[:])
+			e.ByteStr(text)
+		}
+	})
+}
+
+// writeID writes id to dst in the text form of uuid.UUID.String, without
+// allocating.
+func writeID(dst []byte, id uuid.UUID) {
+	hex.Encode(dst[0:8], id[0:4])
+	dst[8] = '-'
+	hex.Encode(dst[9:13], id[4:6])
+	dst[13] = '-'
+	hex.Encode(dst[14:18], id[6:8])
+	dst[18] = '-'
+	hex.Encode(dst[19:23], id[8:10])
+	dst[23] = '-'
+	hex.Encode(dst[24:36], id[10:16])
+}
+
 // DecodeJSON decodes what AppendJSON or encoding/json wrote. Like
 // encoding/json it skips unknown fields and leaves a field unchanged when
-// its value is null. The payloads, the metadata and RawEvents are slices
-// of data, which must therefore not change while c is in use.
+// its value is null. When the command carries claims, as AppendJSON
+// writes it, DecodeJSON keeps the events only as RawEvents and leaves
+// Events nil; DecodeEvents decodes them. The payloads, the metadata and
+// RawEvents are slices of data, which must therefore not change while c
+// is in use.
 func (c *IngestEvents) DecodeJSON(data []byte) error {
 	d := jx.DecodeBytes(data)
+	c.Claims = nil
 
 	err := d.ObjBytes(func(d *jx.Decoder, key []byte) error {
 		if d.Next() == jx.Null {
@@ -83,12 +128,17 @@ func (c *IngestEvents) DecodeJSON(data []byte) error {
 			return decodeStr(d, &c.CorrelationID)
 		case "actor":
 			return decodeStr(d, &c.Actor)
+		case "claims":
+			return c.decodeClaims(d)
 		case "events":
-			return c.decodeEvents(d)
+			return c.decodeEvents(d, data)
 		default:
 			return d.Skip()
 		}
 	})
+	if err == nil && c.Claims != nil && c.RawEvents == nil {
+		err = fmt.Errorf("%d claims without events", len(c.Claims))
+	}
 	if err != nil {
 		return fmt.Errorf("error decoding IngestEvents command: %w", err)
 	}
@@ -96,17 +146,96 @@ func (c *IngestEvents) DecodeJSON(data []byte) error {
 	return nil
 }
 
-// decodeEvents reads the events array, keeping its bytes in RawEvents.
-func (c *IngestEvents) decodeEvents(d *jx.Decoder) error {
-	raw, err := d.Raw()
+func (c *IngestEvents) decodeClaims(d *jx.Decoder) error {
+	c.Claims = []EventClaim{}
+
+	return d.Arr(func(d *jx.Decoder) error {
+		text, err := d.StrBytes()
+		if err != nil {
+			return err
+		}
+
+		var claim EventClaim
+		if len(text) != claimLength {
+			return fmt.Errorf("claim %d is %d bytes long, not %d", len(c.Claims), len(text), claimLength)
+		}
+		if claim.EventID, err = uuid.ParseBytes(text[:36]); err != nil {
+			return fmt.Errorf("claim %d: %w", len(c.Claims), err)
+		}
+		if _, err := base64.RawURLEncoding.Decode(claim.BodyHash[:], text[36:]); err != nil {
+			return fmt.Errorf("claim %d: %w", len(c.Claims), err)
+		}
+		c.Claims = append(c.Claims, claim)
+
+		return nil
+	})
+}
+
+// decodeEvents reads the events array of data, keeping its bytes in
+// RawEvents. After claims, it only counts the events, which must match
+// them, and finds the array's bytes in the same pass.
+func (c *IngestEvents) decodeEvents(d *jx.Decoder, data []byte) error {
+	c.Events = nil
+
+	if c.Claims == nil {
+		raw, err := d.Raw()
+		if err != nil {
+			return err
+		}
+		c.RawEvents = raw[:len(raw):len(raw)]
+
+		return c.DecodeEvents()
+	}
+
+	// A value that d returns is a slice of data, so its offset in data is
+	// the difference of their capacities.
+	first, end, count := -1, -1, 0
+	err := d.Arr(func(d *jx.Decoder) error {
+		item, err := d.Raw()
+		if err != nil {
+			return err
+		}
+
+		offset := cap(data) - cap(item)
+		if first < 0 {
+			first = offset
+		}
+		end = offset + len(item)
+		count++
+
+		return nil
+	})
 	if err != nil {
 		return err
 	}
+	if count != len(c.Claims) {
+		return fmt.Errorf("%d claims for %d events", len(c.Claims), count)
+	}
+	if count == 0 {
+		c.RawEvents = []byte(`[]`)
+		return nil
+	}
 
-	c.Events = c.Events[:0]
-	c.RawEvents = raw[:len(raw):len(raw)]
+	open := bytes.LastIndexByte(data[:first], '[')
+	closing := bytes.IndexByte(data[end:], ']')
+	if open < 0 || closing < 0 {
+		return fmt.Errorf("events array not found around bytes %d to %d", first, end)
+	}
+	c.RawEvents = data[open : end+closing+1 : end+closing+1]
 
-	return jx.DecodeBytes(raw).Arr(func(d *jx.Decoder) error {
+	return nil
+}
+
+// DecodeEvents fills Events from RawEvents when DecodeJSON left it nil.
+// Payloads and metadata are slices of RawEvents.
+func (c *IngestEvents) DecodeEvents() error {
+	if c.Events != nil || c.RawEvents == nil {
+		return nil
+	}
+
+	c.Events = []events.IngestedEvent{}
+
+	err := jx.DecodeBytes(c.RawEvents).Arr(func(d *jx.Decoder) error {
 		var event events.IngestedEvent
 		if err := events.DecodeIngestedEventShared(d, &event); err != nil {
 			return err
@@ -115,6 +244,12 @@ func (c *IngestEvents) decodeEvents(d *jx.Decoder) error {
 
 		return nil
 	})
+	if err != nil {
+		c.Events = nil
+		return fmt.Errorf("error decoding the events of command %q: %w", c.CommandID, err)
+	}
+
+	return nil
 }
 
 func decodeStr(d *jx.Decoder, target *string) error {

@@ -1,6 +1,8 @@
 package commands_test
 
 import (
+	"bytes"
+	"crypto/sha256"
 	"encoding/json"
 	"testing"
 	"time"
@@ -91,6 +93,9 @@ func TestIngestEventsJSONKeepsTheEventsArray(t *testing.T) {
 	require.NoError(t, got.DecodeJSON(data))
 	require.Equal(t, string(rawEvents(t, data)), string(got.RawEvents))
 	require.Equal(t, len(got.RawEvents), cap(got.RawEvents))
+	require.Nil(t, got.Events, "a command with claims leaves its events to DecodeEvents")
+	require.NoError(t, got.DecodeEvents())
+	require.Equal(t, sampleCommand().Events, got.Events)
 
 	// The record made from the array is the one made from the events.
 	envelope := events.Envelope{CorrelationID: got.CorrelationID, CausationID: got.CommandID, RecordedAt: time.Now()}
@@ -101,6 +106,96 @@ func TestIngestEventsJSONKeepsTheEventsArray(t *testing.T) {
 	require.NoError(t, got.DecodeJSON([]byte(`{"command_id":"c","events":null}`)))
 	require.Nil(t, got.RawEvents)
 	require.Nil(t, got.Events)
+}
+
+// TestIngestEventsJSONCarriesClaims checks the claims AppendJSON writes:
+// each event's id and the SHA-256 of its body in the stored form, which
+// json.Encoder writes for [event_type, source, payload, metadata].
+func TestIngestEventsJSONCarriesClaims(t *testing.T) {
+	t.Parallel()
+
+	sent := sampleCommand()
+	data, err := sent.AppendJSON(nil)
+	require.NoError(t, err)
+
+	var got commands.IngestEvents
+	require.NoError(t, got.DecodeJSON(data))
+	require.Len(t, got.Claims, len(sent.Events))
+
+	for i, event := range sent.Events {
+		sum := sha256.New()
+		require.NoError(t, json.NewEncoder(sum).Encode([]any{event.EventType, event.Source, event.Payload, event.Metadata}))
+		require.Equal(t, event.EventID, got.Claims[i].EventID)
+		require.Equal(t, sum.Sum(nil), got.Claims[i].BodyHash[:], "event %d", i)
+	}
+
+	// Whitespace around the array and its items is kept out of RawEvents'
+	// ends but not lost.
+	var indented bytes.Buffer
+	require.NoError(t, json.Indent(&indented, data, "", "\t"))
+	var spaced commands.IngestEvents
+	require.NoError(t, spaced.DecodeJSON(indented.Bytes()))
+	require.Equal(t, byte('['), spaced.RawEvents[0])
+	require.Equal(t, byte(']'), spaced.RawEvents[len(spaced.RawEvents)-1])
+	require.NoError(t, spaced.DecodeEvents())
+	require.Len(t, spaced.Events, len(sent.Events))
+	for i, event := range spaced.Events {
+		require.Equal(t, sent.Events[i].EventID, event.EventID)
+		require.JSONEq(t, string(sent.Events[i].Payload), string(event.Payload))
+	}
+
+	var empty commands.IngestEvents
+	require.NoError(t, empty.DecodeJSON([]byte(`{"claims":[],"events":[ ]}`)))
+	require.Equal(t, "[]", string(empty.RawEvents))
+	require.NoError(t, empty.DecodeEvents())
+	require.Empty(t, empty.Events)
+
+	// encoding/json skips the claims, and a command without them is
+	// decoded whole.
+	var standard commands.IngestEvents
+	require.NoError(t, json.Unmarshal(data, &standard))
+	require.Equal(t, *sent, standard)
+
+	plain, err := json.Marshal(sent)
+	require.NoError(t, err)
+	var withoutClaims commands.IngestEvents
+	require.NoError(t, withoutClaims.DecodeJSON(plain))
+	require.Nil(t, withoutClaims.Claims)
+	require.Equal(t, sent.Events, withoutClaims.Events)
+}
+
+func TestIngestEventsJSONRejectsBadClaims(t *testing.T) {
+	t.Parallel()
+
+	data, err := sampleCommand().AppendJSON(nil)
+	require.NoError(t, err)
+
+	var parts map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal(data, &parts))
+	var claims []string
+	require.NoError(t, json.Unmarshal(parts["claims"], &claims))
+
+	with := func(claims []string, events string) []byte {
+		encoded, err := json.Marshal(claims)
+		require.NoError(t, err)
+
+		return []byte(`{"command_id":"c","claims":` + string(encoded) + `,"events":` + events + `}`)
+	}
+
+	for name, tc := range map[string]struct {
+		data   []byte
+		reason string
+	}{
+		"one claim short":   {with(claims[:1], string(parts["events"])), "1 claims for 2 events"},
+		"claims, no events": {with(claims, "null"), "2 claims without events"},
+		"short claim":       {with([]string{claims[0][:40], claims[1]}, string(parts["events"])), "claim 0 is 40 bytes long"},
+		"bad id":            {with([]string{"x" + claims[0][1:], claims[1]}, string(parts["events"])), "claim 0: invalid UUID"},
+		"bad hash":          {with([]string{claims[0][:78] + "!", claims[1]}, string(parts["events"])), "claim 0: illegal base64"},
+	} {
+		var got commands.IngestEvents
+		err := got.DecodeJSON(tc.data)
+		require.ErrorContains(t, err, tc.reason, name)
+	}
 }
 
 func TestIngestEventsJSONNullsAndUnknownFields(t *testing.T) {

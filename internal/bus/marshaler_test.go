@@ -44,6 +44,7 @@ func TestMarshalerCompressesLargeCommands(t *testing.T) {
 
 	var received commands.IngestEvents
 	require.NoError(t, bus.Marshaler.Unmarshal(msg, &received))
+	require.NoError(t, received.DecodeEvents())
 	require.Equal(t, sent.CommandID, received.CommandID)
 	require.Equal(t, sent.CorrelationID, received.CorrelationID)
 	require.Len(t, received.Events, 40)
@@ -62,6 +63,7 @@ func TestMarshalerLeavesSmallCommandsPlain(t *testing.T) {
 
 	var received commands.IngestEvents
 	require.NoError(t, bus.Marshaler.Unmarshal(msg, &received))
+	require.NoError(t, received.DecodeEvents())
 	require.Equal(t, sent.Events[0].EventID, received.Events[0].EventID)
 }
 
@@ -84,6 +86,7 @@ func TestMarshalerMessagesStayIntact(t *testing.T) {
 	for i, msg := range msgs {
 		var received commands.IngestEvents
 		require.NoError(t, bus.Marshaler.Unmarshal(msg, &received))
+		require.NoError(t, received.DecodeEvents())
 		require.Equal(t, sent[i].CommandID, received.CommandID)
 		require.Len(t, received.Events, len(sent[i].Events))
 		for j, event := range received.Events {
