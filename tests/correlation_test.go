@@ -111,6 +111,16 @@ func TestCorrelationIDReachesNotificationLogs(t *testing.T) {
 	require.Equal(t, 1, a.Count(`SELECT count(*) FROM event_log WHERE metadata->>'name' = 'AnomalyDetected'
 		AND metadata->>'correlation_id' = 'req-anomaly-51c2'`), "the anomaly record carries the id")
 	waitForStatus(t, a, uuidOf(t, anomalyID), "ops", "sent")
+	// The deliverer logs the send after it has stored the status.
+	testapp.WaitFor(t, 10*time.Second, "the sent line", func() bool {
+		for _, line := range logs.lines(t) {
+			if line["anomaly_id"] == anomalyID && line["msg"] == "notify: sent" {
+				return true
+			}
+		}
+
+		return false
+	})
 
 	messages := map[string]bool{}
 	for _, line := range logs.lines(t) {

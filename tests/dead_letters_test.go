@@ -128,6 +128,38 @@ func TestDeadLetterWrongCommandName(t *testing.T) {
 	require.Equal(t, 0, a.Count("SELECT count(*) FROM events"))
 }
 
+func TestDeadLetterClaimsMismatch(t *testing.T) {
+	t.Parallel()
+
+	a := testapp.Start(t, testapp.Options{})
+	values := ingestCommand(t, "short of claims", 2)
+	msg, err := redisstream.DefaultMarshallerUnmarshaller{}.Unmarshal(stringValues(values))
+	require.NoError(t, err)
+	require.Empty(t, msg.Metadata.Get(bus.MetaContentEncoding), "two empty events stay below the compression size")
+
+	var command map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal(msg.Payload, &command))
+	var claims []string
+	require.NoError(t, json.Unmarshal(command["claims"], &claims))
+	require.Len(t, claims, 2)
+	command["claims"], err = json.Marshal(claims[:1])
+	require.NoError(t, err)
+	msg.Payload, err = json.Marshal(command)
+	require.NoError(t, err)
+
+	values, err = redisstream.DefaultMarshallerUnmarshaller{}.Marshal("", msg)
+	require.NoError(t, err)
+	require.NoError(t, a.Deps.Redis.XAdd(background(), &redis.XAddArgs{Stream: ingestStream(a), Values: values}).Err())
+
+	testapp.WaitFor(t, 30*time.Second, "dead letter recorded after the retries", func() bool {
+		return a.Count("SELECT count(*) FROM dead_letters") == 1
+	})
+	letters := listDeadLetters(t, a)
+	require.Contains(t, letters[0].Reason, "1 claims for 2 events")
+	require.Equal(t, 0, a.Count("SELECT count(*) FROM events"))
+	require.Equal(t, 0, a.Count("SELECT count(*) FROM event_claims"))
+}
+
 func TestDeadLetterFailedCommandRequeue(t *testing.T) {
 	t.Parallel()
 
