@@ -324,6 +324,18 @@ func plainString(s string) bool {
 
 const hexDigits = "0123456789abcdef"
 
+// insideSpecial and outsideSpecial mark the bytes, inside and outside
+// strings, that appendCompactJSON may write differently or that change its
+// state.
+var (
+	insideSpecial = [256]bool{'<': true, '>': true, '&': true, 0xe2: true, '\\': true, '"': true}
+
+	outsideSpecial = [256]bool{
+		'<': true, '>': true, '&': true, 0xe2: true, '\\': true, '"': true,
+		' ': true, '\t': true, '\n': true, '\r': true,
+	}
+)
+
 // appendCompactJSON appends raw as json.Encoder writes a json.RawMessage:
 // without whitespace outside strings, with <, > and & written as \u003c,
 // \u003e and \u0026, and U+2028 and U+2029 as \u2028 and \u2029. It does
@@ -334,6 +346,18 @@ func appendCompactJSON(dst []byte, raw json.RawMessage) ([]byte, bool) {
 	start := 0
 
 	for i := 0; i < len(raw); i++ {
+		// Most bytes are copied as they are; the loop skips them here.
+		special := &outsideSpecial
+		if inString {
+			special = &insideSpecial
+		}
+		for i < len(raw) && !special[raw[i]] {
+			i++
+		}
+		if i == len(raw) {
+			break
+		}
+
 		c := raw[i]
 		switch {
 		case c == '<' || c == '>' || c == '&':

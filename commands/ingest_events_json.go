@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"fmt"
 	"slices"
 
@@ -75,29 +74,17 @@ func (c *IngestEvents) AppendJSON(dst []byte) ([]byte, error) {
 var claimLength = 36 + base64.RawURLEncoding.EncodedLen(sha256.Size)
 
 func appendClaims(e *jx.Encoder, claims []EventClaim) {
-	text := make([]byte, claimLength)
+	// The quoted claim needs no escapes and goes out as it is.
+	text := make([]byte, claimLength+2)
+	text[0], text[len(text)-1] = '"', '"'
 
 	e.Arr(func(e *jx.Encoder) {
 		for _, claim := range claims {
-			writeID(text[:36], claim.EventID)
-			base64.RawURLEncoding.Encode(text[36:], claim.BodyHash[:])
-			e.ByteStr(text)
+			events.AppendUUID(text[:1], claim.EventID)
+			base64.RawURLEncoding.Encode(text[37:len(text)-1], claim.BodyHash[:])
+			e.Raw(text)
 		}
 	})
-}
-
-// writeID writes id to dst in the text form of uuid.UUID.String, without
-// allocating.
-func writeID(dst []byte, id uuid.UUID) {
-	hex.Encode(dst[0:8], id[0:4])
-	dst[8] = '-'
-	hex.Encode(dst[9:13], id[4:6])
-	dst[13] = '-'
-	hex.Encode(dst[14:18], id[6:8])
-	dst[18] = '-'
-	hex.Encode(dst[19:23], id[8:10])
-	dst[23] = '-'
-	hex.Encode(dst[24:36], id[10:16])
 }
 
 // DecodeJSON decodes what AppendJSON or encoding/json wrote. Like

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/go-faster/jx"
+	"github.com/google/uuid"
 )
 
 // appendJSON encodes the record for NewMessage. encoding/json compacts
@@ -97,13 +98,15 @@ func decodeEventsIngested(data []byte) (Event, error) {
 // they are, not compacted.
 func AppendIngestedEvent(e *jx.Encoder, event *IngestedEvent) error {
 	var err error
+	// text holds a quoted id or time while it is written, on the stack.
+	var text [64]byte
 
 	e.Obj(func(e *jx.Encoder) {
-		e.Field("event_id", func(e *jx.Encoder) { e.Str(event.EventID.String()) })
+		e.Field("event_id", func(e *jx.Encoder) { e.Raw(append(AppendUUID(append(text[:0], '"'), event.EventID), '"')) })
 		e.Field("event_type", func(e *jx.Encoder) { e.Str(event.EventType) })
 		e.Field("source", func(e *jx.Encoder) { e.Str(event.Source) })
-		e.Field("timestamp", func(e *jx.Encoder) { err = appendTime(e, event.Timestamp, err) })
-		e.Field("received_at", func(e *jx.Encoder) { err = appendTime(e, event.ReceivedAt, err) })
+		e.Field("timestamp", func(e *jx.Encoder) { err = appendTime(e, text[:0], event.Timestamp, err) })
+		e.Field("received_at", func(e *jx.Encoder) { err = appendTime(e, text[:0], event.ReceivedAt, err) })
 		e.Field("payload", func(e *jx.Encoder) { appendRaw(e, event.Payload) })
 		e.Field("metadata", func(e *jx.Encoder) { appendRaw(e, event.Metadata) })
 		if event.CorrelationID != "" {
@@ -114,22 +117,37 @@ func AppendIngestedEvent(e *jx.Encoder, event *IngestedEvent) error {
 	return err
 }
 
-// appendTime writes t as time.Time.MarshalJSON does, keeping the first
-// error in err.
-func appendTime(e *jx.Encoder, t time.Time, err error) error {
-	text, marshalErr := t.MarshalText()
-	if marshalErr != nil {
+// appendTime writes t as time.Time.MarshalJSON does, formatting it in buf,
+// and keeps the first error in err. Like MarshalJSON it fails for a year
+// outside 0 to 9999.
+func appendTime(e *jx.Encoder, buf []byte, t time.Time, err error) error {
+	if year := t.Year(); year < 0 || year > 9999 {
 		e.Null()
 		if err == nil {
-			return marshalErr
+			return fmt.Errorf("time %s: year outside of range [0,9999]", t)
 		}
 
 		return err
 	}
 
-	e.ByteStr(text)
+	// The text needs no escapes, so it goes out quoted as it is.
+	e.Raw(append(t.AppendFormat(append(buf, '"'), time.RFC3339Nano), '"'))
 
 	return err
+}
+
+// AppendUUID appends id to dst in the text form of uuid.UUID.String,
+// without allocating.
+func AppendUUID(dst []byte, id uuid.UUID) []byte {
+	const digits = "0123456789abcdef"
+	for i, b := range id {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
+			dst = append(dst, '-')
+		}
+		dst = append(dst, digits[b>>4], digits[b&0x0f])
+	}
+
+	return dst
 }
 
 func appendRaw(e *jx.Encoder, raw json.RawMessage) {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/go-faster/jx"
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
@@ -202,4 +203,40 @@ func BenchmarkDecodeEventsIngested(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+func TestAppendUUIDMatchesString(t *testing.T) {
+	t.Parallel()
+
+	for _, id := range []uuid.UUID{uuid.Nil, uuid.Max, uuid.New(), uuid.Must(uuid.NewV7())} {
+		require.Equal(t, id.String(), string(events.AppendUUID([]byte("x"), id))[1:])
+	}
+}
+
+// TestAppendIngestedEventTimes checks that times are written as
+// time.Time.MarshalText writes them, and that a year MarshalText rejects
+// is an error here too.
+func TestAppendIngestedEventTimes(t *testing.T) {
+	t.Parallel()
+
+	for _, at := range []time.Time{
+		time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC),
+		time.Date(2026, 3, 4, 5, 6, 7, 890123000, time.UTC),
+		time.Date(1, 1, 1, 0, 0, 0, 1, time.UTC),
+		time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.FixedZone("", 2*3600+30*60)),
+	} {
+		var e jx.Encoder
+		require.NoError(t, events.AppendIngestedEvent(&e, &events.IngestedEvent{Timestamp: at, ReceivedAt: at}))
+
+		want, err := at.MarshalText()
+		require.NoError(t, err)
+		require.Contains(t, e.String(), `"timestamp":"`+string(want)+`"`)
+		require.Contains(t, e.String(), `"received_at":"`+string(want)+`"`)
+	}
+
+	var e jx.Encoder
+	late := time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)
+	_, marshalErr := late.MarshalText()
+	require.Error(t, marshalErr)
+	require.Error(t, events.AppendIngestedEvent(&e, &events.IngestedEvent{Timestamp: late}))
 }
