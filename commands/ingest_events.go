@@ -51,7 +51,7 @@ type IngestEvents struct {
 	Claims []EventClaim `json:"-"`
 }
 
-// EventClaim is what event_claims stores of an event: its id and the
+// EventClaim is the row event_claims stores for an event: its id and the
 // hash of its body (see bodyHashes).
 type EventClaim struct {
 	EventID  uuid.UUID

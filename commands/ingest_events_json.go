@@ -40,8 +40,8 @@ func (c *IngestEvents) AppendJSON(dst []byte) ([]byte, error) {
 		e.Field("command_id", func(e *jx.Encoder) { e.Str(c.CommandID) })
 		e.Field("correlation_id", func(e *jx.Encoder) { e.Str(c.CorrelationID) })
 		e.Field("actor", func(e *jx.Encoder) { e.Str(c.Actor) })
-		// The claims come before the events, so that DecodeJSON knows
-		// when it reaches the events that it need not decode them.
+		// The claims come before the events, so DecodeJSON has them when
+		// it reaches the events and can leave the events undecoded.
 		if c.Events != nil {
 			e.Field("claims", func(e *jx.Encoder) { appendClaims(e, claimsOf(c.Events)) })
 		}
