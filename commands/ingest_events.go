@@ -39,9 +39,10 @@ type IngestEvents struct {
 	// DecodeEvents decodes RawEvents.
 	Events []events.IngestedEvent `json:"events"`
 	// RawEvents is the JSON array of the events as DecodeJSON found it, a
-	// slice of its input. When every event of the command is new, the
-	// handler stores these bytes as the record's events instead of
-	// encoding Events again. It is nil for a command built in Go.
+	// slice of its input. When every event of a command read after its
+	// claims is new, the handler stores these bytes as the record's events
+	// instead of encoding Events again. It is nil for a command built in
+	// Go.
 	RawEvents []byte `json:"-"`
 	// Claims holds the id and body hash of each event, in event order.
 	// AppendJSON computes and writes them, so that the handler of a
@@ -49,6 +50,10 @@ type IngestEvents struct {
 	// bodies. It is nil for a command built in Go or written by
 	// encoding/json; the handler then computes them.
 	Claims []EventClaim `json:"-"`
+	// eventsVerbatim is set when DecodeJSON read RawEvents after the
+	// claims, as AppendJSON writes a command. Such events have every
+	// member, so RawEvents can be stored as the record's events.
+	eventsVerbatim bool
 }
 
 // EventClaim is the row event_claims stores for an event: its id and the
@@ -60,7 +65,7 @@ type EventClaim struct {
 
 // count returns the number of events the command carries.
 func (c *IngestEvents) count() int {
-	if c.Events == nil && c.RawEvents != nil {
+	if c.eventsVerbatim {
 		return len(c.Claims)
 	}
 
@@ -118,10 +123,11 @@ func (h *IngestEventsHandler) Handle(ctx context.Context, cmd *IngestEvents) err
 }
 
 func (h *IngestEventsHandler) append(ctx context.Context, cmd *IngestEvents) (int, []uuid.UUID, error) {
-	if cmd.Claims == nil {
-		cmd.Claims = claimsOf(cmd.Events)
+	claims := cmd.Claims
+	if claims == nil {
+		claims = claimsOf(cmd.Events)
 	}
-	ids, sortedHashes := sortedClaims(cmd.Claims)
+	ids, sortedHashes := sortedClaims(claims)
 
 	appended, err := h.appendAllNew(ctx, cmd, ids, sortedHashes)
 	if err != nil {
@@ -136,9 +142,9 @@ func (h *IngestEventsHandler) append(ctx context.Context, cmd *IngestEvents) (in
 	if err := cmd.DecodeEvents(); err != nil {
 		return 0, nil, err
 	}
-	hashes := make([][]byte, len(cmd.Claims))
-	for i := range cmd.Claims {
-		hashes[i] = cmd.Claims[i].BodyHash[:]
+	hashes := make([][]byte, len(claims))
+	for i := range claims {
+		hashes[i] = claims[i].BodyHash[:]
 	}
 
 	var fresh int
@@ -178,7 +184,7 @@ func (h *IngestEventsHandler) append(ctx context.Context, cmd *IngestEvents) (in
 // its order. When appended holds every event of a decoded command, the
 // command's own JSON array is the record's.
 func (h *IngestEventsHandler) record(cmd *IngestEvents, appended []events.IngestedEvent) (*message.Message, error) {
-	if cmd.RawEvents != nil && len(appended) == cmd.count() {
+	if cmd.eventsVerbatim && len(appended) == cmd.count() {
 		return h.recordAll(cmd)
 	}
 
@@ -187,7 +193,7 @@ func (h *IngestEventsHandler) record(cmd *IngestEvents, appended []events.Ingest
 
 // recordAll returns the EventsIngested record of every event of cmd.
 func (h *IngestEventsHandler) recordAll(cmd *IngestEvents) (*message.Message, error) {
-	if cmd.RawEvents != nil {
+	if cmd.eventsVerbatim {
 		return events.NewEventsIngestedMessage(cmd.RawEvents, h.envelope(cmd)), nil
 	}
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -89,14 +90,16 @@ func appendClaims(e *jx.Encoder, claims []EventClaim) {
 
 // DecodeJSON decodes what AppendJSON or encoding/json wrote. Like
 // encoding/json it skips unknown fields and leaves a field unchanged when
-// its value is null. When the command carries claims, as AppendJSON
-// writes it, DecodeJSON keeps the events only as RawEvents and leaves
-// Events nil; DecodeEvents decodes them. The payloads, the metadata and
-// RawEvents are slices of data, which must therefore not change while c
-// is in use.
+// its value is null. When the command carries claims before its events,
+// as AppendJSON writes it, DecodeJSON checks that the events have the
+// claims' ids in the same order, keeps the events only as RawEvents and
+// leaves Events nil; DecodeEvents decodes them. The payloads, the metadata
+// and RawEvents are slices of data, which must therefore not change while
+// c is in use.
 func (c *IngestEvents) DecodeJSON(data []byte) error {
 	d := jx.DecodeBytes(data)
 	c.Claims = nil
+	c.eventsVerbatim = false
 
 	err := d.ObjBytes(func(d *jx.Decoder, key []byte) error {
 		if d.Next() == jx.Null {
@@ -123,8 +126,8 @@ func (c *IngestEvents) DecodeJSON(data []byte) error {
 			return d.Skip()
 		}
 	})
-	if err == nil && c.Claims != nil && c.RawEvents == nil {
-		err = fmt.Errorf("%d claims without events", len(c.Claims))
+	if err == nil {
+		err = c.checkClaims()
 	}
 	if err != nil {
 		return fmt.Errorf("error decoding IngestEvents command: %w", err)
@@ -133,7 +136,35 @@ func (c *IngestEvents) DecodeJSON(data []byte) error {
 	return nil
 }
 
+// checkClaims checks claims that came after the events, which DecodeJSON
+// then decoded, against them.
+func (c *IngestEvents) checkClaims() error {
+	switch {
+	case c.Claims == nil || c.eventsVerbatim:
+		return nil
+	case c.RawEvents == nil:
+		return fmt.Errorf("%d claims without events", len(c.Claims))
+	case len(c.Claims) != len(c.Events):
+		return fmt.Errorf("%d claims for %d events", len(c.Claims), len(c.Events))
+	}
+
+	for i := range c.Events {
+		if c.Events[i].EventID != c.Claims[i].EventID {
+			return claimMismatch(i, c.Claims[i].EventID, c.Events[i].EventID)
+		}
+	}
+
+	return nil
+}
+
+func claimMismatch(i int, claimed, sent uuid.UUID) error {
+	return fmt.Errorf("claim %d is for event %s, and event %d is %s", i, claimed, i, sent)
+}
+
 func (c *IngestEvents) decodeClaims(d *jx.Decoder) error {
+	if c.Claims != nil {
+		return fmt.Errorf("claims appear twice")
+	}
 	c.Claims = []EventClaim{}
 
 	return d.Arr(func(d *jx.Decoder) error {
@@ -159,8 +190,8 @@ func (c *IngestEvents) decodeClaims(d *jx.Decoder) error {
 }
 
 // decodeEvents reads the events array of data, keeping its bytes in
-// RawEvents. After claims, it only counts the events, which must match
-// them, and finds the array's bytes in the same pass.
+// RawEvents. After claims, it reads only each event's id, which must be
+// its claim's, and finds the array's bytes in the same pass.
 func (c *IngestEvents) decodeEvents(d *jx.Decoder, data []byte) error {
 	c.Events = nil
 
@@ -177,17 +208,29 @@ func (c *IngestEvents) decodeEvents(d *jx.Decoder, data []byte) error {
 	// A value that d returns is a slice of data, so its offset in data is
 	// the difference of their capacities.
 	first, end, count := -1, -1, 0
+	item := jx.GetDecoder()
+	defer jx.PutDecoder(item)
+
 	err := d.Arr(func(d *jx.Decoder) error {
-		item, err := d.Raw()
+		raw, err := d.Raw()
 		if err != nil {
 			return err
 		}
 
-		offset := cap(data) - cap(item)
+		if count >= len(c.Claims) {
+			count++ // counted for the error below
+			return nil
+		}
+		item.ResetBytes(raw)
+		if err := checkEventID(item, count, c.Claims[count].EventID); err != nil {
+			return err
+		}
+
+		offset := cap(data) - cap(raw)
 		if first < 0 {
 			first = offset
 		}
-		end = offset + len(item)
+		end = offset + len(raw)
 		count++
 
 		return nil
@@ -198,6 +241,8 @@ func (c *IngestEvents) decodeEvents(d *jx.Decoder, data []byte) error {
 	if count != len(c.Claims) {
 		return fmt.Errorf("%d claims for %d events", len(c.Claims), count)
 	}
+
+	c.eventsVerbatim = true
 	if count == 0 {
 		c.RawEvents = []byte(`[]`)
 		return nil
@@ -211,6 +256,43 @@ func (c *IngestEvents) decodeEvents(d *jx.Decoder, data []byte) error {
 	c.RawEvents = data[open : end+closing+1 : end+closing+1]
 
 	return nil
+}
+
+// errIDFound ends the reading of an event once its id was checked.
+var errIDFound = errors.New("event id found")
+
+// checkEventID checks that the event object d holds, the i-th, has the id
+// claimed. AppendIngestedEvent writes the id first, so this reads one
+// member.
+func checkEventID(d *jx.Decoder, i int, claimed uuid.UUID) error {
+	err := d.ObjBytes(func(d *jx.Decoder, key []byte) error {
+		if string(key) != "event_id" {
+			return d.Skip()
+		}
+
+		text, err := d.StrBytes()
+		if err != nil {
+			return err
+		}
+		sent, err := uuid.ParseBytes(text)
+		if err != nil {
+			return fmt.Errorf("event %d: %w", i, err)
+		}
+		if sent != claimed {
+			return claimMismatch(i, claimed, sent)
+		}
+
+		return errIDFound
+	})
+
+	switch {
+	case errors.Is(err, errIDFound):
+		return nil
+	case err != nil:
+		return err
+	default:
+		return fmt.Errorf("event %d has no event_id", i)
+	}
 }
 
 // DecodeEvents fills Events from RawEvents when DecodeJSON left it nil.

@@ -181,21 +181,43 @@ func TestIngestEventsJSONRejectsBadClaims(t *testing.T) {
 
 		return []byte(`{"command_id":"c","claims":` + string(encoded) + `,"events":` + events + `}`)
 	}
+	after := func(claims []string, events string) []byte {
+		encoded, err := json.Marshal(claims)
+		require.NoError(t, err)
+
+		return []byte(`{"command_id":"c","events":` + events + `,"claims":` + string(encoded) + `}`)
+	}
+	events := string(parts["events"])
+	swapped := []string{claims[1], claims[0]}
 
 	for name, tc := range map[string]struct {
 		data   []byte
 		reason string
 	}{
-		"one claim short":   {with(claims[:1], string(parts["events"])), "1 claims for 2 events"},
-		"claims, no events": {with(claims, "null"), "2 claims without events"},
-		"short claim":       {with([]string{claims[0][:40], claims[1]}, string(parts["events"])), "claim 0 is 40 bytes long"},
-		"bad id":            {with([]string{"x" + claims[0][1:], claims[1]}, string(parts["events"])), "claim 0: invalid UUID"},
-		"bad hash":          {with([]string{claims[0][:78] + "!", claims[1]}, string(parts["events"])), "claim 0: illegal base64"},
+		"one claim short":         {with(claims[:1], events), "1 claims for 2 events"},
+		"one claim too many":      {with(append(claims, claims[0]), events), "3 claims for 2 events"},
+		"claims, no events":       {with(claims, "null"), "2 claims without events"},
+		"short claim":             {with([]string{claims[0][:40], claims[1]}, events), "claim 0 is 40 bytes long"},
+		"bad id":                  {with([]string{"x" + claims[0][1:], claims[1]}, events), "claim 0: invalid UUID"},
+		"bad hash":                {with([]string{claims[0][:78] + "!", claims[1]}, events), "claim 0: illegal base64"},
+		"claims in another order": {with(swapped, events), "claim 0 is for event 0190b7c4-1234-7abc-8def-0123456789ac"},
+		"event without id":        {with(claims[:1], `[{"event_type":"e"}]`), "event 0 has no event_id"},
+		"event not an object":     {with(claims[:1], `[5]`), "unexpected"},
+		"event with a bad id":     {with(claims[:1], `[{"event_id":"nope"}]`), "event 0: invalid UUID"},
+		"claims twice":            {[]byte(`{"claims":[],"claims":[],"events":[]}`), "claims appear twice"},
+		"after, one claim short":  {after(claims[:1], events), "1 claims for 2 events"},
+		"after, another order":    {after(swapped, events), "claim 0 is for event 0190b7c4-1234-7abc-8def-0123456789ac"},
 	} {
 		var got commands.IngestEvents
 		err := got.DecodeJSON(tc.data)
 		require.ErrorContains(t, err, tc.reason, name)
 	}
+
+	// Claims after the events are checked against the decoded events.
+	var got commands.IngestEvents
+	require.NoError(t, got.DecodeJSON(after(claims, events)))
+	require.Len(t, got.Claims, 2)
+	require.Equal(t, sampleCommand().Events, got.Events)
 }
 
 func TestIngestEventsJSONNullsAndUnknownFields(t *testing.T) {

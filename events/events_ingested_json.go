@@ -119,12 +119,13 @@ func AppendIngestedEvent(e *jx.Encoder, event *IngestedEvent) error {
 
 // appendTime writes t as time.Time.MarshalJSON does, formatting it in buf,
 // and keeps the first error in err. Like MarshalJSON it fails for a year
-// outside 0 to 9999.
+// outside 0 to 9999 and a zone offset of a day or more.
 func appendTime(e *jx.Encoder, buf []byte, t time.Time, err error) error {
-	if year := t.Year(); year < 0 || year > 9999 {
+	_, offset := t.Zone()
+	if year := t.Year(); year < 0 || year > 9999 || offset <= -24*3600 || offset >= 24*3600 {
 		e.Null()
 		if err == nil {
-			return fmt.Errorf("time %s: year outside of range [0,9999]", t)
+			return fmt.Errorf("time %s cannot be written in RFC 3339: the year or the zone offset is out of range", t)
 		}
 
 		return err

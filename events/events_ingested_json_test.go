@@ -234,9 +234,14 @@ func TestAppendIngestedEventTimes(t *testing.T) {
 		require.Contains(t, e.String(), `"received_at":"`+string(want)+`"`)
 	}
 
-	var e jx.Encoder
-	late := time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)
-	_, marshalErr := late.MarshalText()
-	require.Error(t, marshalErr)
-	require.Error(t, events.AppendIngestedEvent(&e, &events.IngestedEvent{Timestamp: late}))
+	for _, bad := range []time.Time{
+		time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(2026, 1, 1, 0, 0, 0, 0, time.FixedZone("", 24*3600)),
+		time.Date(2026, 1, 1, 0, 0, 0, 0, time.FixedZone("", -25*3600)),
+	} {
+		var e jx.Encoder
+		_, marshalErr := bad.MarshalText()
+		require.Error(t, marshalErr)
+		require.Error(t, events.AppendIngestedEvent(&e, &events.IngestedEvent{Timestamp: bad}), bad.String())
+	}
 }

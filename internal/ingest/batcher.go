@@ -92,6 +92,10 @@ type group struct {
 	count       int
 	linger      *time.Timer
 	quiet       *time.Timer
+	// due is set when a timer ended the group while every send slot was
+	// busy. The group stays open and keeps growing until a send finishes
+	// and takes it.
+	due bool
 }
 
 type submission struct {
@@ -190,19 +194,49 @@ func (b *Batcher) takeOpen() {
 	b.inFlight.Add(1)
 }
 
-// expire sends g when one of its timers fired while it was still open. A
-// timer that fires after the group was taken finds another group, or none,
-// open and does nothing.
+// expire sends g when one of its timers fired while it was still open and
+// a send slot is free, and marks it due otherwise. A timer that fires after
+// the group was taken finds another group, or none, open and does nothing.
 func (b *Batcher) expire(g *group) {
 	b.mu.Lock()
 	if b.open != g {
 		b.mu.Unlock()
 		return
 	}
+
+	select {
+	case b.slots <- struct{}{}:
+	default:
+		g.due = true
+		b.mu.Unlock()
+
+		return
+	}
+
 	b.takeOpen()
 	b.mu.Unlock()
 
-	b.sendGroup(g)
+	b.sendHeld(g)
+}
+
+// takeDue takes the open group when it is due and a send slot is free, and
+// returns it with the slot held, or nil.
+func (b *Batcher) takeDue() *group {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+
+	g := b.open
+	if g == nil || !g.due {
+		return nil
+	}
+
+	select {
+	case b.slots <- struct{}{}:
+		b.takeOpen()
+		return g
+	default:
+		return nil
+	}
 }
 
 // Close stops accepting submissions, sends the open group and waits for
@@ -223,13 +257,26 @@ func (b *Batcher) Close() {
 	b.inFlight.Wait()
 }
 
-// sendGroup sends g once a slot is free and tells each submission the
-// result.
+// sendGroup sends g once a slot is free.
 func (b *Batcher) sendGroup(g *group) {
-	defer b.inFlight.Done()
-
 	b.slots <- struct{}{}
-	defer func() { <-b.slots }()
+	b.sendHeld(g)
+}
+
+// sendHeld sends g with the slot its caller holds. Each time a send
+// finishes, the freed slot goes to the open group if it is due, so a group
+// that waited for a slot goes out as one command.
+func (b *Batcher) sendHeld(g *group) {
+	for g != nil {
+		b.deliver(g)
+		<-b.slots
+		g = b.takeDue()
+	}
+}
+
+// deliver sends g and tells each submission the result.
+func (b *Batcher) deliver(g *group) {
+	defer b.inFlight.Done()
 
 	batch := g.submissions[0].events
 	if len(g.submissions) > 1 {

@@ -258,3 +258,35 @@ func TestBatcherSubmitWaitingForSlotEndsWithContext(t *testing.T) {
 	batcher.Close()
 	require.Equal(t, []int{2, 2}, rec.sizes(), "the second group is still sent once a slot is free")
 }
+
+// TestBatcherGroupGrowsWhileSlotsAreBusy sends single events one by one
+// while the only send slot is held. Their linger ends while no slot is
+// free, so they wait as one open group and go out in one command.
+func TestBatcherGroupGrowsWhileSlotsAreBusy(t *testing.T) {
+	t.Parallel()
+
+	release := make(chan struct{})
+	var rec recorder
+	batcher := ingest.NewBatcher(ingest.BatcherConfig{Linger: 2 * time.Millisecond, MaxInFlight: 1},
+		func(ctx context.Context, batch []events.IngestedEvent) error {
+			if len(rec.sizes()) == 0 {
+				<-release
+			}
+
+			return rec.send(ctx, batch)
+		})
+	defer batcher.Close()
+
+	var wg sync.WaitGroup
+	wg.Go(func() { assertNoError(t, batcher.Submit(context.Background(), oneEvent("holds the slot"))) })
+	time.Sleep(20 * time.Millisecond)
+
+	for range 50 {
+		wg.Go(func() { assertNoError(t, batcher.Submit(context.Background(), oneEvent("waits"))) })
+		time.Sleep(time.Millisecond)
+	}
+	close(release)
+	wg.Wait()
+
+	require.Equal(t, []int{1, 50}, rec.sizes())
+}
