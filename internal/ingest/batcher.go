@@ -85,8 +85,8 @@ type Batcher struct {
 	inFlight sync.WaitGroup
 }
 
-// group is the submissions of one command. Its timers end it; whoever takes
-// it out of Batcher.open first sends it, so it is sent once.
+// group is the submissions of one command. Its timers end it, and the
+// goroutine that takes it out of Batcher.open sends it, so it is sent once.
 type group struct {
 	submissions []*submission
 	count       int
@@ -274,7 +274,7 @@ func (b *Batcher) sendHeld(g *group) {
 	}
 }
 
-// deliver sends g and tells each submission the result.
+// deliver sends g and passes the result to each submission.
 func (b *Batcher) deliver(g *group) {
 	defer b.inFlight.Done()
 
