@@ -35,8 +35,8 @@ type IngestEvents struct {
 	CommandID     string `json:"command_id"`
 	CorrelationID string `json:"correlation_id"`
 	Actor         string `json:"actor"`
-	// Events is nil after DecodeJSON read a command with Claims, until
-	// DecodeEvents decodes RawEvents.
+	// Events is nil after DecodeJSON read a command whose claims come
+	// before its events, until DecodeEvents decodes RawEvents.
 	Events []events.IngestedEvent `json:"events"`
 	// RawEvents is the JSON array of the events as DecodeJSON found it, a
 	// slice of its input. When every event of a command read after its
