@@ -168,7 +168,8 @@ func newStreamSubscriber(config Config, stream, group, consumer string, unacked 
 	}
 
 	return redisstream.NewSubscriber(redisstream.SubscriberConfig{
-		Client:                    trackingClient{UniversalClient: borrowedClient{config.Client}, unacked: unacked, logger: config.SlogLogger},
+		Client: trackingClient{UniversalClient: borrowedClient{config.Client}, unacked: unacked, logger: config.SlogLogger,
+			ahead: &readAhead{}},
 		Unmarshaller:              tolerantUnmarshaller{},
 		ConsumerGroup:             group,
 		Consumer:                  consumer,

@@ -65,9 +65,58 @@ type trackingClient struct {
 	redis.UniversalClient
 	unacked *unackedEntries
 	logger  *slog.Logger
+	// ahead, when set, holds entries read beyond the one the subscriber
+	// asked for.
+	ahead *readAhead
 }
 
+// readAheadCount is how many new entries one XREADGROUP of a subscriber
+// with a readAhead asks for. The subscriber asks for one at a time, and a
+// worker behind its stream would otherwise pay a round trip to Redis for
+// every command.
+const readAheadCount = 8
+
+// readAhead keeps the entries that one XREADGROUP returned beyond the first
+// and hands them out one by one to the subscriber's next reads. They are
+// pending in Redis and in unacked from the moment they were read, as
+// entries being handled are, so a crash leaves them to be claimed again.
+type readAhead struct {
+	mu      sync.Mutex
+	stream  string
+	entries []redis.XMessage
+}
+
+// XReadGroup serves a subscriber's read of one new entry from the entries
+// read ahead, and reads readAheadCount entries when there are none.
+// Other reads go to Redis as they are.
 func (c trackingClient) XReadGroup(ctx context.Context, a *redis.XReadGroupArgs) *redis.XStreamSliceCmd {
+	if c.ahead == nil || a.Count != 1 || len(a.Streams) != 2 || a.Streams[1] != ">" {
+		return c.readGroup(ctx, a)
+	}
+
+	c.ahead.mu.Lock()
+	defer c.ahead.mu.Unlock()
+
+	if len(c.ahead.entries) == 0 {
+		wide := *a
+		wide.Count = readAheadCount
+		cmd := c.readGroup(ctx, &wide)
+		streams, err := cmd.Result()
+		if err != nil || len(streams) != 1 || len(streams[0].Messages) <= 1 {
+			return cmd
+		}
+
+		c.ahead.stream = streams[0].Stream
+		c.ahead.entries = streams[0].Messages
+	}
+
+	first := c.ahead.entries[0]
+	c.ahead.entries = c.ahead.entries[1:]
+
+	return redis.NewXStreamSliceCmdResult([]redis.XStream{{Stream: c.ahead.stream, Messages: []redis.XMessage{first}}}, nil)
+}
+
+func (c trackingClient) readGroup(ctx context.Context, a *redis.XReadGroupArgs) *redis.XStreamSliceCmd {
 	cmd := c.UniversalClient.XReadGroup(ctx, a)
 	for _, stream := range cmd.Val() {
 		c.unacked.add(stream.Messages)
