@@ -70,10 +70,10 @@ type trackingClient struct {
 	ahead *readAhead
 }
 
-// readAheadCount is how many new entries one XREADGROUP of a subscriber
-// with a readAhead asks for. The subscriber asks for one at a time, and a
-// worker behind its stream would otherwise pay a round trip to Redis for
-// every command.
+// readAheadCount is the number of new entries that one XREADGROUP of a
+// subscriber with a readAhead requests. The subscriber requests one at a
+// time, and a worker behind its stream would otherwise pay a round trip to
+// Redis for every command.
 const readAheadCount = 8
 
 // readAhead keeps the entries that one XREADGROUP returned beyond the first
