@@ -13,10 +13,10 @@ import (
 	"github.com/eventpulse/eventpulse/events"
 )
 
-// TestBodyHashesStoredForm pins the hashed form: the hashes of events
+// TestClaimHashesStoredForm pins the hashed form: the hashes of events
 // claimed earlier are in event_claims, so a retry is only recognised if
 // the same body still hashes to the same bytes.
-func TestBodyHashesStoredForm(t *testing.T) {
+func TestClaimHashesStoredForm(t *testing.T) {
 	t.Parallel()
 
 	batch := []events.IngestedEvent{
@@ -33,13 +33,14 @@ func TestBodyHashesStoredForm(t *testing.T) {
 		{EventType: "e", Source: "s", Payload: json.RawMessage(`{"esc":"\u00e9\/\n","k": 1}`), Metadata: json.RawMessage(`{}`)},
 	}
 
-	hashes := bodyHashes(batch)
-	require.Len(t, hashes, len(batch))
+	claims := claimsOf(batch)
+	require.Len(t, claims, len(batch))
 
 	for i, event := range batch {
 		sum := sha256.New()
 		require.NoError(t, json.NewEncoder(sum).Encode([]any{event.EventType, event.Source, event.Payload, event.Metadata}))
-		require.Equal(t, sum.Sum(nil), hashes[i], "event %d", i)
+		require.Equal(t, sum.Sum(nil), claims[i].BodyHash[:], "event %d", i)
+		require.Equal(t, event.EventID, claims[i].EventID, "event %d", i)
 	}
 
 	_, fast := appendHashInput(nil, &batch[3])
@@ -54,8 +55,8 @@ func TestBodyHashesStoredForm(t *testing.T) {
 	_, fast = appendHashInput(nil, &batch[4])
 	require.False(t, fast, "a quote in a name needs the encoder")
 
-	require.Equal(t, hashes[1], hashes[2])
-	require.NotEqual(t, hashes[0], hashes[1])
+	require.Equal(t, claims[1].BodyHash, claims[2].BodyHash)
+	require.NotEqual(t, claims[0].BodyHash, claims[1].BodyHash)
 }
 
 // TestCompactJSONMatchesEncoder compares appendCompactJSON with

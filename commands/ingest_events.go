@@ -56,8 +56,8 @@ type IngestEvents struct {
 	eventsVerbatim bool
 }
 
-// EventClaim is the row event_claims stores for an event: its id and the
-// hash of its body (see bodyHashes).
+// EventClaim is the row that event_claims stores for an event: its id and
+// the hash of its body (see claimsOf).
 type EventClaim struct {
 	EventID  uuid.UUID
 	BodyHash [sha256.Size]byte
@@ -244,48 +244,36 @@ func (h *IngestEventsHandler) appendAllNew(ctx context.Context, cmd *IngestEvent
 	return true, nil
 }
 
-// claimsOf returns the claim of each event of batch, in order.
+// claimsOf returns the claim of each event of batch, in order. The hash
+// covers the event without its server-assigned fields, so a client retry
+// of the same body is a duplicate, not a conflict. The hashed bytes are
+// what json.Encoder writes for []any{event_type, source, payload,
+// metadata}, newline included. Stored hashes depend on that form, so it
+// must not change. appendHashInput writes it directly for the common
+// values, and the encoder writes the rest.
 func claimsOf(batch []events.IngestedEvent) []EventClaim {
-	hashes := bodyHashes(batch)
 	claims := make([]EventClaim, len(batch))
-	for i := range batch {
-		claims[i].EventID = batch[i].EventID
-		copy(claims[i].BodyHash[:], hashes[i])
-	}
-
-	return claims
-}
-
-// bodyHashes fingerprints each event without its server-assigned fields,
-// so a client retry of the same body is a duplicate, not a conflict. The
-// hashed bytes are what json.Encoder writes for
-// []any{event_type, source, payload, metadata}, newline included. Stored
-// hashes depend on that form, so it must not change; appendHashInput
-// writes it directly for the common values and uses the encoder for the
-// rest.
-func bodyHashes(batch []events.IngestedEvent) [][]byte {
-	hashes := make([][]byte, len(batch))
-	sums := make([]byte, len(batch)*sha256.Size)
 
 	var buf bytes.Buffer
 	encoder := json.NewEncoder(&buf)
 	var input []byte
 
-	for i, event := range batch {
+	for i := range batch {
+		event := &batch[i]
+
 		var ok bool
-		input, ok = appendHashInput(input[:0], &event)
+		input, ok = appendHashInput(input[:0], event)
 		if !ok {
 			buf.Reset()
 			_ = encoder.Encode([]any{event.EventType, event.Source, event.Payload, event.Metadata})
 			input = append(input[:0], buf.Bytes()...)
 		}
 
-		sum := sha256.Sum256(input)
-		hashes[i] = sums[i*sha256.Size : (i+1)*sha256.Size : (i+1)*sha256.Size]
-		copy(hashes[i], sum[:])
+		claims[i].EventID = event.EventID
+		claims[i].BodyHash = sha256.Sum256(input)
 	}
 
-	return hashes
+	return claims
 }
 
 // appendHashInput appends the encoder's form of event when its names are
