@@ -24,11 +24,12 @@ var (
 // writes for it, except that payloads and metadata are copied as they are
 // instead of compacted. The API validated them when it decoded the request.
 func (c *IngestEvents) AppendJSON(dst []byte) ([]byte, error) {
-	// Growing the buffer while writing copied it several times over for a
-	// full batch; this estimate covers the fixed fields.
+	// The estimate covers the fixed fields and each event's claim, because
+	// growing the buffer while writing copied it several times over for a
+	// full batch.
 	size := 128
 	for i := range c.Events {
-		size += 256 + len(c.Events[i].EventType) + len(c.Events[i].Source) +
+		size += 256 + claimLength + len(c.Events[i].EventType) + len(c.Events[i].Source) +
 			len(c.Events[i].Payload) + len(c.Events[i].Metadata)
 	}
 	dst = slices.Grow(dst, size)
@@ -75,7 +76,7 @@ func (c *IngestEvents) AppendJSON(dst []byte) ([]byte, error) {
 var claimLength = 36 + base64.RawURLEncoding.EncodedLen(sha256.Size)
 
 func appendClaims(e *jx.Encoder, claims []EventClaim) {
-	// The quoted claim needs no escapes and goes out as it is.
+	// A claim needs no escapes, so it is written quoted as it is.
 	text := make([]byte, claimLength+2)
 	text[0], text[len(text)-1] = '"', '"'
 
@@ -136,14 +137,14 @@ func (c *IngestEvents) DecodeJSON(data []byte) error {
 	return nil
 }
 
-// checkClaims checks claims that came after the events, which DecodeJSON
-// then decoded, against them.
+// checkClaims compares claims that came after the events with the events,
+// which DecodeJSON decoded in that case.
 func (c *IngestEvents) checkClaims() error {
 	switch {
 	case c.Claims == nil || c.eventsVerbatim:
 		return nil
 	case c.RawEvents == nil:
-		return fmt.Errorf("%d claims without events", len(c.Claims))
+		return fmt.Errorf("the command has %d claims and no events", len(c.Claims))
 	case len(c.Claims) != len(c.Events):
 		return fmt.Errorf("%d claims for %d events", len(c.Claims), len(c.Events))
 	}
@@ -158,12 +159,12 @@ func (c *IngestEvents) checkClaims() error {
 }
 
 func claimMismatch(i int, claimed, sent uuid.UUID) error {
-	return fmt.Errorf("claim %d is for event %s, and event %d is %s", i, claimed, i, sent)
+	return fmt.Errorf("claim %d names event %s, but event %d is %s", i, claimed, i, sent)
 }
 
 func (c *IngestEvents) decodeClaims(d *jx.Decoder) error {
 	if c.Claims != nil {
-		return fmt.Errorf("claims appear twice")
+		return fmt.Errorf("the claims member is repeated")
 	}
 	c.Claims = []EventClaim{}
 
@@ -175,13 +176,13 @@ func (c *IngestEvents) decodeClaims(d *jx.Decoder) error {
 
 		var claim EventClaim
 		if len(text) != claimLength {
-			return fmt.Errorf("claim %d is %d bytes long, not %d", len(c.Claims), len(text), claimLength)
+			return fmt.Errorf("invalid claim %d: %d bytes long, expected %d", len(c.Claims), len(text), claimLength)
 		}
 		if claim.EventID, err = uuid.ParseBytes(text[:36]); err != nil {
-			return fmt.Errorf("claim %d: %w", len(c.Claims), err)
+			return fmt.Errorf("invalid claim %d: %w", len(c.Claims), err)
 		}
 		if _, err := base64.RawURLEncoding.Decode(claim.BodyHash[:], text[36:]); err != nil {
-			return fmt.Errorf("claim %d: %w", len(c.Claims), err)
+			return fmt.Errorf("invalid claim %d: %w", len(c.Claims), err)
 		}
 		c.Claims = append(c.Claims, claim)
 
@@ -192,6 +193,10 @@ func (c *IngestEvents) decodeClaims(d *jx.Decoder) error {
 // decodeEvents reads the events array of data, keeping its bytes in
 // RawEvents. After claims, it reads only each event's id, which must be
 // its claim's, and finds the array's bytes in the same pass.
+// NOTE: the other members of such events are not checked here. A producer
+// other than AppendJSON that writes valid claims with broken events gets
+// them into the log, where the projectors store the record as a dead
+// letter.
 func (c *IngestEvents) decodeEvents(d *jx.Decoder, data []byte) error {
 	c.Events = nil
 
@@ -218,7 +223,9 @@ func (c *IngestEvents) decodeEvents(d *jx.Decoder, data []byte) error {
 		}
 
 		if count >= len(c.Claims) {
-			count++ // counted for the error below
+			// Counting goes on, so the error gives the number of events.
+			count++
+
 			return nil
 		}
 		item.ResetBytes(raw)
@@ -258,12 +265,12 @@ func (c *IngestEvents) decodeEvents(d *jx.Decoder, data []byte) error {
 	return nil
 }
 
-// errIDFound ends the reading of an event once its id was checked.
+// errIDFound stops the reading of an event once its id is checked.
 var errIDFound = errors.New("event id found")
 
-// checkEventID checks that the event object d holds, the i-th, has the id
-// claimed. AppendIngestedEvent writes the id first, so this reads one
-// member.
+// checkEventID returns an error unless the i-th event, the object that d
+// reads, has the claimed id. AppendIngestedEvent writes the id first, so
+// this usually reads one member.
 func checkEventID(d *jx.Decoder, i int, claimed uuid.UUID) error {
 	err := d.ObjBytes(func(d *jx.Decoder, key []byte) error {
 		if string(key) != "event_id" {
@@ -291,7 +298,7 @@ func checkEventID(d *jx.Decoder, i int, claimed uuid.UUID) error {
 	case err != nil:
 		return err
 	default:
-		return fmt.Errorf("event %d has no event_id", i)
+		return fmt.Errorf("event %d is missing event_id", i)
 	}
 }
 

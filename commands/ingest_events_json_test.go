@@ -83,7 +83,7 @@ func rawEvents(t *testing.T, data []byte) []byte {
 	return parts.Events
 }
 
-func TestIngestEventsJSONKeepsTheEventsArray(t *testing.T) {
+func TestIngestEventsJSONKeepsEventsArray(t *testing.T) {
 	t.Parallel()
 
 	data, err := sampleCommand().AppendJSON(nil)
@@ -196,17 +196,17 @@ func TestIngestEventsJSONRejectsBadClaims(t *testing.T) {
 	}{
 		"one claim short":         {with(claims[:1], events), "1 claims for 2 events"},
 		"one claim too many":      {with(append(claims, claims[0]), events), "3 claims for 2 events"},
-		"claims, no events":       {with(claims, "null"), "2 claims without events"},
-		"short claim":             {with([]string{claims[0][:40], claims[1]}, events), "claim 0 is 40 bytes long"},
-		"bad id":                  {with([]string{"x" + claims[0][1:], claims[1]}, events), "claim 0: invalid UUID"},
-		"bad hash":                {with([]string{claims[0][:78] + "!", claims[1]}, events), "claim 0: illegal base64"},
-		"claims in another order": {with(swapped, events), "claim 0 is for event 0190b7c4-1234-7abc-8def-0123456789ac"},
-		"event without id":        {with(claims[:1], `[{"event_type":"e"}]`), "event 0 has no event_id"},
+		"claims, no events":       {with(claims, "null"), "the command has 2 claims and no events"},
+		"short claim":             {with([]string{claims[0][:40], claims[1]}, events), "invalid claim 0: 40 bytes long, expected 79"},
+		"bad id":                  {with([]string{"x" + claims[0][1:], claims[1]}, events), "invalid claim 0: invalid UUID"},
+		"bad hash":                {with([]string{claims[0][:78] + "!", claims[1]}, events), "invalid claim 0: illegal base64"},
+		"claims in another order": {with(swapped, events), "claim 0 names event 0190b7c4-1234-7abc-8def-0123456789ac"},
+		"event without id":        {with(claims[:1], `[{"event_type":"e"}]`), "event 0 is missing event_id"},
 		"event not an object":     {with(claims[:1], `[5]`), "unexpected"},
 		"event with a bad id":     {with(claims[:1], `[{"event_id":"nope"}]`), "event 0: invalid UUID"},
-		"claims twice":            {[]byte(`{"claims":[],"claims":[],"events":[]}`), "claims appear twice"},
+		"claims twice":            {[]byte(`{"claims":[],"claims":[],"events":[]}`), "the claims member is repeated"},
 		"after, one claim short":  {after(claims[:1], events), "1 claims for 2 events"},
-		"after, another order":    {after(swapped, events), "claim 0 is for event 0190b7c4-1234-7abc-8def-0123456789ac"},
+		"after, another order":    {after(swapped, events), "claim 0 names event 0190b7c4-1234-7abc-8def-0123456789ac"},
 	} {
 		var got commands.IngestEvents
 		err := got.DecodeJSON(tc.data)

@@ -68,8 +68,8 @@ func NewMessage(event Event, env Envelope) (*message.Message, error) {
 
 // NewEventsIngestedMessage returns the EventsIngested record whose events
 // are rawEvents, a JSON array of event objects as AppendIngestedEvent
-// writes them. It copies rawEvents, and saves decoding and encoding again
-// events that arrived encoded, such as those of an ingest command.
+// writes them. It copies rawEvents. Events that arrived encoded, such as
+// those of an ingest command, then need no decoding and encoding again.
 func NewEventsIngestedMessage(rawEvents []byte, env Envelope) *message.Message {
 	const prefix, suffix = `{"events":`, `}`
 	payload := make([]byte, 0, len(prefix)+len(rawEvents)+len(suffix))

@@ -113,7 +113,7 @@ func TestNewMessageEventsIngestedRoundTrip(t *testing.T) {
 	require.Equal(t, want, decoded)
 }
 
-func TestNewEventsIngestedMessageMatchesNewMessage(t *testing.T) {
+func TestRawRecordMatchesEncodedRecord(t *testing.T) {
 	t.Parallel()
 
 	var want events.EventsIngested
@@ -139,7 +139,7 @@ func TestNewEventsIngestedMessageMatchesNewMessage(t *testing.T) {
 	require.Equal(t, events.EnvelopeOf(encoded), events.EnvelopeOf(msg))
 }
 
-func TestNewEventsIngestedMessageCopiesItsInput(t *testing.T) {
+func TestRawRecordCopiesInput(t *testing.T) {
 	t.Parallel()
 
 	raw := []byte(`[{"event_id":"0190b7c4-1234-7abc-8def-0123456789ab","payload":{"a":1}}]`)
@@ -151,9 +151,9 @@ func TestNewEventsIngestedMessageCopiesItsInput(t *testing.T) {
 	require.Equal(t, `{"a":1}`, string(decoded.(events.EventsIngested).Events[0].Payload))
 }
 
-// TestDecodedEventsShareTheRecord checks that decoded payloads are slices
+// TestDecodedEventsShareRecord checks that decoded payloads are slices
 // of the record, capped so that appending to one leaves the record whole.
-func TestDecodedEventsShareTheRecord(t *testing.T) {
+func TestDecodedEventsShareRecord(t *testing.T) {
 	t.Parallel()
 
 	msg := ingestedRecord(t, `{"events":[{"payload":{"a":1},"metadata":{"m":2}},{"payload":{"b":3}}]}`)

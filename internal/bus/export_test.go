@@ -2,9 +2,9 @@ package bus
 
 import "github.com/redis/go-redis/v9"
 
-// ReadingAheadClient returns client as a stream subscriber of this package
-// reads Redis, with its read-ahead, and the function that reports whether
-// an entry id counts as unacknowledged.
+// ReadingAheadClient wraps client as the stream subscribers of this package
+// use it, with read-ahead, and returns a function that reports whether an
+// entry id is unacknowledged.
 func ReadingAheadClient(client redis.UniversalClient) (redis.UniversalClient, func(id string) bool) {
 	unacked := newUnackedEntries()
 

@@ -95,11 +95,11 @@ const EncodingS2 = "s2"
 // compressMinBytes is the smallest payload that Marshal compresses.
 const compressMinBytes = 1024
 
-// jsonBuffers holds the buffers that Marshal encodes commands into before
-// compressing them. A compressed command no longer needs its JSON, so the
-// buffer goes back; an uncompressed one becomes the message's payload and
-// does not. Buffers above maxPooledJSON, grown by one rare large command,
-// are left to the garbage collector.
+// jsonBuffers pools the buffers that Marshal encodes commands into before
+// compressing them. A compressed command no longer needs its JSON, so its
+// buffer returns to the pool. An uncompressed command keeps its buffer as
+// the message's payload. Buffers above maxPooledJSON are left to the
+// garbage collector.
 var jsonBuffers = sync.Pool{New: func() any { return new([]byte) }}
 
 const maxPooledJSON = 1 << 20

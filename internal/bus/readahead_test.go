@@ -12,11 +12,11 @@ import (
 	"github.com/eventpulse/eventpulse/internal/bus"
 )
 
-// TestReadAheadHandsOutEntriesInOrder reads a stream one new entry at a
+// TestReadAheadKeepsEntryOrder reads a stream one new entry at a
 // time, as the subscriber does. The first read takes several entries from
 // Redis, which are pending from then on, and the next reads return them in
-// order without asking Redis again.
-func TestReadAheadHandsOutEntriesInOrder(t *testing.T) {
+// order without another request to Redis.
+func TestReadAheadKeepsEntryOrder(t *testing.T) {
 	t.Parallel()
 
 	ctx := context.Background()

@@ -65,8 +65,8 @@ type trackingClient struct {
 	redis.UniversalClient
 	unacked *unackedEntries
 	logger  *slog.Logger
-	// ahead, when set, holds entries read beyond the one the subscriber
-	// asked for.
+	// ahead, when set, keeps the entries read beyond the one the
+	// subscriber requested.
 	ahead *readAhead
 }
 
@@ -80,6 +80,8 @@ const readAheadCount = 8
 // and hands them out one by one to the subscriber's next reads. They are
 // pending in Redis and in unacked from the moment they were read, as
 // entries being handled are, so a crash leaves them to be claimed again.
+// NOTE: entries still kept when the worker stops, even gracefully, wait
+// for a later worker to claim them after EVENTPULSE_CLAIM_IDLE.
 type readAhead struct {
 	mu      sync.Mutex
 	stream  string

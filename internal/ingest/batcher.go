@@ -129,8 +129,8 @@ func (b *Batcher) Submit(ctx context.Context, batch []events.IngestedEvent) erro
 		return err
 	}
 	if full != nil {
-		// Sent apart, so that a Submit whose ctx ends while the group
-		// waits for a free slot returns.
+		// The group is sent from its own goroutine, so Submit can return
+		// when ctx ends while the group waits for a send slot.
 		go b.sendGroup(full)
 	}
 

@@ -233,7 +233,7 @@ func TestBatcherSubmitRacingCloseReturns(t *testing.T) {
 	require.Equal(t, accepted, sum(rec.sizes()), "every accepted event was sent, and nothing else")
 }
 
-func TestBatcherSubmitWaitingForSlotEndsWithContext(t *testing.T) {
+func TestBatcherSubmitStopsOnContext(t *testing.T) {
 	t.Parallel()
 
 	release := make(chan struct{})
@@ -259,10 +259,10 @@ func TestBatcherSubmitWaitingForSlotEndsWithContext(t *testing.T) {
 	require.Equal(t, []int{2, 2}, rec.sizes(), "the second group is still sent once a slot is free")
 }
 
-// TestBatcherGroupGrowsWhileSlotsAreBusy sends single events one by one
+// TestBatcherGroupGrowsWhileSlotsBusy sends single events one by one
 // while the only send slot is held. Their linger ends while no slot is
 // free, so they wait as one open group and go out in one command.
-func TestBatcherGroupGrowsWhileSlotsAreBusy(t *testing.T) {
+func TestBatcherGroupGrowsWhileSlotsBusy(t *testing.T) {
 	t.Parallel()
 
 	release := make(chan struct{})

@@ -51,7 +51,7 @@ func checkPlainValue(t *testing.T, raw []byte) {
 	require.Empty(t, FindLoneSurrogate(raw), "plainValue accepted %s", raw)
 }
 
-func TestPlainValueAgreesWithCheckValue(t *testing.T) {
+func TestPlainValueAgreesWithFullCheck(t *testing.T) {
 	t.Parallel()
 
 	for _, seed := range plainValueSeeds {

@@ -107,8 +107,8 @@ func plainValue(raw []byte) bool {
 			depth--
 			numberLength = 0
 		case 'e', 'E':
-			// Outside strings, only a number's exponent follows a digit;
-			// the e of true and false follows a letter.
+			// Outside strings, an e after a digit is a number's exponent.
+			// The e of true and false follows a letter.
 			if numberLength > 0 {
 				return false
 			}
