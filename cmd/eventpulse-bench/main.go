@@ -31,7 +31,7 @@ func main() {
 	flag.BoolVar(&config.Profiles, "pprof", true, "save CPU and allocation profiles of the single-event, batch and sustained runs, and mutex and block profiles of extra single-event and batch loads")
 	flag.DurationVar(&config.Duration, "duration", 10*time.Second, "length of the single-event and batch runs")
 	flag.DurationVar(&config.SustainedDuration, "sustained", 30*time.Second, "length of the sustained run")
-	flag.IntVar(&config.SustainedRate, "rate", 20_000, "offered load of the sustained run, in events per second")
+	flag.IntVar(&config.SustainedRate, "rate", 22_000, "offered load of the sustained run, in events per second")
 	flag.BoolVar(&config.KeepTimestamps, "keep-timestamps", false,
 		"send the events' own timestamps instead of the time of the run (the Loghub samples date from 2005 to 2015)")
 	flag.BoolVar(&config.Statements, "statements", false,

@@ -2,15 +2,36 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/eventpulse/eventpulse/commands"
+	"github.com/eventpulse/eventpulse/events"
 	"github.com/eventpulse/eventpulse/internal/bus"
 	"github.com/eventpulse/eventpulse/internal/config"
+	"github.com/eventpulse/eventpulse/projections/detector"
+	"github.com/eventpulse/eventpulse/projections/metricrollups"
 )
+
+// followedGroups are the consumer groups besides the events projector whose
+// progress the sustained run reports, with the name the table gives each.
+var followedGroups = []struct{ group, label string }{
+	{metricrollups.Name, "`metric_rollups`"},
+	{detector.Name, "the detector"},
+}
+
+// logPosition is the last log record a consumer group applied, in log
+// order: by transaction id, then offset.
+type logPosition struct {
+	transactionID string
+	offset        int64
+}
 
 // sample is the state of the pipeline at one moment of the sustained run.
 type sample struct {
@@ -40,11 +61,12 @@ func (r *runner) measureSustained(ctx context.Context) Row {
 	var res Result
 	var start, end int64
 	var samples []sample
+	var reached []int64
 	var runErr error
 
 	ceiling, err := r.insertBracket(ctx, 2, func() {
 		r.logf("sustained run at %d events/s for %s", r.config.SustainedRate, r.config.SustainedDuration)
-		res, start, end, samples, runErr = r.runSustained(ctx)
+		res, start, end, samples, reached, runErr = r.runSustained(ctx)
 	})
 
 	switch {
@@ -73,10 +95,18 @@ func (r *runner) measureSustained(ctx context.Context) Row {
 		bounded = "lag bounded"
 	}
 
+	var projectorRates strings.Builder
+	for i, followed := range followedGroups {
+		projectorRates.WriteString(", ")
+		projectorRates.WriteString(rate(float64(reached[i])/res.Elapsed.Seconds(), "events"))
+		projectorRates.WriteString(" reached ")
+		projectorRates.WriteString(followed.label)
+	}
+
 	return Row{
 		Measure: measure,
-		Result: fmt.Sprintf("%s reached `events` (%s accepted, %d errors%s); %s: backlog %s events at mid-run, %s at the end; /readyz lag up to %d records",
-			rate(projectedRate, "events"), rate(res.EventsPerSecond(), "events"), res.Errors, firstError(res),
+		Result: fmt.Sprintf("%s reached `events`%s (%s accepted, %d errors%s); %s: backlog %s events at mid-run, %s at the end; /readyz lag up to %d records",
+			rate(projectedRate, "events"), projectorRates.String(), rate(res.EventsPerSecond(), "events"), res.Errors, firstError(res),
 			bounded, thousands(backlogMid), thousands(backlogEnd), maxLag),
 		Target:  targetSustained,
 		Ceiling: "multi-row INSERT, 500 rows, 2 connections: " + ceiling.String("rows"),
@@ -85,16 +115,22 @@ func (r *runner) measureSustained(ctx context.Context) Row {
 }
 
 // runSustained runs the open-loop load and returns its result, the rows of
-// the events table before and after, and the samples taken meanwhile.
-func (r *runner) runSustained(ctx context.Context) (Result, int64, int64, []sample, error) {
+// the events table before and after, the samples taken meanwhile, and how
+// many events each of followedGroups applied during the load.
+func (r *runner) runSustained(ctx context.Context) (Result, int64, int64, []sample, []int64, error) {
 	start, err := r.countEvents(ctx)
 	if err != nil {
-		return Result{}, 0, 0, nil, err
+		return Result{}, 0, 0, nil, nil, err
+	}
+
+	startPositions, err := r.groupPositions(ctx)
+	if err != nil {
+		return Result{}, 0, 0, nil, nil, err
 	}
 
 	inserted, err := r.insertedEvents(ctx)
 	if err != nil {
-		return Result{}, 0, 0, nil, err
+		return Result{}, 0, 0, nil, nil, err
 	}
 
 	samplerCtx, stopSampler := context.WithCancel(ctx)
@@ -110,7 +146,13 @@ func (r *runner) runSustained(ctx context.Context) (Result, int64, int64, []samp
 	stopNote(int64(res.Events), "accepted event")
 	r.accepted += int64(res.Events)
 
-	end, err := r.countEvents(ctx)
+	// The positions are read first: counting the events table takes long
+	// enough for the projectors to apply a few more records.
+	endPositions, err := r.groupPositions(ctx)
+	var end int64
+	if err == nil {
+		end, err = r.countEvents(ctx)
+	}
 	stopSampler()
 	wg.Wait()
 
@@ -119,15 +161,59 @@ func (r *runner) runSustained(ctx context.Context) (Result, int64, int64, []samp
 	}
 
 	if err != nil {
-		return Result{}, 0, 0, nil, err
+		return Result{}, 0, 0, nil, nil, err
 	}
 
 	// The ceiling after the run must not compete with the backlog.
 	if _, err := r.waitDrained(ctx, 5*time.Minute); err != nil {
-		return Result{}, 0, 0, nil, err
+		return Result{}, 0, 0, nil, nil, err
 	}
 
-	return res, start, end, samples, nil
+	reached := make([]int64, len(followedGroups))
+	for i := range followedGroups {
+		reached[i], err = r.eventsBetween(ctx, startPositions[i], endPositions[i])
+		if err != nil {
+			return Result{}, 0, 0, nil, nil, err
+		}
+	}
+
+	return res, start, end, samples, reached, nil
+}
+
+// groupPositions returns the position of each of followedGroups in the
+// log. A group that has applied no record yet is at the start.
+func (r *runner) groupPositions(ctx context.Context) ([]logPosition, error) {
+	positions := make([]logPosition, len(followedGroups))
+	for i, followed := range followedGroups {
+		positions[i] = logPosition{transactionID: "0"}
+		err := r.pool.QueryRow(ctx, `
+			SELECT last_processed_transaction_id::text, coalesce(offset_acked, 0)
+			FROM event_log_offsets WHERE consumer_group = $1`, followed.group).
+			Scan(&positions[i].transactionID, &positions[i].offset)
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return nil, fmt.Errorf("error reading the log position of %s: %w", followed.group, err)
+		}
+	}
+
+	return positions, nil
+}
+
+// eventsBetween counts the events of the EventsIngested records after from
+// up to and including to, in log order.
+func (r *runner) eventsBetween(ctx context.Context, from, to logPosition) (int64, error) {
+	var n int64
+	err := r.pool.QueryRow(ctx, `
+		SELECT coalesce(sum(json_array_length(payload -> 'events')), 0)::bigint
+		FROM event_log
+		WHERE (transaction_id, "offset") > ($1::xid8, $2)
+			AND (transaction_id, "offset") <= ($3::xid8, $4)
+			AND metadata ->> 'name' = $5`,
+		from.transactionID, from.offset, to.transactionID, to.offset, events.EventsIngestedName).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("error counting the events between two log positions: %w", err)
+	}
+
+	return n, nil
 }
 
 // backlog returns the events not yet through every projector at the
