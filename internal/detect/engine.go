@@ -162,7 +162,7 @@ func (e *Engine) observe(event *events.IngestedEvent, evaluate bool) []events.An
 			at = receivedAt
 		}
 
-		if !r.admit(at) {
+		if !r.admit(at, receivedAt) {
 			e.stats.Late++
 			continue
 		}

@@ -277,6 +277,27 @@ func TestFarFutureIsCappedAtReceivedAt(t *testing.T) {
 	require.Equal(t, int64(0), engine.Stats().Late, "without the cap, 189 would be late behind 3700")
 }
 
+// TestEventAheadLeavesOthersOnTime sends one event stamped 4 minutes ahead
+// of its received_at, within the tolerance, and then on-time events. The
+// on-time events are not late, and the early event counts once the other
+// events reach its time.
+func TestEventAheadLeavesOthersOnTime(t *testing.T) {
+	t.Parallel()
+
+	engine := NewEngine(Config{})
+	engine.SetRule(uuid.New(), 1, threshold(">=", 3, 60, 0))
+
+	ahead := event(100, "error", "skewed", "")
+	ahead.Timestamp = sec(100 + 240)
+	require.Empty(t, engine.Observe(ahead))
+
+	require.Equal(t, []float64{103}, firedAt(t, engine, 101, 102, 103), "the event at 340 is not in (43, 103]")
+	require.Equal(t, int64(0), engine.Stats().Late)
+
+	require.Equal(t, []float64{340}, firedAt(t, engine, 339, 340), "(280, 340] holds 339, 340 and the event stamped 340")
+	require.Equal(t, int64(0), engine.Stats().Late)
+}
+
 func TestRuleChangeMidStream(t *testing.T) {
 	t.Parallel()
 

@@ -71,14 +71,17 @@ func (r *rule) matches(event *events.IngestedEvent) bool {
 }
 
 // admit records at as seen and reports whether an event at that time is
-// within the rule's lateness.
-func (r *rule) admit(at int64) bool {
+// within the rule's lateness. The newest time moves to at but not past
+// receivedAt, so an event stamped ahead of the server's clock does not make
+// the on-time events of other sources late.
+func (r *rule) admit(at, receivedAt int64) bool {
 	if r.seen && at < r.newest-r.lateness {
 		return false
 	}
 
-	if !r.seen || at > r.newest {
-		r.newest = at
+	mark := min(at, receivedAt)
+	if !r.seen || mark > r.newest {
+		r.newest = mark
 		r.seen = true
 	}
 
