@@ -78,6 +78,11 @@ func (c *IngestEvents) Correlation() string { return c.CorrelationID }
 // IngestEventsHandler appends the events of an IngestEvents command that
 // the log does not hold yet, as one EventsIngested record.
 type IngestEventsHandler struct {
+	// Handled, when set, receives the counts of each handled command's
+	// events: appended, duplicates of stored events, and conflicts with
+	// them (an id stored before with another body).
+	Handled func(appended, duplicates, conflicts int)
+
 	pool   *pgxpool.Pool
 	logger *slog.Logger
 	now    func() time.Time
@@ -100,6 +105,10 @@ func (h *IngestEventsHandler) Handle(ctx context.Context, cmd *IngestEvents) err
 	fresh, conflicts, err := h.append(ctx, cmd)
 	if err != nil {
 		return err
+	}
+
+	if h.Handled != nil {
+		h.Handled(fresh, max(cmd.count()-fresh-len(conflicts), 0), len(conflicts))
 	}
 
 	if len(conflicts) > 0 {

@@ -148,6 +148,13 @@ func TestIngestDuplicateIDsStoreOnce(t *testing.T) {
 		"the first body wins")
 	require.Equal(t, 2, a.Count("SELECT count(*) FROM event_log"),
 		"only commands with new events append a record")
+
+	status, metrics := get(t, a, "/metrics")
+	require.Equal(t, http.StatusOK, status)
+	text := string(metrics)
+	require.Contains(t, text, `eventpulse_ingest_handled_events_total{result="appended"} 2`+"\n", "the first body and the marker")
+	require.Contains(t, text, `eventpulse_ingest_handled_events_total{result="duplicate"} 2`+"\n", "the two resends of the first body")
+	require.Contains(t, text, `eventpulse_ingest_handled_events_total{result="conflict"} 1`+"\n", "the other body")
 }
 
 // badInput is a request that ingestion must reject without storing it.

@@ -61,7 +61,7 @@ func TestMetricsDocumentedFromStart(t *testing.T) {
 	t.Parallel()
 
 	names := documentedMetrics(t)
-	require.Len(t, names, 12, "the metrics table of docs/operations.md")
+	require.Len(t, names, 13, "the metrics table of docs/operations.md")
 
 	channels := fastDelivery + "channels:\n" + slackChannel("ops", "http://127.0.0.1:9/unused", "")
 	a := startWithChannels(t, channels, testapp.Options{})
@@ -85,6 +85,9 @@ func TestMetricsDocumentedFromStart(t *testing.T) {
 		`eventpulse_ingest_events_total{outcome="rate_limited"} 0`,
 		`eventpulse_ingest_events_total{outcome="backlog_full"} 0`,
 		`eventpulse_ingest_events_total{outcome="unavailable"} 0`,
+		`eventpulse_ingest_handled_events_total{result="appended"} 0`,
+		`eventpulse_ingest_handled_events_total{result="duplicate"} 0`,
+		`eventpulse_ingest_handled_events_total{result="conflict"} 0`,
 		`eventpulse_notification_deliveries_total{channel="ops",status="sent"} 0`,
 		`eventpulse_notification_deliveries_total{channel="ops",status="failed"} 0`,
 		`eventpulse_notification_deliveries_total{channel="ops",status="retrying"} 0`,

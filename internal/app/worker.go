@@ -111,6 +111,7 @@ func newCommandHandlers(deps *Deps) ([]cqrs.CommandHandler, error) {
 	}
 
 	ingest := commands.NewIngestEventsHandler(deps.Pool, deps.Logger)
+	ingest.Handled = deps.Metrics.CountIngestHandled
 	create := commands.NewCreateRuleHandler(deps.Pool, deps.Logger)
 	replace := commands.NewReplaceRuleHandler(deps.Pool, deps.Logger)
 	patch := commands.NewPatchRuleHandler(deps.Pool, deps.Logger)

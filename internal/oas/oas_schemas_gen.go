@@ -958,7 +958,9 @@ func (s *EventAcceptedStatus) UnmarshalText(data []byte) error {
 
 // Ref: #/components/schemas/EventInput
 type EventInput struct {
-	// Generated when missing. Sending the same id again stores nothing new.
+	// Generated when missing. Sending the same id again stores nothing new. The first body sent with an id
+	// is kept: a later event with that id and another body is accepted with 202 but not stored, and the
+	// worker counts it as a conflict in `eventpulse_ingest_handled_events_total` and logs its id.
 	EventID OptUUID `json:"event_id"`
 	// Printable characters only, and not blank. U+200D (zero-width joiner) is accepted between two emoji.
 	EventType string `json:"event_type"`

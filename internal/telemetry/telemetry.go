@@ -36,6 +36,9 @@ type Metrics struct {
 	// IngestDuration observes the time from request to 202, which includes
 	// the linger and the XADD.
 	IngestDuration prometheus.Histogram
+	// IngestHandled counts the events of the ingest commands the worker
+	// handled, by result: appended, duplicate or conflict.
+	IngestHandled *prometheus.CounterVec
 	// CommandDuration observes command handling by handler and outcome.
 	CommandDuration *prometheus.HistogramVec
 	// ProjectionDuration observes applying one log record by projector.
@@ -49,12 +52,15 @@ type Metrics struct {
 // IngestOutcomes are the outcome labels of eventpulse_ingest_events_total.
 var IngestOutcomes = []string{"accepted", "rejected", "rate_limited", "backlog_full", "unavailable"}
 
+// IngestResults are the result labels of eventpulse_ingest_handled_events_total.
+var IngestResults = []string{"appended", "duplicate", "conflict"}
+
 // commandOutcomes are the outcome labels of ObserveCommand.
 var commandOutcomes = []string{"ok", "error"}
 
 // New registers every collector, plus Go runtime and process collectors,
-// on a new registry. The ingest outcomes and the late event counter start
-// at 0.
+// on a new registry. The ingest outcomes and results and the late event
+// counter start at 0.
 func New() *Metrics {
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -85,6 +91,12 @@ func New() *Metrics {
 			Help:    "Time from an ingest request's arrival to its 202, including the XADD.",
 			Buckets: latency,
 		}),
+		IngestHandled: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "eventpulse_ingest_handled_events_total",
+			Help: "Events of the ingest commands the worker handled, by result: appended to the log, " +
+				"duplicate (the id was stored before with the same body) or " +
+				"conflict (the id was stored before with another body, which is kept).",
+		}, []string{"result"}),
 		CommandDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "eventpulse_command_duration_seconds",
 			Help:    "Command handling latency by handler and outcome (ok, error).",
@@ -107,10 +119,14 @@ func New() *Metrics {
 	}
 
 	registry.MustRegister(m.HTTPRequests, m.HTTPDuration, m.IngestEvents, m.IngestCommandEvents, m.IngestDuration,
-		m.CommandDuration, m.ProjectionDuration, m.NotificationDeliveries, m.DetectorLateEvents)
+		m.IngestHandled, m.CommandDuration, m.ProjectionDuration, m.NotificationDeliveries, m.DetectorLateEvents)
 
 	for _, outcome := range IngestOutcomes {
 		m.IngestEvents.WithLabelValues(outcome)
+	}
+
+	for _, result := range IngestResults {
+		m.IngestHandled.WithLabelValues(result)
 	}
 
 	return m
@@ -214,6 +230,20 @@ func (m *Metrics) CountIngest(outcome string, n int) {
 	}
 
 	m.IngestEvents.WithLabelValues(outcome).Add(float64(n))
+}
+
+// CountIngestHandled adds the events of one handled ingest command by
+// result.
+func (m *Metrics) CountIngestHandled(appended, duplicates, conflicts int) {
+	if m == nil {
+		return
+	}
+
+	for i, n := range [...]int{appended, duplicates, conflicts} {
+		if n > 0 {
+			m.IngestHandled.WithLabelValues(IngestResults[i]).Add(float64(n))
+		}
+	}
 }
 
 // WatchIngestBacklog registers a gauge of the ingest commands that wait
