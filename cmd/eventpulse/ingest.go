@@ -19,8 +19,9 @@ func newIngestCommand() *cobra.Command {
 		Use:   "ingest [--url URL] FILE...",
 		Short: "Send NDJSON files of events to the API in batches",
 		Long: `Reads each FILE line by line (one JSON event per line) and sends the
-events to POST /api/v1/events/batch, showing progress. Prints a summary with
-every rejected line and exits with status 1 when any line was rejected.
+events to POST /api/v1/events/batch, showing progress. A FILE of - reads the
+standard input. Prints a summary with every rejected line and exits with
+status 1 when any line was rejected.
 
 Up to --concurrency files are sent at once. Each file has one request in
 flight at a time: the next batch of a file is sent only after the server

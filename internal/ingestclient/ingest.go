@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"slices"
@@ -35,6 +36,11 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 		return Summary{}, err
 	}
 
+	// The size of the standard input is not known ahead.
+	if slices.Contains(opts.Files, StdinName) {
+		inputSize = -1
+	}
+
 	started := time.Now()
 	counts := &tally{}
 	reporter := startProgress(opts.Progress, inputSize, counts, started)
@@ -51,6 +57,10 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 func totalSize(files []string) (int64, error) {
 	var total int64
 	for _, file := range files {
+		if file == StdinName {
+			continue
+		}
+
 		info, err := os.Stat(file)
 		if err != nil {
 			return 0, fmt.Errorf("error reading file %q: %w", file, err)
@@ -94,6 +104,7 @@ func ingest(ctx context.Context, opts Options, counts *tally, notify func(string
 		batchSize:    opts.BatchSize,
 		maxBodyBytes: opts.MaxBodyBytes,
 		startLine:    max(opts.StartLine, 1),
+		stdin:        opts.Stdin,
 		stop:         make(chan struct{}),
 	}
 
@@ -124,6 +135,7 @@ type batchWorker struct {
 	batchSize    int
 	maxBodyBytes int64
 	startLine    int
+	stdin        io.Reader
 
 	// stop is closed once a file fails. The other files then stop before
 	// their next batch.
@@ -151,6 +163,7 @@ func (w *batchWorker) sendFile(ctx context.Context, fileIndex int, file string) 
 	batches := make(chan batch, 1)
 	reader := &batchReader{
 		batchSize: w.batchSize, maxBodyBytes: w.maxBodyBytes, startLine: w.startLine, out: batches, tally: w.tally,
+		stdin: w.stdin,
 	}
 
 	var readErr error

@@ -830,6 +830,61 @@ func TestRunWritesPlainProgress(t *testing.T) {
 	require.Regexp(t, `ingest: 3 events sent, 3 accepted, 0 rejected, \d+ events/s, 100% of input done\n$`, progress.String())
 }
 
+func TestSummaryWriteCountsUnsentRejections(t *testing.T) {
+	t.Parallel()
+
+	cases := []struct {
+		summary Summary
+		first   string
+	}{
+		{
+			Summary{Sent: 5, Accepted: 3, Rejected: 3, Duration: time.Second},
+			"ingest: 5 events sent in 1s (5 events/s): 3 accepted, 2 rejected; 1 more line rejected before sending",
+		},
+		{
+			Summary{Sent: 0, Accepted: 0, Rejected: 4, Duration: time.Second},
+			"ingest: 0 events sent in 1s (0 events/s): 0 accepted, 0 rejected; 4 more lines rejected before sending",
+		},
+	}
+
+	for _, c := range cases {
+		var output bytes.Buffer
+		c.summary.Write(&output)
+		first, _, _ := strings.Cut(output.String(), "\n")
+		require.Equal(t, c.first, first)
+	}
+}
+
+func TestRunReadsStandardInput(t *testing.T) {
+	t.Parallel()
+
+	bundle := setup(t)
+	lines := append(validLines(0, 3), "not json")
+
+	var progress bytes.Buffer
+	opts := bundle.options(StdinName)
+	opts.Stdin = strings.NewReader(strings.Join(lines, "\n") + "\n")
+	opts.Progress = &progress
+	summary, err := Run(t.Context(), opts)
+	require.NoError(t, err)
+
+	require.Equal(t, 3, summary.Accepted)
+	require.Equal(t, 3, summary.Sent)
+	require.Len(t, summary.Rejections, 1)
+	require.Equal(t, StdinName, summary.Rejections[0].File)
+	require.Equal(t, 4, summary.Rejections[0].Line)
+	require.Contains(t, summary.Rejections[0].Reason, "JSON")
+	require.Regexp(t, `ingest: 3 events sent, 3 accepted, 1 rejected, \d+ events/s\n$`, progress.String(),
+		"the size of the standard input is not known, so no share of it is given")
+}
+
+func TestOptionsRejectStandardInputTwice(t *testing.T) {
+	t.Parallel()
+
+	err := Options{Files: []string{StdinName, "a.ndjson", StdinName}}.Validate()
+	require.ErrorContains(t, err, "standard input (-) is given more than once")
+}
+
 func TestSummaryWriteCapsListing(t *testing.T) {
 	t.Parallel()
 
@@ -843,7 +898,7 @@ func TestSummaryWriteCapsListing(t *testing.T) {
 	lines := strings.Split(strings.TrimSuffix(output.String(), "\n"), "\n")
 
 	require.Len(t, lines, 102)
-	require.Equal(t, "ingest: 150 events sent in 2s (75 events/s), 0 accepted, 150 rejected", lines[0])
+	require.Equal(t, "ingest: 150 events sent in 2s (75 events/s): 0 accepted, 150 rejected", lines[0])
 	require.Equal(t, "a.ndjson:1: invalid", lines[1])
 	require.Equal(t, "... 50 more rejections not listed", lines[101])
 }

@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"slices"
 	"time"
 
 	"github.com/eventpulse/eventpulse/internal/config"
@@ -50,13 +52,20 @@ const (
 	batchBracketsBytes = 2
 )
 
+// StdinName is the file name that stands for the standard input.
+const StdinName = "-"
+
 // Options configures Run.
 type Options struct {
 	// URL is the API base URL, without the /api/v1 path. Default URLDefault.
 	URL string
 
-	// Files are the NDJSON files to send. At least one is required.
+	// Files are the NDJSON files to send. At least one is required. The
+	// name StdinName, given at most once, reads Stdin.
 	Files []string
+
+	// Stdin is read for the file named StdinName. Default os.Stdin.
+	Stdin io.Reader
 
 	// BatchSize is the number of events per request, from 1 to BatchSizeMax.
 	// Default BatchSizeDefault.
@@ -152,6 +161,10 @@ func (opts Options) withDefaults() Options {
 		opts.Progress = io.Discard
 	}
 
+	if opts.Stdin == nil {
+		opts.Stdin = os.Stdin
+	}
+
 	return opts
 }
 
@@ -174,6 +187,10 @@ func (opts Options) Validate() error {
 		if file == "" {
 			errs = append(errs, fmt.Errorf("input file %d has an empty name", i+1))
 		}
+	}
+
+	if stdin := slices.Index(opts.Files, StdinName); stdin >= 0 && slices.Index(opts.Files[stdin+1:], StdinName) >= 0 {
+		errs = append(errs, fmt.Errorf("standard input (%s) is given more than once", StdinName))
 	}
 
 	if opts.BatchSize < 1 || opts.BatchSize > BatchSizeMax {

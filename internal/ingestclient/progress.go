@@ -21,6 +21,8 @@ const (
 
 // progressReporter writes progress from a tally until stop is called. It shows
 // a progress bar over input bytes on a terminal and plain lines elsewhere.
+// An inputSize of -1 means the size is not known, as for the standard input,
+// and the progress then leaves the share of input out.
 type progressReporter struct {
 	mu        sync.Mutex
 	output    io.Writer
@@ -130,13 +132,16 @@ func (r *progressReporter) update() {
 // plainLine formats progress such as "ingest: 4000 events sent, 3998
 // accepted, 2 rejected, 5231 events/s, 40% of input done".
 func (r *progressReporter) plainLine(snapshot progressSnapshot) string {
-	percent := 100.0
-	if r.inputSize > 0 {
-		percent = 100 * float64(snapshot.doneBytes) / float64(r.inputSize)
-	}
-
 	rate := eventsPerSecond(snapshot.sent, time.Since(r.started))
+	line := fmt.Sprintf("ingest: %d events sent, %d accepted, %d rejected, %.0f events/s",
+		snapshot.sent, snapshot.accepted, snapshot.rejected, rate)
 
-	return fmt.Sprintf("ingest: %d events sent, %d accepted, %d rejected, %.0f events/s, %.0f%% of input done",
-		snapshot.sent, snapshot.accepted, snapshot.rejected, rate, percent)
+	switch {
+	case r.inputSize < 0:
+		return line
+	case r.inputSize == 0:
+		return line + ", 100% of input done"
+	default:
+		return fmt.Sprintf("%s, %.0f%% of input done", line, 100*float64(snapshot.doneBytes)/float64(r.inputSize))
+	}
 }

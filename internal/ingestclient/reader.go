@@ -52,6 +52,8 @@ type batchReader struct {
 	out       chan<- batch
 	tally     *tally
 	pending   batch
+	// stdin is read for the file named StdinName.
+	stdin io.Reader
 }
 
 // run reads the file in order and sends the last, partial batch. The caller
@@ -65,13 +67,18 @@ func (r *batchReader) run(ctx context.Context, fileIndex int, file string) error
 }
 
 func (r *batchReader) readFile(ctx context.Context, fileIndex int, file string) error {
-	f, err := os.Open(file)
-	if err != nil {
-		return fmt.Errorf("error opening file %q: %w", file, err)
-	}
-	defer f.Close()
+	input := r.stdin
+	if file != StdinName {
+		f, err := os.Open(file)
+		if err != nil {
+			return fmt.Errorf("error opening file %q: %w", file, err)
+		}
+		defer f.Close()
 
-	reader := bufio.NewReaderSize(f, readBufferSize)
+		input = f
+	}
+
+	reader := bufio.NewReaderSize(input, readBufferSize)
 	for lineNumber := 1; ; lineNumber++ {
 		line, size, err := readLine(reader, int(r.lineSizeMax()))
 		if errors.Is(err, io.EOF) {

@@ -73,8 +73,19 @@ func (s Summary) OK() bool {
 // per member, as many at most. Write errors are ignored because the
 // summary is a report for a person.
 func (s Summary) Write(w io.Writer) {
-	fmt.Fprintf(w, "ingest: %d events sent in %s (%.0f events/s), %d accepted, %d rejected\n",
-		s.Sent, s.Duration.Round(time.Millisecond), eventsPerSecond(s.Sent, s.Duration), s.Accepted, s.Rejected)
+	// Lines rejected before sending, such as lines that are not JSON, are
+	// rejections but were never sent.
+	unsent := s.Rejected - (s.Sent - s.Accepted)
+	fmt.Fprintf(w, "ingest: %d events sent in %s (%.0f events/s): %d accepted, %d rejected",
+		s.Sent, s.Duration.Round(time.Millisecond), eventsPerSecond(s.Sent, s.Duration), s.Accepted, s.Rejected-max(unsent, 0))
+	switch {
+	case unsent == 1:
+		fmt.Fprintf(w, "; 1 more line rejected before sending\n")
+	case unsent > 1:
+		fmt.Fprintf(w, "; %d more lines rejected before sending\n", unsent)
+	default:
+		fmt.Fprintln(w)
+	}
 
 	writeLines(w, s.Rejections, "", "rejections")
 
