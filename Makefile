@@ -58,7 +58,7 @@ run: build services/start ## start PostgreSQL, Redis and eventpulse run on 127.0
 	wait $$pid
 
 .PHONY: stop
-stop: services/stop ## stop what make run started
+stop: services/stop ## stop the PostgreSQL and Redis that make run started (stop eventpulse itself with Ctrl-C)
 
 .PHONY: test
 test: ## run every test against a throwaway PostgreSQL and Redis
