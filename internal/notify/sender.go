@@ -76,14 +76,30 @@ func NewSenders(config Config) (map[string]Sender, error) {
 	return senders, nil
 }
 
-// summary is the one-line text of a notification.
+// summary is the one-line text of a notification: the severity and the
+// anomaly message. The detector starts every message with the rule name,
+// followed by ": " or by the group key in brackets, so the name is added
+// only to a message that does not start that way.
 func summary(a events.AnomalyDetected) string {
+	severity := "[" + strings.ToUpper(a.Severity) + "]"
+	if startsWithRuleName(a) {
+		return severity + " " + a.Message
+	}
+
 	name := a.RuleName
 	if name == "" {
 		name = a.RuleID.String()
 	}
 
-	return fmt.Sprintf("[%s] %s: %s", strings.ToUpper(a.Severity), name, a.Message)
+	return fmt.Sprintf("%s %s: %s", severity, name, a.Message)
+}
+
+func startsWithRuleName(a events.AnomalyDetected) bool {
+	if a.RuleName == "" {
+		return false
+	}
+
+	return strings.HasPrefix(a.Message, a.RuleName+": ") || strings.HasPrefix(a.Message, a.RuleName+" (")
 }
 
 // observedText renders "observed 12 > 10".
