@@ -54,7 +54,7 @@ func TestNotifySlackRetriesAfter429(t *testing.T) {
 		"the retry came before the Retry-After of 1s")
 
 	body := delivered[0].body
-	require.Equal(t, "[CRITICAL] checkout errors <burst>: 12 error events in 60s (threshold > 10)", body["text"])
+	require.Equal(t, "[CRITICAL] checkout errors &lt;burst&gt;: 12 error events in 60s (threshold &gt; 10)", body["text"])
 	blocks := fmt.Sprint(body["blocks"])
 	require.Contains(t, blocks, "*Severity*\ncritical")
 	require.Contains(t, blocks, "checkout errors &lt;burst&gt;")

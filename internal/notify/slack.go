@@ -95,6 +95,10 @@ func parseRetryAfter(value string, now time.Time) time.Duration {
 type slackText struct {
 	Type string `json:"type"`
 	Text string `json:"text"`
+	// Verbatim, on a mrkdwn text, stops Slack from turning URLs, channel
+	// names and mentions such as @here in the plain text into links and
+	// notifications. Markup in angle brackets is still parsed.
+	Verbatim bool `json:"verbatim,omitempty"`
 }
 
 type slackBlock struct {
@@ -109,10 +113,15 @@ type slackPayload struct {
 }
 
 // slackMessage builds the webhook payload: text for notifications and
-// clients without blocks, and blocks with the details.
+// clients without blocks, and blocks with the details. Rule names, group
+// keys and messages come from API and ingest clients. The text and the
+// mrkdwn text objects therefore escape them, and the mrkdwn text objects
+// are verbatim. The header is plain_text, which Slack shows without
+// parsing links or mentions. Slack's rules for message text are at
+// https://docs.slack.dev/messaging/formatting-message-text.
 func slackMessage(n Notification) slackPayload {
 	a := n.Anomaly
-	markdown := func(text string) slackText { return slackText{Type: "mrkdwn", Text: text} }
+	markdown := func(text string) slackText { return slackText{Type: "mrkdwn", Text: text, Verbatim: true} }
 
 	blocks := []slackBlock{
 		{Type: "header", Text: &slackText{Type: "plain_text", Text: truncate(summary(a), 150)}},
@@ -127,17 +136,18 @@ func slackMessage(n Notification) slackPayload {
 	}
 
 	if n.DashboardURL != "" {
-		blocks = append(blocks, slackBlock{
-			Type: "section",
-			Text: &slackText{Type: "mrkdwn", Text: "<" + n.DashboardURL + "|Open the dashboard>"},
-		})
+		link := markdown("<" + n.DashboardURL + "|Open the dashboard>")
+		blocks = append(blocks, slackBlock{Type: "section", Text: &link})
 	}
 
-	return slackPayload{Text: summary(a), Blocks: blocks}
+	return slackPayload{Text: slackEscape(summary(a)), Blocks: blocks}
 }
 
-// slackEscaper escapes the three characters Slack's mrkdwn treats as
-// markup.
+// slackEscaper escapes the three characters that Slack uses for links,
+// mentions and entities. Slack has no escape for the formatting characters
+// (*, _, ~ and `), so they stay as they are. In a value they can make text
+// bold, italic, struck or code and hide their own markers, but they cannot
+// make a link or a mention.
 var slackEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
 
 func slackEscape(s string) string { return slackEscaper.Replace(s) }
