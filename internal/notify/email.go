@@ -187,7 +187,7 @@ func (e *Email) compose(n Notification, now time.Time) ([]byte, error) {
 	header := func(name, value string) { fmt.Fprintf(&message, "%s: %s\r\n", name, value) }
 	header("From", e.config.From)
 	header("To", strings.Join(e.config.To, ", "))
-	header("Subject", mimeWord("[EventPulse] "+summary(n.Anomaly)))
+	header("Subject", mimeWord("[EventPulse] "+truncate(summary(n.Anomaly), subjectMaxChars)))
 	header("Date", now.UTC().Format(time.RFC1123Z))
 	// The id is the same on every attempt, so a duplicate that a crash
 	// after DATA could cause is recognisable by mail clients.
@@ -218,11 +218,25 @@ func writePart(parts *multipart.Writer, contentType string, content []byte) erro
 	return encoder.Close()
 }
 
-// mimeWord encodes a header value as an RFC 2047 encoded word unless it is
+// subjectMaxChars caps the summary in the subject, in characters. Group keys
+// quote payload values of any length, and the message body shows the whole
+// summary.
+const subjectMaxChars = 150
+
+// mimeWord encodes a header value as RFC 2047 encoded words unless it is
 // printable ASCII. Control characters are encoded too, so a line break in a
-// rule name cannot end the header and start another one.
+// rule name cannot end the header and start another one. Each encoded word
+// after the first starts a continuation line, which keeps every line far
+// below the 998 characters that RFC 5322 allows.
 func mimeWord(s string) string {
-	return mime.QEncoding.Encode("utf-8", s)
+	encoded := mime.QEncoding.Encode("utf-8", s)
+	if encoded == s {
+		return s
+	}
+
+	// The encoder separates words by one space, and an encoded word
+	// contains no space.
+	return strings.ReplaceAll(encoded, "?= =?", "?=\r\n =?")
 }
 
 // fields are the details shown in both parts, in order.
