@@ -416,3 +416,79 @@ func TestNotificationsListFilters(t *testing.T) {
 		require.JSONEq(t, fmt.Sprintf(`{"error":%q}`, message), string(body), query)
 	}
 }
+
+func TestNotifyEscapesPayloadMarkup(t *testing.T) {
+	t.Parallel()
+
+	slack := newFakeSlack(t)
+	server := newSMTPServer(t)
+	// t.Setenv forbids t.Parallel; the variable's name is used by no other
+	// test.
+	require.NoError(t, os.Setenv("TEST_SMTP_PASSWORD_MARKUP", "s3cret-pass"))
+	t.Cleanup(func() { _ = os.Unsetenv("TEST_SMTP_PASSWORD_MARKUP") })
+	host, port, _ := strings.Cut(server.addr, ":")
+	a := startWithChannels(t, fastDelivery+"channels:\n"+slackChannel("ops", slack.URL(), "")+fmt.Sprintf(`  - name: oncall
+    type: email
+    smtp:
+      host: %s
+      port: %s
+      username: alerts
+      password: ${TEST_SMTP_PASSWORD_MARKUP}
+      starttls: required
+      ca_file: %s
+    from: eventpulse@example.test
+    to: [oncall@example.test]
+`, host, port, server.caFile), testapp.Options{})
+
+	rule := createRule(t, a, &oas.RuleInput{
+		Name:          "logins & <sso>",
+		Severity:      oas.SeverityWarning,
+		WindowSeconds: 60,
+		Condition: oas.RuleCondition{
+			Type:     oas.RuleConditionTypeThreshold,
+			Metric:   oas.NewOptRuleConditionMetric(oas.RuleConditionMetricCount),
+			Filters:  oas.NewOptRuleFilters(oas.RuleFilters{Source: oas.NewOptString("sso")}),
+			Operator: oas.NewOptRuleConditionOperator(oas.RuleConditionOperatorGreater),
+			Value:    oas.NewOptFloat64(1),
+			GroupBy:  []string{"payload.who"},
+		},
+	}).Response.RuleID
+
+	// Whoever holds an ingest key chooses the payload, and so the group key.
+	event := `{"event_type":"login","source":"sso","payload":{"who":"<!channel> *bold* <https://evil.example|login>"}}`
+	status, _, body := postJSON(t, a, "/api/v1/events/batch", "["+event+","+event+"]")
+	require.Equal(t, http.StatusAccepted, status, "body: %s", body)
+	waitForEvents(t, a, 2)
+	waitForDetection(t, a)
+
+	anomalies := liveAnomalies(t, a, rule)
+	require.Len(t, anomalies, 1)
+	anomalyID := anomalies[0].AnomalyID
+	waitForStatus(t, a, anomalyID, "ops", notify.StatusSent)
+	waitForStatus(t, a, anomalyID, "oncall", notify.StatusSent)
+
+	delivered := slack.deliveredRequests()
+	require.Len(t, delivered, 1)
+	require.Equal(t, "[WARNING] logins &amp; &lt;sso&gt; "+
+		`(payload.who="&lt;!channel&gt; *bold* &lt;https://evil.example|login&gt;"): 2 matching events in 60s, &gt; 1`,
+		delivered[0].body["text"])
+	// The header block is plain_text, which Slack shows as it is, so only
+	// the mrkdwn blocks after it are escaped.
+	blocks, ok := delivered[0].body["blocks"].([]any)
+	require.True(t, ok, "blocks: %v", delivered[0].body["blocks"])
+	require.Len(t, blocks, 3)
+	mrkdwnBlocks := fmt.Sprint(blocks[1:])
+	require.Contains(t, mrkdwnBlocks, "*Key*\n"+`payload.who="&lt;!channel&gt; *bold* &lt;https://evil.example|login&gt;"`)
+	require.Contains(t, mrkdwnBlocks, "*Rule*\nlogins &amp; &lt;sso&gt;")
+	require.NotContains(t, mrkdwnBlocks, "<!channel>")
+	require.NotContains(t, mrkdwnBlocks, "<https://evil.example")
+
+	received := server.received()
+	require.Len(t, received, 1)
+	message, err := mail.ReadMessage(bytes.NewReader(received[0].data))
+	require.NoError(t, err)
+	subject, err := new(mime.WordDecoder).DecodeHeader(message.Header.Get("Subject"))
+	require.NoError(t, err)
+	require.Equal(t, "[EventPulse] [WARNING] logins & <sso> "+
+		`(payload.who="<!channel> *bold* <https://evil.example|login>"): 2 matching events in 60s, > 1`, subject)
+}
