@@ -422,8 +422,8 @@ func TestNotifyEscapesPayloadMarkup(t *testing.T) {
 
 	slack := newFakeSlack(t)
 	server := newSMTPServer(t)
-	// t.Setenv forbids t.Parallel; the variable's name is used by no other
-	// test.
+	// t.Setenv cannot be used with t.Parallel, so the test sets a variable
+	// that no other test uses.
 	require.NoError(t, os.Setenv("TEST_SMTP_PASSWORD_MARKUP", "s3cret-pass"))
 	t.Cleanup(func() { _ = os.Unsetenv("TEST_SMTP_PASSWORD_MARKUP") })
 	host, port, _ := strings.Cut(server.addr, ":")
@@ -454,7 +454,7 @@ func TestNotifyEscapesPayloadMarkup(t *testing.T) {
 		},
 	}).Response.RuleID
 
-	// Whoever holds an ingest key chooses the payload, and so the group key.
+	// Ingest clients choose the payload and therefore the group key.
 	event := `{"event_type":"login","source":"sso","payload":{"who":"<!channel> *bold* <https://evil.example|login>"}}`
 	status, _, body := postJSON(t, a, "/api/v1/events/batch", "["+event+","+event+"]")
 	require.Equal(t, http.StatusAccepted, status, "body: %s", body)

@@ -226,8 +226,8 @@ const subjectMaxChars = 150
 // mimeWord encodes a header value as RFC 2047 encoded words unless it is
 // printable ASCII. Control characters are encoded too, so a line break in a
 // rule name cannot end the header and start another one. Each encoded word
-// after the first starts a continuation line, which keeps every line far
-// below the 998 characters that RFC 5322 allows.
+// after the first starts a continuation line, so an encoded value never
+// makes a line longer than the 998 characters that RFC 5322 allows.
 func mimeWord(s string) string {
 	encoded := mime.QEncoding.Encode("utf-8", s)
 	if encoded == s {

@@ -99,7 +99,7 @@ func TestEmailHTMLEscapesValues(t *testing.T) {
 	require.NotContains(t, html, "<https://evil.example")
 }
 
-func TestEmailLongSubjectIsFolded(t *testing.T) {
+func TestEmailLongSubjectIsCutAndFolded(t *testing.T) {
 	t.Parallel()
 
 	for name, value := range map[string]string{

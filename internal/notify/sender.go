@@ -78,7 +78,7 @@ func NewSenders(config Config) (map[string]Sender, error) {
 
 // summary is the one-line text of a notification: the severity and the
 // anomaly message. The detector starts every message with the rule name,
-// followed by ": " or by the group key in brackets, so the name is added
+// followed by ": " or by the group key in parentheses, so the name is added
 // only to a message that does not start that way.
 func summary(a events.AnomalyDetected) string {
 	severity := "[" + strings.ToUpper(a.Severity) + "]"

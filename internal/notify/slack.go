@@ -95,9 +95,9 @@ func parseRetryAfter(value string, now time.Time) time.Duration {
 type slackText struct {
 	Type string `json:"type"`
 	Text string `json:"text"`
-	// Verbatim, on a mrkdwn text, stops Slack from turning URLs, channel
-	// names and mentions such as @here in the plain text into links and
-	// notifications. Markup in angle brackets is still parsed.
+	// Verbatim turns off Slack's automatic parsing of a mrkdwn text, so
+	// URLs, channel names and mentions such as @here stay plain text.
+	// Markup in angle brackets is still parsed.
 	Verbatim bool `json:"verbatim,omitempty"`
 }
 
