@@ -104,6 +104,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	for _, severity := range []string{"critical", "warning", "info"} {
 		anomaly := newAnomaly(severity)
 		anomaly.RuleName = severity + " rate of 5xx on web/api"
+		anomaly.Message = anomaly.RuleName + ` (source="web"): 12 matching events in 60s, > 10`
 		appendAnomaly(t, a, anomaly)
 
 		row := fmt.Sprintf(`tr[data-anomaly-id="%s"]`, anomaly.AnomalyID)
@@ -122,6 +123,10 @@ func TestDashboardInBrowser(t *testing.T) {
 		border, err := chromedp.Run(ctx, chromedp.Evaluate[string](`getComputedStyle(`+toast+`).borderLeftColor`))
 		require.NoError(t, err)
 		require.Equal(t, severityColors[severity], border, "toast border of a %s anomaly", severity)
+
+		text, err := chromedp.Run(ctx, chromedp.Evaluate[string](toast+`.textContent`))
+		require.NoError(t, err)
+		require.Equal(t, "["+strings.ToUpper(severity)+"] "+anomaly.Message, text, "a message that starts with the rule name names it once")
 	}
 
 	rows, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("#anomalies tr").length`))
