@@ -82,7 +82,7 @@ function toast(anomaly) {
   element.dataset.anomalyId = anomaly.anomaly_id;
   element.dataset.severity = anomaly.severity;
   // The detector's messages start with the rule name, followed by ": " or
-  // by " (" and the group key; such a message is shown without a second name.
+  // by " (" and the group key. Such a message is shown without a second name.
   const name = anomaly.rule_name || anomaly.rule_id;
   const message = String(anomaly.message);
   const named = message.startsWith(name + ": ") || message.startsWith(name + " (");
