@@ -20,8 +20,10 @@ import (
 // ogen-generated server (as its SecurityHandler and a middleware) and for
 // the hand-written routes (as chi middleware).
 //
-// Until the first key exists, requests without a key are served when they
-// come from a loopback address, and rejected otherwise.
+// Until the first key is created, requests without a key are served when
+// they come from a loopback address, and rejected otherwise. Once a key has
+// been created, every request needs a valid key, even after every key has
+// been revoked.
 type Guard struct {
 	authenticator *auth.Authenticator
 	logger        *slog.Logger
@@ -121,12 +123,12 @@ func secured(operation string) bool {
 }
 
 func (g *Guard) allowAnonymous(ctx context.Context, r *http.Request) error {
-	keysExist, err := g.authenticator.KeysExist(ctx)
+	keyCreated, err := g.authenticator.AnyKeyCreated(ctx)
 	if err != nil {
 		return err
 	}
 
-	if keysExist {
+	if keyCreated {
 		return Errorf(http.StatusUnauthorized,
 			"missing API key: send it as Authorization: Bearer <key> or in the X-API-Key header")
 	}

@@ -248,14 +248,16 @@ func (a *API) Serve(ctx context.Context, listener net.Listener) error {
 }
 
 // checkExposure refuses to serve a non-loopback address while no API key
-// exists, because every request would then be served without one.
+// has ever been created, because until then the API serves only loopback
+// clients, and those without a key. Once a key has been created, revoked
+// or not, every client needs a key.
 func (a *API) checkExposure(ctx context.Context, addr net.Addr) error {
-	keysExist, err := auth.KeysInLog(ctx, a.deps.Pool)
+	keyCreated, err := auth.KeyCreatedInLog(ctx, a.deps.Pool)
 	if err != nil {
 		return err
 	}
 
-	if keysExist {
+	if keyCreated {
 		return nil
 	}
 

@@ -20,7 +20,8 @@ import (
 // /metrics for Prometheus. The worker counts its commands, projectors and
 // notification deliveries in deps.Metrics, which no API process serves.
 // /metrics takes API keys as the API's /metrics does: a key with the read
-// scope once a key exists, and before that only loopback clients.
+// scope once a key has been created, revoked or not, and before that only
+// loopback clients.
 func NewWorkerHandler(deps *Deps) http.Handler {
 	guard := handlers.NewGuard(auth.NewAuthenticator(deps.Pool), deps.Logger)
 

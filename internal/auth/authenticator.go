@@ -13,8 +13,9 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// CacheTTLDefault is how long the result of a key lookup, and of the check
-// for any key, is reused. A revoked key stops working within this time.
+// CacheTTLDefault is how long the result of a key lookup, and a negative
+// result of the check for any created key, is reused. A revoked key stops
+// working within this time.
 const CacheTTLDefault = 2 * time.Second
 
 // Errors of Authenticate.
@@ -52,28 +53,32 @@ func NewAuthenticator(pool *pgxpool.Pool) *Authenticator {
 	return &Authenticator{pool: pool, ttl: CacheTTLDefault, now: time.Now, keys: map[uuid.UUID]cachedKey{}}
 }
 
-// KeysExist reports whether any unrevoked key exists. Until one does, the
-// API serves loopback clients without a key.
-func (a *Authenticator) KeysExist(ctx context.Context) (bool, error) {
+// AnyKeyCreated reports whether any key has been created, revoked keys
+// included. Until one has, the API serves loopback clients without a key.
+// A true result is kept for the life of the Authenticator, because no row
+// of api_keys is ever deleted. A revocation only sets revoked_at, and a
+// replay rebuilds the table from the whole log. A false result is reused
+// for the cache TTL.
+func (a *Authenticator) AnyKeyCreated(ctx context.Context) (bool, error) {
 	a.mu.Lock()
-	if a.now().Sub(a.anyKeyTime) < a.ttl {
-		exists := a.anyKey
+	if a.anyKey || a.now().Sub(a.anyKeyTime) < a.ttl {
+		created := a.anyKey
 		a.mu.Unlock()
-		return exists, nil
+		return created, nil
 	}
 	a.mu.Unlock()
 
-	var exists bool
-	err := a.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM api_keys WHERE revoked_at IS NULL)`).Scan(&exists)
+	var created bool
+	err := a.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM api_keys)`).Scan(&created)
 	if err != nil {
 		return false, fmt.Errorf("error checking for API keys: %w", err)
 	}
 
 	a.mu.Lock()
-	a.anyKey, a.anyKeyTime = exists, a.now()
+	a.anyKey, a.anyKeyTime = created, a.now()
 	a.mu.Unlock()
 
-	return exists, nil
+	return created, nil
 }
 
 // Authenticate returns the principal of key, or ErrInvalidKey.

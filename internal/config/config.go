@@ -97,8 +97,8 @@ type Config struct {
 	MaxBodyBytes int64
 	// IngestRate (EVENTPULSE_INGEST_RATE, events per second) is the average
 	// rate each API key may ingest; 0 disables the limit. Requests without
-	// a key, served only on loopback before any key exists, are not
-	// limited. Default: IngestRateDefault.
+	// a key, served only on loopback before any key has been created, are
+	// not limited. Default: IngestRateDefault.
 	IngestRate float64
 	// IngestBurst (EVENTPULSE_INGEST_BURST, events) is the most events a key
 	// may send at once above its rate; at least 1000.
