@@ -23,7 +23,9 @@ func newKeysCommand() *cobra.Command {
 		Long: `Manages API keys directly in the event log (DATABASE_URL). Keys carry
 scopes: ingest (send events), read (every read) and admin (rule changes,
 replays, dead-letter requeues, and everything else). Until the first key
-exists, the API serves loopback clients without a key.`,
+is created, the API serves loopback clients without a key. Once a key has
+been created, every request needs a valid key, even after every key has
+been revoked.`,
 	}
 
 	keys.AddCommand(newKeysCreateCommand(), newKeysListCommand(), newKeysRevokeCommand())

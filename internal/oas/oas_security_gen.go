@@ -19,7 +19,8 @@ type SecurityHandler interface {
 	// HandleBearerAuth handles bearerAuth security.
 	// An API key as `Authorization: Bearer <key>`. Keys carry scopes: `ingest`, `read` and `admin` (which
 	// grants every scope). Until the first key is created the server serves loopback clients without a
-	// key.
+	// key. Once a key has been created every request needs a valid key, even after every key has been
+	// revoked.
 	HandleBearerAuth(ctx context.Context, operationName OperationName, t BearerAuth) (context.Context, error)
 }
 
@@ -269,7 +270,8 @@ type SecuritySource interface {
 	// BearerAuth provides bearerAuth security value.
 	// An API key as `Authorization: Bearer <key>`. Keys carry scopes: `ingest`, `read` and `admin` (which
 	// grants every scope). Until the first key is created the server serves loopback clients without a
-	// key.
+	// key. Once a key has been created every request needs a valid key, even after every key has been
+	// revoked.
 	BearerAuth(ctx context.Context, operationName OperationName) (BearerAuth, error)
 }
 
