@@ -21,9 +21,9 @@ import (
 // the hand-written routes (as chi middleware).
 //
 // Until the first key is created, requests without a key are served when
-// they come from a loopback address, and rejected otherwise. Once a key has
-// been created, every request needs a valid key, even after every key has
-// been revoked.
+// they come from a loopback address and their Host header names a loopback
+// host, and rejected otherwise. Once a key has been created, every request
+// needs a valid key, even after every key has been revoked.
 type Guard struct {
 	authenticator *auth.Authenticator
 	logger        *slog.Logger
@@ -136,6 +136,12 @@ func (g *Guard) allowAnonymous(ctx context.Context, r *http.Request) error {
 	if !IsLoopback(r.RemoteAddr) {
 		return Errorf(http.StatusForbidden,
 			"no API key exists yet, so only loopback clients are served; create one with eventpulse keys create")
+	}
+
+	if !isLoopbackHost(r.Host) {
+		return Errorf(http.StatusForbidden,
+			"the Host header %q is not a loopback name such as localhost, 127.0.0.1 or [::1], so the request "+
+				"needs an API key; create one with eventpulse keys create", r.Host)
 	}
 
 	return nil

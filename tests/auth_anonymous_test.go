@@ -93,3 +93,75 @@ func TestAnonymousAccessEndsWhenAllKeysRevoked(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, created, "api_keys holds a created key although it was revoked")
 }
+
+func TestAnonymousAccessNeedsLoopbackHost(t *testing.T) {
+	t.Parallel()
+
+	a := testapp.Start(t, testapp.Options{})
+	port := a.URL[strings.LastIndexByte(a.URL, ':')+1:]
+
+	loopbackHosts := []string{
+		"127.0.0.1:" + port,
+		"127.0.0.1",
+		"127.9.8.7:" + port,
+		"localhost:" + port,
+		"LocalHost",
+		"localhost.:" + port,
+		"[::1]:" + port,
+		"[::1]",
+	}
+	for _, host := range loopbackHosts {
+		for _, route := range anonymousRoutes {
+			status, _, body := requestWithHost(t, a.URL, route.method, route.path, host, "", route.body)
+			require.Equal(t, route.served, status, "%s %s with Host %q: %s", route.method, route.path, host, body)
+		}
+	}
+
+	foreignHosts := []string{
+		"evil.example",
+		"evil.example:" + port,
+		"localhost.evil.example",
+		"127.0.0.1.evil.example:" + port,
+		"10.0.0.1:" + port,
+		"[::2]:" + port,
+		"127.1:" + port,
+		"localhost:http",
+	}
+	for _, host := range foreignHosts {
+		message := `{"error":"the Host header \"` + host + `\" is not a loopback name ` +
+			`such as localhost, 127.0.0.1 or [::1], so the request needs an API key; create one with eventpulse keys create"}`
+		for _, route := range anonymousRoutes {
+			status, header, body := requestWithHost(t, a.URL, route.method, route.path, host, "", route.body)
+			require.Equal(t, http.StatusForbidden, status, "%s %s with Host %q: %s", route.method, route.path, host, body)
+			require.JSONEq(t, message, body, "%s %s with Host %q", route.method, route.path, host)
+			require.Empty(t, header.Get("WWW-Authenticate"), "%s %s with Host %q", route.method, route.path, host)
+		}
+
+		status, _, body := requestWithHost(t, a.URL, http.MethodGet, "/ws", host, "", "")
+		require.Equal(t, http.StatusForbidden, status, "/ws with Host %q: %s", host, body)
+		require.JSONEq(t, message, body, "/ws with Host %q", host)
+	}
+}
+
+func TestAuthKeyServedWithForeignHost(t *testing.T) {
+	t.Parallel()
+
+	a := testapp.Start(t, testapp.Options{})
+	_, adminKey := createKey(t, a, "host-check", auth.ScopeAdmin)
+	readID, readKey := createKey(t, a, "host-check-read", auth.ScopeRead)
+
+	for _, route := range anonymousRoutes {
+		status, _, body := requestWithHost(t, a.URL, route.method, route.path, "evil.example", adminKey, route.body)
+		require.Equal(t, route.served, status, "%s %s with a key and a foreign Host: %s", route.method, route.path, body)
+	}
+
+	status, _, body := requestWithHost(t, a.URL, http.MethodPost, "/api/v1/events", "evil.example", readKey,
+		`{"event_type":"e","source":"anonymous"}`)
+	require.Equal(t, http.StatusForbidden, status, body)
+	require.JSONEq(t, `{"error":"API key `+readID+` lacks the \"ingest\" scope"}`, body)
+
+	status, _, body = requestWithHost(t, a.URL, http.MethodGet, "/api/v1/events?limit=1", "evil.example",
+		"ep_00000000000000000000000000000000_wrong", "")
+	require.Equal(t, http.StatusUnauthorized, status, body)
+	require.JSONEq(t, `{"error":"invalid or revoked API key"}`, body)
+}
