@@ -18,9 +18,9 @@ type SecurityHandler interface {
 	HandleApiKeyHeader(ctx context.Context, operationName OperationName, t ApiKeyHeader) (context.Context, error)
 	// HandleBearerAuth handles bearerAuth security.
 	// An API key as `Authorization: Bearer <key>`. Keys carry scopes: `ingest`, `read` and `admin` (which
-	// grants every scope). Until the first key is created the server serves loopback clients without a
-	// key. Once a key has been created every request needs a valid key, even after every key has been
-	// revoked.
+	// grants every scope). Until the first key is created the server serves loopback clients without a key
+	// when the Host header names a loopback host (`localhost`, an address in 127.0.0.0/8 or `[::1]`). Once
+	// a key has been created every request needs a valid key, even after every key has been revoked.
 	HandleBearerAuth(ctx context.Context, operationName OperationName, t BearerAuth) (context.Context, error)
 }
 
@@ -269,9 +269,9 @@ type SecuritySource interface {
 	ApiKeyHeader(ctx context.Context, operationName OperationName) (ApiKeyHeader, error)
 	// BearerAuth provides bearerAuth security value.
 	// An API key as `Authorization: Bearer <key>`. Keys carry scopes: `ingest`, `read` and `admin` (which
-	// grants every scope). Until the first key is created the server serves loopback clients without a
-	// key. Once a key has been created every request needs a valid key, even after every key has been
-	// revoked.
+	// grants every scope). Until the first key is created the server serves loopback clients without a key
+	// when the Host header names a loopback host (`localhost`, an address in 127.0.0.0/8 or `[::1]`). Once
+	// a key has been created every request needs a valid key, even after every key has been revoked.
 	BearerAuth(ctx context.Context, operationName OperationName) (BearerAuth, error)
 }
 
