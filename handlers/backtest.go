@@ -13,6 +13,7 @@ import (
 	"github.com/eventpulse/eventpulse/events"
 	"github.com/eventpulse/eventpulse/internal/backtest"
 	"github.com/eventpulse/eventpulse/internal/detect"
+	"github.com/eventpulse/eventpulse/internal/ingest"
 	"github.com/eventpulse/eventpulse/internal/oas"
 )
 
@@ -29,7 +30,7 @@ func (a *API) BacktestRule(ctx context.Context, req *oas.BacktestInput) (oas.Bac
 		field string
 		t     time.Time
 	}{{"from", req.From}, {"to", req.To}} {
-		if bound.t.Year() < 1970 || bound.t.Year() >= 2100 {
+		if !ingest.TimestampInRange(bound.t) {
 			issues = append(issues, events.FieldIssue{Field: bound.field, Message: "must be from 1970 up to, not including, 2100"})
 		}
 	}

@@ -441,9 +441,9 @@ func (f *eventFields) decodeTimestamp(d *jx.Decoder, key string) error {
 		return nil
 	}
 
-	if t.Before(minTimestamp) || !t.Before(maxTimestamp) {
+	if !TimestampInRange(t) {
 		f.failField(key, CodeInvalidValue, "must be between %s and %s, got %q",
-			minTimestamp.Format(time.RFC3339), maxTimestamp.Format(time.RFC3339), s)
+			MinTimestamp.Format(time.RFC3339), MaxTimestamp.Format(time.RFC3339), s)
 		return nil
 	}
 

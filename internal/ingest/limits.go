@@ -24,9 +24,17 @@ const (
 	maxNumericScale         = 16383
 )
 
-// Accepted event times. Anything outside is taken for a client bug (a zero
-// time, a year typed wrong) rather than a real event.
+// Accepted event times, from MinTimestamp up to, not including,
+// MaxTimestamp. Anything outside is taken for a client bug (a zero time, a
+// year typed wrong) rather than a real event. The from and to of the reads
+// and of a backtest are held to the same range.
 var (
-	minTimestamp = time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)
-	maxTimestamp = time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)
+	MinTimestamp = time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)
+	MaxTimestamp = time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)
 )
+
+// TimestampInRange reports whether t, in any zone, lies in
+// [MinTimestamp, MaxTimestamp).
+func TimestampInRange(t time.Time) bool {
+	return !t.Before(MinTimestamp) && t.Before(MaxTimestamp)
+}
