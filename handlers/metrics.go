@@ -44,13 +44,13 @@ func (a *API) GetMetrics(ctx context.Context, params oas.GetMetricsParams) (*oas
 			windowSecondsMin, windowSecondsMax)
 	}
 
+	if err := checkTimestampRange("to", params.To); err != nil {
+		return nil, err
+	}
+
 	groupBy := params.GroupBy.Or(oas.GroupByEventType)
 	to := params.To.Or(time.Now()).UTC().Truncate(time.Microsecond)
 	from := to.Add(-time.Duration(windowSeconds) * time.Second)
-
-	if err := checkWindowRange(from, to, windowSeconds); err != nil {
-		return nil, err
-	}
 
 	counts, err := a.windowCounts(ctx, countFilter{
 		groupBy:   groupBy,
@@ -81,25 +81,6 @@ func (a *API) GetMetrics(ctx context.Context, params oas.GetMetricsParams) (*oas
 		To:            to,
 		Metrics:       metrics,
 	}, nil
-}
-
-// checkWindowRange rejects a window (from, to] that the response could not
-// print, because it starts before year 1 or ends after year 9999 in UTC.
-func checkWindowRange(from, to time.Time, windowSeconds int) error {
-	if to.After(timestampMax) {
-		return Errorf(http.StatusBadRequest, "to must not be after %s in UTC, because later times need a five-digit year",
-			timestampMax.Format(time.RFC3339Nano))
-	}
-
-	if from.Before(timestampMin) {
-		earliest := timestampMin.Add(time.Duration(windowSeconds) * time.Second)
-
-		return Errorf(http.StatusBadRequest,
-			"to must not be before %s with window_seconds=%d, because the window must not start before year 1",
-			earliest.Format(time.RFC3339), windowSeconds)
-	}
-
-	return nil
 }
 
 // countFilter selects and keys the events that the metrics endpoints count.

@@ -45,6 +45,13 @@ func (a *API) GetMetricsTimeseries(
 			bucketSecondsStep, bucketSecondsMin, bucketSecondsMax)
 	}
 
+	if err := checkTimestampRange("from", params.From); err != nil {
+		return nil, err
+	}
+	if err := checkTimestampRange("to", params.To); err != nil {
+		return nil, err
+	}
+
 	to := params.To.Or(time.Now()).UTC()
 	from := params.From.Or(to.Add(-timeseriesRangeDefault)).UTC()
 	if !from.Before(to) {
@@ -54,10 +61,6 @@ func (a *API) GetMetricsTimeseries(
 	first := floorSeconds(from, int64(bucketSeconds))
 	end := ceilSeconds(to, int64(bucketSeconds))
 	width := time.Duration(bucketSeconds) * time.Second
-
-	if err := checkSeriesRange(first, end, bucketSeconds, params.From.Set); err != nil {
-		return nil, err
-	}
 
 	// Unix seconds rather than end.Sub, which saturates beyond 292 years.
 	buckets := int((end.Unix() - first.Unix()) / int64(bucketSeconds))
@@ -86,40 +89,6 @@ func (a *API) GetMetricsTimeseries(
 		Buckets:       starts,
 		Series:        series,
 	}, nil
-}
-
-// checkSeriesRange rejects a series [first, end) that the response could
-// not print, because it starts before year 1 or ends after year 9999 in
-// UTC. The series starts at the bucket boundary at or before from and ends
-// at the one at or after to, so the limits of from and to depend on
-// bucketSeconds. fromSet is false when from took its default, one hour
-// before to, so that the error names to instead.
-func checkSeriesRange(first, end time.Time, bucketSeconds int, fromSet bool) error {
-	step := int64(bucketSeconds)
-
-	if end.After(timestampMax) {
-		return Errorf(http.StatusBadRequest,
-			"to must not be after %s with bucket_seconds=%d, because the series ends at the next bucket boundary, "+
-				"and later boundaries are after year 9999",
-			floorSeconds(timestampMax, step).Format(time.RFC3339), bucketSeconds)
-	}
-
-	if !first.Before(timestampMin) {
-		return nil
-	}
-
-	earliest := ceilSeconds(timestampMin, step)
-	if fromSet {
-		return Errorf(http.StatusBadRequest,
-			"from must not be before %s with bucket_seconds=%d, because the series starts at the bucket boundary "+
-				"at or before from, and earlier boundaries are before year 1",
-			earliest.Format(time.RFC3339), bucketSeconds)
-	}
-
-	return Errorf(http.StatusBadRequest,
-		"to must not be before %s when from is missing, because from then defaults to one hour before to, "+
-			"and the series must not start before year 1",
-		earliest.Add(timeseriesRangeDefault).Format(time.RFC3339))
 }
 
 // seriesCounts returns one series per key with events in [first, end), each

@@ -100,6 +100,13 @@ func (a *API) ListEvents(ctx context.Context, params oas.ListEventsParams) (*oas
 	limit := clamp(params.Limit.Or(limitDefault), 1, eventsLimitMax)
 	offset := max(params.Offset.Or(0), 0)
 
+	if err := checkTimestampRange("from", params.From); err != nil {
+		return nil, err
+	}
+	if err := checkTimestampRange("to", params.To); err != nil {
+		return nil, err
+	}
+
 	if params.From.Set && params.To.Set && params.From.Value.After(params.To.Value) {
 		return nil, Errorf(http.StatusBadRequest, "from must not be after to")
 	}

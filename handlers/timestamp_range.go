@@ -1,12 +1,23 @@
 package handlers
 
-import "time"
+import (
+	"net/http"
+	"time"
 
-// The first and last instants that a response may print, in UTC. RFC 3339
-// writes four-digit years, so nothing after year 9999 can be written.
-// Year 0000 is left out as well, because common date types such as
-// Python's datetime and .NET's DateTime start at year 1.
-var (
-	timestampMin = time.Date(1, time.January, 1, 0, 0, 0, 0, time.UTC)
-	timestampMax = time.Date(9999, time.December, 31, 23, 59, 59, 999_999_999, time.UTC)
+	"github.com/eventpulse/eventpulse/internal/ingest"
+	"github.com/eventpulse/eventpulse/internal/oas"
 )
+
+// checkTimestampRange returns a 400 naming the query parameter param when
+// value is set and lies outside the range of event timestamps, the same
+// range that ingestion and backtests accept.
+func checkTimestampRange(param string, value oas.OptDateTime) error {
+	t, ok := value.Get()
+	if !ok || ingest.TimestampInRange(t) {
+		return nil
+	}
+
+	return Errorf(http.StatusBadRequest, "%s must be at or after %s and before %s, got %s",
+		param, ingest.MinTimestamp.Format(time.RFC3339), ingest.MaxTimestamp.Format(time.RFC3339),
+		t.Format(time.RFC3339Nano))
+}

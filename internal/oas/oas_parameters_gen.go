@@ -338,8 +338,8 @@ type GetMetricsParams struct {
 	EventType OptString `json:",omitempty,omitzero"`
 	// Count only events from this source.
 	Source OptString `json:",omitempty,omitzero"`
-	// End of the window, inclusive (RFC 3339); now when missing. The window must lie within years 0001 to
-	// 9999 in UTC, so `to` is at least `window_seconds` after 0001-01-01T00:00:00Z.
+	// End of the window, inclusive (RFC 3339); now when missing. From 1970-01-01T00:00:00Z up to, not
+	// including, 2100-01-01T00:00:00Z, as event timestamps.
 	To OptDateTime `json:",omitempty,omitzero"`
 }
 
@@ -629,11 +629,11 @@ func decodeGetMetricsParams(args [0]string, argsEscaped bool, r *http.Request) (
 
 // GetMetricsTimeseriesParams is parameters of getMetricsTimeseries operation.
 type GetMetricsTimeseriesParams struct {
-	// Start of the range (RFC 3339); `to` minus one hour when missing. The bucket holding it must start in
-	// year 0001 or later (UTC).
+	// Start of the range (RFC 3339); `to` minus one hour when missing. From 1970-01-01T00:00:00Z up to,
+	// not including, 2100-01-01T00:00:00Z, as event timestamps.
 	From OptDateTime `json:",omitempty,omitzero"`
-	// End of the range, exclusive (RFC 3339); now when missing. The bucket boundary at or after it must
-	// lie in year 9999 or earlier (UTC).
+	// End of the range, exclusive (RFC 3339); now when missing. From 1970-01-01T00:00:00Z up to, not
+	// including, 2100-01-01T00:00:00Z, as event timestamps.
 	To OptDateTime `json:",omitempty,omitzero"`
 	// Bucket length in seconds: a multiple of 10 from 10 to 86400, and the range may hold at most 1,000
 	// buckets.
@@ -1208,9 +1208,11 @@ type ListAnomaliesParams struct {
 	Severity []Severity `json:",omitempty"`
 	// Exact group key, as in the anomaly's `group_key`.
 	GroupKey OptString `json:",omitempty,omitzero"`
-	// Earliest `detected_at`, inclusive (RFC 3339).
+	// Earliest `detected_at`, inclusive (RFC 3339). From 1970-01-01T00:00:00Z up to, not including,
+	// 2100-01-01T00:00:00Z, as event timestamps.
 	From OptDateTime `json:",omitempty,omitzero"`
-	// Latest `detected_at`, inclusive (RFC 3339).
+	// Latest `detected_at`, inclusive (RFC 3339). From 1970-01-01T00:00:00Z up to, not including,
+	// 2100-01-01T00:00:00Z, as event timestamps.
 	To OptDateTime `json:",omitempty,omitzero"`
 }
 
@@ -1754,9 +1756,11 @@ type ListEventsParams struct {
 	Offset    OptInt    `json:",omitempty,omitzero"`
 	EventType OptString `json:",omitempty,omitzero"`
 	Source    OptString `json:",omitempty,omitzero"`
-	// Earliest event time, inclusive (RFC 3339).
+	// Earliest event time, inclusive (RFC 3339). From 1970-01-01T00:00:00Z up to, not including,
+	// 2100-01-01T00:00:00Z, as event timestamps.
 	From OptDateTime `json:",omitempty,omitzero"`
-	// Latest event time, inclusive (RFC 3339).
+	// Latest event time, inclusive (RFC 3339). From 1970-01-01T00:00:00Z up to, not including,
+	// 2100-01-01T00:00:00Z, as event timestamps.
 	To OptDateTime `json:",omitempty,omitzero"`
 }
 
