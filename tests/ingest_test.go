@@ -211,6 +211,11 @@ func badInputs(maxBodyBytes int64) []badInput {
 			append([]any{"payload"}, repeat("a", ingest.MaxDepth)...), "deeper than 32"),
 		invalid("nested too deep in metadata", single, string(event(`,"metadata":{"list":`+deepArray+`}`)),
 			append([]any{"metadata", "list"}, repeat(0, ingest.MaxDepth-1)...), "deeper than 32"),
+		invalid("nested 100000 levels deep", single, string(event(`,"payload":`+strings.Repeat(`{"a":`, 100_000)+"1"+
+			strings.Repeat("}", 100_000))), append([]any{"payload"}, repeat("a", ingest.MaxDepth)...), "deeper than 32"),
+		invalid("nested 20000 levels deep in a batch item", batch, "["+string(event(""))+","+
+			string(event(`,"metadata":`+strings.Repeat(`{"m":`, 20_000)+"1"+strings.Repeat("}", 20_000)))+"]",
+			append([]any{1, "metadata"}, repeat("m", ingest.MaxDepth)...), "deeper than 32"),
 		invalid("nested 2000 levels deep", single, string(event(`,"payload":{"a":`+strings.Repeat("[", 2000)+
 			strings.Repeat("]", 2000)+`}`)), append([]any{"payload", "a"}, repeat(0, ingest.MaxDepth-1)...), "deeper than 32"),
 		{"invalid UTF-8 in a name", single, "application/json", []byte("{\"event_type\":\"\xff\",\"source\":\"s\"}"),

@@ -29,7 +29,7 @@ func DecodeEvent(body []byte, receivedAt time.Time) (events.IngestedEvent, []str
 		return events.IngestedEvent{}, nil, &ValidationError{Issues: invalidUTF8Issues(body, receivedAt, false)}
 	}
 
-	if issue := checkBody(body); issue != nil {
+	if issue := checkBody(body, false); issue != nil {
 		return events.IngestedEvent{}, nil, &ValidationError{Issues: []Issue{*issue}}
 	}
 
@@ -52,7 +52,7 @@ func DecodeBatch(body []byte, receivedAt time.Time) ([]events.IngestedEvent, []I
 		return nil, nil, &ValidationError{Issues: invalidUTF8Issues(body, receivedAt, true)}
 	}
 
-	if issue := checkBody(body); issue != nil {
+	if issue := checkBody(body, true); issue != nil {
 		return nil, nil, &ValidationError{Issues: []Issue{*issue}}
 	}
 
@@ -101,14 +101,19 @@ func DecodeBatch(body []byte, receivedAt time.Time) ([]events.IngestedEvent, []I
 // a file. RFC 8259 (section 8.1) forbids senders to add it to JSON.
 var byteOrderMark = []byte{0xEF, 0xBB, 0xBF}
 
-// checkBody rejects bodies that are not valid JSON, so the field decoders
-// below only meet well-formed input. The caller has checked that body is
-// valid UTF-8.
-func checkBody(body []byte) *Issue {
+// checkBody rejects bodies that are not valid JSON or that nest deeper
+// than the decoders read, so the field decoders below only meet
+// well-formed input. The caller has checked that body is valid UTF-8.
+// batch is true for the body of a batch request.
+func checkBody(body []byte, batch bool) *Issue {
 	d := newDecoder(body)
 	defer freeDecoder(d)
 
 	if err := d.Validate(); err != nil {
+		if issue := nestingIssue(body, batch); issue != nil {
+			return issue
+		}
+
 		return &Issue{Path: []any{}, Message: describeSyntaxError(body, err), Code: CodeInvalidJSON}
 	}
 

@@ -27,7 +27,7 @@ func invalidUTF8Issues(body []byte, receivedAt time.Time, batch bool) []Issue {
 		Code:    CodeInvalidJSON,
 	}
 
-	if checkBody(clean) != nil {
+	if checkBody(clean, batch) != nil {
 		return []Issue{whole}
 	}
 
