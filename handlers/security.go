@@ -128,6 +128,12 @@ func (g *Guard) allowAnonymous(ctx context.Context, r *http.Request) error {
 		return err
 	}
 
+	if keyCreated && queryKeyAllowed(r) {
+		return Errorf(http.StatusUnauthorized,
+			"missing API key: send it in the api_key query parameter, which a browser's WebSocket API needs "+
+				"because it cannot set headers, or as Authorization: Bearer <key> or in the X-API-Key header")
+	}
+
 	if keyCreated {
 		return Errorf(http.StatusUnauthorized,
 			"missing API key: send it as Authorization: Bearer <key> or in the X-API-Key header")
@@ -224,11 +230,17 @@ func KeyFromRequest(r *http.Request) string {
 		return key
 	}
 
-	if r.URL.Path == "/ws" || strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+	if queryKeyAllowed(r) {
 		return r.URL.Query().Get("api_key")
 	}
 
 	return ""
+}
+
+// queryKeyAllowed reports whether r may send its API key in the api_key
+// query parameter: a WebSocket upgrade or a request to /ws.
+func queryKeyAllowed(r *http.Request) bool {
+	return r.URL.Path == "/ws" || strings.EqualFold(r.Header.Get("Upgrade"), "websocket")
 }
 
 // bearerToken returns the token of an Authorization value with the

@@ -468,3 +468,46 @@ func TestCreateKeyChecksNameAndScopes(t *testing.T) {
 	require.NoError(t, a.Pool.QueryRow(context.Background(), `SELECT scopes FROM api_keys WHERE key_id = $1`, id).Scan(&scopes))
 	require.Equal(t, []string{"read", "ingest"}, scopes)
 }
+
+// TestAuthMissingKeyMessageNamesQuery checks that a request to /ws without
+// a key is told about the api_key query parameter, which browsers need,
+// and that the other routes keep naming the two headers only.
+func TestAuthMissingKeyMessageNamesQuery(t *testing.T) {
+	t.Parallel()
+
+	a := testapp.Start(t, testapp.Options{NoWorker: true})
+	createKeyNoWorker(t, a, "reader", auth.ScopeRead)
+	time.Sleep(auth.CacheTTLDefault)
+
+	const (
+		wsMessage = "missing API key: send it in the api_key query parameter, which a browser's WebSocket API " +
+			"needs because it cannot set headers, or as Authorization: Bearer <key> or in the X-API-Key header"
+		headerMessage = "missing API key: send it as Authorization: Bearer <key> or in the X-API-Key header"
+	)
+
+	upgrade := http.Header{
+		"Connection":            {"Upgrade"},
+		"Upgrade":               {"websocket"},
+		"Sec-WebSocket-Version": {"13"},
+		"Sec-WebSocket-Key":     {"dGhlIHNhbXBsZSBub25jZQ=="},
+	}
+
+	cases := []struct {
+		name    string
+		path    string
+		header  http.Header
+		message string
+	}{
+		{"WebSocket upgrade to /ws", "/ws", upgrade, wsMessage},
+		{"plain GET of /ws", "/ws", http.Header{}, wsMessage},
+		{"empty api_key on /ws", "/ws?api_key=", upgrade, wsMessage},
+		{"list of events", "/api/v1/events", http.Header{}, headerMessage},
+		{"api_key on a REST route", "/api/v1/anomalies?api_key=", http.Header{}, headerMessage},
+	}
+
+	for _, tc := range cases {
+		status, body := sendRequest(t, http.MethodGet, a.URL+tc.path, "", tc.header)
+		require.Equal(t, http.StatusUnauthorized, status, "%s: %s", tc.name, body)
+		require.JSONEq(t, `{"error":"`+tc.message+`"}`, body, tc.name)
+	}
+}
