@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -98,7 +99,7 @@ keys exist, give a key with the ingest scope in $EVENTPULSE_API_KEY.`,
 			summary.Write(cmd.OutOrStdout())
 
 			if err != nil {
-				return err
+				return withAPIKeyHint(err, opts.APIKey != "")
 			}
 
 			if !summary.OK() {
@@ -125,4 +126,23 @@ keys exist, give a key with the ingest scope in $EVENTPULSE_API_KEY.`,
 		"times a batch is sent again after 429, 502, 503, 504 or a network error, waiting as Retry-After says (5 s while ingestion is paused for a full backlog)")
 
 	return cmd
+}
+
+// withAPIKeyHint returns err, or for a 401 an error that says to set
+// EVENTPULSE_API_KEY, in place of the server's advice on which header to
+// send the key in. keySent is true when the requests carried a key.
+func withAPIKeyHint(err error, keySent bool) error {
+	var statusErr *ingestclient.StatusError
+	if !errors.As(err, &statusErr) || statusErr.Status != http.StatusUnauthorized {
+		return err
+	}
+
+	if !keySent {
+		return fmt.Errorf("error sending batch to %q: the server requires an API key (401 Unauthorized): "+
+			"set EVENTPULSE_API_KEY to a key with the ingest scope", statusErr.Endpoint)
+	}
+
+	return fmt.Errorf("error sending batch to %q: the server rejected the key in EVENTPULSE_API_KEY "+
+		"with 401 Unauthorized (%s): set EVENTPULSE_API_KEY to a key with the ingest scope",
+		statusErr.Endpoint, statusErr.Message)
 }

@@ -1,9 +1,17 @@
 package main
 
 import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/eventpulse/eventpulse/internal/auth"
+	"github.com/eventpulse/eventpulse/internal/testapp"
 )
 
 func TestIngestCommandRejectsZeroFlags(t *testing.T) {
@@ -52,4 +60,37 @@ func TestIngestCommandInvalidOptionsPrintNoSummary(t *testing.T) {
 	stdout, _, err := runCommand(t, "ingest", "--batch-size", "1001", "events.ndjson")
 	require.ErrorContains(t, err, "invalid batch size 1001: must be from 1 to 1000")
 	require.Empty(t, stdout)
+}
+
+func TestIngestCommandUnauthorizedNamesVariable(t *testing.T) {
+	a := testapp.Start(t, testapp.Options{})
+	t.Setenv("EVENTPULSE_URL", a.URL)
+
+	id, key, err := auth.CreateKey(context.Background(), a.Pool, "ingest-cli", []auth.Scope{auth.ScopeIngest}, "test")
+	require.NoError(t, err)
+	testapp.RegisterSecret(key)
+	testapp.WaitFor(t, 30*time.Second, "key projected", func() bool {
+		return a.Count("SELECT count(*) FROM api_keys WHERE key_id = $1", id) == 1
+	})
+	time.Sleep(auth.CacheTTLDefault)
+
+	file := filepath.Join(t.TempDir(), "events.ndjson")
+	require.NoError(t, os.WriteFile(file, []byte(`{"event_type":"login","source":"cli"}`+"\n"), 0o600))
+	endpoint := a.URL + "/api/v1/events/batch"
+
+	t.Setenv("EVENTPULSE_API_KEY", "")
+	_, _, err = runCommand(t, "ingest", file)
+	require.EqualError(t, err, fmt.Sprintf("error sending batch to %q: the server requires an API key "+
+		"(401 Unauthorized): set EVENTPULSE_API_KEY to a key with the ingest scope", endpoint))
+
+	t.Setenv("EVENTPULSE_API_KEY", "ep_00000000000000000000000000000000_wrong")
+	_, _, err = runCommand(t, "ingest", file)
+	require.EqualError(t, err, fmt.Sprintf("error sending batch to %q: the server rejected the key in "+
+		"EVENTPULSE_API_KEY with 401 Unauthorized (invalid or revoked API key): "+
+		"set EVENTPULSE_API_KEY to a key with the ingest scope", endpoint))
+
+	t.Setenv("EVENTPULSE_API_KEY", key)
+	stdout, stderr, err := runCommand(t, "ingest", file)
+	require.NoError(t, err, "stderr: %s", stderr)
+	require.NotContains(t, stdout+stderr, key)
 }

@@ -271,9 +271,28 @@ func (w *batchWorker) handle(ctx context.Context, events []event, result reply) 
 	case http.StatusRequestEntityTooLarge:
 		return nil, w.splitTooLarge(ctx, events)
 	default:
-		return nil, &unsentError{first: events[0], err: fmt.Errorf("error sending batch to %q: server returned %s: %s",
-			w.sender.endpoint, statusText(result.status), parseAPIError(result.body).Error)}
+		return nil, &unsentError{first: events[0], err: &StatusError{
+			Endpoint: w.sender.endpoint,
+			Status:   result.status,
+			Message:  parseAPIError(result.body).Error,
+		}}
 	}
+}
+
+// StatusError is a response whose status stopped the run without a retry:
+// any status but 200, 202, 400 and 413 and the retried 429, 502, 503 and
+// 504.
+type StatusError struct {
+	// Endpoint is the URL that the batch was sent to.
+	Endpoint string
+	Status   int
+	// Message is the error member of the response body, or an excerpt of
+	// a body that is not the documented JSON.
+	Message string
+}
+
+func (e *StatusError) Error() string {
+	return fmt.Sprintf("error sending batch to %q: server returned %s: %s", e.Endpoint, statusText(e.Status), e.Message)
 }
 
 // rejectInvalid rejects the items that a 400 names and returns the others.

@@ -768,6 +768,11 @@ func TestRunSendsAPIKey(t *testing.T) {
 	_, err := Run(t.Context(), bundle.options(file))
 	require.ErrorContains(t, err, "401 Unauthorized: invalid API key")
 
+	var statusErr *StatusError
+	require.ErrorAs(t, err, &statusErr)
+	require.Equal(t, http.StatusUnauthorized, statusErr.Status)
+	require.Equal(t, "invalid API key", statusErr.Message)
+
 	opts := bundle.options(file)
 	opts.APIKey = "secret-key"
 	summary, err := Run(t.Context(), opts)
