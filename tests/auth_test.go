@@ -469,9 +469,9 @@ func TestCreateKeyChecksNameAndScopes(t *testing.T) {
 	require.Equal(t, []string{"read", "ingest"}, scopes)
 }
 
-// TestAuthMissingKeyMessageNamesQuery checks that a request to /ws without
-// a key is told about the api_key query parameter, which browsers need,
-// and that the other routes keep naming the two headers only.
+// TestAuthMissingKeyMessageNamesQuery checks that the 401 to a request to
+// /ws without a key names the api_key query parameter, which browsers
+// need, and that the 401 of other routes names the two headers only.
 func TestAuthMissingKeyMessageNamesQuery(t *testing.T) {
 	t.Parallel()
 

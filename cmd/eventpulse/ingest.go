@@ -128,9 +128,10 @@ keys exist, give a key with the ingest scope in $EVENTPULSE_API_KEY.`,
 	return cmd
 }
 
-// withAPIKeyHint returns err, or for a 401 an error that says to set
-// EVENTPULSE_API_KEY, in place of the server's advice on which header to
-// send the key in. keySent is true when the requests carried a key.
+// withAPIKeyHint returns err unchanged except for a 401. That becomes an
+// error that names the fix, setting EVENTPULSE_API_KEY, in place of the
+// server's advice on which header to send the key in. keySent is true when
+// the requests carried a key.
 func withAPIKeyHint(err error, keySent bool) error {
 	var statusErr *ingestclient.StatusError
 	if !errors.As(err, &statusErr) || statusErr.Status != http.StatusUnauthorized {

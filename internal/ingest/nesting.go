@@ -66,7 +66,7 @@ type nestingFrame struct {
 }
 
 // nestingPath walks prefix, the start of a body that is valid JSON up to
-// its last byte, and returns the path of the first object or array nested
+// its last byte. It returns the path of the first object or array nested
 // deeper than MaxDepth inside the payload or metadata of an event, and
 // true. When there is none, it returns the path of the event member, batch
 // item or body that is open at the end of prefix, and false. eventDepth is

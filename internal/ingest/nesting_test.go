@@ -12,13 +12,13 @@ import (
 )
 
 // nestedObjects returns levels objects nested in one another under the
-// member name key, holding 1 at the bottom.
+// member name key, with 1 at the bottom.
 func nestedObjects(key string, levels int) string {
 	return strings.Repeat(`{"`+key+`":`, levels) + "1" + strings.Repeat("}", levels)
 }
 
-// nestedArrays returns levels arrays nested in one another, holding 1 at
-// the bottom.
+// nestedArrays returns levels arrays nested in one another, with 1 at the
+// bottom.
 func nestedArrays(levels int) string {
 	return strings.Repeat("[", levels) + "1" + strings.Repeat("]", levels)
 }

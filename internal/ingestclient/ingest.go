@@ -279,9 +279,9 @@ func (w *batchWorker) handle(ctx context.Context, events []event, result reply) 
 	}
 }
 
-// StatusError is a response whose status stopped the run without a retry:
-// any status but 200, 202, 400 and 413 and the retried 429, 502, 503 and
-// 504.
+// StatusError is a response status that stopped the run at once. It is
+// any status but 200, 202, 400 and 413, except 429, 502, 503 and 504,
+// which are retried and end the run with a different error.
 type StatusError struct {
 	// Endpoint is the URL that the batch was sent to.
 	Endpoint string
