@@ -28,6 +28,32 @@ func slackChannel(name, url string, extra string) string {
 	return fmt.Sprintf("  - name: %s\n    type: slack\n    webhook_url: %s\n%s", name, url, extra)
 }
 
+// emailChannel returns the configuration of an email channel named oncall
+// that sends to recipients through server over STARTTLS. Its password is
+// read from the environment variable passwordVariable, which the helper
+// sets for the test. t.Setenv cannot be used with t.Parallel, so each test
+// passes a variable name that no other test uses.
+func emailChannel(t *testing.T, server *smtpServer, passwordVariable, recipients string) string {
+	t.Helper()
+
+	require.NoError(t, os.Setenv(passwordVariable, "s3cret-pass"))
+	t.Cleanup(func() { _ = os.Unsetenv(passwordVariable) })
+	host, port, _ := strings.Cut(server.addr, ":")
+
+	return fmt.Sprintf(`  - name: oncall
+    type: email
+    smtp:
+      host: %s
+      port: %s
+      username: alerts
+      password: ${%s}
+      starttls: required
+      ca_file: %s
+    from: eventpulse@example.test
+    to: [%s]
+`, host, port, passwordVariable, server.caFile, recipients)
+}
+
 func TestNotifySlackRetriesAfter429(t *testing.T) {
 	t.Parallel()
 
@@ -157,24 +183,7 @@ func TestNotifyEmailOverStartTLS(t *testing.T) {
 	t.Parallel()
 
 	server := newSMTPServer(t)
-	// t.Setenv forbids t.Parallel; the variable's name is used by no other
-	// test.
-	require.NoError(t, os.Setenv("TEST_SMTP_PASSWORD_NOTIFY", "s3cret-pass"))
-	t.Cleanup(func() { _ = os.Unsetenv("TEST_SMTP_PASSWORD_NOTIFY") })
-	host, port, _ := strings.Cut(server.addr, ":")
-	a := startWithChannels(t, fastDelivery+fmt.Sprintf(`channels:
-  - name: oncall
-    type: email
-    smtp:
-      host: %s
-      port: %s
-      username: alerts
-      password: ${TEST_SMTP_PASSWORD_NOTIFY}
-      starttls: required
-      ca_file: %s
-    from: eventpulse@example.test
-    to: [oncall@example.test, lead@example.test]
-`, host, port, server.caFile), testapp.Options{})
+	a := startWithChannels(t, fastDelivery+"channels:\n"+emailChannel(t, server, "TEST_SMTP_PASSWORD_NOTIFY", "oncall@example.test, lead@example.test"), testapp.Options{})
 	anomaly := newAnomaly("critical")
 
 	appendAnomaly(t, a, anomaly)
@@ -226,24 +235,7 @@ func TestNotifyEmailSubjectWithLineBreak(t *testing.T) {
 	t.Parallel()
 
 	server := newSMTPServer(t)
-	// t.Setenv cannot be used with t.Parallel, so the test sets a variable
-	// that no other test uses.
-	require.NoError(t, os.Setenv("TEST_SMTP_PASSWORD_SUBJECT", "s3cret-pass"))
-	t.Cleanup(func() { _ = os.Unsetenv("TEST_SMTP_PASSWORD_SUBJECT") })
-	host, port, _ := strings.Cut(server.addr, ":")
-	a := startWithChannels(t, fastDelivery+fmt.Sprintf(`channels:
-  - name: oncall
-    type: email
-    smtp:
-      host: %s
-      port: %s
-      username: alerts
-      password: ${TEST_SMTP_PASSWORD_SUBJECT}
-      starttls: required
-      ca_file: %s
-    from: eventpulse@example.test
-    to: [oncall@example.test]
-`, host, port, server.caFile), testapp.Options{})
+	a := startWithChannels(t, fastDelivery+"channels:\n"+emailChannel(t, server, "TEST_SMTP_PASSWORD_SUBJECT", "oncall@example.test"), testapp.Options{})
 	// Rule names are free text from the API, so one may contain a line
 	// break followed by what looks like another header.
 	anomaly := newAnomaly("critical")
@@ -422,23 +414,7 @@ func TestNotifyEscapesPayloadMarkup(t *testing.T) {
 
 	slack := newFakeSlack(t)
 	server := newSMTPServer(t)
-	// t.Setenv cannot be used with t.Parallel, so the test sets a variable
-	// that no other test uses.
-	require.NoError(t, os.Setenv("TEST_SMTP_PASSWORD_MARKUP", "s3cret-pass"))
-	t.Cleanup(func() { _ = os.Unsetenv("TEST_SMTP_PASSWORD_MARKUP") })
-	host, port, _ := strings.Cut(server.addr, ":")
-	a := startWithChannels(t, fastDelivery+"channels:\n"+slackChannel("ops", slack.URL(), "")+fmt.Sprintf(`  - name: oncall
-    type: email
-    smtp:
-      host: %s
-      port: %s
-      username: alerts
-      password: ${TEST_SMTP_PASSWORD_MARKUP}
-      starttls: required
-      ca_file: %s
-    from: eventpulse@example.test
-    to: [oncall@example.test]
-`, host, port, server.caFile), testapp.Options{})
+	a := startWithChannels(t, fastDelivery+"channels:\n"+slackChannel("ops", slack.URL(), "")+emailChannel(t, server, "TEST_SMTP_PASSWORD_MARKUP", "oncall@example.test"), testapp.Options{})
 
 	rule := createRule(t, a, &oas.RuleInput{
 		Name:          "logins & <sso>",
