@@ -52,9 +52,25 @@ type RuleCommand struct {
 	// ExpectedVersion, when above 0, is the version the caller saw
 	// (If-Match); any other current version rejects the command.
 	ExpectedVersion int `json:"expected_version,omitempty"`
+	// ExpectedVersions, when set, lists every version an If-Match list
+	// names, and the command applies at any of them. ExpectedVersion then
+	// holds the first, for workers that read only that member.
+	ExpectedVersions []int `json:"expected_versions,omitempty"`
 	// ExpiresAt is when the caller stops waiting for the reply; a command
 	// handled later is dropped.
 	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// expects returns the versions the command may apply at, none for any.
+func (c RuleCommand) expects() []int {
+	switch {
+	case len(c.ExpectedVersions) > 0:
+		return c.ExpectedVersions
+	case c.ExpectedVersion > 0:
+		return []int{c.ExpectedVersion}
+	default:
+		return nil
+	}
 }
 
 // Correlation returns the id of the request that sent the command, which

@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -53,9 +56,9 @@ func (s ruleStore) update(ctx context.Context, cmd RuleCommand, decide decideFun
 			return RuleResult{}, fmt.Errorf("error handling command %q for rule %q: %w", cmd.CommandID, cmd.RuleID, err)
 		}
 
-		if cmd.ExpectedVersion > 0 {
+		if expected := cmd.expects(); len(expected) > 0 {
 			return *rejected(OutcomeVersionMismatch,
-				"rule %s changed after version %d", cmd.RuleID, cmd.ExpectedVersion), nil
+				"rule %s changed after version %s", cmd.RuleID, versionList(expected)), nil
 		}
 
 		s.logger.DebugContext(ctx, "rules: lost a race for the next version, retrying",
@@ -84,9 +87,9 @@ func (s ruleStore) tryUpdate(ctx context.Context, cmd RuleCommand, decide decide
 		}
 
 		state := FoldRule(records)
-		if cmd.ExpectedVersion > 0 && state.Exists() && state.Version != cmd.ExpectedVersion {
+		if expected := cmd.expects(); len(expected) > 0 && state.Exists() && !slices.Contains(expected, state.Version) {
 			result = *rejected(OutcomeVersionMismatch,
-				"rule %s is at version %d, not %d", cmd.RuleID, state.Version, cmd.ExpectedVersion)
+				"rule %s is at version %d, not %s", cmd.RuleID, state.Version, versionList(expected))
 			return nil
 		}
 
@@ -178,4 +181,18 @@ func notFound(cmd RuleCommand) *RuleResult {
 
 func invalid(issues []events.FieldIssue) *RuleResult {
 	return &RuleResult{Outcome: OutcomeInvalid, Message: "the rule is invalid", Issues: issues}
+}
+
+// versionList formats versions as "3" or "one of 3, 4".
+func versionList(versions []int) string {
+	if len(versions) == 1 {
+		return strconv.Itoa(versions[0])
+	}
+
+	formatted := make([]string, len(versions))
+	for i, version := range versions {
+		formatted[i] = strconv.Itoa(version)
+	}
+
+	return "one of " + strings.Join(formatted, ", ")
 }

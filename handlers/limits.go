@@ -71,12 +71,18 @@ func CheckQuery(next http.Handler) http.Handler {
 // singleHeaders are headers that a request may carry once. A second copy
 // with another value would otherwise be dropped without notice, because
 // handlers read the first.
-var singleHeaders = []string{"Content-Type", "If-Match"}
+var singleHeaders = []string{"Content-Type"}
 
 // RejectRepeatedHeaders rejects with 400 a request that carries one of
-// singleHeaders twice with different values. Identical copies pass.
+// singleHeaders twice with different values. Identical copies pass. The
+// lines of If-Match, whose value is a list, are joined into one list, as
+// RFC 9110 (section 5.3) combines the lines of a list field.
 func RejectRepeatedHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if values := r.Header["If-Match"]; len(values) > 1 {
+			r.Header["If-Match"] = []string{strings.Join(values, ", ")}
+		}
+
 		for _, name := range singleHeaders {
 			values := r.Header[name]
 			if len(values) < 2 || !slices.ContainsFunc(values[1:], func(v string) bool { return v != values[0] }) {

@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"strconv"
-	"strings"
 
 	"github.com/eventpulse/eventpulse/commands"
 	"github.com/eventpulse/eventpulse/events"
@@ -119,25 +118,4 @@ func conditionToOAS(c events.Condition) oas.RuleCondition {
 // etag returns the entity tag of a rule version.
 func etag(version int) string {
 	return strconv.Quote(strconv.Itoa(version))
-}
-
-// parseIfMatch returns the version an If-Match header names, 0 for an
-// absent header or "*" (any current version).
-func parseIfMatch(header string, set bool) (int, error) {
-	value := strings.TrimSpace(header)
-	if !set || value == "" || value == "*" {
-		return 0, nil
-	}
-
-	unquoted, err := strconv.Unquote(value)
-	if err != nil {
-		unquoted = value
-	}
-
-	version, err := strconv.Atoi(unquoted)
-	if err != nil || version < 1 {
-		return 0, Errorf(400, `If-Match must be a rule version in quotes, such as "3", or *; got %s`, strconv.Quote(header))
-	}
-
-	return version, nil
 }

@@ -52,7 +52,7 @@ func (a *API) CreateRule(ctx context.Context, req *oas.RuleInput) (oas.CreateRul
 	ctx, cancel := context.WithTimeout(ctx, a.ruleReplyTimeout)
 	defer cancel()
 
-	cmd := &commands.CreateRule{RuleCommand: a.ruleCommand(ctx, uuid.New(), 0), Spec: spec}
+	cmd := &commands.CreateRule{RuleCommand: a.ruleCommand(ctx, uuid.New(), nil), Spec: spec}
 	result, err := a.sendRuleCommand(ctx, cmd, cmd.RuleCommand)
 	if err != nil {
 		return nil, err
@@ -257,19 +257,32 @@ func scanRule(row pgx.CollectableRow) (oas.Rule, error) {
 	return ruleToOAS(state), nil
 }
 
-func (a *API) ruleCommand(ctx context.Context, ruleID uuid.UUID, expectedVersion int) commands.RuleCommand {
+// ruleCommand returns the header of a command for ruleID. expected are
+// the versions an If-Match header accepts, none for any version.
+func (a *API) ruleCommand(ctx context.Context, ruleID uuid.UUID, expected []int) commands.RuleCommand {
 	id := uuid.NewString()
 	deadline, _ := ctx.Deadline()
 	correlationID := cmp.Or(logging.CorrelationID(ctx), id)
 
-	return commands.RuleCommand{
-		CommandID:       id,
-		CorrelationID:   correlationID,
-		Actor:           auth.ActorFrom(ctx),
-		RuleID:          ruleID,
-		ExpectedVersion: expectedVersion,
-		ExpiresAt:       deadline,
+	cmd := commands.RuleCommand{
+		CommandID:     id,
+		CorrelationID: correlationID,
+		Actor:         auth.ActorFrom(ctx),
+		RuleID:        ruleID,
+		ExpiresAt:     deadline,
 	}
+
+	// A worker that reads only expected_version rejects the command at
+	// any other version than the first listed, never applies it at a
+	// version the list leaves out.
+	if len(expected) > 0 {
+		cmd.ExpectedVersion = expected[0]
+	}
+	if len(expected) > 1 {
+		cmd.ExpectedVersions = expected
+	}
+
+	return cmd
 }
 
 // sendRuleCommand sends cmd, maps a rejection to its HTTP error and, once

@@ -84,7 +84,10 @@ func decodeDeleteDeadLetterParams(args [1]string, argsEscaped bool, r *http.Requ
 
 // DeleteRuleParams is parameters of deleteRule operation.
 type DeleteRuleParams struct {
-	// The rule's `ETag` (its version in quotes, such as `"3"`), or `*`.
+	// The rule's `ETag` (its version in quotes, such as `"3"`), a comma-separated list of them
+	// (`"3", "4"`), or `*`. The change applies when the current version is one of the list. A weak tag
+	// (`W/"3"`) never matches, so a list of only weak tags gets 412. Several `If-Match` lines form one
+	// list.
 	IfMatch OptString `json:",omitempty,omitzero"`
 	RuleID  uuid.UUID
 }
@@ -2511,7 +2514,10 @@ func decodeListRulesParams(args [0]string, argsEscaped bool, r *http.Request) (p
 
 // PatchRuleParams is parameters of patchRule operation.
 type PatchRuleParams struct {
-	// The rule's `ETag` (its version in quotes, such as `"3"`), or `*`.
+	// The rule's `ETag` (its version in quotes, such as `"3"`), a comma-separated list of them
+	// (`"3", "4"`), or `*`. The change applies when the current version is one of the list. A weak tag
+	// (`W/"3"`) never matches, so a list of only weak tags gets 412. Several `If-Match` lines form one
+	// list.
 	IfMatch OptString `json:",omitempty,omitzero"`
 	RuleID  uuid.UUID
 }
@@ -2627,7 +2633,10 @@ func decodePatchRuleParams(args [1]string, argsEscaped bool, r *http.Request) (p
 
 // ReplaceRuleParams is parameters of replaceRule operation.
 type ReplaceRuleParams struct {
-	// The rule's `ETag` (its version in quotes, such as `"3"`), or `*`.
+	// The rule's `ETag` (its version in quotes, such as `"3"`), a comma-separated list of them
+	// (`"3", "4"`), or `*`. The change applies when the current version is one of the list. A weak tag
+	// (`W/"3"`) never matches, so a list of only weak tags gets 412. Several `If-Match` lines form one
+	// list.
 	IfMatch OptString `json:",omitempty,omitzero"`
 	RuleID  uuid.UUID
 }
