@@ -39,6 +39,13 @@ func (a *API) EventsHealth(ctx context.Context) (oas.EventsHealthRes, error) {
 		Worker: a.workerStatus(ctx),
 	}
 
+	// A worker whose heartbeat is fresh still stores nothing while
+	// PostgreSQL does not respond. Ingestion itself goes on into Redis, so
+	// the status stays ok.
+	if health.Worker == oas.IngestHealthWorkerOk && a.pool.Ping(ctx) != nil {
+		health.Worker = oas.IngestHealthWorkerDegraded
+	}
+
 	// Either of these makes the ingest routes return 503.
 	var degraded bool
 	if a.backlog != nil {

@@ -1253,7 +1253,10 @@ type IngestHealth struct {
 	Status IngestHealthStatus `json:"status"`
 	// `PONG` when Redis responds, `full` (with 503) when it uses more memory than its `maxmemory` under
 	// the `noeviction` policy and so rejects new events, `unreachable` when it does not respond.
-	Redis  string             `json:"redis"`
+	Redis string `json:"redis"`
+	// `ok` when a worker sent a heartbeat within 30 s and PostgreSQL responds, `degraded` when workers are
+	// known but none did or PostgreSQL does not respond, so accepted events wait in Redis, `unknown` when
+	// no worker is known.
 	Worker IngestHealthWorker `json:"worker"`
 	// Ingest commands in Redis that the worker has not acknowledged, as the API last read them (every 250
 	// ms); absent while unknown. Above `EVENTPULSE_INGEST_MAX_BACKLOG` the status is `degraded`, the
@@ -1342,6 +1345,9 @@ func (s *IngestHealthStatus) UnmarshalText(data []byte) error {
 	}
 }
 
+// `ok` when a worker sent a heartbeat within 30 s and PostgreSQL responds, `degraded` when workers are
+// known but none did or PostgreSQL does not respond, so accepted events wait in Redis, `unknown` when
+// no worker is known.
 type IngestHealthWorker string
 
 const (

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -170,6 +171,7 @@ func TestRedisAndPostgresRestartDuringIngest(t *testing.T) {
 	require.NoError(t, env.StopPostgres())
 	inst.checkUnavailable("/api/v1/events?limit=1", "")
 	inst.checkUnavailable("/readyz", "postgres")
+	inst.checkWorkerDegraded()
 	time.Sleep(2 * time.Second)
 	require.NoError(t, env.StartPostgres())
 
@@ -190,6 +192,31 @@ func TestRedisAndPostgresRestartDuringIngest(t *testing.T) {
 	require.Zero(t, traffic.retryAfterMissing, "every 503 has Retry-After")
 	inst.storedOnce(accepted)
 	require.Zero(t, inst.count("SELECT count(*) FROM dead_letters"), "an outage sends nothing to the dead-letter store")
+}
+
+// checkWorkerDegraded asserts that the ingest health endpoint, which older
+// clients read, keeps accepting (200, status ok) and shows the worker as
+// degraded while PostgreSQL is down.
+func (inst *installation) checkWorkerDegraded() {
+	inst.t.Helper()
+
+	var status int
+	var body []byte
+	waitFor(inst.t, 10*time.Second, "the worker shown as degraded", func() bool {
+		response, err := http.Get(inst.apiURL + "/api/v1/events/health")
+		if err != nil {
+			return false
+		}
+		defer response.Body.Close()
+
+		status = response.StatusCode
+		body, _ = io.ReadAll(response.Body)
+
+		return strings.Contains(string(body), `"worker":"degraded"`)
+	})
+
+	require.Equal(inst.t, http.StatusOK, status, "body: %s", body)
+	require.Contains(inst.t, string(body), `"status":"ok"`)
 }
 
 // checkUnavailable asserts that path responds 503 with Retry-After and,
