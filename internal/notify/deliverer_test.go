@@ -1,11 +1,19 @@
 package notify
 
 import (
+	"bytes"
+	"context"
 	"errors"
+	"io"
+	"log/slog"
+	"net"
 	"net/http"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 )
 
@@ -53,4 +61,59 @@ func TestRetryPolicy(t *testing.T) {
 	retryable, wait = retryPolicy(&SendError{Err: errors.New("429"), RetryAfter: 3 * time.Second})
 	require.True(t, retryable)
 	require.Equal(t, 3*time.Second, wait)
+}
+
+// unusedSender fails a test that reaches it.
+type unusedSender struct{ t *testing.T }
+
+func (s unusedSender) Send(context.Context, Notification) error {
+	s.t.Error("nothing can be claimed, so nothing is sent")
+	return nil
+}
+
+// TestClaimErrorsLoggedOnce runs a channel against a PostgreSQL address
+// where nothing listens. Every poll fails to claim, and the error is logged
+// once per claimErrorLogInterval rather than once per poll.
+func TestClaimErrorsLoggedOnce(t *testing.T) {
+	t.Parallel()
+
+	listener, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	closedAddr := listener.Addr().String()
+	require.NoError(t, listener.Close())
+
+	pool, err := pgxpool.New(t.Context(), "postgres://postgres@"+closedAddr+"/eventpulse?connect_timeout=1")
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+
+	var output bytes.Buffer
+	var mu sync.Mutex
+	logger := slog.New(slog.NewJSONHandler(&lockedWriter{mu: &mu, w: &output}, nil))
+	config := Config{Delivery: DeliveryConfig{PollInterval: 10 * time.Millisecond, Lease: time.Minute}}
+	d := NewDeliverer(pool, config, map[string]Sender{"ops": unusedSender{t}}, logger)
+
+	ctx, cancel := context.WithTimeout(t.Context(), 500*time.Millisecond)
+	defer cancel()
+	d.Run(ctx)
+
+	mu.Lock()
+	defer mu.Unlock()
+	lines := strings.Split(strings.TrimSpace(output.String()), "\n")
+	require.Len(t, lines, 1, "one line for the failed claims of half a second:\n%s", output.String())
+	require.Contains(t, lines[0], `"msg":"notify: error claiming deliveries"`)
+	require.Contains(t, lines[0], `"failed_claims":1`)
+	require.Contains(t, lines[0], `"channel":"ops"`)
+}
+
+// lockedWriter serializes writes to w.
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+
+	return l.w.Write(p)
 }
