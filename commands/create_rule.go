@@ -33,6 +33,13 @@ func NewCreateRuleHandler(pool *pgxpool.Pool, logger *slog.Logger) *CreateRuleHa
 // Handle validates the spec and appends RuleCreated unless the stream
 // already has records.
 func (h *CreateRuleHandler) Handle(ctx context.Context, cmd *CreateRule) (RuleResult, error) {
+	result, err := h.handle(ctx, cmd)
+	h.store.logRejected(ctx, cmd.RuleCommand, result, err)
+
+	return result, err
+}
+
+func (h *CreateRuleHandler) handle(ctx context.Context, cmd *CreateRule) (RuleResult, error) {
 	if issues := cmd.Spec.Validate(); len(issues) > 0 {
 		return *invalid(issues), nil
 	}

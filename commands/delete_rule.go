@@ -31,6 +31,13 @@ func NewDeleteRuleHandler(pool *pgxpool.Pool, logger *slog.Logger) *DeleteRuleHa
 
 // Handle appends RuleDeleted to a rule that exists.
 func (h *DeleteRuleHandler) Handle(ctx context.Context, cmd *DeleteRule) (RuleResult, error) {
+	result, err := h.handle(ctx, cmd)
+	h.store.logRejected(ctx, cmd.RuleCommand, result, err)
+
+	return result, err
+}
+
+func (h *DeleteRuleHandler) handle(ctx context.Context, cmd *DeleteRule) (RuleResult, error) {
 	return h.store.update(ctx, cmd.RuleCommand, func(state RuleState, next int) (events.Event, *RuleResult) {
 		if !state.Exists() {
 			return nil, notFound(cmd.RuleCommand)

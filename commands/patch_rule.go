@@ -42,6 +42,13 @@ func NewPatchRuleHandler(pool *pgxpool.Pool, logger *slog.Logger) *PatchRuleHand
 // appends RulePatched with the patch and the resulting spec. A patch that
 // changes nothing appends nothing.
 func (h *PatchRuleHandler) Handle(ctx context.Context, cmd *PatchRule) (RuleResult, error) {
+	result, err := h.handle(ctx, cmd)
+	h.store.logRejected(ctx, cmd.RuleCommand, result, err)
+
+	return result, err
+}
+
+func (h *PatchRuleHandler) handle(ctx context.Context, cmd *PatchRule) (RuleResult, error) {
 	var patch map[string]any
 	if err := json.Unmarshal(cmd.Patch, &patch); err != nil || patch == nil {
 		return *rejected(OutcomeInvalid, "the patch must be a JSON object"), nil

@@ -34,6 +34,13 @@ func NewReplaceRuleHandler(pool *pgxpool.Pool, logger *slog.Logger) *ReplaceRule
 // Handle validates the spec and appends RuleReplaced. A spec equal to the
 // current one appends nothing, so repeating a PUT keeps the version.
 func (h *ReplaceRuleHandler) Handle(ctx context.Context, cmd *ReplaceRule) (RuleResult, error) {
+	result, err := h.handle(ctx, cmd)
+	h.store.logRejected(ctx, cmd.RuleCommand, result, err)
+
+	return result, err
+}
+
+func (h *ReplaceRuleHandler) handle(ctx context.Context, cmd *ReplaceRule) (RuleResult, error) {
 	if issues := cmd.Spec.Validate(); len(issues) > 0 {
 		return *invalid(issues), nil
 	}

@@ -196,3 +196,26 @@ func versionList(versions []int) string {
 
 	return "one of " + strings.Join(formatted, ", ")
 }
+
+// logRejected logs a command that was handled without being applied. The
+// API answers such an outcome with a 4xx, but a command sent by any other
+// producer would otherwise leave no trace.
+func (s ruleStore) logRejected(ctx context.Context, cmd RuleCommand, result RuleResult, err error) {
+	if err != nil || result.Outcome == OutcomeApplied {
+		return
+	}
+
+	attrs := []slog.Attr{
+		slog.String("command_id", cmd.CommandID), slog.String("rule_id", cmd.RuleID.String()),
+		slog.String("outcome", result.Outcome), slog.String("reason", result.Message),
+	}
+	if len(result.Issues) > 0 {
+		issues := make([]string, len(result.Issues))
+		for i, issue := range result.Issues {
+			issues[i] = issue.Field + ": " + issue.Message
+		}
+		attrs = append(attrs, slog.Any("issues", issues))
+	}
+
+	s.logger.LogAttrs(ctx, slog.LevelInfo, "rules: command not applied", attrs...)
+}
