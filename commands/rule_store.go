@@ -198,7 +198,7 @@ func versionList(versions []int) string {
 }
 
 // logRejected logs a command that was handled without being applied. The
-// API answers such an outcome with a 4xx, but a command sent by any other
+// API returns a 4xx for such an outcome, but a command sent by any other
 // producer would otherwise leave no trace.
 func (s ruleStore) logRejected(ctx context.Context, cmd RuleCommand, result RuleResult, err error) {
 	if err != nil || result.Outcome == OutcomeApplied {
