@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"log/slog"
 	"strconv"
 	"sync"
 	"time"
@@ -104,6 +105,10 @@ func (a *API) workerStatus(ctx context.Context) oas.IngestHealthWorker {
 	}
 }
 
+// dependencyUnavailable is the /readyz value of a dependency whose check
+// failed.
+const dependencyUnavailable = "unavailable"
+
 // readyTimeout bounds each dependency check of /readyz. The checks run
 // concurrently with a deadline each, so a stalled Redis is not reported as
 // a PostgreSQL failure.
@@ -142,14 +147,19 @@ func (a *API) Readyz(ctx context.Context) (oas.ReadyzRes, error) {
 	}
 	wg.Wait()
 
+	// The body names the failed dependency but not its error, which carries
+	// addresses and user names and goes to the log instead: /readyz needs
+	// no key.
 	if redisErr != nil {
 		ready.Status = oas.ReadinessStatusDegraded
-		ready.Redis = redisErr.Error()
+		ready.Redis = dependencyUnavailable
+		a.logger.WarnContext(ctx, "readyz: Redis check failed", slog.Any("error", redisErr))
 	}
 
 	if err != nil {
 		ready.Status = oas.ReadinessStatusDegraded
-		ready.Postgres = err.Error()
+		ready.Postgres = dependencyUnavailable
+		a.logger.WarnContext(ctx, "readyz: PostgreSQL check failed", slog.Any("error", err))
 	} else {
 		ready.Projections = append(ready.Projections, lags...)
 		ready.Commands = append(ready.Commands, commands...)

@@ -3756,9 +3756,9 @@ func (s *ProjectionState) UnmarshalText(data []byte) error {
 // Ref: #/components/schemas/Readiness
 type Readiness struct {
 	Status ReadinessStatus `json:"status"`
-	// `ok` or the error.
+	// `ok`, or `unavailable` when the check failed. The error itself goes to the server log.
 	Postgres string `json:"postgres"`
-	// `ok` or the error.
+	// `ok`, or `unavailable` when the check failed. The error itself goes to the server log.
 	Redis       string          `json:"redis"`
 	Projections []ProjectionLag `json:"projections"`
 	// Each command handler and stream with a dead letter in the store, sorted by handler. Empty when
