@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -22,7 +23,11 @@ func newIngestCommand() *cobra.Command {
 		Long: `Reads each FILE line by line (one JSON event per line) and sends the
 events to POST /api/v1/events/batch, showing progress. A FILE of - reads the
 standard input. Prints a summary with every rejected line and exits with
-status 1 when any line was rejected.
+status 1 when any line was rejected. The summary and the progress count the
+events that the server rejected apart from the lines rejected before
+sending, such as lines that are not JSON objects. Blank lines (empty or
+only white space) are skipped and counted in the summary, and do not make
+the command fail.
 
 Up to --concurrency files are sent at once. Each file has one request in
 flight at a time: the next batch of a file is sent only after the server
@@ -88,6 +93,7 @@ keys exist, give a key with the ingest scope in $EVENTPULSE_API_KEY.`,
 			opts.URL = cmp.Or(opts.URL, os.Getenv("EVENTPULSE_URL"), ingestclient.URLDefault)
 			opts.APIKey = cmp.Or(opts.APIKey, os.Getenv("EVENTPULSE_API_KEY"))
 			opts.Progress = cmd.ErrOrStderr()
+			opts.Stdin = cmd.InOrStdin()
 
 			// Invalid options stop the command before a summary of nothing
 			// is printed.
@@ -103,11 +109,7 @@ keys exist, give a key with the ingest scope in $EVENTPULSE_API_KEY.`,
 			}
 
 			if !summary.OK() {
-				if summary.Rejected == 1 {
-					return errors.New("1 event was rejected")
-				}
-
-				return fmt.Errorf("%d events were rejected", summary.Rejected)
+				return rejectionError(summary)
 			}
 
 			return nil
@@ -126,6 +128,29 @@ keys exist, give a key with the ingest scope in $EVENTPULSE_API_KEY.`,
 		"times a batch is sent again after 429, 502, 503, 504 or a network error, waiting as Retry-After says (5 s while ingestion is paused for a full backlog)")
 
 	return cmd
+}
+
+// rejectionError returns the error for a run that rejected lines. Like the
+// summary, it counts the events that the server rejected apart from the
+// lines rejected before sending.
+func rejectionError(summary ingestclient.Summary) error {
+	var parts []string
+
+	switch n := summary.RejectedByServer(); {
+	case n == 1:
+		parts = append(parts, "1 event was rejected by the server")
+	case n > 1:
+		parts = append(parts, fmt.Sprintf("%d events were rejected by the server", n))
+	}
+
+	switch n := summary.RejectedBeforeSending(); {
+	case n == 1:
+		parts = append(parts, "1 line was rejected before sending")
+	case n > 1:
+		parts = append(parts, fmt.Sprintf("%d lines were rejected before sending", n))
+	}
+
+	return errors.New(strings.Join(parts, " and "))
 }
 
 // withAPIKeyHint returns err unchanged except for a 401. That becomes an

@@ -1,10 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -93,4 +96,73 @@ func TestIngestCommandUnauthorizedNamesVariable(t *testing.T) {
 	stdout, stderr, err := runCommand(t, "ingest", file)
 	require.NoError(t, err, "stderr: %s", stderr)
 	require.NotContains(t, stdout+stderr, key)
+}
+
+// runIngestCommand runs the ingest command with stdin as its standard input
+// and returns its standard output, standard error and error.
+func runIngestCommand(t *testing.T, stdin string, args ...string) (string, string, error) {
+	t.Helper()
+
+	var stdout, stderr bytes.Buffer
+	root := newRootCommand()
+	root.SetArgs(append([]string{"ingest"}, args...))
+	root.SetIn(strings.NewReader(stdin))
+	root.SetOut(&stdout)
+	root.SetErr(&stderr)
+
+	err := root.ExecuteContext(context.Background())
+
+	return stdout.String(), stderr.String(), err
+}
+
+// withoutTiming replaces the duration and the events per second of ingest
+// output, which depend on timing, with D and N.
+func withoutTiming(output string) string {
+	output = regexp.MustCompile(` in \S+ \(\d+ events/s\)`).ReplaceAllString(output, " in D (N events/s)")
+
+	return regexp.MustCompile(`, \d+ events/s`).ReplaceAllString(output, ", N events/s")
+}
+
+// TestIngestCommandSplitsRejections sends, from the standard input, 4 valid
+// lines (line 10 with a member that events do not have), 2 lines that are
+// not JSON objects, 2 events that the server rejects and 2 blank lines.
+func TestIngestCommandSplitsRejections(t *testing.T) {
+	a := testapp.Start(t, testapp.Options{})
+
+	input := strings.Join([]string{
+		`{"event_type":"login","source":"cli"}`,
+		`not json`,
+		``,
+		`{"event_type":"login","source":"cli"}`,
+		`{"event_type":"login"}`,
+		`[1, 2]`,
+		`   `,
+		`{"event_type":"login","source":"cli"}`,
+		`{"event_type":"","source":"cli"}`,
+		`{"event_type":"login","source":"cli","paylod":{}}`,
+	}, "\n") + "\n"
+
+	stdout, stderr, err := runIngestCommand(t, input, "--url", a.URL, "-")
+	require.EqualError(t, err, "2 events were rejected by the server and 2 lines were rejected before sending")
+
+	require.Equal(t, "ingest: 6 events sent in D (N events/s): 4 accepted, 2 rejected; "+
+		"2 more lines rejected before sending, 2 blank lines skipped\n"+
+		"-:2: invalid JSON: invalid character 'o' in literal null (expecting 'u')\n"+
+		"-:5: source: is required\n"+
+		"-:6: not a JSON object\n"+
+		"-:9: event_type: must not be empty\n"+
+		"ingest: 1 member of an accepted event was ignored, because events have no such member\n"+
+		`-:10: warning: member "paylod" was ignored`+"\n",
+		withoutTiming(stdout))
+
+	progress := strings.Split(strings.TrimSuffix(stderr, "\n"), "\n")
+	require.Equal(t, "ingest: 6 events sent, 4 accepted, 2 rejected, 2 lines rejected before sending, N events/s",
+		withoutTiming(progress[len(progress)-1]))
+}
+
+func TestIngestCommandErrorNamesOneLine(t *testing.T) {
+	t.Parallel()
+
+	_, _, err := runIngestCommand(t, "not json\n", "--url", "http://127.0.0.1:1", "-")
+	require.EqualError(t, err, "1 line was rejected before sending")
 }

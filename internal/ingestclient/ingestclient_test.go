@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -879,7 +880,7 @@ func TestRunReadsStandardInput(t *testing.T) {
 	require.Equal(t, StdinName, summary.Rejections[0].File)
 	require.Equal(t, 4, summary.Rejections[0].Line)
 	require.Contains(t, summary.Rejections[0].Reason, "JSON")
-	require.Regexp(t, `ingest: 3 events sent, 3 accepted, 1 rejected, \d+ events/s\n$`, progress.String(),
+	require.Regexp(t, `ingest: 3 events sent, 3 accepted, 0 rejected, 1 line rejected before sending, \d+ events/s\n$`, progress.String(),
 		"the size of the standard input is not known, so no share of it is given")
 }
 
@@ -1103,4 +1104,153 @@ func TestRunStartLineBeyondFile(t *testing.T) {
 	_, err = Run(t.Context(), opts)
 	require.EqualError(t, err, fmt.Sprintf("error reading file %q: it has 3 lines, so it has no start line 99", file))
 	require.Empty(t, bundle.api.storedItems())
+}
+
+// rateDigits matches the events per second of progress and summary lines,
+// which depend on timing.
+var rateDigits = regexp.MustCompile(`\d+ events/s`)
+
+func TestRunProgressSplitsRejections(t *testing.T) {
+	t.Parallel()
+
+	bundle := setup(t)
+	noSource := `{"event_type":"page_view"}`
+	file := bundle.writeFile(t, "split.ndjson", validLine(1), "not json", "", noSource, "[1]", validLine(6))
+
+	var progress bytes.Buffer
+	opts := bundle.options(file)
+	opts.Progress = &progress
+	summary, err := Run(t.Context(), opts)
+	require.NoError(t, err)
+
+	lines := strings.Split(strings.TrimSuffix(progress.String(), "\n"), "\n")
+	require.Equal(t,
+		"ingest: 3 events sent, 2 accepted, 1 rejected, 2 lines rejected before sending, N events/s, 100% of input done",
+		rateDigits.ReplaceAllString(lines[len(lines)-1], "N events/s"))
+
+	var report bytes.Buffer
+	summary.Write(&report)
+	first, _, _ := strings.Cut(report.String(), "\n")
+	require.Equal(t,
+		"ingest: 3 events sent in D (N events/s): 2 accepted, 1 rejected; 2 more lines rejected before sending, 1 blank line skipped",
+		regexp.MustCompile(`in \S+ \(\d+ events/s\)`).ReplaceAllString(first, "in D (N events/s)"))
+}
+
+func TestBarDescriptionSplitsRejections(t *testing.T) {
+	t.Parallel()
+
+	cases := []struct {
+		snapshot progressSnapshot
+		expected string
+	}{
+		{progressSnapshot{sent: 3, accepted: 3}, "ingest: 3 accepted, 0 rejected"},
+		{progressSnapshot{sent: 6, accepted: 4, rejected: 2, rejectedBeforeSending: 2},
+			"ingest: 4 accepted, 2 rejected, 2 lines rejected before sending"},
+		{progressSnapshot{rejectedBeforeSending: 1}, "ingest: 0 accepted, 0 rejected, 1 line rejected before sending"},
+	}
+
+	for _, c := range cases {
+		require.Equal(t, c.expected, barDescription(c.snapshot))
+	}
+}
+
+func TestRunWritesSingularProgress(t *testing.T) {
+	t.Parallel()
+
+	bundle := setup(t)
+	file := bundle.writeFile(t, "one.ndjson", validLine(1))
+
+	var progress bytes.Buffer
+	opts := bundle.options(file)
+	opts.Progress = &progress
+	_, err := Run(t.Context(), opts)
+	require.NoError(t, err)
+
+	require.Regexp(t, `(?m)^ingest: 1 event sent, 1 accepted, 0 rejected, \d+ events/s, 100% of input done\n$`, progress.String())
+}
+
+func TestRunCountsBlankLinesFromStartLine(t *testing.T) {
+	t.Parallel()
+
+	bundle := setup(t)
+	file := bundle.writeFile(t, "blank.ndjson", "", validLine(2), "  ", "", "\t", validLine(6), "")
+
+	summary, err := Run(t.Context(), bundle.options(file))
+	require.NoError(t, err)
+	require.Equal(t, 5, summary.BlankLines)
+	require.True(t, summary.OK(), "blank lines are not rejections")
+
+	opts := bundle.options(file)
+	opts.StartLine = 4
+	summary, err = Run(t.Context(), opts)
+	require.NoError(t, err)
+	require.Equal(t, 3, summary.BlankLines, "lines 1 and 3, before the start line, are not counted")
+}
+
+func TestSummaryWriteCountsBlankLines(t *testing.T) {
+	t.Parallel()
+
+	cases := []struct {
+		summary Summary
+		first   string
+	}{
+		{
+			Summary{Sent: 4, Accepted: 4, BlankLines: 2, Duration: time.Second},
+			"ingest: 4 events sent in 1s (4 events/s): 4 accepted, 0 rejected; 2 blank lines skipped",
+		},
+		{
+			Summary{Sent: 6, Accepted: 4, Rejected: 4, BlankLines: 1, Duration: time.Second},
+			"ingest: 6 events sent in 1s (6 events/s): 4 accepted, 2 rejected; 2 more lines rejected before sending, 1 blank line skipped",
+		},
+	}
+
+	for _, c := range cases {
+		var output bytes.Buffer
+		c.summary.Write(&output)
+		require.Equal(t, c.first+"\n", output.String())
+	}
+}
+
+func TestSummaryWriteSingularCounts(t *testing.T) {
+	t.Parallel()
+
+	summary := Summary{Sent: 1, Accepted: 1, Duration: time.Second, Ignored: []Rejection{
+		{File: "a.ndjson", Line: 1, Reason: `member "paylod" was ignored`},
+	}}
+
+	var output bytes.Buffer
+	summary.Write(&output)
+	require.Equal(t, "ingest: 1 event sent in 1s (1 events/s): 1 accepted, 0 rejected\n"+
+		"ingest: 1 member of an accepted event was ignored, because events have no such member\n"+
+		`a.ndjson:1: warning: member "paylod" was ignored`+"\n", output.String())
+}
+
+func TestSummaryWritePluralIgnoredMembers(t *testing.T) {
+	t.Parallel()
+
+	summary := Summary{Sent: 2, Accepted: 2, Duration: time.Second, Ignored: []Rejection{
+		{File: "a.ndjson", Line: 1, Reason: `member "paylod" was ignored`},
+		{File: "a.ndjson", Line: 2, Reason: `member "sorce" was ignored`},
+	}}
+
+	var output bytes.Buffer
+	summary.Write(&output)
+	require.Equal(t, "ingest: 2 events sent in 1s (2 events/s): 2 accepted, 0 rejected\n"+
+		"ingest: 2 members of accepted events were ignored, because events have no such members\n"+
+		`a.ndjson:1: warning: member "paylod" was ignored`+"\n"+
+		`a.ndjson:2: warning: member "sorce" was ignored`+"\n", output.String())
+}
+
+func TestSummaryWriteOneMoreNotListed(t *testing.T) {
+	t.Parallel()
+
+	summary := Summary{Sent: 101, Accepted: 0, Rejected: 101, Duration: time.Second}
+	for i := range 101 {
+		summary.Rejections = append(summary.Rejections, Rejection{File: "a.ndjson", Line: i + 1, Reason: "invalid"})
+	}
+
+	var output bytes.Buffer
+	summary.Write(&output)
+	require.True(t, strings.HasSuffix(output.String(), "a.ndjson:100: invalid\n... 1 more rejection not listed\n"),
+		"output ends with %q", output.String()[max(output.Len()-80, 0):])
 }

@@ -125,16 +125,34 @@ func (r *progressReporter) update() {
 		return
 	}
 
-	r.bar.Describe(fmt.Sprintf("ingest: %d accepted, %d rejected", snapshot.accepted, snapshot.rejected))
+	r.bar.Describe(barDescription(snapshot))
 	_ = r.bar.Set64(snapshot.doneBytes)
+}
+
+// barDescription formats the progress bar's text, such as "ingest: 3998
+// accepted, 1 rejected, 1 line rejected before sending".
+func barDescription(snapshot progressSnapshot) string {
+	return "ingest: " + outcomeCounts(snapshot)
+}
+
+// outcomeCounts formats the accepted events, the events that the server
+// rejected and, when there are any, the lines rejected before sending, as
+// the summary counts them.
+func outcomeCounts(snapshot progressSnapshot) string {
+	counts := fmt.Sprintf("%d accepted, %d rejected", snapshot.accepted, snapshot.rejected)
+	if snapshot.rejectedBeforeSending > 0 {
+		counts += ", " + countOf(snapshot.rejectedBeforeSending, "line", "lines") + " rejected before sending"
+	}
+
+	return counts
 }
 
 // plainLine formats progress such as "ingest: 4000 events sent, 3998
 // accepted, 2 rejected, 5231 events/s, 40% of input done".
 func (r *progressReporter) plainLine(snapshot progressSnapshot) string {
 	rate := eventsPerSecond(snapshot.sent, time.Since(r.started))
-	line := fmt.Sprintf("ingest: %d events sent, %d accepted, %d rejected, %.0f events/s",
-		snapshot.sent, snapshot.accepted, snapshot.rejected, rate)
+	line := fmt.Sprintf("ingest: %s sent, %s, %.0f events/s",
+		countOf(snapshot.sent, "event", "events"), outcomeCounts(snapshot), rate)
 
 	switch {
 	case r.inputSize < 0:

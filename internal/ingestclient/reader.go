@@ -111,7 +111,8 @@ func (r *batchReader) readFile(ctx context.Context, fileIndex int, file string) 
 }
 
 // addLine adds one line to the pending batch, or records it as rejected when
-// readErr is set or the line is not a JSON object. Blank lines are skipped.
+// readErr is set or the line is not a JSON object. Blank lines are counted
+// and skipped.
 func (r *batchReader) addLine(ctx context.Context, position event, line []byte, readErr error) error {
 	if readErr != nil {
 		r.tally.reject(position, fmt.Sprintf("line is longer than %d bytes, the longest event that fits in a request body of %d bytes",
@@ -122,6 +123,7 @@ func (r *batchReader) addLine(ctx context.Context, position event, line []byte, 
 	}
 
 	if len(bytes.TrimSpace(line)) == 0 {
+		r.tally.skipBlank()
 		r.pending.endLine = position.line
 
 		return nil

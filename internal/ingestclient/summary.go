@@ -41,7 +41,8 @@ type Summary struct {
 	Accepted int
 
 	// Rejected is the number of lines rejected locally or by the server. It
-	// equals len(Rejections).
+	// equals len(Rejections). RejectedByServer and RejectedBeforeSending
+	// split it.
 	Rejected int
 
 	// Rejections lists the rejected lines ordered by file and line.
@@ -52,6 +53,11 @@ type Summary struct {
 	// by file and line. Reason names the member.
 	Ignored []Rejection
 
+	// BlankLines is the number of lines that were skipped because they are
+	// empty or contain only white space. Lines before Options.StartLine are
+	// not counted.
+	BlankLines int
+
 	// Unsent lists the files that a stopped run left unfinished, in the
 	// order given. Each one's lines from FromLine on were not sent, and
 	// every line before it has its outcome in this Summary.
@@ -59,6 +65,18 @@ type Summary struct {
 
 	// Duration is the wall-clock time of the run.
 	Duration time.Duration
+}
+
+// RejectedByServer returns the number of sent events that the server
+// rejected.
+func (s Summary) RejectedByServer() int {
+	return s.Sent - s.Accepted
+}
+
+// RejectedBeforeSending returns the number of lines rejected without being
+// sent, such as lines that are not JSON objects.
+func (s Summary) RejectedBeforeSending() int {
+	return max(s.Rejected-s.RejectedByServer(), 0)
 }
 
 // OK reports whether no line was rejected. A run whose Run call returned an
@@ -73,25 +91,31 @@ func (s Summary) OK() bool {
 // per member, as many at most. Write errors are ignored because the
 // summary is a report for a person.
 func (s Summary) Write(w io.Writer) {
-	// Lines rejected before sending, such as lines that are not JSON, are
-	// rejections but were never sent.
-	unsent := s.Rejected - (s.Sent - s.Accepted)
-	fmt.Fprintf(w, "ingest: %d events sent in %s (%.0f events/s): %d accepted, %d rejected",
-		s.Sent, s.Duration.Round(time.Millisecond), eventsPerSecond(s.Sent, s.Duration), s.Accepted, s.Rejected-max(unsent, 0))
-	switch {
-	case unsent == 1:
-		fmt.Fprintf(w, "; 1 more line rejected before sending\n")
-	case unsent > 1:
-		fmt.Fprintf(w, "; %d more lines rejected before sending\n", unsent)
-	default:
-		fmt.Fprintln(w)
-	}
+	fmt.Fprintf(w, "ingest: %s sent in %s (%.0f events/s): %d accepted, %d rejected",
+		countOf(s.Sent, "event", "events"), s.Duration.Round(time.Millisecond), eventsPerSecond(s.Sent, s.Duration),
+		s.Accepted, s.RejectedByServer())
 
-	writeLines(w, s.Rejections, "", "rejections")
+	var lineCounts []string
+	if rejectedBeforeSending := s.RejectedBeforeSending(); rejectedBeforeSending > 0 {
+		lineCounts = append(lineCounts, countOf(rejectedBeforeSending, "more line", "more lines")+" rejected before sending")
+	}
+	if s.BlankLines > 0 {
+		lineCounts = append(lineCounts, countOf(s.BlankLines, "blank line", "blank lines")+" skipped")
+	}
+	if len(lineCounts) > 0 {
+		fmt.Fprintf(w, "; %s", strings.Join(lineCounts, ", "))
+	}
+	fmt.Fprintln(w)
+
+	writeLines(w, s.Rejections, "", "rejection", "rejections")
 
 	if len(s.Ignored) > 0 {
-		fmt.Fprintf(w, "ingest: %d members of accepted events were ignored, because events have no such member\n", len(s.Ignored))
-		writeLines(w, s.Ignored, "warning: ", "warnings")
+		if len(s.Ignored) == 1 {
+			fmt.Fprintln(w, "ingest: 1 member of an accepted event was ignored, because events have no such member")
+		} else {
+			fmt.Fprintf(w, "ingest: %d members of accepted events were ignored, because events have no such members\n", len(s.Ignored))
+		}
+		writeLines(w, s.Ignored, "warning: ", "warning", "warnings")
 	}
 
 	if len(s.Unsent) > 0 {
@@ -102,12 +126,23 @@ func (s Summary) Write(w io.Writer) {
 	}
 }
 
+// countOf returns count followed by the singular noun when count is 1 and
+// by the plural noun otherwise, such as "1 event" or "0 events".
+func countOf(count int, singular, plural string) string {
+	if count == 1 {
+		return "1 " + singular
+	}
+
+	return fmt.Sprintf("%d %s", count, plural)
+}
+
 // writeLines prints up to rejectionListMax of lines as "FILE:LINE: " with
-// prefix and the reason, and how many more there are.
-func writeLines(w io.Writer, lines []Rejection, prefix, noun string) {
+// prefix and the reason, and how many more there are, counted with the
+// singular or plural noun.
+func writeLines(w io.Writer, lines []Rejection, prefix, singular, plural string) {
 	for i, line := range lines {
 		if i == rejectionListMax {
-			fmt.Fprintf(w, "... %d more %s not listed\n", len(lines)-rejectionListMax, noun)
+			fmt.Fprintf(w, "... %s not listed\n", countOf(len(lines)-rejectionListMax, "more "+singular, "more "+plural))
 
 			break
 		}

@@ -10,10 +10,14 @@ import (
 
 // tally counts the outcome of a run. Its methods are safe for concurrent use.
 type tally struct {
-	mu         sync.Mutex
-	sent       int
-	accepted   int
-	rejections []rejection
+	mu       sync.Mutex
+	sent     int
+	accepted int
+	// sentRejected is the number of rejections by the server. The other
+	// rejections are of lines that were not sent.
+	sentRejected int
+	blankLines   int
+	rejections   []rejection
 	// ignored holds the accepted lines of which the server ignored a
 	// member, in the same form as rejections.
 	ignored   []rejection
@@ -36,8 +40,11 @@ type rejection struct {
 
 // progressSnapshot is a copy of the counters for progress output.
 type progressSnapshot struct {
-	sent, accepted, rejected int
-	doneBytes                int64
+	sent, accepted int
+	// rejected counts the events that the server rejected, and
+	// rejectedBeforeSending the lines rejected without being sent.
+	rejected, rejectedBeforeSending int
+	doneBytes                       int64
 }
 
 func (t *tally) reject(position event, reason string) {
@@ -57,7 +64,16 @@ func (t *tally) rejectSent(position event, reason string) {
 
 	t.mu.Lock()
 	t.sent++
+	t.sentRejected++
 	t.mu.Unlock()
+}
+
+// skipBlank counts a blank line, which is not sent.
+func (t *tally) skipBlank() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+
+	t.blankLines++
 }
 
 // ignore records that the server accepted the event at position without
@@ -102,10 +118,11 @@ func (t *tally) snapshot() progressSnapshot {
 	defer t.mu.Unlock()
 
 	return progressSnapshot{
-		sent:      t.sent,
-		accepted:  t.accepted,
-		rejected:  len(t.rejections),
-		doneBytes: t.doneBytes,
+		sent:                  t.sent,
+		accepted:              t.accepted,
+		rejected:              t.sentRejected,
+		rejectedBeforeSending: len(t.rejections) - t.sentRejected,
+		doneBytes:             t.doneBytes,
 	}
 }
 
@@ -131,6 +148,7 @@ func (t *tally) summary(elapsed time.Duration) Summary {
 		Rejected:   len(rejections),
 		Rejections: rejections,
 		Ignored:    sortedByLine(t.ignored),
+		BlankLines: t.blankLines,
 		Unsent:     files,
 		Duration:   elapsed,
 	}
