@@ -50,10 +50,12 @@ again up to --retries times, after the delay of the response's Retry-After
 header or a growing backoff. Past that the command stops: it names that
 batch's lines, lets the other files finish the request they have in flight,
 and sends nothing more. The summary then gives, for each unfinished file,
-the --start-line to run it again with, so that no line is sent twice. While
-the server pauses ingestion because too many commands wait for its worker,
-it asks for 5 s between tries, so the default of 10 retries waits about
-50 s.
+the --start-line to run it again with, so that no line is sent twice. A
+file that cannot be opened, or that has fewer lines than --start-line, gets
+no such line, because the same command would fail again: the error names
+the file. While the server pauses ingestion because too many commands wait
+for its worker, it asks for 5 s between tries, so the default of 10
+retries waits about 50 s.
 
 The URL defaults to $EVENTPULSE_URL, then http://127.0.0.1:8080. Once API
 keys exist, give a key with the ingest scope in $EVENTPULSE_API_KEY.`,

@@ -166,3 +166,17 @@ func TestIngestCommandErrorNamesOneLine(t *testing.T) {
 	_, _, err := runIngestCommand(t, "not json\n", "--url", "http://127.0.0.1:1", "-")
 	require.EqualError(t, err, "1 line was rejected before sending")
 }
+
+func TestIngestCommandStartLinePastEnd(t *testing.T) {
+	t.Parallel()
+
+	file := filepath.Join(t.TempDir(), "events.ndjson")
+	lines := strings.Repeat(`{"event_type":"login","source":"cli"}`+"\n", 10)
+	require.NoError(t, os.WriteFile(file, []byte(lines), 0o600))
+
+	// Nothing is sent, so no server listens on the URL.
+	stdout, stderr, err := runIngestCommand(t, "", "--url", "http://127.0.0.1:1", "--start-line", "99", file)
+	require.EqualError(t, err, fmt.Sprintf("error reading file %q: it has 10 lines, so it has no start line 99", file))
+	require.Equal(t, "ingest: 0 events sent in D (N events/s): 0 accepted, 0 rejected\n", withoutTiming(stdout))
+	require.Equal(t, "ingest: 0 events sent, 0 accepted, 0 rejected, N events/s, 0% of input done\n", withoutTiming(stderr))
+}

@@ -155,7 +155,8 @@ func (w *batchWorker) stopped() bool {
 // sendFile reads one file and sends its batches one at a time, in file
 // order. The next batch is read while the current one is in flight. It
 // returns nil when it stopped because another file failed, and records
-// an unfinished file with the line to continue from.
+// an unfinished file with the line to continue from, unless the file itself
+// could not be read from the start line.
 func (w *batchWorker) sendFile(ctx context.Context, fileIndex int, file string) error {
 	readCtx, cancelRead := context.WithCancel(ctx)
 	defer cancelRead()
@@ -185,7 +186,7 @@ func (w *batchWorker) sendFile(ctx context.Context, fileIndex int, file string) 
 		err = readErr
 	}
 
-	if err != nil {
+	if _, isInputError := errors.AsType[*inputError](err); err != nil && !isInputError {
 		w.tally.unsent(fileIndex, file, next)
 	}
 

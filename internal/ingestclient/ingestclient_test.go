@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -1253,4 +1254,54 @@ func TestSummaryWriteOneMoreNotListed(t *testing.T) {
 	summary.Write(&output)
 	require.True(t, strings.HasSuffix(output.String(), "a.ndjson:100: invalid\n... 1 more rejection not listed\n"),
 		"output ends with %q", output.String()[max(output.Len()-80, 0):])
+}
+
+func TestRunStartLinePastEndPrintsNoResume(t *testing.T) {
+	t.Parallel()
+
+	bundle := setup(t)
+	file := bundle.writeFile(t, "one.ndjson", validLine(1))
+
+	opts := bundle.options(file)
+	opts.StartLine = 3
+	summary, err := Run(t.Context(), opts)
+	require.EqualError(t, err, fmt.Sprintf("error reading file %q: it has 1 line, so it has no start line 3", file))
+	require.Empty(t, summary.Unsent)
+
+	summary.Duration = time.Second
+	var report bytes.Buffer
+	summary.Write(&report)
+	require.Equal(t, "ingest: 0 events sent in 1s (0 events/s): 0 accepted, 0 rejected\n", report.String())
+}
+
+// A Unix socket passes the check that a file exists and is not a directory,
+// but opening it fails, even for root.
+func TestRunUnopenableFilePrintsNoResume(t *testing.T) {
+	t.Parallel()
+
+	bundle := setup(t)
+	socketDir, err := os.MkdirTemp("", "ingest")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = os.RemoveAll(socketDir) })
+
+	socket := filepath.Join(socketDir, "events.sock")
+	listener, err := net.Listen("unix", socket)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = listener.Close() })
+
+	other := bundle.writeFile(t, "other.ndjson", validLine(1))
+
+	opts := bundle.options(socket, other)
+	opts.Concurrency = 1
+	summary, err := Run(t.Context(), opts)
+	require.EqualError(t, err, fmt.Sprintf("error opening file %q: open %s: no such device or address", socket, socket))
+	require.Equal(t, []UnsentFile{{File: other, FromLine: 1}}, summary.Unsent,
+		"the file that was not started gets a line to continue from, the unopenable one does not")
+
+	summary.Duration = time.Second
+	var report bytes.Buffer
+	summary.Write(&report)
+	require.Equal(t, "ingest: 0 events sent in 1s (0 events/s): 0 accepted, 0 rejected\n"+
+		"ingest: the run stopped before sending every line; to send the rest, run with the same options:\n"+
+		"  eventpulse ingest --start-line 1 "+other+"\n", report.String())
 }

@@ -71,7 +71,7 @@ func (r *batchReader) readFile(ctx context.Context, fileIndex int, file string) 
 	if file != StdinName {
 		f, err := os.Open(file)
 		if err != nil {
-			return fmt.Errorf("error opening file %q: %w", file, err)
+			return &inputError{err: fmt.Errorf("error opening file %q: %w", file, err)}
 		}
 		defer f.Close()
 
@@ -86,7 +86,8 @@ func (r *batchReader) readFile(ctx context.Context, fileIndex int, file string) 
 			// when a stopped run had sent the whole file. One further on
 			// names a line the file does not have.
 			if lines := lineNumber - 1; r.startLine > lines+1 {
-				return fmt.Errorf("error reading file %q: it has %d lines, so it has no start line %d", file, lines, r.startLine)
+				return &inputError{err: fmt.Errorf("error reading file %q: it has %s, so it has no start line %d",
+					file, countOf(lines, "line", "lines"), r.startLine)}
 			}
 
 			return nil
@@ -236,6 +237,17 @@ func parseLine(line []byte) (id uuid.UUID, hasID bool, reason string) {
 }
 
 var errLineTooLong = errors.New("line too long")
+
+// inputError is a file that cannot be opened, or that ends before the start
+// line. Sending the same file with the same options fails the same way, so
+// the file gets no line to continue from.
+type inputError struct {
+	err error
+}
+
+func (e *inputError) Error() string { return e.err.Error() }
+
+func (e *inputError) Unwrap() error { return e.err }
 
 // readLine returns the next line without its line ending ("\n" or "\r\n")
 // and the number of bytes that it took up in the input. A line longer than

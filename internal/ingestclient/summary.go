@@ -60,7 +60,10 @@ type Summary struct {
 
 	// Unsent lists the files that a stopped run left unfinished, in the
 	// order given. Each one's lines from FromLine on were not sent, and
-	// every line before it has its outcome in this Summary.
+	// every line before it has its outcome in this Summary. A file that
+	// could not be opened, or that ends before Options.StartLine, is not
+	// listed, because running the same options again would fail the same
+	// way. The error of Run names such a file.
 	Unsent []UnsentFile
 
 	// Duration is the wall-clock time of the run.
