@@ -21,11 +21,12 @@ func newKeysCommand() *cobra.Command {
 		Use:   "keys",
 		Short: "Create, list and revoke API keys",
 		Long: `Manages API keys directly in the event log (DATABASE_URL). Keys carry
-scopes: ingest (send events), read (every read) and admin (rule changes,
-replays, dead-letter requeues, and everything else). Until the first key
-is created, the API serves loopback clients without a key. Once a key has
-been created, every request needs a valid key, even after every key has
-been revoked.`,
+scopes: ingest (send events), read (every read, including the list of dead
+letters with their payloads) and admin (rule changes, replays, requeuing
+and deleting dead letters, and everything the other scopes allow). Until
+the first key is created, the API serves loopback clients without a key.
+Once a key has been created, every request needs a valid key, even after
+every key has been revoked.`,
 	}
 
 	keys.AddCommand(newKeysCreateCommand(), newKeysListCommand(), newKeysRevokeCommand())

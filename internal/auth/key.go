@@ -26,8 +26,8 @@ const (
 	ScopeIngest Scope = "ingest"
 	// ScopeRead allows every read.
 	ScopeRead Scope = "read"
-	// ScopeAdmin allows rule changes, replays and dead-letter requeues, and
-	// everything the other scopes allow.
+	// ScopeAdmin allows rule changes, replays, and requeuing and deleting
+	// dead letters, and everything the other scopes allow.
 	ScopeAdmin Scope = "admin"
 )
 
