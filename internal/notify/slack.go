@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf16"
+	"unicode/utf8"
 )
 
 // Slack posts notifications to a Slack incoming webhook.
@@ -112,6 +114,19 @@ type slackPayload struct {
 	Blocks []slackBlock `json:"blocks"`
 }
 
+// Slack's Block Kit limits, in characters, from
+// https://docs.slack.dev/reference/block-kit/blocks/header-block and
+// https://docs.slack.dev/reference/block-kit/blocks/section-block. Slack
+// rejects a message that breaks one with 400 invalid_blocks, which fails
+// the delivery for good. Slack itself cuts the top-level text only after
+// 40,000 characters, but that text is the notification and the fallback
+// for clients without blocks, so it gets the section text limit.
+const (
+	slackHeaderMaxChars = 150
+	slackFieldMaxChars  = 2000
+	slackTextMaxChars   = 3000
+)
+
 // slackMessage builds the webhook payload: text for notifications and
 // clients without blocks, and blocks with the details. Rule names, group
 // keys and messages come from API and ingest clients. The text and the
@@ -119,28 +134,41 @@ type slackPayload struct {
 // are verbatim. The header is plain_text, which Slack shows without
 // parsing links or mentions. Slack's rules for message text are at
 // https://docs.slack.dev/messaging/formatting-message-text.
+//
+// Group keys quote payload values of any length, so every text is cut to
+// its Slack limit, counted after escaping. The Rule field keeps the rule
+// id whole and cuts the name before it.
 func slackMessage(n Notification) slackPayload {
 	a := n.Anomaly
 	markdown := func(text string) slackText { return slackText{Type: "mrkdwn", Text: text, Verbatim: true} }
+	field := func(label, value, suffix string) slackText {
+		// The label and the suffix contain no user input and are kept whole.
+		valueMaxChars := slackFieldMaxChars - utf16Length(label) - utf16Length(suffix)
+
+		return markdown(label + cutEscaped(value, valueMaxChars) + suffix)
+	}
 
 	blocks := []slackBlock{
-		{Type: "header", Text: &slackText{Type: "plain_text", Text: truncate(summary(a), 150)}},
+		{Type: "header", Text: &slackText{Type: "plain_text", Text: cutPlain(summary(a), slackHeaderMaxChars)}},
 		{Type: "section", Fields: []slackText{
-			markdown("*Severity*\n" + slackEscape(a.Severity)),
-			markdown("*Rule*\n" + slackEscape(a.RuleName) + " (`" + a.RuleID.String() + "`)"),
-			markdown("*Key*\n" + slackEscape(groupKeyText(a))),
-			markdown("*Observed*\n" + slackEscape(observedText(a))),
-			markdown("*Window*\n" + windowText(a)),
-			markdown("*Detected at*\n" + a.DetectedAt.UTC().Format(time.RFC3339)),
+			field("*Severity*\n", slackEscape(a.Severity), ""),
+			field("*Rule*\n", slackEscape(a.RuleName), " (`"+a.RuleID.String()+"`)"),
+			field("*Key*\n", slackEscape(groupKeyText(a)), ""),
+			field("*Observed*\n", slackEscape(observedText(a)), ""),
+			field("*Window*\n", windowText(a), ""),
+			field("*Detected at*\n", a.DetectedAt.UTC().Format(time.RFC3339), ""),
 		}},
 	}
 
 	if n.DashboardURL != "" {
+		// NOTE: the link is not cut, because a cut URL would lead nowhere.
+		// A dashboard_url longer than 2,979 characters would break the
+		// section text limit, and Slack would reject every message.
 		link := markdown("<" + n.DashboardURL + "|Open the dashboard>")
 		blocks = append(blocks, slackBlock{Type: "section", Text: &link})
 	}
 
-	return slackPayload{Text: slackEscape(summary(a)), Blocks: blocks}
+	return slackPayload{Text: cutEscaped(slackEscape(summary(a)), slackTextMaxChars), Blocks: blocks}
 }
 
 // slackEscaper escapes the three characters that Slack uses for links,
@@ -159,4 +187,69 @@ func truncate(s string, n int) string {
 	}
 
 	return string(runes[:n-1]) + "…"
+}
+
+// cutPlain returns text unchanged if it is at most maxChars UTF-16 code
+// units long. Otherwise it returns the longest prefix that fits with an
+// ellipsis appended, cut between characters.
+func cutPlain(text string, maxChars int) string {
+	return cutText(text, maxChars, false)
+}
+
+// cutEscaped is cutPlain for text escaped by slackEscape. It also never
+// cuts inside an entity such as &lt;.
+func cutEscaped(text string, maxChars int) string {
+	return cutText(text, maxChars, true)
+}
+
+// cutText implements cutPlain and cutEscaped. Slack does not say whether
+// its limits count Unicode code points or UTF-16 code units. UTF-16 code
+// units are never fewer, so a text cut by them fits under either reading.
+func cutText(text string, maxChars int, escaped bool) string {
+	if utf16Length(text) <= maxChars {
+		return text
+	}
+
+	const ellipsis = "…" // one UTF-16 code unit
+
+	end, used := 0, 0
+	for end < len(text) {
+		size, width := nextTextUnit(text[end:], escaped)
+		if used+width > maxChars-1 {
+			break
+		}
+
+		end += size
+		used += width
+	}
+
+	return text[:end] + ellipsis
+}
+
+// nextTextUnit returns the size in bytes and the length in UTF-16 code
+// units of the first character of text, or of the first entity when text
+// is escaped and starts with one. slackEscape writes every & as the start
+// of an entity, so in escaped text an entity runs from & to the next ;.
+func nextTextUnit(text string, escaped bool) (size, width int) {
+	if escaped && text[0] == '&' {
+		if end := strings.IndexByte(text, ';'); end > 0 {
+			return end + 1, end + 1
+		}
+	}
+
+	r, size := utf8.DecodeRuneInString(text)
+
+	return size, utf16.RuneLen(r)
+}
+
+// utf16Length returns the length of text in UTF-16 code units. Invalid
+// UTF-8 bytes count one each, as the U+FFFD that encoding/json sends for
+// them.
+func utf16Length(text string) int {
+	length := 0
+	for _, r := range text {
+		length += utf16.RuneLen(r)
+	}
+
+	return length
 }

@@ -2,8 +2,11 @@ package notify
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
@@ -70,4 +73,140 @@ func TestSlackBlocksEscapeMarkup(t *testing.T) {
 		{"type": "section", "text": {"type": "mrkdwn", "verbatim": true,
 			"text": "<https://eventpulse.example.com/dashboard|Open the dashboard>"}}
 	]`, string(blocks))
+}
+
+// longValueAnomaly returns an anomaly of a rule grouped by payload.name
+// whose payload value is value, which may be of any length.
+func longValueAnomaly(value string) events.AnomalyDetected {
+	a := hostileAnomaly()
+	a.RuleName = "big payload"
+	a.GroupKey = `payload.name="` + value + `"`
+	a.Message = a.RuleName + " (" + a.GroupKey + "): 6 matching events in 60s, > 5"
+
+	return a
+}
+
+// utf16Units counts s in UTF-16 code units, the unit of the Slack limits
+// as slackMessage applies them.
+func utf16Units(s string) int { return len(utf16.Encode([]rune(s))) }
+
+// keyField returns the text of the Key field of the details section.
+func keyField(t *testing.T, payload slackPayload) string {
+	t.Helper()
+	require.Len(t, payload.Blocks, 2)
+	require.Len(t, payload.Blocks[1].Fields, 6)
+
+	return payload.Blocks[1].Fields[2].Text
+}
+
+func TestSlackCutsLongPlainValue(t *testing.T) {
+	t.Parallel()
+
+	payload := slackMessage(Notification{Anomaly: longValueAnomaly(strings.Repeat("a", 5000))})
+
+	require.Equal(t, 3000, utf16Units(payload.Text))
+	require.True(t, strings.HasPrefix(payload.Text, `[CRITICAL] big payload (payload.name="aaa`))
+	require.True(t, strings.HasSuffix(payload.Text, "aaa…"))
+
+	header := payload.Blocks[0].Text.Text
+	require.Equal(t, 150, utf16Units(header))
+	require.True(t, strings.HasSuffix(header, "aaa…"))
+
+	key := keyField(t, payload)
+	require.Equal(t, 2000, utf16Units(key))
+	require.True(t, strings.HasPrefix(key, "*Key*\npayload.name=\"aaa"))
+	require.True(t, strings.HasSuffix(key, "aaa…"))
+}
+
+// Each < becomes &lt;, four characters, and a cut keeps whole entities.
+func TestSlackCutsLongEscapedValue(t *testing.T) {
+	t.Parallel()
+
+	payload := slackMessage(Notification{Anomaly: longValueAnomaly(strings.Repeat("<", 3000))})
+
+	// 38 characters of prefix, 740 entities in the 2,961 left before the
+	// ellipsis, then the ellipsis.
+	require.Equal(t, 38+740*4+1, utf16Units(payload.Text))
+	require.True(t, strings.HasPrefix(payload.Text, `[CRITICAL] big payload (payload.name="&lt;`))
+	require.True(t, strings.HasSuffix(payload.Text, "&lt;&lt;…"))
+
+	// The header is plain_text, which is sent unescaped.
+	header := payload.Blocks[0].Text.Text
+	require.Equal(t, 150, utf16Units(header))
+	require.True(t, strings.HasSuffix(header, "<<…"))
+
+	// "*Key*\npayload.name=\"" is 20 characters, and 494 entities fit in
+	// the 1,979 left before the ellipsis.
+	key := keyField(t, payload)
+	require.Equal(t, 20+494*4+1, utf16Units(key))
+	require.True(t, strings.HasSuffix(key, "&lt;&lt;…"))
+}
+
+// A long rule name is cut before the rule id, which stays whole.
+func TestSlackCutsLongRuleName(t *testing.T) {
+	t.Parallel()
+
+	a := hostileAnomaly()
+	a.RuleName = strings.Repeat("&", 3000)
+	a.Message = a.RuleName + ": 6 matching events in 60s, > 5"
+
+	payload := slackMessage(Notification{Anomaly: a})
+	require.Len(t, payload.Blocks, 2)
+	rule := payload.Blocks[1].Fields[1].Text
+
+	// "*Rule*\n" is 7 characters and the id suffix 41, so 390 &amp;
+	// entities fit in the 1,951 left before the ellipsis.
+	suffix := " (`6f1c2b7e-3d4a-4e5f-8a9b-0c1d2e3f4a5b`)"
+	require.Equal(t, 7+390*5+1+41, utf16Units(rule))
+	require.True(t, strings.HasPrefix(rule, "*Rule*\n&amp;"))
+	require.True(t, strings.HasSuffix(rule, "&amp;…"+suffix))
+}
+
+// Characters are counted in UTF-16 code units and never split.
+func TestSlackCutsLongMultiByteValue(t *testing.T) {
+	t.Parallel()
+
+	t.Run("two-byte characters", func(t *testing.T) {
+		t.Parallel()
+
+		// é is 2 bytes in UTF-8 and one UTF-16 code unit.
+		payload := slackMessage(Notification{Anomaly: longValueAnomaly(strings.Repeat("é", 5000))})
+
+		require.Equal(t, 3000, utf16Units(payload.Text))
+		require.True(t, strings.HasSuffix(payload.Text, "éé…"))
+		require.True(t, utf8.ValidString(payload.Text))
+
+		header := payload.Blocks[0].Text.Text
+		require.Equal(t, 150, utf16Units(header))
+		require.True(t, strings.HasSuffix(header, "éé…"))
+		require.True(t, utf8.ValidString(header))
+
+		key := keyField(t, payload)
+		require.Equal(t, 2000, utf16Units(key))
+		require.True(t, strings.HasSuffix(key, "éé…"))
+		require.True(t, utf8.ValidString(key))
+	})
+
+	t.Run("four-byte characters", func(t *testing.T) {
+		t.Parallel()
+
+		// 😀 is 4 bytes in UTF-8 and two UTF-16 code units.
+		payload := slackMessage(Notification{Anomaly: longValueAnomaly(strings.Repeat("😀", 3000))})
+
+		// 38 characters of prefix, 1,480 emoji in the 2,961 code units
+		// left before the ellipsis, then the ellipsis.
+		require.Equal(t, 38+1480*2+1, utf16Units(payload.Text))
+		require.True(t, strings.HasSuffix(payload.Text, "😀😀…"))
+		require.True(t, utf8.ValidString(payload.Text))
+
+		header := payload.Blocks[0].Text.Text
+		require.Equal(t, 38+55*2+1, utf16Units(header))
+		require.True(t, strings.HasSuffix(header, "😀😀…"))
+		require.True(t, utf8.ValidString(header))
+
+		key := keyField(t, payload)
+		require.Equal(t, 20+989*2+1, utf16Units(key))
+		require.True(t, strings.HasSuffix(key, "😀😀…"))
+		require.True(t, utf8.ValidString(key))
+	})
 }
