@@ -285,7 +285,8 @@ func TestUnknownMethodGets501(t *testing.T) {
 
 // TestDashboardUnknownPathGets404 requests dashboard files that do not
 // exist, including paths that leave the directory. Each gets the API's
-// JSON 404, while the page and its assets are served.
+// JSON 404, while the page and its assets are served with a
+// Content-Security-Policy and X-Frame-Options that forbid framing.
 func TestDashboardUnknownPathGets404(t *testing.T) {
 	t.Parallel()
 
@@ -302,8 +303,12 @@ func TestDashboardUnknownPathGets404(t *testing.T) {
 	}
 
 	for _, path := range []string{"/dashboard", "/dashboard/", "/dashboard/app.js", "/dashboard/style.css"} {
-		status, _, body := request(t, a, http.MethodGet, path, "", "", "")
+		status, header, body := request(t, a, http.MethodGet, path, "", "", "")
 		require.Equal(t, http.StatusOK, status, "GET %s: %s", path, body)
+		require.Equal(t,
+			"default-src 'self'; connect-src 'self'; img-src 'self' data:; frame-ancestors 'none'",
+			header.Get("Content-Security-Policy"), "GET %s", path)
+		require.Equal(t, "DENY", header.Get("X-Frame-Options"), "GET %s", path)
 	}
 
 	status, header, body := request(t, a, http.MethodPost, "/dashboard/app.js", "", "", "")

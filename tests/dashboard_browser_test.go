@@ -5,17 +5,20 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
 
+	"github.com/eventpulse/eventpulse/internal/dashboard"
 	"github.com/eventpulse/eventpulse/internal/testapp"
 )
 
@@ -151,6 +154,50 @@ func TestDashboardInBrowser(t *testing.T) {
 		target = filepath.Join("..", path)
 	}
 	require.NoError(t, os.WriteFile(target, screenshot, 0o644))
+}
+
+// TestDashboardNotFramed loads a page of another origin that frames the
+// dashboard. Chromium must not render the framed page, so its script is
+// never requested. Loading the dashboard directly then requests the script,
+// which shows that the count would catch a rendered frame.
+func TestDashboardNotFramed(t *testing.T) {
+	t.Parallel()
+
+	ctx := newBrowser(t)
+
+	var scriptRequests atomic.Int32
+	dashboardHandler := http.StripPrefix("/dashboard", dashboard.Handler(http.NotFoundHandler()))
+	dashboardServer := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/dashboard/app.js" {
+			scriptRequests.Add(1)
+		}
+		dashboardHandler.ServeHTTP(w, r)
+	}))
+	t.Cleanup(dashboardServer.Close)
+
+	// The port differs, so the framing page has another origin.
+	framingPage := `<!doctype html><title>framing</title>` +
+		`<iframe src="` + dashboardServer.URL + `/dashboard" onload="document.body.dataset.framed = 'loaded'"></iframe>`
+	framingServer := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = w.Write([]byte(framingPage))
+	}))
+	t.Cleanup(framingServer.Close)
+
+	// The load event of the iframe fires for the error page that replaces
+	// a refused frame, too.
+	require.NoError(t, chromedp.Do(ctx,
+		chromedp.Navigate(framingServer.URL),
+		chromedp.WaitVisible(`body[data-framed="loaded"]`),
+	))
+	require.Equal(t, int32(0), scriptRequests.Load(), "requests for app.js from the framed dashboard")
+
+	// This server has no /ws, so app.js marks the feed closed once it runs.
+	require.NoError(t, chromedp.Do(ctx,
+		chromedp.Navigate(dashboardServer.URL+"/dashboard"),
+		chromedp.WaitVisible(`#connection[data-state="closed"]`),
+	))
+	require.Equal(t, int32(1), scriptRequests.Load(), "requests for app.js from the dashboard loaded directly")
 }
 
 // postRecentEvents sends count events stamped now and waits until the
