@@ -265,6 +265,10 @@ func (c Config) WithDefaults() Config {
 	return c
 }
 
+// dashboardURLMaxBytes bounds dashboard_url, so that the Slack section
+// that links it stays within Slack's 3,000 characters.
+const dashboardURLMaxBytes = 2048
+
 // Validate returns every problem of c joined in one error.
 func (c Config) Validate() error {
 	var errs []error
@@ -272,6 +276,16 @@ func (c Config) Validate() error {
 	if c.DashboardURL != "" {
 		if u, err := url.Parse(c.DashboardURL); err != nil || u.Host == "" {
 			errs = append(errs, fmt.Errorf("dashboard_url %q: must be an absolute URL", c.DashboardURL))
+		}
+
+		// Slack links are <url|text>, and the link's section has a limit of
+		// 3,000 characters, so these would make Slack reject every message.
+		if strings.ContainsAny(c.DashboardURL, "<>|") {
+			errs = append(errs, fmt.Errorf("dashboard_url %q: must not contain <, > or |; percent-encode them", c.DashboardURL))
+		}
+		if len(c.DashboardURL) > dashboardURLMaxBytes {
+			errs = append(errs, fmt.Errorf("dashboard_url: is %d bytes long, more than the %d that fit in a Slack message",
+				len(c.DashboardURL), dashboardURLMaxBytes))
 		}
 	}
 

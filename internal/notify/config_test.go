@@ -3,6 +3,7 @@ package notify
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -89,6 +90,14 @@ func TestParseConfigRejects(t *testing.T) {
 			yaml: "channels:\n  - {name: a, type: slack, webhook_url: 'https://x.example/1'}\n" +
 				"  - {name: b, type: slack, webhook_url: 'https://x.example/2', severities: [Critical]}\n",
 			want: `channels[1].severities[0] of channel "b": "Critical" is not one of critical, warning, info`,
+		},
+		"dashboard url with a bar": {
+			yaml: "dashboard_url: 'https://x.example/a|b'\n",
+			want: `dashboard_url "https://x.example/a|b": must not contain <, > or |; percent-encode them`,
+		},
+		"dashboard url too long": {
+			yaml: "dashboard_url: 'https://x.example/" + strings.Repeat("a", 2031) + "'\n",
+			want: "dashboard_url: is 2049 bytes long, more than the 2048 that fit in a Slack message",
 		},
 		"bad rule id": {
 			yaml: "channels:\n  - {name: a, type: slack, webhook_url: 'https://x.example', rule_ids: [nope]}\n",

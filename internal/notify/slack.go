@@ -161,9 +161,8 @@ func slackMessage(n Notification) slackPayload {
 	}
 
 	if n.DashboardURL != "" {
-		// NOTE: the link is not cut, because a cut URL would lead nowhere.
-		// A dashboard_url longer than 2,979 characters would break the
-		// section text limit, and Slack would reject every message.
+		// The link is not cut, because a cut URL would lead nowhere. Config
+		// validation keeps dashboard_url short enough for the section.
 		link := markdown("<" + n.DashboardURL + "|Open the dashboard>")
 		blocks = append(blocks, slackBlock{Type: "section", Text: &link})
 	}
