@@ -7,11 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
+	"math"
 	"os"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/eventpulse/eventpulse/internal/ingest"
 )
 
 // Defaults.
@@ -96,16 +98,19 @@ type Config struct {
 	// ingest body both as sent and once decompressed. Default: 8 MiB.
 	MaxBodyBytes int64
 	// IngestRate (EVENTPULSE_INGEST_RATE, events per second) is the average
-	// rate each API key may ingest; 0 disables the limit. Requests without
-	// a key, served only on loopback before any key has been created, are
-	// not limited. Default: IngestRateDefault.
+	// rate each API key may ingest, a finite number; 0 disables the limit.
+	// Requests without a key, served only on loopback before any key has
+	// been created, are not limited. Default: IngestRateDefault.
 	IngestRate float64
-	// IngestBurst (EVENTPULSE_INGEST_BURST, events) is the most events a key
-	// may send at once above its rate; at least 1000.
+	// IngestBurst (EVENTPULSE_INGEST_BURST, events) is the max number of
+	// events a key may send at once above its rate. It must be at least
+	// ingest.MaxBatchEvents, so that every valid batch request can pass.
 	// Default: IngestBurstDefault.
 	IngestBurst int
 	// CORSOrigins (EVENTPULSE_CORS_ORIGINS, comma-separated) are the browser
-	// origins allowed to call the API. Default: none.
+	// origins allowed to call the API, each scheme://host[:port] with an
+	// http or https scheme. FromEnv stores them as ParseOrigin returns them.
+	// Default: none.
 	CORSOrigins []string
 	// HTTPReadHeaderTimeout (EVENTPULSE_HTTP_READ_HEADER_TIMEOUT),
 	// HTTPReadTimeout (EVENTPULSE_HTTP_READ_TIMEOUT), HTTPWriteTimeout
@@ -131,6 +136,9 @@ type Config struct {
 	// notification channels. Default: none, so anomalies reach WebSocket
 	// clients only.
 	NotifyConfigPath string
+	// PprofAddr (EVENTPULSE_PPROF_ADDR) is the loopback host:port where
+	// net/http/pprof is served. Default: empty, which serves nothing.
+	PprofAddr string
 	// ClaimIdle (EVENTPULSE_CLAIM_IDLE, a Go duration) is how long a command
 	// stays pending with a stopped worker before a live one claims it.
 	// Default: ClaimIdleDefault.
@@ -171,6 +179,7 @@ func FromEnv() (Config, error) {
 		IngestRate:            envFloat("EVENTPULSE_INGEST_RATE", &errs),
 		RuleReplyTimeout:      envDuration("EVENTPULSE_RULE_REPLY_TIMEOUT", &errs),
 		NotifyConfigPath:      os.Getenv("EVENTPULSE_NOTIFY_CONFIG"),
+		PprofAddr:             os.Getenv("EVENTPULSE_PPROF_ADDR"),
 		ClaimIdle:             envDuration("EVENTPULSE_CLAIM_IDLE", &errs),
 		MaxDeliveries:         envInt("EVENTPULSE_MAX_DELIVERIES", &errs),
 		TrimInterval:          envDuration("EVENTPULSE_TRIM_INTERVAL", &errs),
@@ -184,6 +193,7 @@ func FromEnv() (Config, error) {
 
 	c = c.WithDefaults()
 	errs = append(errs, c.Validate())
+	c.CORSOrigins = normalizeOrigins(c.CORSOrigins)
 
 	return c, errors.Join(errs...)
 }
@@ -220,18 +230,21 @@ func (c Config) WithDefaults() Config {
 	return c
 }
 
-// Validate returns every problem of c joined in one error.
+// Validate returns every problem of c joined in one error. It reads no
+// more than the metadata of the file in NotifyConfigPath and connects to
+// nothing.
 func (c Config) Validate() error {
 	var errs []error
 
-	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
-		errs = append(errs, fmt.Errorf("invalid EVENTPULSE_HTTP_ADDR %q: %w", c.HTTPAddr, err))
-	}
+	errs = append(errs, checkDatabaseURL(c.DatabaseURL), checkRedisURL(c.RedisURL))
+	errs = append(errs, checkListenAddr("EVENTPULSE_HTTP_ADDR", c.HTTPAddr))
 
 	if c.WorkerHTTPAddr != "" {
-		if _, _, err := net.SplitHostPort(c.WorkerHTTPAddr); err != nil {
-			errs = append(errs, fmt.Errorf("invalid EVENTPULSE_WORKER_ADDR %q: %w", c.WorkerHTTPAddr, err))
-		}
+		errs = append(errs, checkListenAddr("EVENTPULSE_WORKER_ADDR", c.WorkerHTTPAddr))
+	}
+
+	if c.PprofAddr != "" {
+		errs = append(errs, checkPprofAddr(c.PprofAddr))
 	}
 
 	if _, err := c.SlogLevel(); err != nil {
@@ -254,8 +267,19 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("invalid EVENTPULSE_MAX_BODY_BYTES %d: must be at least %d", c.MaxBodyBytes, MaxBodyBytesMin))
 	}
 
-	if c.IngestRate < 0 {
-		errs = append(errs, fmt.Errorf("invalid EVENTPULSE_INGEST_RATE %g: must be 0 (no limit) or positive", c.IngestRate))
+	if math.IsNaN(c.IngestRate) || math.IsInf(c.IngestRate, 0) || c.IngestRate < 0 {
+		errs = append(errs, fmt.Errorf("invalid EVENTPULSE_INGEST_RATE %g: must be a positive number of events per second, or 0 for no limit", c.IngestRate))
+	}
+
+	if c.IngestBurst < ingest.MaxBatchEvents {
+		errs = append(errs, fmt.Errorf("invalid EVENTPULSE_INGEST_BURST %d: must be at least %d, the max number of events in a batch request, so that every batch can pass the rate limit",
+			c.IngestBurst, ingest.MaxBatchEvents))
+	}
+
+	for _, origin := range c.CORSOrigins {
+		if _, err := ParseOrigin(origin); err != nil {
+			errs = append(errs, fmt.Errorf("invalid EVENTPULSE_CORS_ORIGINS entry %q: %w", origin, err))
+		}
 	}
 
 	if c.MaxDeliveries < 1 {
@@ -266,17 +290,29 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("invalid EVENTPULSE_DATABASE_MAX_CONNS %d: must be at least 4", c.DatabaseMaxConns))
 	}
 
+	if c.NotifyConfigPath != "" {
+		errs = append(errs, checkNotifyConfig(c.NotifyConfigPath))
+	}
+
 	return errors.Join(errs...)
 }
 
-// SlogLevel returns the slog level named by LogLevel.
+// SlogLevel returns the slog level named by LogLevel: debug, info, warn or
+// error, in any case. Unlike slog.Level's UnmarshalText, it rejects offsets
+// such as info+2.
 func (c Config) SlogLevel() (slog.Level, error) {
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(c.LogLevel)); err != nil {
-		return 0, fmt.Errorf("invalid EVENTPULSE_LOG_LEVEL %q: use debug, info, warn or error", c.LogLevel)
+	switch strings.ToLower(c.LogLevel) {
+	case "debug":
+		return slog.LevelDebug, nil
+	case "info":
+		return slog.LevelInfo, nil
+	case "warn":
+		return slog.LevelWarn, nil
+	case "error":
+		return slog.LevelError, nil
 	}
 
-	return level, nil
+	return 0, fmt.Errorf("invalid EVENTPULSE_LOG_LEVEL %q: use debug, info, warn or error", c.LogLevel)
 }
 
 func envInt(name string, errs *[]error) int {
