@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
-	"os"
 	"runtime"
 	"strconv"
 	"sync"
@@ -101,12 +100,14 @@ func (c *contentionSampling) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(body)
 }
 
-// startPprof serves net/http/pprof on the loopback address in
-// EVENTPULSE_PPROF_ADDR until ctx ends, and turns on mutex and block
-// profiling, which contentionPath can turn off and on again. It does nothing when the variable is unset and rejects an
-// address that is not loopback, because profiles reveal memory contents.
-func startPprof(ctx context.Context, logger *slog.Logger) error {
-	addr := os.Getenv(pprofAddrEnv)
+// startPprof serves net/http/pprof on the loopback address addr, taken
+// from EVENTPULSE_PPROF_ADDR, until ctx ends, and turns on mutex and block
+// profiling, which contentionPath can turn off and on again. It does
+// nothing when addr is empty and rejects an address that is not loopback,
+// because profiles reveal memory contents. config.Config.Validate rejects
+// such an address before anything connects; this check repeats it for a
+// Config built without Validate.
+func startPprof(ctx context.Context, addr string, logger *slog.Logger) error {
 	if addr == "" {
 		return nil
 	}

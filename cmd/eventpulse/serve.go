@@ -83,7 +83,7 @@ func serveWith(ctx context.Context, cfg config.Config, logger *slog.Logger, with
 
 	setGCDefaults(deps.Logger)
 
-	if err := startPprof(ctx, deps.Logger); err != nil {
+	if err := startPprof(ctx, deps.Config.PprofAddr, deps.Logger); err != nil {
 		return err
 	}
 
