@@ -2,17 +2,19 @@ package handlers
 
 import (
 	"net/http"
-	"slices"
 )
 
 // CORS returns middleware that lets browsers on the listed origins call the
 // API. Requests from other origins get no CORS headers, so browsers block
-// them; an empty list allows no cross-origin calls.
+// them; an empty list allows no cross-origin calls. Origins are compared
+// in the form config.ParseOrigin returns.
 func CORS(origins []string) func(http.Handler) http.Handler {
+	allowed := newOriginSet(origins)
+
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			origin := r.Header.Get("Origin")
-			if origin == "" || !slices.Contains(origins, origin) {
+			if origin == "" || !allowed.contains(origin) {
 				next.ServeHTTP(w, r)
 				return
 			}
