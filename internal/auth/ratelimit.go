@@ -7,7 +7,15 @@ import (
 
 	"github.com/google/uuid"
 	"golang.org/x/time/rate"
+
+	"github.com/eventpulse/eventpulse/internal/ingest"
 )
+
+// MaxRetryAfter bounds the wait that RetryAfterSeconds returns. At a very
+// low rate the bucket may need days to refill, and a client told to wait
+// that long would do better to give up. A client that retries after
+// MaxRetryAfter may get another 429.
+const MaxRetryAfter = time.Hour
 
 // IngestLimiter is a token bucket per key that counts events, not requests,
 // so a batch of 500 costs 500 tokens.
@@ -20,12 +28,13 @@ type IngestLimiter struct {
 }
 
 // NewIngestLimiter allows each key eventsPerSecond on average and bursts of
-// burst events; burst is raised to at least the largest batch (1,000) so
-// every valid batch can pass. A zero rate disables the limit.
+// burst events. config.Config.Validate rejects a burst below the largest
+// batch (ingest.MaxBatchEvents), and a smaller one is raised to it here so
+// that every valid batch can pass. A zero rate disables the limit.
 func NewIngestLimiter(eventsPerSecond float64, burst int) *IngestLimiter {
 	return &IngestLimiter{
 		perSecond: rate.Limit(eventsPerSecond),
-		burst:     max(burst, 1000),
+		burst:     max(burst, ingest.MaxBatchEvents),
 		limiters:  map[uuid.UUID]*rate.Limiter{},
 	}
 }
@@ -61,7 +70,9 @@ func (l *IngestLimiter) Allow(key uuid.UUID, n int) (bool, time.Duration) {
 	return false, delay
 }
 
-// RetryAfterSeconds rounds d up to whole seconds, at least 1.
+// RetryAfterSeconds rounds d up to whole seconds, from 1 to MaxRetryAfter.
 func RetryAfterSeconds(d time.Duration) int {
+	d = min(d, MaxRetryAfter)
+
 	return max(1, int(math.Ceil(d.Seconds())))
 }
