@@ -194,6 +194,30 @@ func TestAuthRefusesExposedAddressWithoutKeys(t *testing.T) {
 	listener.Close()
 }
 
+func TestAuthRefusalShowsConfiguredAddress(t *testing.T) {
+	t.Parallel()
+
+	a := testapp.Start(t, testapp.Options{NoWorker: true})
+
+	listener, err := net.Listen("tcp", "0.0.0.0:0")
+	require.NoError(t, err)
+	defer listener.Close()
+
+	// Go opens a dual-stack socket for 0.0.0.0 where it can, and the
+	// listener then reports its address as [::]:port.
+	deps := *a.Deps
+	deps.Config.HTTPAddr = "0.0.0.0:" + strconv.Itoa(listener.Addr().(*net.TCPAddr).Port)
+	api, err := app.NewAPI(&deps)
+	require.NoError(t, err)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+
+	err = api.Serve(ctx, listener)
+	require.EqualError(t, err, "refusing to listen on "+deps.Config.HTTPAddr+" without API keys: create one with "+
+		"`eventpulse keys create --scope admin --name NAME`, or listen on 127.0.0.1")
+}
+
 func TestAuthCORSAllowsConfiguredOrigins(t *testing.T) {
 	t.Parallel()
 

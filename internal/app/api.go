@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 
 	"github.com/ThreeDotsLabs/watermill-redisstream/pkg/redisstream"
 	"github.com/go-chi/chi/v5"
@@ -247,6 +248,20 @@ func (a *API) Serve(ctx context.Context, listener net.Listener) error {
 	return nil
 }
 
+// displayAddr returns EVENTPULSE_HTTP_ADDR when addr, the listener's
+// address, has its port, and addr otherwise, as for a port 0 that the
+// system chose. Go reports a listener on 0.0.0.0 as [::] when it opens a
+// dual-stack socket, so addr alone does not show what was configured.
+func (a *API) displayAddr(addr net.Addr) string {
+	_, port, err := net.SplitHostPort(a.deps.Config.HTTPAddr)
+	tcpAddr, ok := addr.(*net.TCPAddr)
+	if err != nil || !ok || port != strconv.Itoa(tcpAddr.Port) {
+		return addr.String()
+	}
+
+	return a.deps.Config.HTTPAddr
+}
+
 // checkExposure refuses to serve a non-loopback address while no API key
 // has ever been created, because until then the API serves only loopback
 // clients, and those without a key. Once a key has been created, revoked
@@ -263,7 +278,7 @@ func (a *API) checkExposure(ctx context.Context, addr net.Addr) error {
 
 	if !handlers.IsLoopback(addr.String()) {
 		return fmt.Errorf("refusing to listen on %s without API keys: create one with "+
-			"`eventpulse keys create --scope admin --name NAME`, or listen on 127.0.0.1", addr)
+			"`eventpulse keys create --scope admin --name NAME`, or listen on 127.0.0.1", a.displayAddr(addr))
 	}
 
 	a.deps.Logger.WarnContext(ctx, "api: no API key exists; serving loopback clients without authentication",
