@@ -40,10 +40,17 @@ func fromEnvError(t *testing.T, name, value string) error {
 	return err
 }
 
-func TestDefaultsPassValidation(t *testing.T) {
+func TestEmptyVariablesTakeDefaults(t *testing.T) {
+	// docker-compose.yml passes each of these as ${NAME:-}, an empty value
+	// when .env does not set it.
 	for _, name := range []string{
 		"DATABASE_URL", "REDIS_URL", "EVENTPULSE_HTTP_ADDR", "EVENTPULSE_WORKER_ADDR", "EVENTPULSE_PPROF_ADDR",
-		"EVENTPULSE_LOG_LEVEL", "EVENTPULSE_INGEST_RATE", "EVENTPULSE_INGEST_BURST", "EVENTPULSE_CORS_ORIGINS",
+		"EVENTPULSE_LOG_LEVEL", "EVENTPULSE_STREAM_PREFIX", "EVENTPULSE_CONSUMER_NAME", "EVENTPULSE_DATABASE_MAX_CONNS",
+		"EVENTPULSE_INGEST_LINGER", "EVENTPULSE_INGEST_QUIET", "EVENTPULSE_INGEST_MAX_BATCH", "EVENTPULSE_INGEST_MAX_BACKLOG",
+		"EVENTPULSE_INGEST_LANES", "EVENTPULSE_MAX_BODY_BYTES", "EVENTPULSE_SHUTDOWN_TIMEOUT",
+		"EVENTPULSE_HTTP_READ_HEADER_TIMEOUT", "EVENTPULSE_HTTP_READ_TIMEOUT", "EVENTPULSE_HTTP_WRITE_TIMEOUT",
+		"EVENTPULSE_HTTP_IDLE_TIMEOUT", "EVENTPULSE_CORS_ORIGINS", "EVENTPULSE_INGEST_RATE", "EVENTPULSE_INGEST_BURST",
+		"EVENTPULSE_RULE_REPLY_TIMEOUT", "EVENTPULSE_CLAIM_IDLE", "EVENTPULSE_MAX_DELIVERIES", "EVENTPULSE_TRIM_INTERVAL",
 		"EVENTPULSE_NOTIFY_CONFIG",
 	} {
 		t.Setenv(name, "")
@@ -53,7 +60,11 @@ func TestDefaultsPassValidation(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, float64(config.IngestRateDefault), c.IngestRate)
 	require.Equal(t, config.IngestBurstDefault, c.IngestBurst)
+	require.Equal(t, config.LogLevelDefault, c.LogLevel)
+	require.Equal(t, config.HTTPAddrDefault, c.HTTPAddr)
+	require.Equal(t, config.TrimIntervalDefault, c.TrimInterval)
 	require.Nil(t, c.CORSOrigins)
+	require.Empty(t, c.NotifyConfigPath)
 }
 
 func TestIngestRateRejectsNonFinite(t *testing.T) {
