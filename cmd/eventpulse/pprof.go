@@ -100,13 +100,11 @@ func (c *contentionSampling) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(body)
 }
 
-// startPprof serves net/http/pprof on the loopback address addr, taken
-// from EVENTPULSE_PPROF_ADDR, until ctx ends, and turns on mutex and block
-// profiling, which contentionPath can turn off and on again. It does
-// nothing when addr is empty and rejects an address that is not loopback,
-// because profiles reveal memory contents. config.Config.Validate rejects
-// such an address before anything connects; this check repeats it for a
-// Config built without Validate.
+// startPprof serves net/http/pprof on addr (EVENTPULSE_PPROF_ADDR) until
+// ctx ends, and turns on mutex and block profiling, which contentionPath
+// can turn off and on again. It does nothing when addr is empty. It
+// rejects an address that is not loopback, because profiles reveal memory
+// contents, as config.Config.Validate does for the variable.
 func startPprof(ctx context.Context, addr string, logger *slog.Logger) error {
 	if addr == "" {
 		return nil

@@ -11,10 +11,9 @@ import (
 	"github.com/eventpulse/eventpulse/internal/ingest"
 )
 
-// MaxRetryAfter bounds the wait that RetryAfterSeconds returns. At a very
-// low rate the bucket may need days to refill, and a client told to wait
-// that long would do better to give up. A client that retries after
-// MaxRetryAfter may get another 429.
+// MaxRetryAfter bounds the wait that RetryAfterSeconds returns, because at
+// a very low rate the bucket may need days or years to refill. A client
+// that retries after MaxRetryAfter may get another 429.
 const MaxRetryAfter = time.Hour
 
 // IngestLimiter is a token bucket per key that counts events, not requests,

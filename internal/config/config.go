@@ -98,7 +98,7 @@ type Config struct {
 	// ingest body both as sent and once decompressed. Default: 8 MiB.
 	MaxBodyBytes int64
 	// IngestRate (EVENTPULSE_INGEST_RATE, events per second) is the average
-	// rate each API key may ingest, a finite number; 0 disables the limit.
+	// rate each API key may ingest, a finite number, or 0 for no limit.
 	// Requests without a key, served only on loopback before any key has
 	// been created, are not limited. Default: IngestRateDefault.
 	IngestRate float64
@@ -230,9 +230,8 @@ func (c Config) WithDefaults() Config {
 	return c
 }
 
-// Validate returns every problem of c joined in one error. It reads no
-// more than the metadata of the file in NotifyConfigPath and connects to
-// nothing.
+// Validate returns every problem of c joined in one error. It connects to
+// nothing, and it opens the file in NotifyConfigPath without reading it.
 func (c Config) Validate() error {
 	var errs []error
 
