@@ -255,18 +255,28 @@ func bearerToken(authorization string) (string, bool) {
 }
 
 // RejectTwoKeys is chi middleware that rejects with 400 a request carrying
-// two different API keys, in Authorization and X-API-Key or in two copies
-// of one of them, instead of authenticating it with either.
+// two different API keys, instead of authenticating it with either. The
+// keys are those of Authorization and X-API-Key, and, on requests that may
+// send it (see KeyFromRequest), the api_key query parameter. Two copies of
+// one of them count as two keys too. Empty values are not keys.
 func RejectTwoKeys(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		headerKeys := r.Header[apiKeyHeader]
 		authorizations := r.Header["Authorization"]
-		if len(headerKeys)+len(authorizations) < 2 {
+
+		// The query is parsed only when it may carry a key, so that other
+		// requests cost no allocation.
+		var queryKeys []string
+		if strings.Contains(r.URL.RawQuery, "api_key") && queryKeyAllowed(r) {
+			queryKeys = r.URL.Query()["api_key"]
+		}
+
+		if len(headerKeys)+len(authorizations)+len(queryKeys) < 2 {
 			next.ServeHTTP(w, r)
 			return
 		}
 
-		keys := make([]string, 0, len(headerKeys)+len(authorizations))
+		keys := make([]string, 0, len(headerKeys)+len(authorizations)+len(queryKeys))
 		for _, key := range headerKeys {
 			keys = append(keys, strings.TrimSpace(key))
 		}
@@ -275,20 +285,14 @@ func RejectTwoKeys(next http.Handler) http.Handler {
 				keys = append(keys, token)
 			}
 		}
+		keys = append(keys, queryKeys...)
 
 		keys = slices.DeleteFunc(keys, func(key string) bool { return key == "" })
 		slices.Sort(keys)
 		if len(slices.Compact(keys)) > 1 {
-			where := "its Authorization and X-API-Key headers"
-			switch {
-			case len(authorizations) == 0:
-				where = "two X-API-Key headers"
-			case len(headerKeys) == 0:
-				where = "two Authorization headers"
-			}
-
 			writeJSON(w, http.StatusBadRequest, &oas.Error{
-				Error: "the request carries two different API keys in " + where + "; send one key",
+				Error: "the request carries two different API keys in " +
+					keySources(len(authorizations), len(headerKeys), len(queryKeys)) + "; send one key",
 			})
 
 			return
@@ -296,6 +300,37 @@ func RejectTwoKeys(next http.Handler) http.Handler {
 
 		next.ServeHTTP(w, r)
 	})
+}
+
+// keySources names where a request with two different keys carries them,
+// from the number of Authorization headers, X-API-Key headers and api_key
+// query parameters.
+func keySources(authorizations, headerKeys, queryKeys int) string {
+	switch {
+	case queryKeys == 0 && authorizations == 0:
+		return "two X-API-Key headers"
+	case queryKeys == 0 && headerKeys == 0:
+		return "two Authorization headers"
+	case queryKeys == 0:
+		return "its Authorization and X-API-Key headers"
+	case authorizations == 0 && headerKeys == 0:
+		return "two api_key query parameters"
+	}
+
+	var headers []string
+	if authorizations > 0 {
+		headers = append(headers, "Authorization")
+	}
+	if headerKeys > 0 {
+		headers = append(headers, "X-API-Key")
+	}
+
+	noun := "header"
+	if len(headers) > 1 {
+		noun = "headers"
+	}
+
+	return "its " + strings.Join(headers, " and ") + " " + noun + " and the api_key query parameter"
 }
 
 // IsLoopback reports whether addr (host:port or host) is a loopback
