@@ -355,3 +355,48 @@ func IsLoopback(addr string) bool {
 
 	return ip.Unmap().IsLoopback()
 }
+
+// SessionKeys checks again the API key of an open WebSocket session, with
+// the Guard's authenticator and so with its cache. It implements
+// live.KeyChecker.
+type SessionKeys struct {
+	guard *Guard
+	scope auth.Scope
+}
+
+// SessionKeys returns the checker of sessions that need scope.
+func (g *Guard) SessionKeys(scope auth.Scope) SessionKeys {
+	return SessionKeys{guard: g, scope: scope}
+}
+
+// KeyOf returns the key of r as KeyFromRequest finds it.
+func (k SessionKeys) KeyOf(r *http.Request) string { return KeyFromRequest(r) }
+
+// CheckKey returns the close reason of a session whose key is invalid,
+// revoked or lacks the scope, and "" while the key is still good. A
+// session without a key is given a reason once any key has been created,
+// because from then on every request needs one.
+func (k SessionKeys) CheckKey(ctx context.Context, key string) (string, error) {
+	if key == "" {
+		created, err := k.guard.authenticator.AnyKeyCreated(ctx)
+		if err != nil || !created {
+			return "", err
+		}
+
+		return "an API key is now required", nil
+	}
+
+	principal, err := k.guard.authenticator.Authenticate(ctx, key)
+	if errors.Is(err, auth.ErrInvalidKey) {
+		return "API key revoked or invalid", nil
+	}
+	if err != nil {
+		return "", err
+	}
+
+	if !principal.Allows(k.scope) {
+		return "API key lacks the " + string(k.scope) + " scope", nil
+	}
+
+	return "", nil
+}

@@ -71,7 +71,8 @@ func NewAPI(deps *Deps) (*API, error) {
 
 	rules := ruleCommandSender{bus: commandBus, backend: replyBackend}
 
-	hub := live.NewHub(deps.Pool, live.HubConfig{}, deps.Logger)
+	guard := handlers.NewGuard(authenticator, deps.Logger)
+	hub := live.NewHub(deps.Pool, live.HubConfig{Keys: guard.SessionKeys(auth.ScopeRead)}, deps.Logger)
 
 	ctx, cancel := context.WithTimeout(context.Background(), deps.Config.ShutdownTimeout)
 	defer cancel()
@@ -84,7 +85,7 @@ func NewAPI(deps *Deps) (*API, error) {
 
 	replays := projection.NewJobs(deps.Pool, Catalog(deps.Logger), deps.Logger)
 
-	handler, err := newRouter(deps, batchers, backlog, replays, authenticator, rules, hub)
+	handler, err := newRouter(deps, batchers, backlog, replays, guard, rules, hub)
 	if err != nil {
 		batchers.Close()
 		return nil, err
@@ -104,13 +105,14 @@ func NewAPI(deps *Deps) (*API, error) {
 
 // newRouter builds the chi router in front of the generated server.
 // submitter receives the events of the ingest routes, and backlog, which
-// may be nil, is the count GET /api/v1/events/health reports.
+// may be nil, is the count GET /api/v1/events/health reports. hub should
+// check its sessions' keys with guard, which authenticates the routes.
 func newRouter(
 	deps *Deps,
 	submitter handlers.Submitter,
 	backlog *bus.Backlog,
 	replays *projection.Jobs,
-	authenticator *auth.Authenticator,
+	guard *handlers.Guard,
 	rules handlers.RuleCommandSender,
 	hub *live.Hub,
 ) (http.Handler, error) {
@@ -133,8 +135,6 @@ func newRouter(
 		Replays:          replays,
 		Backlog:          backlog,
 	})
-
-	guard := handlers.NewGuard(authenticator, deps.Logger)
 
 	server, err := oas.NewServer(reads, guard,
 		oas.WithMiddleware(guard.Middleware, handlers.RejectEmptyLists, handlers.KeepRequestBody),

@@ -14,10 +14,10 @@ import (
 // returned function releases what the router holds.
 func NewRouter(deps *Deps, submitter handlers.Submitter) (http.Handler, func(), error) {
 	replays := projection.NewJobs(deps.Pool, Catalog(deps.Logger), deps.Logger)
-	hub := live.NewHub(deps.Pool, live.HubConfig{}, deps.Logger)
-	authenticator := auth.NewAuthenticator(deps.Pool)
+	guard := handlers.NewGuard(auth.NewAuthenticator(deps.Pool), deps.Logger)
+	hub := live.NewHub(deps.Pool, live.HubConfig{Keys: guard.SessionKeys(auth.ScopeRead)}, deps.Logger)
 
-	router, err := newRouter(deps, submitter, nil, replays, authenticator, ruleCommandSender{}, hub)
+	router, err := newRouter(deps, submitter, nil, replays, guard, ruleCommandSender{}, hub)
 	release := func() {
 		hub.Close()
 		replays.Close()

@@ -36,6 +36,11 @@ type HubConfig struct {
 	// WriteWait bounds the write of one message; a client that cannot take
 	// one in time is dropped. Default: 10s.
 	WriteWait time.Duration
+	// Keys, when set, checks the API key of every open session each
+	// KeyCheckPeriod (default KeyCheckPeriodDefault). A session whose key
+	// may no longer read is closed with code 1008.
+	Keys           KeyChecker
+	KeyCheckPeriod time.Duration
 }
 
 // recentCapacity is how many published anomaly ids the hub remembers to
@@ -58,6 +63,10 @@ type Hub struct {
 	// block forever with its connection open.
 	gate   sync.RWMutex
 	closed bool
+
+	keys KeyChecker
+	// done is closed by Close and stops the key checks.
+	done chan struct{}
 
 	mu     sync.Mutex
 	recent map[uuid.UUID]struct{}
@@ -82,6 +91,11 @@ type client struct {
 	// still publish afterwards.
 	caughtUp map[uuid.UUID]bool
 	dropped  atomic.Bool
+	// key is the API key the client connected with, "" for none.
+	key string
+	// revoked is set once the key may no longer read. The client then
+	// gets no more anomalies while its close frame waits in its buffer.
+	revoked atomic.Bool
 	// registered releases the hub's gate once melody has registered the
 	// client's session. Later calls do nothing.
 	registered func()
@@ -109,10 +123,16 @@ func NewHub(pool *pgxpool.Pool, config HubConfig, logger *slog.Logger) *Hub {
 		pool:        pool,
 		logger:      logger,
 		recent:      map[uuid.UUID]struct{}{},
+		keys:        config.Keys,
+		done:        make(chan struct{}),
 	}
 	m.Upgrader.Error = h.rejectHandshake
 	m.HandleConnect(h.connected)
 	m.HandleError(h.failed)
+
+	if h.keys != nil {
+		go h.checkKeys(cmpOr(config.KeyCheckPeriod, KeyCheckPeriodDefault))
+	}
 
 	return h
 }
@@ -143,7 +163,7 @@ func (h *Hub) publish(r record) {
 
 	_ = h.melody.BroadcastFilter(message, func(s *melody.Session) bool {
 		c := sessionClient(s)
-		if c == nil || c.dropped.Load() || !c.accepts(a) {
+		if c == nil || c.dropped.Load() || c.revoked.Load() || !c.accepts(a) {
 			return false
 		}
 
@@ -200,14 +220,16 @@ func (h *Hub) Close() {
 		return
 	}
 	h.closed = true
+	close(h.done)
 
 	_ = h.melody.CloseWithMsg(melody.FormatCloseMessage(websocket.CloseGoingAway, "server shutting down"))
 }
 
 // ServeHTTP upgrades the request to a WebSocket after checking its query:
 // severity (a comma-separated list), rule_id and after (the last anomaly
-// id the client saw), each at most once. Bad or repeated parameters get
-// 400 before the upgrade, with the messages that GET /api/v1/anomalies
+// id the client saw), each at most once. Any other parameter filters
+// nothing and gets no error, and api_key is read only for the key checks.
+// A bad or repeated severity, rule_id or after gets 400 before the upgrade, with the messages that GET /api/v1/anomalies
 // sends for its severity and rule_id. A request without the upgrade
 // headers then gets 426, and a failed handshake gets the status that the
 // WebSocket library chose, each with a JSON error body.
@@ -273,6 +295,9 @@ func (h *Hub) rejectHandshake(w http.ResponseWriter, r *http.Request, status int
 func (h *Hub) parseClient(r *http.Request) (*client, int, string) {
 	query := r.URL.Query()
 	c := &client{}
+	if h.keys != nil {
+		c.key = h.keys.KeyOf(r)
+	}
 
 	// The REST routes check repetition before the values, so
 	// "severity=critical&severity=bogus" gets this message there too.
@@ -381,6 +406,10 @@ func (h *Hub) catchUp(s *melody.Session, c *client) {
 
 	sent := map[uuid.UUID]bool{}
 	for _, r := range records {
+		if c.revoked.Load() {
+			break
+		}
+
 		message, _ := json.Marshal(r.anomaly)
 		_ = s.Write(message)
 		sent[r.anomaly.AnomalyID] = true
@@ -390,7 +419,7 @@ func (h *Hub) catchUp(s *melody.Session, c *client) {
 	defer c.mu.Unlock()
 
 	for i, message := range c.pending {
-		if !sent[c.pendingIDs[i]] {
+		if !sent[c.pendingIDs[i]] && !c.revoked.Load() {
 			_ = s.Write(message)
 		}
 	}
