@@ -210,10 +210,11 @@ func (a *API) addDeadLetters(ctx context.Context, lags []oas.ProjectionLag) erro
 	return nil
 }
 
-// commandDeadLetters returns, per command handler and stream with a dead
-// letter in the store, the letters not requeued yet.
+// commandDeadLetters returns the letters not requeued yet of every command
+// handler and stream of a.commandStreams, 0 included, and of any other
+// pair with a letter in the store, as the gauge of GET /metrics lists them.
 func (a *API) commandDeadLetters(ctx context.Context) ([]oas.CommandDeadLetters, error) {
-	counts, err := deadletter.CountCommandsWaiting(ctx, a.pool)
+	counts, err := deadletter.CountStreamsWaiting(ctx, a.pool, a.commandStreams)
 	if err != nil {
 		return nil, err
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/eventpulse/eventpulse/internal/bus"
+	"github.com/eventpulse/eventpulse/internal/deadletter"
 	"github.com/eventpulse/eventpulse/internal/oas"
 	"github.com/eventpulse/eventpulse/internal/projection"
 )
@@ -45,6 +46,7 @@ type API struct {
 	ruleReplyTimeout time.Duration
 	replays          *projection.Jobs
 	backlog          *bus.Backlog
+	commandStreams   []deadletter.CommandStream
 }
 
 var _ oas.Handler = (*API)(nil)
@@ -68,6 +70,10 @@ type APIConfig struct {
 	// Backlog is the count of ingest commands waiting for the worker that
 	// GET /api/v1/events/health reports; nil reports none.
 	Backlog *bus.Backlog
+	// CommandStreams are the command handlers with their streams, which
+	// GET /readyz lists in commands with a count of 0 when they have no
+	// dead letter.
+	CommandStreams []deadletter.CommandStream
 }
 
 // NewAPI returns the read handlers.
@@ -87,6 +93,7 @@ func NewAPI(config APIConfig) *API {
 		ruleReplyTimeout: cmp.Or(config.RuleReplyTimeout, RuleReplyTimeoutDefault),
 		publisher:        config.Publisher,
 		replays:          config.Replays,
+		commandStreams:   config.CommandStreams,
 	}
 }
 

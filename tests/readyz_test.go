@@ -12,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/eventpulse/eventpulse/internal/bus"
 	"github.com/eventpulse/eventpulse/internal/config"
 	"github.com/eventpulse/eventpulse/internal/testapp"
 )
@@ -159,4 +160,37 @@ func TestReadyzLagCountsRecords(t *testing.T) {
 	require.NotNil(t, found, "body: %s", body)
 	require.InDelta(t, records, found["lag_records"], 0)
 	require.InDelta(t, records, found["lag_events"], 0)
+}
+
+// TestReadyzListsEveryCommandStream checks that /readyz lists each command
+// handler with its stream at 0 before any dead letter exists, as the
+// eventpulse_command_dead_letters gauge of /metrics does.
+func TestReadyzListsEveryCommandStream(t *testing.T) {
+	t.Parallel()
+
+	a := testapp.Start(t, testapp.Options{NoWorker: true})
+	prefix := a.Config.StreamPrefix
+
+	status, body := get(t, a, "/readyz")
+	require.Equal(t, http.StatusOK, status, "body: %s", body)
+
+	var ready struct {
+		Commands []map[string]any `json:"commands"`
+	}
+	require.NoError(t, json.Unmarshal(body, &ready))
+
+	want := []map[string]any{
+		{"handler": "CreateRule", "stream": bus.CommandStream(prefix, "CreateRule"), "dead_letters": float64(0)},
+		{"handler": "DeleteRule", "stream": bus.CommandStream(prefix, "DeleteRule"), "dead_letters": float64(0)},
+		{"handler": "IngestEvents", "stream": bus.CommandStream(prefix, "IngestEvents"), "dead_letters": float64(0)},
+		{"handler": "PatchRule", "stream": bus.CommandStream(prefix, "PatchRule"), "dead_letters": float64(0)},
+		{"handler": "ReplaceRule", "stream": bus.CommandStream(prefix, "ReplaceRule"), "dead_letters": float64(0)},
+	}
+	require.Equal(t, want, ready.Commands)
+
+	for _, command := range want {
+		series := `eventpulse_command_dead_letters{handler="` + command["handler"].(string) +
+			`",stream="` + command["stream"].(string) + `"}`
+		require.Equal(t, "0", metricValue(t, a, series), series)
+	}
 }

@@ -134,6 +134,7 @@ func newRouter(
 		Publisher:        publisher,
 		Replays:          replays,
 		Backlog:          backlog,
+		CommandStreams:   commandStreams(deps.Config.StreamPrefix),
 	})
 
 	server, err := oas.NewServer(reads, guard,

@@ -6,10 +6,12 @@
 package deadletter
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -182,6 +184,40 @@ func CountCommandsWaiting(ctx context.Context, db DB) ([]CommandCount, error) {
 	if err != nil {
 		return nil, fmt.Errorf("error counting command dead letters: %w", err)
 	}
+
+	return counts, nil
+}
+
+// CommandStream is a command handler and the Redis stream it reads.
+type CommandStream struct {
+	Handler string
+	Stream  string
+}
+
+// CountStreamsWaiting returns the counts of CountCommandsWaiting with a
+// count of 0 added for each pair of known that has no letter in the store,
+// sorted by handler and then stream.
+func CountStreamsWaiting(ctx context.Context, db DB, known []CommandStream) ([]CommandCount, error) {
+	counts, err := CountCommandsWaiting(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+
+	seen := make(map[CommandStream]bool, len(counts))
+	for _, count := range counts {
+		seen[CommandStream{Handler: count.Handler, Stream: count.Stream}] = true
+	}
+
+	for _, pair := range known {
+		if !seen[pair] {
+			counts = append(counts, CommandCount{Handler: pair.Handler, Stream: pair.Stream})
+			seen[pair] = true
+		}
+	}
+
+	slices.SortFunc(counts, func(a, b CommandCount) int {
+		return cmp.Or(cmp.Compare(a.Handler, b.Handler), cmp.Compare(a.Stream, b.Stream))
+	})
 
 	return counts, nil
 }

@@ -3761,8 +3761,9 @@ type Readiness struct {
 	// `ok`, or `unavailable` when the check failed. The error itself goes to the server log.
 	Redis       string          `json:"redis"`
 	Projections []ProjectionLag `json:"projections"`
-	// Each command handler and stream with a dead letter in the store, sorted by handler. Empty when
-	// PostgreSQL cannot be read.
+	// Every command handler with its stream, at 0 when it has no dead letter, and any other handler and
+	// stream with a letter in the store, sorted by handler and then stream. Empty when PostgreSQL cannot
+	// be read.
 	Commands []CommandDeadLetters `json:"commands"`
 }
 

@@ -11,10 +11,7 @@ import (
 )
 
 // CommandStream is a command handler and the Redis stream it reads.
-type CommandStream struct {
-	Handler string
-	Stream  string
-}
+type CommandStream = deadletter.CommandStream
 
 // RegisterCommandDeadLetters adds a gauge, read from PostgreSQL at each
 // scrape, of the commands waiting in the dead-letter store per handler and
@@ -31,22 +28,14 @@ func (m *Metrics) RegisterCommandDeadLetters(pool *pgxpool.Pool, logger *slog.Lo
 		what:   "command dead letters",
 		logger: logger,
 		read: func(ctx context.Context) ([]gaugeValue, error) {
-			counts, err := deadletter.CountCommandsWaiting(ctx, pool)
+			counts, err := deadletter.CountStreamsWaiting(ctx, pool, known)
 			if err != nil {
 				return nil, err
 			}
 
-			values := make([]gaugeValue, 0, len(counts)+len(known))
-			seen := make(map[CommandStream]bool, len(counts))
+			values := make([]gaugeValue, 0, len(counts))
 			for _, count := range counts {
 				values = append(values, gaugeValue{float64(count.Waiting), []string{count.Handler, count.Stream}})
-				seen[CommandStream{Handler: count.Handler, Stream: count.Stream}] = true
-			}
-
-			for _, pair := range known {
-				if !seen[pair] {
-					values = append(values, gaugeValue{0, []string{pair.Handler, pair.Stream}})
-				}
 			}
 
 			return values, nil
