@@ -175,6 +175,49 @@ func TestAuthIngestRateLimit(t *testing.T) {
 	require.Equal(t, http.StatusAccepted, status, "the bucket refills: %s", body)
 }
 
+// TestAuthRateLimitGeneratedClient checks that the generated client
+// decodes the 429 of both ingest routes as the spec describes it, with
+// Retry-After and the error body.
+func TestAuthRateLimitGeneratedClient(t *testing.T) {
+	t.Parallel()
+
+	a := testapp.Start(t, testapp.Options{Config: func(c *config.Config) {
+		c.IngestRate = 0.01
+		c.IngestBurst = 1000
+	}})
+	_, key := createKey(t, a, "limited-client", auth.ScopeIngest)
+	client, err := oas.NewClient(a.URL, &testapp.KeySource{Key: key})
+	require.NoError(t, err)
+
+	const message = "ingest rate limit of this API key reached; retry after the Retry-After delay"
+	batch := make([]oas.EventInput, 1000)
+	for i := range batch {
+		batch[i] = oas.EventInput{EventType: "e", Source: "rate-client"}
+	}
+
+	res, err := client.IngestEventBatch(background(), batch)
+	require.NoError(t, err)
+	require.IsType(t, &oas.BatchAccepted{}, res, "the first batch fits the burst")
+
+	// At one event per 100 seconds the empty bucket needs 10,000 seconds
+	// for a batch of 100, less the few seconds since the first batch.
+	res, err = client.IngestEventBatch(background(), batch[:100])
+	require.NoError(t, err)
+	limited, ok := res.(*oas.RateLimitedHeaders)
+	require.True(t, ok, "response %T", res)
+	require.GreaterOrEqual(t, limited.RetryAfter, 9990)
+	require.LessOrEqual(t, limited.RetryAfter, 10000)
+	require.Equal(t, message, limited.Response.Error)
+
+	single, err := client.IngestEvent(background(), &oas.EventInput{EventType: "e", Source: "rate-client"})
+	require.NoError(t, err)
+	limited, ok = single.(*oas.RateLimitedHeaders)
+	require.True(t, ok, "response %T", single)
+	require.GreaterOrEqual(t, limited.RetryAfter, 90, "one event needs up to 100 seconds")
+	require.LessOrEqual(t, limited.RetryAfter, 100, "one event needs up to 100 seconds")
+	require.Equal(t, message, limited.Response.Error)
+}
+
 func TestAuthRefusesExposedAddressWithoutKeys(t *testing.T) {
 	t.Parallel()
 

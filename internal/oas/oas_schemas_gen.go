@@ -3753,6 +3753,35 @@ func (s *ProjectionState) UnmarshalText(data []byte) error {
 	}
 }
 
+// RateLimitedHeaders wraps Error with response headers.
+type RateLimitedHeaders struct {
+	RetryAfter int
+	Response   Error
+}
+
+// GetRetryAfter returns the value of RetryAfter.
+func (s *RateLimitedHeaders) GetRetryAfter() int {
+	return s.RetryAfter
+}
+
+// GetResponse returns the value of Response.
+func (s *RateLimitedHeaders) GetResponse() Error {
+	return s.Response
+}
+
+// SetRetryAfter sets the value of RetryAfter.
+func (s *RateLimitedHeaders) SetRetryAfter(val int) {
+	s.RetryAfter = val
+}
+
+// SetResponse sets the value of Response.
+func (s *RateLimitedHeaders) SetResponse(val Error) {
+	s.Response = val
+}
+
+func (*RateLimitedHeaders) ingestEventBatchRes() {}
+func (*RateLimitedHeaders) ingestEventRes()      {}
+
 // Ref: #/components/schemas/Readiness
 type Readiness struct {
 	Status ReadinessStatus `json:"status"`
