@@ -23,7 +23,8 @@ import (
 // Until the first key is created, requests without a key are served when
 // they come from a loopback address and their Host header names a loopback
 // host, and rejected otherwise. Once a key has been created, every request
-// needs a valid key, even after every key has been revoked.
+// to a route it guards needs a valid key, even after every key has been
+// revoked. The health operations and /dashboard are not guarded.
 type Guard struct {
 	authenticator *auth.Authenticator
 	logger        *slog.Logger

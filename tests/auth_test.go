@@ -129,7 +129,7 @@ func TestAuthEndpointsByKeyAndScope(t *testing.T) {
 		}
 	}
 
-	for _, path := range []string{"/healthz", "/readyz", "/api/v1/events/health"} {
+	for _, path := range []string{"/healthz", "/readyz", "/api/v1/events/health", "/dashboard"} {
 		status, _, _ := request(t, a, http.MethodGet, path, "", "", "")
 		require.Equal(t, http.StatusOK, status, "%s needs no key", path)
 	}

@@ -20,7 +20,9 @@ type SecurityHandler interface {
 	// An API key as `Authorization: Bearer <key>`. Keys carry scopes: `ingest`, `read` and `admin` (which
 	// grants every scope). Until the first key is created the server serves loopback clients without a key
 	// when the Host header names a loopback host (`localhost`, an address in 127.0.0.0/8 or `[::1]`). Once
-	// a key has been created every request needs a valid key, even after every key has been revoked.
+	// a key has been created every operation with security needs a valid key, even after every key has
+	// been revoked. The health operations (`security: []`) and the `/dashboard` page, which this spec does
+	// not list, never need one.
 	HandleBearerAuth(ctx context.Context, operationName OperationName, t BearerAuth) (context.Context, error)
 }
 
@@ -271,7 +273,9 @@ type SecuritySource interface {
 	// An API key as `Authorization: Bearer <key>`. Keys carry scopes: `ingest`, `read` and `admin` (which
 	// grants every scope). Until the first key is created the server serves loopback clients without a key
 	// when the Host header names a loopback host (`localhost`, an address in 127.0.0.0/8 or `[::1]`). Once
-	// a key has been created every request needs a valid key, even after every key has been revoked.
+	// a key has been created every operation with security needs a valid key, even after every key has
+	// been revoked. The health operations (`security: []`) and the `/dashboard` page, which this spec does
+	// not list, never need one.
 	BearerAuth(ctx context.Context, operationName OperationName) (BearerAuth, error)
 }
 
