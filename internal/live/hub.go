@@ -227,10 +227,11 @@ func (h *Hub) Close() {
 
 // ServeHTTP upgrades the request to a WebSocket after checking its query:
 // severity (a comma-separated list), rule_id and after (the last anomaly
-// id the client saw), each at most once. Any other parameter filters
-// nothing and gets no error, and api_key is read only for the key checks.
-// A bad or repeated severity, rule_id or after gets 400 before the upgrade, with the messages that GET /api/v1/anomalies
-// sends for its severity and rule_id. A request without the upgrade
+// id the client saw), each at most once. Other parameters filter nothing
+// and are not rejected, and api_key is read only for the key checks. A bad
+// or repeated severity, rule_id or after gets 400 before the upgrade, with
+// the messages that GET /api/v1/anomalies sends for its severity and
+// rule_id. A request without the upgrade
 // headers then gets 426, and a failed handshake gets the status that the
 // WebSocket library chose, each with a JSON error body.
 func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
