@@ -73,37 +73,25 @@ func (d *Deliverer) Run(ctx context.Context) {
 	wg.Wait()
 }
 
-// claimErrorLogInterval is the shortest time between two log lines of
-// failed claims of one channel.
-const claimErrorLogInterval = 10 * time.Second
-
 func (d *Deliverer) runChannel(ctx context.Context, channel string, sender Sender) {
 	logger := d.logger.With(slog.String("channel", channel))
 	ticker := time.NewTicker(d.config.Delivery.PollInterval)
 	defer ticker.Stop()
 
-	// While claims fail, as when PostgreSQL is down, the error is logged
-	// once per claimErrorLogInterval with the number of failed claims.
-	var failures int
-	var lastLogged time.Time
+	// While claims fail, as when PostgreSQL is down, only the first
+	// failure is logged at Warn, and the recovery at Info.
+	var outage logging.Outage
 
 	for {
 		for {
 			claimed, err := d.claim(ctx, channel)
 			if err != nil {
-				failures++
-				if ctx.Err() == nil && (failures == 1 || time.Since(lastLogged) >= claimErrorLogInterval) {
-					logger.ErrorContext(ctx, "notify: error claiming deliveries",
-						slog.Int("failed_claims", failures), slog.Any("error", err))
-					lastLogged = time.Now()
+				if ctx.Err() == nil {
+					outage.Failed(ctx, logger, "notify: error claiming deliveries", slog.Any("error", err))
 				}
 				break
 			}
-
-			if failures > 0 {
-				logger.InfoContext(ctx, "notify: claiming deliveries again", slog.Int("failed_claims", failures))
-				failures = 0
-			}
+			outage.Recovered(ctx, logger, "notify: claiming deliveries again")
 
 			for _, delivery := range claimed {
 				d.deliver(ctx, logger, sender, delivery)
