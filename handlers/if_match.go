@@ -6,6 +6,10 @@ import (
 	"strings"
 )
 
+// ifMatchSyntax is the message of an If-Match header that is not * or a
+// list of entity tags.
+const ifMatchSyntax = `If-Match must be * or rule versions in quotes, such as "3" or "3", "4"; got %s`
+
 // parseIfMatch returns the rule versions that an If-Match header accepts:
 // none for an absent header or "*", which accept any current version.
 // The header is "*" or a comma-separated list of entity tags (RFC 9110,
@@ -31,8 +35,7 @@ func parseIfMatch(header string, set bool) ([]int, error) {
 		tags++
 		version, matchable, ok := parseEntityTag(tag)
 		if !ok {
-			return nil, Errorf(http.StatusBadRequest,
-				`If-Match must be * or rule versions in quotes, such as "3" or "3", "4"; got %s`, strconv.Quote(header))
+			return nil, Errorf(http.StatusBadRequest, ifMatchSyntax, strconv.Quote(header))
 		}
 
 		if matchable {
@@ -42,8 +45,7 @@ func parseIfMatch(header string, set bool) ([]int, error) {
 
 	switch {
 	case tags == 0:
-		return nil, Errorf(http.StatusBadRequest,
-			`If-Match must be * or rule versions in quotes, such as "3" or "3", "4"; got %s`, strconv.Quote(header))
+		return nil, Errorf(http.StatusBadRequest, ifMatchSyntax, strconv.Quote(header))
 	case len(versions) == 0:
 		return nil, Errorf(http.StatusPreconditionFailed,
 			"If-Match %s names no rule version: a rule's ETag is its version in quotes, such as \"3\", "+

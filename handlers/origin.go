@@ -1,12 +1,12 @@
 package handlers
 
 import (
-	"github.com/eventpulse/eventpulse/internal/config"
-	"github.com/eventpulse/eventpulse/internal/oas"
-
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/eventpulse/eventpulse/internal/config"
+	"github.com/eventpulse/eventpulse/internal/oas"
 )
 
 // CheckOrigin returns middleware that rejects browser requests from other
