@@ -110,7 +110,7 @@ func checkBody(body []byte, batch bool) *Issue {
 	defer freeDecoder(d)
 
 	if err := d.Validate(); err != nil {
-		if issue := nestingIssue(body, batch); issue != nil {
+		if issue := nestingIssue(body, batch, err); issue != nil {
 			return issue
 		}
 

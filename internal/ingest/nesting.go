@@ -13,9 +13,13 @@ import (
 // nested deeper fails jx's Validate before any field is decoded.
 const decoderMaxDepth = 10000
 
-// nestingIssue returns the issue of a body that jx rejected, when
-// encoding/json finds it too deeply nested before any syntax error, and nil
-// otherwise. Such a body is valid JSON as far as the decoders read it, so
+// jxDepthError is the text of the error jx returns for nesting past its
+// limit (errMaxDepth in dec_depth.go).
+const jxDepthError = "depth: maximum"
+
+// nestingIssue returns the issue of a body that jx rejected with
+// validateErr, when encoding/json finds it too deeply nested before any
+// syntax error, and nil otherwise. Such a body is valid JSON as far as the decoders read it, so
 // the issue has code too_big rather than invalid_json. batch is true for
 // the body of a batch request.
 //
@@ -24,7 +28,12 @@ const decoderMaxDepth = 10000
 // a value nested deeper than MaxDepth, with the same path. Otherwise, as
 // for a member that is not an event field, the path names the member, the
 // batch item or the body.
-func nestingIssue(body []byte, batch bool) *Issue {
+func nestingIssue(body []byte, batch bool, validateErr error) *Issue {
+	// Other syntax errors skip the second parse below.
+	if !strings.Contains(validateErr.Error(), jxDepthError) {
+		return nil
+	}
+
 	var probe any
 
 	var syntaxErr *json.SyntaxError
