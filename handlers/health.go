@@ -153,14 +153,17 @@ func (a *API) Readyz(ctx context.Context) (oas.ReadyzRes, error) {
 	if redisErr != nil {
 		ready.Status = oas.ReadinessStatusDegraded
 		ready.Redis = dependencyUnavailable
-		a.logger.WarnContext(ctx, "readyz: Redis check failed", slog.Any("error", redisErr))
+		a.readyRedis.Failed(ctx, a.logger, "readyz: Redis check failed", slog.Any("error", redisErr))
+	} else {
+		a.readyRedis.Recovered(ctx, a.logger, "readyz: Redis check passes again")
 	}
 
 	if err != nil {
 		ready.Status = oas.ReadinessStatusDegraded
 		ready.Postgres = dependencyUnavailable
-		a.logger.WarnContext(ctx, "readyz: PostgreSQL check failed", slog.Any("error", err))
+		a.readyPostgres.Failed(ctx, a.logger, "readyz: PostgreSQL check failed", slog.Any("error", err))
 	} else {
+		a.readyPostgres.Recovered(ctx, a.logger, "readyz: PostgreSQL check passes again")
 		ready.Projections = append(ready.Projections, lags...)
 		ready.Commands = append(ready.Commands, commands...)
 	}

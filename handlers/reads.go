@@ -19,6 +19,7 @@ import (
 
 	"github.com/eventpulse/eventpulse/internal/bus"
 	"github.com/eventpulse/eventpulse/internal/deadletter"
+	"github.com/eventpulse/eventpulse/internal/logging"
 	"github.com/eventpulse/eventpulse/internal/oas"
 	"github.com/eventpulse/eventpulse/internal/projection"
 )
@@ -47,6 +48,9 @@ type API struct {
 	replays          *projection.Jobs
 	backlog          *bus.Backlog
 	commandStreams   []deadletter.CommandStream
+	// readyRedis and readyPostgres log the failed checks of /readyz: the
+	// first of an outage at Warn, the next ones at Debug.
+	readyRedis, readyPostgres logging.Outage
 }
 
 var _ oas.Handler = (*API)(nil)
